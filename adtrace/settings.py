@@ -1,0 +1,97 @@
+"""One registry for every setting: name, default, help.
+
+Values come from, in rising priority: the defaults below, an optional config file
+(YAML, ``ADTRACE_CONFIG`` or ``./adtrace.yaml``), and ``ADTRACE_<NAME>`` environment
+variables. Demo defaults work with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "ADTRACE_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "./adtrace-data", "Folder for the embedded store, the archive and logs."),
+    Setting("store", "", "Store: a SQLite path, or an Elasticsearch URL (http://…). "
+            "Empty means <data_dir>/adtrace.sqlite3."),
+    Setting("archive_dir", "", "WARC and image archive. Empty means <data_dir>/archive."),
+    Setting("sources_dir", "", "Folder of source register YAML files. Empty means the bundled "
+            "demo sources."),
+    Setting("secret_key", "", "Flask secret key. Empty: generated once and kept in data_dir."),
+    Setting("host", "127.0.0.1", "Address the web UI listens on."),
+    Setting("port", 5000, "Port the web UI listens on."),
+    Setting("notice", "This system holds police intelligence data. Use it only for the tasks "
+            "you are authorised for. Every search, view and export is logged.",
+            "Notice each user accepts at login."),
+    Setting("session_minutes", 480, "Idle minutes before a web session expires."),
+    Setting("retention_days", 1826, "Default days a capture is kept before purge (5 years)."),
+    Setting("facet_time_limit_ms", 1000, "Time limit for one facet query."),
+    Setting("es_prefix", "adtrace", "Prefix of Elasticsearch index and alias names."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _config_file() -> dict[str, Any]:
+    path = os.environ.get("ADTRACE_CONFIG") or ("adtrace.yaml" if Path("adtrace.yaml").exists() else "")
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: config file must be a mapping of setting names to values")
+    unknown = set(data) - set(_BY_NAME)
+    if unknown:
+        raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+    return data
+
+
+def get(name: str) -> Any:
+    """Return a setting's value, converted to the type of its default."""
+    setting = _BY_NAME[name]
+    raw: Any = os.environ.get(setting.env)
+    if raw is None:
+        raw = _config_file().get(name, setting.default)
+    if isinstance(setting.default, bool):
+        return str(raw).lower() in {"1", "true", "yes", "on"}
+    if isinstance(setting.default, int):
+        return int(raw)
+    return raw
+
+
+def data_dir() -> Path:
+    return Path(get("data_dir"))
+
+
+def store_url() -> str:
+    return get("store") or str(data_dir() / "adtrace.sqlite3")
+
+
+def archive_dir() -> Path:
+    return Path(get("archive_dir") or data_dir() / "archive")
+
+
+def sources_dir() -> Path:
+    bundled = Path(__file__).resolve().parent.parent / "sources"
+    return Path(get("sources_dir") or bundled)
+
+
+def describe() -> list[tuple[str, str, Any, str]]:
+    """(env name, current value, default, help) for `adtrace settings`."""
+    return [(s.env, get(s.name), s.default, s.help) for s in SETTINGS]

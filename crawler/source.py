@@ -1,0 +1,85 @@
+"""The source register: one YAML file per source, loaded into a ``Source``.
+
+A source file names what is crawled, why, and who approved it (the rules require a
+public, justified list), and how to read the site (selectors). Example:
+
+```yaml
+id: demo-velvet                   # [a-z0-9-]+, unique; used in ad identity
+name: Velvet Nights (demo)
+theme: trafficking                # data compartment; users are granted themes
+country: NL                       # default country for phone numbers
+base_url: http://127.0.0.1:8700/velvet/
+reason: Demo site bundled with adtrace for training and tests.
+approved_by: adtrace maintainers
+approved_on: 2026-11-22
+enabled: true
+sections:                         # start URLs (paths are joined to base_url)
+  - {name: Amsterdam, url: city/amsterdam/}
+revisit_hours: 24
+politeness: {download_delay: 0.0, concurrency: 8, autothrottle: true}
+robots: obey                      # obey | ignore (then robots_reason is required)
+user_agent: adtrace/0.1 (+research)
+proxy: ""                         # http://… or socks5://…
+selectors:
+  ad_links: "a.ad-link::attr(href)"          # CSS (or xpath: prefix) on listing pages
+  next_page: "a.next::attr(href)"            # pagination
+  ad_id: {from_url: "/ad/(\\d+)"}            # or {css: "…"}
+  fields:                                    # CSS or XPath on ad pages
+    title: "h1.title::text"
+    text: "div.description ::text"           # all text nodes joined
+    city: "span.city::text"
+  images: "div.gallery img::attr(data-src), div.gallery img::attr(src)"
+  removed_marker: "div.ad-removed"           # page says the ad is gone
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Politeness:
+    download_delay: float = 1.0
+    concurrency: int = 2
+    autothrottle: bool = True
+
+
+@dataclass(frozen=True)
+class Selectors:
+    ad_links: str
+    next_page: str = ""
+    ad_id_from_url: str = ""  # regex with one group
+    ad_id_css: str = ""
+    fields: dict[str, str] = field(default_factory=dict)  # name → CSS or "xpath:…"
+    images: str = ""
+    removed_marker: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    name: str
+    theme: str
+    country: str
+    base_url: str
+    reason: str
+    approved_by: str
+    approved_on: str
+    sections: tuple[Section, ...]
+    selectors: Selectors
+    enabled: bool = True
+    revisit_hours: float = 24.0
+    politeness: Politeness = Politeness()
+    robots: str = "obey"
+    robots_reason: str = ""
+    user_agent: str = "adtrace/0.1"
+    proxy: str = ""
+    spider: str = "generic"  # or the name of a custom spider class
+    path: str = ""  # the file it was loaded from (for error messages)
