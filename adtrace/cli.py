@@ -19,7 +19,9 @@ AREAS: tuple[str, ...] = (
     "adtrace.demo_cli",
     "demosite.cli",
     "crawler.cli",
+    "indexer.enrich.cli",
     "indexer.cli",
+    "indexer.esindex_cli",
     "webui.cli",
     "adtrace.settings_cli",
 )

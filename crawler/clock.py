@@ -1,0 +1,35 @@
+"""The crawl's clock: real UTC now, or a simulated start plus real elapsed time.
+
+The demo and the tests simulate days of crawling in minutes; every fetch time (and so
+every capture and version time) comes from this one clock.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from indexer.model import from_iso, utcnow
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None) -> None:
+        if start is not None and start.tzinfo is None:
+            raise ValueError(f"clock start {start!r} must be timezone-aware (UTC)")
+        self.start = start
+        self._t0 = time.monotonic()
+
+    @classmethod
+    def from_setting(cls, value: str | None) -> Clock:
+        """Build from an ISO time (``ADTRACE_CLOCK_START``); empty means real time."""
+        if not value:
+            return cls()
+        try:
+            return cls(from_iso(value))
+        except ValueError as exc:
+            raise ValueError(f"clock_start {value!r} is not an ISO-8601 time") from exc
+
+    def now(self) -> datetime:
+        if self.start is None:
+            return utcnow()
+        return self.start + timedelta(seconds=time.monotonic() - self._t0)

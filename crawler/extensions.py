@@ -1,0 +1,63 @@
+"""Crawl monitor: count errors nobody else sees, print progress to stderr.
+
+Parse failures (exceptions in callbacks) and pipeline failures arrive as signals; they
+are counted per source and never stop the crawl.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+
+class CrawlMonitor:
+    def __init__(self, crawler: Crawler, progress: bool, every: int = 25) -> None:
+        self.crawler = crawler
+        self.progress = progress
+        self.every = every
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlMonitor:
+        ext = cls(crawler, crawler.settings.getbool("ADTRACE_PROGRESS", True))
+        crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(ext.item_error, signal=signals.item_error)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def _source_id(self) -> str:
+        source = getattr(getattr(self.crawler, "spider", None), "source", None)
+        return getattr(source, "id", "?")
+
+    def spider_error(self, failure: Any, response: Any = None, spider: Any = None) -> None:
+        self.crawler.stats.inc_value("adtrace/errors")  # type: ignore[union-attr]
+        self._say(f"parse error at {getattr(response, 'url', '?')}: "
+                  f"{failure.getErrorMessage()}")
+
+    def item_error(self, item: Any, response: Any = None, spider: Any = None,
+                   failure: Any = None) -> None:
+        self.crawler.stats.inc_value("adtrace/errors")  # type: ignore[union-attr]
+        url = getattr(item, "url", "?")
+        self._say(f"could not store {url}: {failure.getErrorMessage() if failure else '?'}")
+
+    def item_scraped(self, item: Any, response: Any = None, spider: Any = None) -> None:
+        stats = self.crawler.stats
+        n = stats.get_value("item_scraped_count", 0)  # type: ignore[union-attr]
+        if self.progress and n and n % self.every == 0:
+            self._say(self.summary())
+
+    def spider_closed(self, spider: Any = None, reason: str = "") -> None:
+        if self.progress:
+            self._say(self.summary() + f" — done ({reason})")
+
+    def summary(self) -> str:
+        get = self.crawler.stats.get_value  # type: ignore[union-attr]
+        keys = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors")
+        return " ".join(f"{k}={get('adtrace/' + k, 0)}" for k in keys)
+
+    def _say(self, text: str) -> None:
+        if self.progress:
+            print(f"[crawl {self._source_id()}] {text}", file=sys.stderr, flush=True)

@@ -1,0 +1,156 @@
+"""Pure extraction from a page, driven by a source's selectors.
+
+Selectors are CSS (parsel, with ``::text`` / ``::attr()``) or XPath when prefixed
+with ``xpath:``. Ad pages are hostile input: values are plain text only, whitespace
+normalised, bounded in length; URLs are resolved against the page and only http(s)
+is kept (no ``javascript:`` or ``data:``).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+from parsel import Selector, SelectorList
+
+from crawler.source import Source
+
+MAX_FIELD_CHARS = 20_000
+_WS = re.compile(r"\s+")
+
+
+class SelectorError(ValueError):
+    """A selector in a source file is not valid CSS/XPath; names the selector."""
+
+
+def strip_scripts(sel: Selector) -> Selector:
+    """Remove script, style, noscript and template elements (keeping tail text) in place:
+    their content is never ad text."""
+    for node in sel.xpath("//script | //style | //noscript | //template"):
+        el = node.root
+        parent = el.getparent()
+        if parent is None:
+            continue
+        if el.tail:
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + el.tail
+            else:
+                parent.text = (parent.text or "") + el.tail
+        parent.remove(el)
+    return sel
+
+
+def select(sel: Selector, expr: str) -> SelectorList:
+    """Apply one selector expression (CSS, or XPath after ``xpath:``)."""
+    expr = expr.strip()
+    try:
+        if expr.startswith("xpath:"):
+            return sel.xpath(expr[len("xpath:"):].strip())
+        return sel.css(expr)
+    except Exception as exc:  # parsel raises several types for bad expressions
+        raise SelectorError(f"bad selector {expr!r}: {exc}") from exc
+
+
+def values(sel: Selector, expr: str) -> list[str]:
+    """Every string the selector yields (elements give their text), stripped, non-empty."""
+    out = []
+    for item in select(sel, expr):
+        root = item.root
+        text = item.get() if isinstance(root, str) else " ".join(item.xpath(".//text()").getall())
+        text = text.strip()
+        if text:
+            out.append(text)
+    return out
+
+
+def text_of(sel: Selector, expr: str) -> str:
+    """All text nodes a selector yields, joined and whitespace-normalised."""
+    return _WS.sub(" ", " ".join(values(sel, expr))).strip()[:MAX_FIELD_CHARS]
+
+
+def fields_of(sel: Selector, source: Source) -> tuple[str, str, dict[str, str]]:
+    """(title, text, attributes) from a source's field selectors."""
+    found = {name: text_of(sel, expr) for name, expr in source.selectors.fields.items()}
+    title = found.pop("title", "")
+    text = found.pop("text", "")
+    return title, text, {k: v for k, v in found.items() if v}
+
+
+def http_url(base: str, href: str) -> str:
+    """``href`` resolved against ``base`` if it is an http(s) URL, else ''."""
+    href = href.strip()
+    if not href or href.startswith(("javascript:", "data:", "mailto:", "tel:", "#")):
+        return ""
+    url = urljoin(base, href).split("#", 1)[0]
+    return url if urlsplit(url).scheme in {"http", "https"} else ""
+
+
+def links(sel: Selector, expr: str, base: str) -> list[str]:
+    """Distinct absolute http(s) links a selector yields, in page order."""
+    urls = (http_url(base, v) for v in values(sel, expr)) if expr else ()
+    return list(dict.fromkeys(u for u in urls if u))
+
+
+def best_from_srcset(srcset: str) -> str:
+    """The widest candidate of a srcset ("a.jpg 320w, b.jpg 800w" → b.jpg)."""
+    best, best_w = "", -1.0
+    for part in srcset.split(","):
+        bits = part.strip().split()
+        if not bits:
+            continue
+        width = 0.0
+        if len(bits) > 1 and bits[1][:-1].replace(".", "", 1).isdigit():
+            width = float(bits[1][:-1]) * (1000 if bits[1].endswith("x") else 1)
+        if width > best_w:
+            best, best_w = bits[0], width
+    return best
+
+
+def image_urls(sel: Selector, expr: str, base: str) -> list[str]:
+    """Image URLs from data-src, srcset or src (element selectors try all three)."""
+    if not expr:
+        return []
+    found: list[str] = []
+    for item in select(sel, expr):
+        if isinstance(item.root, str):
+            value = item.root.strip()
+            candidates = [best_from_srcset(value) if _looks_like_srcset(value) else value]
+        else:
+            candidates = [item.attrib.get("data-src", ""),
+                          best_from_srcset(item.attrib.get("srcset", "")),
+                          item.attrib.get("src", "")]
+        for cand in candidates:
+            url = http_url(base, cand)
+            if url:
+                found.append(url)
+                break
+    return list(dict.fromkeys(found))
+
+
+def _looks_like_srcset(value: str) -> bool:
+    return "," in value or bool(re.search(r"\s\d+(\.\d+)?[wx]\b", value))
+
+
+def ad_id_of(source: Source, url: str, sel: Selector | None = None) -> str:
+    """The site's own ad id: from the URL regex, else CSS on the page, else the URL."""
+    if source.selectors.ad_id_from_url:
+        m = re.search(source.selectors.ad_id_from_url, url)
+        if m and m.group(1):
+            return m.group(1)
+    if source.selectors.ad_id_css and sel is not None:
+        value = text_of(sel, source.selectors.ad_id_css)
+        if value:
+            return value[:200]
+    return canonical_url(url)
+
+
+def canonical_url(url: str) -> str:
+    """The fallback identity: the URL without fragment, lower-case host."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.lower(), fragment="").geturl()
+
+
+def is_removed(sel: Selector, source: Source) -> bool:
+    marker = source.selectors.removed_marker
+    return bool(marker) and bool(select(sel, marker))

@@ -1,0 +1,66 @@
+"""Downloader middleware that archives every response before anything else sees it.
+
+It sits next to the downloader (priority 950, above decompression and redirects), so
+the WARC holds the bytes exactly as received, redirects and robots.txt included. The
+Capture is attached to the request meta for the spider; image responses are also stored
+content-addressed and their ImageRef attached. A failure to archive is not swallowed:
+a response that cannot be archived must not be used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Request, Response
+
+from crawler.clock import Clock
+from indexer.archive import Fetched, WarcWriter, store_image
+
+CAPTURE_KEY = "adtrace_capture"
+IMAGE_KEY = "adtrace_image"
+IMAGE_REF_KEY = "adtrace_image_ref"
+
+
+def _headers(headers: Any) -> list[tuple[str, str]]:
+    out = []
+    for name, vals in headers.items():
+        for val in vals:
+            out.append((name.decode("latin-1"), val.decode("latin-1")))
+    return out
+
+
+class ArchiveMiddleware:
+    def __init__(self, archive_dir: str, clock: Clock, max_file_bytes: int) -> None:
+        self.archive_dir = archive_dir
+        self.clock = clock
+        self.writer = WarcWriter(archive_dir, max_file_bytes=max_file_bytes)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveMiddleware:
+        archive_dir = crawler.settings.get("ADTRACE_ARCHIVE_DIR")
+        if not archive_dir:
+            raise NotConfigured("ADTRACE_ARCHIVE_DIR is not set")
+        mw = cls(archive_dir, Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START")),
+                 crawler.settings.getint("ADTRACE_WARC_MAX_BYTES", 256 * 1024 * 1024))
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Any = None) -> Response:
+        fetched = Fetched(
+            url=response.url, status=response.status, headers=_headers(response.headers),
+            body=response.body, fetched_at=self.clock.now(), method=request.method,
+            request_headers=_headers(request.headers),
+        )
+        capture = self.writer.write(fetched)
+        request.meta[CAPTURE_KEY] = capture
+        if request.meta.get(IMAGE_KEY) and 200 <= response.status < 300:
+            request.meta[IMAGE_REF_KEY] = store_image(
+                self.archive_dir, response.body, response.url, fetched.content_type)
+        return response
+
+    def spider_closed(self, spider: Any = None) -> None:
+        self.writer.close()

@@ -1,0 +1,119 @@
+"""The crawl child process: ``python -m crawler.process`` < job.json > stats.json.
+
+A Twisted reactor cannot be restarted in one process, and tests and the demo crawl
+many times, so every crawl runs here. The job (JSON on stdin) names the sources, the
+store, the archive and the clock; the per-source stats come back as one JSON object on
+stdout. Everything else (logs, progress) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from crawler.register import source_from_dict
+from crawler.settings import scrapy_settings
+from crawler.source import Source
+
+STAT_KEYS = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors")
+
+
+def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str]]:
+    """(site_ad_id, url) of the source's live ads in the store: what to revisit."""
+    if not store_url:
+        return []
+    from indexer.store import open_store
+
+    store = open_store(store_url)
+    try:
+        return [(ad.site_ad_id, ad.url) for ad in store.live_ads(source_id)]
+    finally:
+        store.close()
+
+
+def spider_class(source: Source) -> Any:
+    """The spider a source names: ``generic`` or the ``name`` of a spider in crawler.spiders
+    (a custom spider subclasses GenericSpider and takes the same arguments)."""
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    from crawler.spiders.generic import GenericSpider
+
+    if source.spider == "generic":
+        return GenericSpider
+    loader = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": ["crawler.spiders"]}))
+    try:
+        cls = loader.load(source.spider)
+    except KeyError:
+        raise CrawlFailed(f"{source.path or source.id}: spider: no spider named "
+                          f"{source.spider!r} in crawler.spiders") from None
+    if not issubclass(cls, GenericSpider):
+        raise CrawlFailed(f"{source.path or source.id}: spider: {source.spider!r} must "
+                          "subclass GenericSpider")
+    return cls
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Crawl every source of the job in one reactor; return stats per source id."""
+    from scrapy.crawler import Crawler, CrawlerProcess
+
+    sources: list[Source] = [source_from_dict(s) for s in job["sources"]]
+    store_url = job.get("store_url", "")
+    known_given: dict[str, list[list[str]]] = job.get("known_ads") or {}
+    process = CrawlerProcess({"LOG_LEVEL": job.get("log_level", "WARNING")})
+    crawlers: dict[str, Crawler] = {}
+    failures: list[str] = []
+    for source in sources:
+        settings = scrapy_settings(
+            source, store_url=store_url, archive_dir=job["archive_dir"],
+            clock_start=job.get("clock_start", ""), progress=job.get("progress", True),
+            overrides=job.get("settings"))
+        known = known_given.get(source.id)
+        known_ads = [tuple(k) for k in known] if known is not None \
+            else known_live_ads(store_url, source.id)
+        crawler = process.create_crawler(spider_class(source).for_source(source, settings))
+        crawlers[source.id] = crawler
+        process.crawl(crawler, source=source, known_ads=known_ads).addErrback(
+            _failed, source.id, failures)
+    process.start()
+    if failures:
+        raise CrawlFailed("; ".join(failures))
+    return {sid: _stats(c) for sid, c in crawlers.items()}
+
+
+class CrawlFailed(RuntimeError):
+    """A crawler could not run at all (bad settings, store unreachable, …)."""
+
+
+def _failed(failure: Any, source_id: str, failures: list[str]) -> None:
+    failures.append(f"{source_id}: {failure.getErrorMessage()}")
+
+
+def _stats(crawler: Any) -> dict[str, Any]:
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    out: dict[str, Any] = {k: int(stats.get(f"adtrace/{k}", 0)) for k in STAT_KEYS}
+    out["duration"] = float(stats.get("elapsed_time_seconds", 0.0))
+    out["finish_reason"] = str(stats.get("finish_reason", ""))
+    return out
+
+
+def main() -> int:
+    job = json.load(sys.stdin)
+    real_stdout = sys.stdout
+    sys.stdout = sys.stderr  # keep stdout for the one JSON answer
+    try:
+        result = run_job(job)
+    except CrawlFailed as exc:
+        print(f"crawl failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        sys.stdout = real_stdout
+    json.dump(result, real_stdout)
+    real_stdout.write("\n")
+    real_stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

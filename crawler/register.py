@@ -1,0 +1,221 @@
+"""Load and validate the source register: one YAML file per source → ``Source``.
+
+The register is the public, justified list of what is crawled and why, so a file that
+is wrong must fail loudly: every error names the file, the field and what is wrong,
+unknown keys are rejected (a typo must not silently switch a selector off), and
+ignoring robots.txt requires a written reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crawler.source import Politeness, Section, Selectors, Source
+from indexer.model import SourceInfo
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_TOP_REQUIRED = ("id", "name", "theme", "country", "base_url", "reason", "approved_by",
+                 "approved_on", "sections", "selectors")
+_TOP_OPTIONAL = ("enabled", "revisit_hours", "politeness", "robots", "robots_reason",
+                 "user_agent", "proxy", "spider")
+_SELECTOR_KEYS = ("ad_links", "next_page", "ad_id", "fields", "images", "removed_marker")
+
+
+class SourceError(ValueError):
+    """A source file is invalid; the message names file, field and problem."""
+
+
+class _Checker:
+    """Field access with errors that say where: ``file: field: problem``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, field: str, problem: str) -> SourceError:
+        return SourceError(f"{self.path}: {field}: {problem}")
+
+    def mapping(self, value: Any, field: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(field, f"must be a mapping, not {type(value).__name__}")
+        unknown = sorted(str(k) for k in value if k not in allowed)
+        if unknown:
+            raise self.fail(field, f"unknown key(s) {unknown}; allowed: {list(allowed)}")
+        return value
+
+    def text(self, data: dict[str, Any], key: str, field: str, *, required: bool = True,
+             default: str = "") -> str:
+        value = data.get(key)
+        if value is None or value == "":
+            if required:
+                raise self.fail(field, "is required and must not be empty")
+            return default
+        if isinstance(value, date):
+            return value.isoformat()
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise self.fail(field, f"must be text, not {type(value).__name__}")
+        return str(value).strip()
+
+    def number(self, data: dict[str, Any], key: str, field: str, default: float,
+               *, minimum: float = 0.0) -> float:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(field, f"must be a number, not {value!r}")
+        if value < minimum:
+            raise self.fail(field, f"must be at least {minimum}, not {value}")
+        return float(value)
+
+    def flag(self, data: dict[str, Any], key: str, field: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(field, f"must be true or false, not {value!r}")
+        return value
+
+
+def load_source(path: str | Path) -> Source:
+    """Parse and validate one source file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_source(raw, str(path))
+
+
+def parse_source(raw: Any, path: str = "<source>") -> Source:
+    """Validate a parsed YAML mapping into a Source."""
+    c = _Checker(path)
+    data = c.mapping(raw, "(top level)", _TOP_REQUIRED + _TOP_OPTIONAL)
+    for key in _TOP_REQUIRED:
+        if key not in data:
+            raise c.fail(key, "is required")
+    source_id = c.text(data, "id", "id")
+    if not ID_RE.match(source_id):
+        raise c.fail("id", f"{source_id!r} must match [a-z0-9-]+")
+    country = c.text(data, "country", "country").upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise c.fail("country", f"{country!r} must be an ISO 3166 alpha-2 code such as NL")
+    base_url = c.text(data, "base_url", "base_url")
+    if not re.match(r"^https?://[^/\s]+", base_url):
+        raise c.fail("base_url", f"{base_url!r} must be an http(s) URL")
+    robots = c.text(data, "robots", "robots", required=False, default="obey")
+    if robots not in {"obey", "ignore"}:
+        raise c.fail("robots", f"{robots!r} must be 'obey' or 'ignore'")
+    robots_reason = c.text(data, "robots_reason", "robots_reason", required=False)
+    if robots == "ignore" and not robots_reason:
+        raise c.fail("robots_reason", "is required when robots is 'ignore' (say why)")
+    proxy = c.text(data, "proxy", "proxy", required=False)
+    if proxy and not re.match(r"^(https?|socks5h?)://", proxy):
+        raise c.fail("proxy", f"{proxy!r} must start with http://, https:// or socks5://")
+    return Source(
+        id=source_id, name=c.text(data, "name", "name"), theme=c.text(data, "theme", "theme"),
+        country=country, base_url=base_url, reason=c.text(data, "reason", "reason"),
+        approved_by=c.text(data, "approved_by", "approved_by"),
+        approved_on=c.text(data, "approved_on", "approved_on"),
+        sections=_sections(c, data["sections"]),
+        selectors=_selectors(c, data["selectors"]),
+        enabled=c.flag(data, "enabled", "enabled", True),
+        revisit_hours=c.number(data, "revisit_hours", "revisit_hours", 24.0, minimum=0.01),
+        politeness=_politeness(c, data.get("politeness") or {}),
+        robots=robots, robots_reason=robots_reason,
+        user_agent=c.text(data, "user_agent", "user_agent", required=False,
+                          default="adtrace/0.1"),
+        proxy=proxy, spider=c.text(data, "spider", "spider", required=False, default="generic"),
+        path=path,
+    )
+
+
+def _sections(c: _Checker, raw: Any) -> tuple[Section, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise c.fail("sections", "must be a non-empty list of {name, url}")
+    out = []
+    for i, item in enumerate(raw):
+        field = f"sections[{i}]"
+        item = c.mapping(item, field, ("name", "url"))
+        out.append(Section(name=c.text(item, "name", f"{field}.name"),
+                           url=c.text(item, "url", f"{field}.url")))
+    return tuple(out)
+
+
+def _politeness(c: _Checker, raw: Any) -> Politeness:
+    data = c.mapping(raw, "politeness", ("download_delay", "concurrency", "autothrottle"))
+    concurrency = c.number(data, "concurrency", "politeness.concurrency", 2, minimum=1)
+    if concurrency != int(concurrency):
+        raise c.fail("politeness.concurrency", f"must be a whole number, not {concurrency}")
+    return Politeness(
+        download_delay=c.number(data, "download_delay", "politeness.download_delay", 1.0),
+        concurrency=int(concurrency),
+        autothrottle=c.flag(data, "autothrottle", "politeness.autothrottle", True),
+    )
+
+
+def _selectors(c: _Checker, raw: Any) -> Selectors:
+    data = c.mapping(raw, "selectors", _SELECTOR_KEYS)
+    ad_id = c.mapping(data.get("ad_id") or {}, "selectors.ad_id", ("from_url", "css"))
+    from_url = c.text(ad_id, "from_url", "selectors.ad_id.from_url", required=False)
+    if from_url:
+        try:
+            groups = re.compile(from_url).groups
+        except re.error as exc:
+            raise c.fail("selectors.ad_id.from_url", f"bad regex: {exc}") from exc
+        if groups != 1:
+            raise c.fail("selectors.ad_id.from_url", f"needs exactly one group, has {groups}")
+    fields_raw = data.get("fields") or {}
+    if not isinstance(fields_raw, dict):
+        raise c.fail("selectors.fields", "must be a mapping of field name to selector")
+    fields = {str(k): c.text(fields_raw, k, f"selectors.fields.{k}") for k in fields_raw}
+    return Selectors(
+        ad_links=c.text(data, "ad_links", "selectors.ad_links"),
+        next_page=c.text(data, "next_page", "selectors.next_page", required=False),
+        ad_id_from_url=from_url,
+        ad_id_css=c.text(ad_id, "css", "selectors.ad_id.css", required=False),
+        fields=fields,
+        images=c.text(data, "images", "selectors.images", required=False),
+        removed_marker=c.text(data, "removed_marker", "selectors.removed_marker",
+                              required=False),
+    )
+
+
+def load_sources(folder: str | Path, *, enabled_only: bool = False) -> list[Source]:
+    """Every ``*.yaml``/``*.yml`` in ``folder``, validated; ids must be unique."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SourceError(f"{folder}: not a folder of source files")
+    sources: list[Source] = []
+    seen: dict[str, str] = {}
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        source = load_source(path)
+        if source.id in seen:
+            raise SourceError(f"{path}: id: {source.id!r} already used by {seen[source.id]}")
+        seen[source.id] = str(path)
+        if source.enabled or not enabled_only:
+            sources.append(source)
+    return sources
+
+
+def source_info(source: Source) -> SourceInfo:
+    """What the store keeps of a source."""
+    return SourceInfo(id=source.id, name=source.name, theme=source.theme,
+                      country=source.country, base_url=source.base_url,
+                      reason=source.reason, approved_by=source.approved_by)
+
+
+def source_to_dict(source: Source) -> dict[str, Any]:
+    """A Source as JSON-ready data (for the crawl child process)."""
+    return asdict(source)
+
+
+def source_from_dict(data: dict[str, Any]) -> Source:
+    """Inverse of ``source_to_dict`` (trusted data written by ``source_to_dict``)."""
+    d = dict(data)
+    d["sections"] = tuple(Section(**s) for s in d["sections"])
+    d["selectors"] = Selectors(**d["selectors"])
+    d["politeness"] = Politeness(**d["politeness"])
+    return Source(**d)

@@ -1,0 +1,117 @@
+"""Run a crawl in a child process and return what it did, per source.
+
+``crawl()`` is what the CLI, the demo and the tests call. The child
+(``crawler.process``) gets a JSON job; its fetch times come from ``clock`` (a start
+time; fetch time = start + elapsed) so the demo can simulate days.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.register import source_to_dict
+from crawler.source import Source
+from indexer.model import to_iso
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CrawlError(RuntimeError):
+    """The crawl process failed as a whole (not one page: those are counted as errors)."""
+
+
+@dataclass(frozen=True)
+class SourceStats:
+    source_id: str
+    pages: int = 0
+    ads_seen: int = 0
+    new_ads: int = 0
+    new_versions: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    errors: int = 0
+    duration: float = 0.0
+    finish_reason: str = ""
+
+
+@dataclass(frozen=True)
+class CrawlStats:
+    sources: dict[str, SourceStats] = field(default_factory=dict)
+    duration: float = 0.0
+
+    def total(self, key: str) -> int:
+        return sum(int(getattr(s, key)) for s in self.sources.values())
+
+    def summary(self) -> str:
+        """Totals over all sources on one line (for the demo's day-by-day report)."""
+        keys = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors")
+        return " ".join(f"{k}={self.total(k)}" for k in keys) + f" in {self.duration:.1f}s"
+
+    def lines(self) -> list[str]:
+        """One human-readable line per source, for the CLI."""
+        keys = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors")
+        return [f"{sid}: " + " ".join(f"{k}={getattr(s, k)}" for k in keys)
+                + f" duration={s.duration:.1f}s" for sid, s in self.sources.items()]
+
+
+def crawl(sources: Iterable[Source], store_url: str, archive_dir: str | Path, *,
+          clock: datetime | None = None, progress: bool = True,
+          known_ads: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+          settings: Mapping[str, Any] | None = None, timeout: float | None = None
+          ) -> CrawlStats:
+    """Crawl ``sources`` into the store and the archive, in a child process.
+
+    ``known_ads`` (source id → (site_ad_id, url)) overrides the live ads read from the
+    store; ``settings`` overrides Scrapy settings (tests shorten timeouts).
+    """
+    sources = list(sources)
+    if not sources:
+        return CrawlStats()
+    Path(archive_dir).mkdir(parents=True, exist_ok=True)
+    job: dict[str, Any] = {
+        "sources": [source_to_dict(s) for s in sources],
+        "store_url": store_url,
+        "archive_dir": str(Path(archive_dir).resolve()),
+        "clock_start": to_iso(clock) if clock else "",
+        "progress": progress,
+        "settings": dict(settings or {}),
+    }
+    if known_ads is not None:
+        job["known_ads"] = {k: [list(x) for x in v] for k, v in known_ads.items()}
+    return _run_child(job, progress, timeout)
+
+
+def _run_child(job: dict[str, Any], progress: bool, timeout: float | None) -> CrawlStats:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    started = datetime.now().timestamp()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler.process"], input=json.dumps(job), text=True,
+            stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE,
+            env=env, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise CrawlError(f"crawl of {_ids(job)} did not finish within {timeout}s") from exc
+    if proc.returncode != 0:
+        tail = (proc.stderr or "")[-2000:] if not progress else "(see messages above)"
+        raise CrawlError(f"crawl of {_ids(job)} failed (exit {proc.returncode}): {tail}")
+    try:
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise CrawlError(f"crawl of {_ids(job)} gave no stats: {proc.stdout[-500:]!r}") from exc
+    return CrawlStats(
+        sources={sid: SourceStats(source_id=sid, **vals) for sid, vals in data.items()},
+        duration=datetime.now().timestamp() - started,
+    )
+
+
+def _ids(job: dict[str, Any]) -> str:
+    return ", ".join(s["id"] for s in job["sources"])

@@ -1,0 +1,101 @@
+"""The capture index: (URL, time, digest, file, offset) kept apart from the content.
+
+One JSON line per archived response or revisit, appended with a single write, so
+several crawl processes can share one archive. A partial last line (a kill mid-write)
+is skipped on load. The index is an aid (revisit detection, lookup by digest); the
+WARC files remain the evidence and ``archive_verify`` never trusts the index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from indexer.model import Capture
+
+INDEX_FILE = "captures.jsonl"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    url: str
+    fetched_at: str
+    sha256: str
+    status: int
+    file: str
+    offset: int
+    length: int
+    type: str  # response | revisit
+    capture_id: str
+    record_id: str
+    original_id: str  # capture id of the response record holding the payload
+    original_file: str
+    original_offset: int
+    original_record_id: str
+    original_warc_date: str
+
+    @classmethod
+    def for_capture(cls, capture: Capture, record_id: str,
+                    previous: IndexEntry | None) -> IndexEntry:
+        """The entry for a new capture; a revisit inherits the original's location."""
+        revisit = bool(capture.revisit_of) and previous is not None
+        date = capture.fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return cls(
+            url=capture.url, fetched_at=date, sha256=capture.sha256, status=capture.status,
+            file=capture.warc_file, offset=capture.warc_offset, length=capture.warc_length,
+            type="revisit" if revisit else "response", capture_id=capture.id,
+            record_id=record_id,
+            original_id=previous.original_id if revisit and previous else capture.id,
+            original_file=previous.original_file if revisit and previous else capture.warc_file,
+            original_offset=(previous.original_offset if revisit and previous
+                             else capture.warc_offset),
+            original_record_id=(previous.original_record_id if revisit and previous
+                                else record_id),
+            original_warc_date=(previous.original_warc_date if revisit and previous else date),
+        )
+
+
+class CaptureIndex:
+    """Latest capture per URL, loaded from and appended to ``captures.jsonl``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.path = Path(root) / INDEX_FILE
+        self._latest: dict[str, IndexEntry] = {}
+        self._end_partial_line()
+        for entry in self.entries():
+            self._latest[entry.url] = entry
+
+    def _end_partial_line(self) -> None:
+        """Close a line a kill left unfinished, so the next entry starts clean."""
+        if self.path.exists() and self.path.stat().st_size:
+            with open(self.path, "rb+") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+
+    def entries(self) -> list[IndexEntry]:
+        """Every readable entry, in write order; damaged lines are skipped."""
+        if not self.path.exists():
+            return []
+        out = []
+        with open(self.path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    out.append(IndexEntry(**json.loads(line)))
+                except (ValueError, TypeError):
+                    continue
+        return out
+
+    def latest(self, url: str) -> IndexEntry | None:
+        return self._latest.get(url)
+
+    def add(self, entry: IndexEntry) -> None:
+        line = (json.dumps(asdict(entry), sort_keys=True) + "\n").encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        self._latest[entry.url] = entry

@@ -1,0 +1,125 @@
+"""Read one archived record back at (file, offset) and check it is what was written.
+
+Used by the web UI (serve the archived copy, never the live site), by reindex (rebuild
+enrichment from evidence) and by ``archive_verify``. A revisit record is resolved to
+the original response that holds the payload.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from indexer.archive.digest import hex_from_warc_digest, sha256_hex
+from indexer.model import Capture
+
+
+class ArchiveError(RuntimeError):
+    """A record cannot be read or fails its digest; the message names file and offset."""
+
+
+@dataclass(frozen=True)
+class ArchivedRecord:
+    file: str
+    offset: int
+    type: str  # response | revisit | request | warcinfo
+    url: str
+    date: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    payload: bytes  # as received (content-encoding not undone); for a revisit: the original's
+    sha256: str  # hex digest of payload
+    refers_to: tuple[str, int] | None = None  # (file, offset) of a revisit's original
+
+    @property
+    def content_type(self) -> str:
+        return next((v for k, v in self.headers if k.lower() == "content-type"), "")
+
+    def decoded(self) -> bytes:
+        """The payload with gzip/deflate content-encoding undone (what the page said)."""
+        encoding = next((v for k, v in self.headers if k.lower() == "content-encoding"), "")
+        encoding = encoding.strip().lower()
+        if encoding in {"gzip", "x-gzip"}:
+            return zlib.decompress(self.payload, 16 + zlib.MAX_WBITS)
+        if encoding == "deflate":
+            try:
+                return zlib.decompress(self.payload)
+            except zlib.error:
+                return zlib.decompress(self.payload, -zlib.MAX_WBITS)
+        return self.payload
+
+
+def read_raw(root: str | Path, file: str, offset: int) -> ArchivedRecord:
+    """The record at (file, offset), digest-checked; a revisit is not resolved."""
+    path = _safe_path(Path(root), file)
+    where = f"{file}@{offset}"
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            record = next(iter(ArchiveIterator(fh)))
+            return _to_archived(record, file, offset)
+    except StopIteration:
+        raise ArchiveError(f"{where}: no record at this offset") from None
+    except (OSError, EOFError, zlib.error, ArchiveLoadFailed, ValueError) as exc:
+        raise ArchiveError(f"{where}: unreadable record ({exc})") from exc
+
+
+def read_record(root: str | Path, file: str, offset: int) -> ArchivedRecord:
+    """The record at (file, offset) with its payload; revisits carry the original's."""
+    rec = read_raw(root, file, offset)
+    if rec.type != "revisit" or rec.refers_to is None:
+        return rec
+    original = read_raw(root, *rec.refers_to)
+    if original.sha256 != rec.sha256:
+        raise ArchiveError(f"{file}@{offset}: revisit digest differs from its original "
+                           f"at {rec.refers_to[0]}@{rec.refers_to[1]}")
+    return ArchivedRecord(rec.file, rec.offset, rec.type, rec.url, rec.date, rec.status,
+                          rec.headers, original.payload, rec.sha256, rec.refers_to)
+
+
+def read_capture(root: str | Path, capture: Capture) -> ArchivedRecord:
+    """The archived response behind a Capture, checked against the capture's hash."""
+    rec = read_record(root, capture.warc_file, capture.warc_offset)
+    if rec.sha256 != capture.sha256:
+        raise ArchiveError(f"{capture.warc_file}@{capture.warc_offset}: payload sha256 "
+                           f"{rec.sha256} differs from the capture's {capture.sha256}")
+    return rec
+
+
+def _to_archived(record, file: str, offset: int) -> ArchivedRecord:  # noqa: ANN001
+    headers = record.rec_headers
+    rtype = headers.get_header("WARC-Type") or ""
+    payload = record.raw_stream.read()
+    declared = hex_from_warc_digest(headers.get_header("WARC-Payload-Digest") or "")
+    http = record.http_headers
+    status = int(http.get_statuscode() or 0) if http and rtype in {"response", "revisit"} else 0
+    refers_to = None
+    if rtype == "revisit":
+        sha = declared
+        ref_file = headers.get_header("WARC-Refers-To-Filename")
+        ref_off = headers.get_header("WARC-Refers-To-Offset")
+        if ref_file and ref_off and ref_off.isdigit():
+            refers_to = (ref_file, int(ref_off))
+    else:
+        sha = sha256_hex(payload)
+        if rtype == "response" and declared != sha:
+            raise ArchiveError(f"{file}@{offset}: payload sha256 {sha} does not match "
+                               f"WARC-Payload-Digest ({declared or 'missing'})")
+    return ArchivedRecord(
+        file=file, offset=offset, type=rtype,
+        url=headers.get_header("WARC-Target-URI") or "", date=headers.get_header("WARC-Date") or "",
+        status=status, headers=tuple(http.headers) if http else (), payload=payload,
+        sha256=sha, refers_to=refers_to,
+    )
+
+
+def _safe_path(root: Path, file: str) -> Path:
+    """Resolve ``file`` inside the archive root; a path that escapes it is refused."""
+    path = (root / file).resolve()
+    if root.resolve() not in path.parents:
+        raise ArchiveError(f"{file}: not inside the archive {root}")
+    return path

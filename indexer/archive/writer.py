@@ -1,0 +1,196 @@
+"""The WARC writer: every fetched response is evidence, written before it is used.
+
+Each record is built in memory, then appended to the current gzipped WARC file in one
+write and flushed, so a kill can at worst leave one partial record at the end of a
+file (``archive_verify`` detects and reports it; new writes always go to a new file).
+Files rotate by size. A response whose payload equals the previous capture of the same
+URL becomes a ``revisit`` record (profile identical-payload-digest) that points at the
+original. A capture index (``captures.jsonl``) is kept apart from the content so that
+revisit detection survives across crawl processes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+from indexer.archive.digest import sha256_hex, warc_digest
+from indexer.archive.index import CaptureIndex, IndexEntry
+from indexer.model import Capture
+
+WARC_DIR = "warcs"
+DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One HTTP exchange as received, before anyone interprets it."""
+
+    url: str
+    status: int
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+    fetched_at: datetime
+    reason: str = ""
+    method: str = "GET"
+    request_headers: Sequence[tuple[str, str]] = field(default_factory=tuple)
+
+    @property
+    def content_type(self) -> str:
+        for name, value in self.headers:
+            if name.lower() == "content-type":
+                return value
+        return ""
+
+
+class _Sha256Writer(WARCWriter):
+    """warcio's writer with SHA-256 block and payload digests instead of SHA-1."""
+
+    @staticmethod
+    def _create_digester() -> Digester:
+        return Digester("sha256")
+
+
+def _warc_date(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class WarcWriter:
+    """Appends request/response (or revisit) records to rotating ``.warc.gz`` files."""
+
+    def __init__(self, root: str | Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                 prefix: str = "adtrace") -> None:
+        self.root = Path(root)
+        (self.root / WARC_DIR).mkdir(parents=True, exist_ok=True)
+        self.max_file_bytes = max_file_bytes
+        self.prefix = prefix
+        self.index = CaptureIndex(self.root)
+        self._fh: io.BufferedWriter | None = None
+        self._rel = ""
+        self._seq = 0
+
+    # ------------------------------------------------------------------ public
+    def write(self, fetched: Fetched) -> Capture:
+        """Archive one exchange and return its Capture (file relative to the root)."""
+        sha = sha256_hex(fetched.body)
+        previous = self.index.latest(fetched.url)
+        if previous is not None and previous.sha256 == sha:
+            record = self._revisit_record(fetched, previous)
+            revisit_of = previous.original_id
+        else:
+            record = self._response_record(fetched)
+            revisit_of = ""
+        data = self._serialise(record)
+        rel, offset = self._append(data)
+        capture = Capture(
+            url=fetched.url, fetched_at=fetched.fetched_at, status=fetched.status,
+            sha256=sha, warc_file=rel, warc_offset=offset, warc_length=len(data),
+            content_type=fetched.content_type, revisit_of=revisit_of,
+        )
+        self._append(self._serialise(self._request_record(fetched, record)))
+        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        self.index.add(IndexEntry.for_capture(capture, record_id, previous))
+        return capture
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ records
+    def _builder(self) -> _Sha256Writer:
+        return _Sha256Writer(io.BytesIO(), gzip=True, warc_version="1.1")
+
+    def _http_headers(self, fetched: Fetched) -> StatusAndHeaders:
+        status_line = f"{fetched.status} {fetched.reason or _reason(fetched.status)}"
+        return StatusAndHeaders(status_line, list(fetched.headers), protocol="HTTP/1.1")
+
+    def _response_record(self, fetched: Fetched):  # noqa: ANN202 - warcio record
+        return self._builder().create_warc_record(
+            fetched.url, "response", payload=io.BytesIO(fetched.body),
+            length=len(fetched.body), http_headers=self._http_headers(fetched),
+            warc_headers_dict={"WARC-Date": _warc_date(fetched.fetched_at)},
+        )
+
+    def _revisit_record(self, fetched: Fetched, previous: IndexEntry):  # noqa: ANN202
+        return self._builder().create_revisit_record(
+            fetched.url, warc_digest(fetched.body), previous.url, previous.original_warc_date,
+            http_headers=self._http_headers(fetched),
+            warc_headers_dict={
+                "WARC-Date": _warc_date(fetched.fetched_at),
+                "WARC-Refers-To": previous.original_record_id,
+                "WARC-Refers-To-Filename": previous.original_file,
+                "WARC-Refers-To-Offset": str(previous.original_offset),
+            },
+        )
+
+    def _request_record(self, fetched: Fetched, response):  # noqa: ANN001, ANN202
+        path = fetched.url.split("://", 1)[-1].partition("/")[2]
+        headers = StatusAndHeaders(f"{fetched.method} /{path} HTTP/1.1",
+                                   list(fetched.request_headers), is_http_request=True)
+        record = self._builder().create_warc_record(
+            fetched.url, "request", http_headers=headers,
+            warc_headers_dict={
+                "WARC-Date": _warc_date(fetched.fetched_at),
+                "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
+            },
+        )
+        return record
+
+    @staticmethod
+    def _serialise(record) -> bytes:  # noqa: ANN001
+        out = io.BytesIO()
+        _Sha256Writer(out, gzip=True, warc_version="1.1").write_record(record)
+        return out.getvalue()
+
+    # ------------------------------------------------------------------ files
+    def _append(self, data: bytes) -> tuple[str, int]:
+        """One write, one flush: a kill leaves at most this record partial."""
+        fh = self._file_for(len(data))
+        offset = fh.tell()
+        fh.write(data)
+        fh.flush()
+        return self._rel, offset
+
+    def _file_for(self, size: int) -> io.BufferedWriter:
+        if self._fh is not None and self._fh.tell() + size > self.max_file_bytes \
+                and self._fh.tell() > 0:
+            self.close()
+        if self._fh is None:
+            self._open_new()
+        assert self._fh is not None
+        return self._fh
+
+    def _open_new(self) -> None:
+        self._seq += 1
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        name = f"{self.prefix}-{stamp}-{os.getpid()}-{secrets.token_hex(3)}-{self._seq:05d}.warc.gz"
+        self._rel = f"{WARC_DIR}/{name}"
+        self._fh = open(self.root / self._rel, "xb")  # noqa: SIM115 - kept open across writes
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+

@@ -1,0 +1,272 @@
+"""Query → SQL for the SQLite store: pure functions, no connection, tested without I/O.
+
+The rows searched are one version per ad: the current version, or with ``as_of`` the
+version valid at the end of that day (UTC) of the ads live on that day. Text goes to
+FTS5 (every term quoted, so operators in typed text are never FTS syntax); fields and
+facet filters become ``IN`` subqueries on the indexed ``entities`` table. Facet counts
+leave out the facet's own selection (multi-select: a selection does not narrow its own
+counts).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from indexer.model import to_iso
+from indexer.search.query import RISK_BANDS, Clause, Query, QueryError, Term
+from indexer.store.sqlite_schema import MARK_CLOSE, MARK_OPEN
+
+Params = list[object]
+
+# Field / facet name → entity kind in the entities table.
+ENTITY_KINDS: dict[str, str] = {
+    "phone": "phone", "city": "place", "province": "province", "indicator": "indicator",
+    "email": "email", "handle": "handle", "url": "url",
+}
+RISK_EXPR = "CASE " + " ".join(
+    f"WHEN v.risk < {hi} THEN '{name}'" for name, _lo, hi in RISK_BANDS if hi != float("inf")
+) + f" ELSE '{RISK_BANDS[-1][0]}' END"
+WEEK_EXPR = "date(substr(a.first_seen, 1, 10), '-6 days', 'weekday 1')"
+THEME_EXPR = "(SELECT s.theme FROM sources s WHERE s.id = a.source_id)"
+SORT_SQL: dict[str, str] = {
+    "newest": "a.first_seen DESC, a.id",
+    "oldest": "a.first_seen ASC, a.id",
+    "risk": "v.risk DESC, a.first_seen DESC, a.id",
+}
+
+
+def day_end(d: date) -> str:
+    """The first instant after day d (UTC) as stored text: "≤ end of d" is "< this"."""
+    return to_iso(datetime.combine(d + timedelta(days=1), time(0), UTC))
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def fts_term(t: Term) -> str:
+    """One text term as FTS5 syntax; quoting keeps typed operators literal."""
+    return _quote(t.value) + (" *" if t.kind == "prefix" else "")
+
+
+def _is_pure_text(c: Clause) -> bool:
+    return all(not t.field and not t.negate for t in c.terms)
+
+
+def fts_expression(q: Query) -> str:
+    """The FTS5 MATCH for the clauses made only of plain text terms ('' if none)."""
+    parts = []
+    for c in q.clauses:
+        if _is_pure_text(c):
+            inner = " OR ".join(fts_term(t) for t in c.terms)
+            parts.append(f"({inner})" if len(c.terms) > 1 else inner)
+    return " AND ".join(parts)
+
+
+def _in(values: tuple[str, ...] | list[str]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _field_cond(t: Term) -> tuple[str, Params]:
+    """One field term as a condition on v / a (before negation)."""
+    like = t.kind == "prefix"
+    value = _like(t.value) if like else t.value
+    op = "LIKE ? ESCAPE '\\'" if like else "= ? COLLATE NOCASE"
+    if t.field == "site":
+        return f"a.source_id {op}", [value]
+    if t.field == "theme":
+        return f"a.source_id IN (SELECT id FROM sources WHERE theme {op})", [value]
+    if t.field == "lang":
+        return f"v.language {op}", [value]
+    kind = ENTITY_KINDS.get(t.field)
+    if kind is None:
+        raise QueryError(f"unknown field {t.field!r}")
+    return f"v.rowid IN (SELECT version_rowid FROM entities WHERE kind = ? AND value {op})", [kind, value]
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _term_cond(t: Term) -> tuple[str, Params]:
+    if t.field:
+        sql, params = _field_cond(t)
+    else:
+        sql, params = "v.rowid IN (SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?)", [fts_term(t)]
+    return (f"NOT ({sql})", params) if t.negate else (sql, params)
+
+
+def _clause_conds(q: Query) -> list[tuple[str, Params]]:
+    out = []
+    for c in q.clauses:
+        if _is_pure_text(c):
+            continue
+        parts = [_term_cond(t) for t in c.terms]
+        sql = " OR ".join(p[0] for p in parts)
+        out.append((f"({sql})", [x for p in parts for x in p[1]]))
+    return out
+
+
+def _status_expr(q: Query) -> str:
+    if q.as_of:
+        return "'live'"
+    return "CASE WHEN a.removed_at IS NULL THEN 'live' ELSE 'removed' END"
+
+
+def facet_expr(q: Query, facet: str) -> str | None:
+    """The SQL value of a column facet, or None for entity facets."""
+    return {
+        "site": "a.source_id", "theme": THEME_EXPR, "risk": RISK_EXPR, "lang": "v.language",
+        "status": _status_expr(q), "first_seen": WEEK_EXPR,
+    }.get(facet)
+
+
+def _filter_cond(q: Query, facet: str, values: tuple[str, ...]) -> tuple[str, Params]:
+    if facet in ENTITY_KINDS:
+        return (f"v.rowid IN (SELECT version_rowid FROM entities WHERE kind = ? AND value IN ({_in(values)}))",
+                [ENTITY_KINDS[facet], *values])
+    if facet == "theme":
+        return f"a.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(values)}))", list(values)
+    expr = facet_expr(q, facet)
+    if expr is None:  # assessment: this backend stores none yet, so nothing matches
+        return "0", []
+    return f"{expr} IN ({_in(values)})", list(values)
+
+
+def _scope(q: Query) -> list[tuple[str, Params]]:
+    """Which ad versions are searched at all: time (current / as of), themes, date range."""
+    conds: list[tuple[str, Params]] = []
+    if q.as_of:
+        end = day_end(q.as_of)
+        conds.append((
+            "v.first_seen < ? AND (v.valid_to IS NULL OR v.valid_to >= ?) AND a.first_seen < ? "
+            "AND NOT EXISTS (SELECT 1 FROM absences x WHERE x.ad_rowid = a.rowid AND x.removed_at < ? "
+            "AND (x.returned_at IS NULL OR x.returned_at >= ?))", [end, end, end, end, end]))
+    else:
+        conds.append(("v.rowid = a.current_rowid", []))
+    if q.themes is not None:
+        conds.append((f"a.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(q.themes)}))",
+                      list(q.themes)) if q.themes else ("0", []))
+    if q.date_from:
+        conds.append(("a.first_seen >= ?", [day_end(q.date_from - timedelta(days=1))]))
+    if q.date_to:
+        conds.append(("a.first_seen < ?", [day_end(q.date_to)]))
+    return conds
+
+
+def _where(q: Query, skip_facet: str = "") -> tuple[str, str, Params]:
+    """(FROM, WHERE, params) for the matching set; skip_facet's own selection left out."""
+    fts = fts_expression(q)
+    conds = _scope(q)
+    if fts:
+        frm = ("versions_fts JOIN versions v ON v.rowid = versions_fts.rowid "
+               "JOIN ads a ON a.rowid = v.ad_rowid")
+        conds.insert(0, ("versions_fts MATCH ?", [fts]))
+    else:  # both ways in open: from ads (browse, sort) or from versions (selective filters)
+        frm = "ads a JOIN versions v ON v.ad_rowid = a.rowid"
+    conds += _clause_conds(q)
+    for facet, values in q.filters.items():
+        if facet != skip_facet and values:
+            conds.append(_filter_cond(q, facet, values))
+    where = " AND ".join(f"({c[0]})" for c in conds) or "1"
+    return frm, where, [p for c in conds for p in c[1]]
+
+
+def compile_search(q: Query) -> tuple[str, Params]:
+    """SQL for one page of hits; columns are what the store turns into Hit."""
+    frm, where, params = _where(q)
+    fts = bool(fts_expression(q))
+    if fts:  # snippet from the body: the title is shown whole beside it
+        snippet, score = "snippet(versions_fts, 1, ?, ?, '…', 32)", "-bm25(versions_fts, 10.0, 1.0, 0.5)"
+        head: Params = [MARK_OPEN, MARK_CLOSE]
+    else:
+        snippet, score, head = "substr(v.body, 1, 240)", "0.0", []
+    removed = "NULL" if q.as_of else "a.removed_at"
+    versions = "v.seq" if q.as_of else "a.versions"  # as of a day: the versions up to then
+    order = SORT_SQL.get(q.sort)
+    if order is None:
+        order = "score DESC, a.first_seen DESC, a.id" if fts else SORT_SQL["newest"]
+    sql = (
+        f"SELECT a.id AS ad_id, v.id AS version_id, a.source_id, a.url, v.title, {snippet} AS snippet, "
+        f"v.summary, v.risk, v.language, a.first_seen, a.last_seen, v.first_seen AS version_first_seen, "
+        f"{removed} AS removed_at, {versions} AS versions, {score} AS score "
+        f"FROM {frm} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+    )
+    return sql, [*head, *params, q.per_page, q.offset]
+
+
+def compile_count(q: Query) -> tuple[str, Params]:
+    frm, where, params = _where(q)
+    return f"SELECT count(*) FROM {frm} WHERE {where}", params
+
+
+def _facet_order(q: Query, facet: str) -> tuple[str, Params]:
+    selected = list(q.filters.get(facet, ()))
+    first = f"value IN ({_in(selected)}) DESC, " if selected else ""
+    # Weeks read best newest first; every other facet by count.
+    order = f"{first}value DESC" if facet == "first_seen" else f"{first}n DESC, value"
+    return order, [*selected, q.facet_size + 1]
+
+
+def compile_facet(q: Query, facet: str) -> tuple[str, Params] | None:
+    """SQL for one facet's (value, count) rows, facet_size + 1 of them (to know if cut).
+
+    None when this backend has nothing to count for the facet (assessment).
+    """
+    frm, where, params = _where(q, skip_facet=facet)
+    order, tail = _facet_order(q, facet)
+    if facet in ENTITY_KINDS:
+        sql = (f"SELECT e.value AS value, count(*) AS n FROM entities e WHERE e.kind = ? AND "
+               f"e.version_rowid IN (SELECT v.rowid FROM {frm} WHERE {where}) "
+               f"GROUP BY e.value ORDER BY {order} LIMIT ?")
+        return sql, [ENTITY_KINDS[facet], *params, *tail]
+    expr = facet_expr(q, facet)
+    if expr is None:
+        return None
+    sql = (f"SELECT {expr} AS value, count(*) AS n FROM {frm} WHERE {where} "
+           f"GROUP BY 1 ORDER BY {order} LIMIT ?")
+    return sql, [*params, *tail]
+
+
+# ----------------------------------------------------------------- the shared match set
+# Facets without a selection of their own all count the same set of matching versions,
+# so the store computes it once into a temporary table (with the column-facet values)
+# instead of running the text match and joins again for every facet.
+def _match_columns(q: Query) -> dict[str, str]:
+    """Cheap per-row values kept with the match set; theme and week derive from them."""
+    return {"site": "a.source_id", "lang": "v.language", "risk": RISK_EXPR,
+            "status": _status_expr(q), "day": "substr(a.first_seen, 1, 10)"}
+
+
+def compile_matches(q: Query) -> tuple[str, Params]:
+    """SELECT of every matching (version, ad) with the column-facet values, for a temp table."""
+    frm, where, params = _where(q)
+    cols = "".join(f", {expr} AS {name}" for name, expr in _match_columns(q).items())
+    return f"SELECT v.rowid AS vrow, a.rowid AS arow{cols} FROM {frm} WHERE {where}", params
+
+
+def compile_facet_from(q: Query, facet: str, table: str) -> tuple[str, Params] | None:
+    """Like compile_facet, counting over a match-set table made by compile_matches.
+
+    Only right for a facet with no selection of its own (the set has every filter applied).
+    Theme and week are counted per source and per day first: a handful of groups, so the
+    per-row work is one GROUP BY on a short column.
+    """
+    if q.filters.get(facet):
+        raise ValueError(f"facet {facet!r} has a selection: use compile_facet")
+    order, tail = _facet_order(q, facet)
+    if facet in ENTITY_KINDS:
+        sql = (f"SELECT e.value AS value, count(*) AS n FROM {table} m CROSS JOIN entities e "
+               f"ON e.version_rowid = m.vrow AND e.kind = ? GROUP BY e.value ORDER BY {order} LIMIT ?")
+        return sql, [ENTITY_KINDS[facet], *tail]
+    if facet == "theme":
+        sql = (f"SELECT s.theme AS value, sum(g.n) AS n FROM (SELECT site, count(*) AS n FROM {table} "
+               f"GROUP BY site) g JOIN sources s ON s.id = g.site GROUP BY 1 ORDER BY {order} LIMIT ?")
+        return sql, tail
+    if facet == "first_seen":
+        sql = (f"SELECT date(g.day, '-6 days', 'weekday 1') AS value, sum(g.n) AS n FROM "
+               f"(SELECT day, count(*) AS n FROM {table} GROUP BY day) g GROUP BY 1 ORDER BY {order} LIMIT ?")
+        return sql, tail
+    if facet not in _match_columns(q):
+        return None
+    return f"SELECT {facet} AS value, count(*) AS n FROM {table} GROUP BY 1 ORDER BY {order} LIMIT ?", tail

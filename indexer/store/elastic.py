@@ -1,0 +1,428 @@
+"""ElasticStore: the Store contract on Elasticsearch (elasticsearch-py).
+
+Request bodies come from pure modules (elastic_bodies, elastic_query, elastic_results);
+this module moves them and makes the decisions that need a read:
+- a new version is claimed by a conditional write of the ad document
+  (``if_seq_no``/``if_primary_term``); the loser of a race re-reads and decides again,
+  and version ids are deterministic, so concurrent crawlers never duplicate a version;
+- last_seen only grows (a painless script), so observations commute;
+- transient failures (connection, 429, 5xx) are retried with backoff, 4xx never;
+- reads refresh first if this store wrote since the last read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, Transport
+from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
+
+from indexer.model import (
+    AdRecord,
+    Enrichment,
+    LiveAd,
+    Observation,
+    SourceInfo,
+    VersionRecord,
+    WriteResult,
+    ad_id_for,
+    capture_from_dict,
+    enrichment_from_dict,
+    fields_from_dict,
+    from_iso,
+    to_iso,
+)
+from indexer.search.query import Hit, Query, SearchResult
+from indexer.store import elastic_indices
+from indexer.store.base import StoreError
+from indexer.store.elastic_bodies import (
+    KINDS,
+    absence,
+    ad_doc,
+    ad_state_update,
+    all_ads_body,
+    by_ad_body,
+    capture_doc,
+    close_version_update,
+    identifier_body,
+    last_seen_update,
+    live_ads_body,
+    read_alias,
+    source_doc,
+    version_doc,
+    write_alias,
+)
+from indexer.store.elastic_query import compile_search, needs_search_after, scan_body
+from indexer.store.elastic_results import facets_from, hit_from, total_from
+
+T = TypeVar("T")
+RETRIES = 4
+WRITE_ATTEMPTS = 8
+
+
+class _CompatTransport(Transport):
+    """Ask for REST compatibility with 8.x: accepted by 8.x and 9.x servers alike.
+
+    elasticsearch-py 9 sends ``compatible-with=9``, which an 8.x server refuses.
+    """
+
+    def perform_request(self, method: str, target: str, *args: Any, **kwargs: Any) -> Any:
+        headers = kwargs.get("headers")
+        if headers:
+            fixed = {k: v.replace("compatible-with=9", "compatible-with=8")
+                     for k, v in dict(headers).items()}
+            kwargs["headers"] = type(headers)(fixed) if not isinstance(headers, dict) else fixed
+        return super().perform_request(method, target, *args, **kwargs)
+
+
+def safe_url(url: str) -> str:
+    """The URL without a password, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, (TransportConnectionError, ConnectionTimeout)):
+        return True
+    return isinstance(exc, ApiError) and (exc.meta.status == 429 or exc.meta.status >= 500)
+
+
+class ElasticStore:
+    def __init__(self, url: str, prefix: str = "adtrace", *, timeout_s: float = 10.0,
+                 facet_timeout_ms: int = 1000, backoff_s: float = 0.2) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.facet_timeout_ms = facet_timeout_ms
+        self._backoff = backoff_s
+        self._dirty = False
+        self._sources: dict[str, SourceInfo] | None = None
+        self._all_aliases = ",".join(read_alias(prefix, k) for k in KINDS)
+        self.es = Elasticsearch(url, request_timeout=timeout_s, max_retries=0,
+                                transport_class=_CompatTransport)
+        self._call(lambda: elastic_indices.init(self.es, prefix), "opening indices")
+
+    # ------------------------------------------------------------------ plumbing
+    def _call(self, fn: Callable[[], T], what: str) -> T:
+        """Run one request; retry transient failures with backoff, never a 4xx."""
+        delay = self._backoff
+        for attempt in range(RETRIES + 1):
+            try:
+                return fn()
+            except (ConflictError, NotFoundError):
+                raise
+            except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
+                if not _transient(exc) or attempt == RETRIES:
+                    raise StoreError(f"Elasticsearch at {safe_url(self.url)}: {what} failed: "
+                                     f"{exc}") from exc
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def _idx(self, kind: str, write: bool = False) -> str:
+        return write_alias(self.prefix, kind) if write else read_alias(self.prefix, kind)
+
+    def _get(self, kind: str, doc_id: str) -> dict[str, Any] | None:
+        try:
+            return self._call(lambda: self.es.get(index=self._idx(kind), id=doc_id).body,
+                              f"get {kind}/{doc_id}")
+        except NotFoundError:
+            return None
+
+    def _search(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        if self._dirty:
+            self._call(lambda: self.es.indices.refresh(index=self._all_aliases), "refresh")
+            self._dirty = False
+        return self._call(lambda: self.es.search(index=self._idx(kind), **body).body,
+                          f"search {kind}")
+
+    def _create(self, kind: str, doc_id: str, doc: dict[str, Any]) -> bool:
+        """Create once; False if a document with this id already exists."""
+        self._dirty = True
+        try:
+            self._call(lambda: self.es.create(index=self._idx(kind, True), id=doc_id,
+                                              document=doc), f"create {kind}/{doc_id}")
+            return True
+        except ConflictError:
+            return False
+
+    def _bulk(self, ops: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[int]:
+        """Send (action, body) pairs; retry items that failed transiently. Item statuses."""
+        statuses = [0] * len(ops)
+        pending = list(range(len(ops)))
+        delay = self._backoff
+        for attempt in range(RETRIES + 1):
+            lines: list[dict[str, Any]] = []
+            for i in pending:
+                lines += [ops[i][0], ops[i][1]]
+            resp = self._call(lambda lines=lines: self.es.bulk(operations=lines).body, "bulk")
+            retry = []
+            for i, item in zip(pending, resp["items"], strict=True):
+                status = next(iter(item.values()))["status"]
+                statuses[i] = status
+                if status == 429 or status >= 500:
+                    retry.append(i)
+            self._dirty = True
+            if not retry:
+                break
+            if attempt == RETRIES:
+                raise StoreError(f"Elasticsearch at {safe_url(self.url)}: bulk items kept "
+                                 f"failing: {[statuses[i] for i in retry]}")
+            pending = retry
+            time.sleep(delay)
+            delay *= 2
+        bad = [s for s in statuses if s >= 400 and s not in (404, 409)]
+        if bad:
+            raise StoreError(f"Elasticsearch at {safe_url(self.url)}: bulk refused: {bad}")
+        return statuses
+
+    def _op(self, verb: str, kind: str, doc_id: str, body: dict[str, Any]
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {verb: {"_index": self._idx(kind, True), "_id": doc_id}}, body
+
+    # ------------------------------------------------------------------ sources
+    def upsert_source(self, source: SourceInfo) -> None:
+        self._call(lambda: self.es.index(index=self._idx("sources", True), id=source.id,
+                                         document=source_doc(source)), f"source {source.id}")
+        self._dirty = True
+        self._sources = None
+
+    def sources(self) -> list[SourceInfo]:
+        if self._sources is None:
+            resp = self._search("sources", {"query": {"match_all": {}}, "size": 10_000,
+                                            "sort": [{"id": "asc"}]})
+            self._sources = {h["_source"]["id"]: SourceInfo(**h["_source"])
+                             for h in resp["hits"]["hits"]}
+        return list(self._sources.values())
+
+    def _theme(self, source_id: str) -> str:
+        return self._themes().get(source_id, "")
+
+    def _themes(self) -> dict[str, str]:
+        return {s.id: s.theme for s in self.sources()}
+
+    # ------------------------------------------------------------------ writes
+    def write(self, obs: Observation, enrichment: Enrichment) -> WriteResult:
+        cap = self._get("captures", obs.capture.id)
+        if cap is not None:
+            return WriteResult(obs.ad_id, cap["_source"]["version_id"], False, False, True)
+        for _ in range(WRITE_ATTEMPTS):
+            result = self._try_write(obs, enrichment)
+            if result is not None:
+                return result
+        raise StoreError(f"Elasticsearch at {safe_url(self.url)}: ad {obs.ad_id} "
+                         f"({obs.url}) kept changing under concurrent writers")
+
+    def _try_write(self, obs: Observation, enr: Enrichment) -> WriteResult | None:
+        """One optimistic attempt; None if another writer changed the ad meanwhile."""
+        at = obs.capture.fetched_at
+        fp = obs.fields.fingerprint()
+        got = self._get("ads", obs.ad_id)
+        ad: dict[str, Any] = got["_source"] if got else {}
+        version_ids = list(ad.get("version_ids", []))
+        new_version = not got or ad["current_fingerprint"] != fp
+        first_seen = min(from_iso(ad["first_seen"]), at) if got else at
+        last_seen = max(from_iso(ad["last_seen"]), at) if got else at
+        theme = ad.get("theme") or self._theme(obs.source_id)
+        reappeared = bool(ad.get("removed_at"))
+        absences = [dict(a) for a in ad.get("absences", [])]
+        if reappeared and absences and "lte" not in absences[-1]:
+            absences[-1] = absence(from_iso(ad["removed_at"]), at)
+        created = False
+        if new_version:
+            vdoc = version_doc(obs, enr, seq=len(version_ids) + 1, theme=theme,
+                               ad_first_seen=first_seen, absences=absences)
+            vid = vdoc["version_id"]
+            created = self._create("versions", vid, vdoc)
+            version_ids.append(vid)
+        else:
+            vid = ad["current_version_id"]
+        doc = ad_doc(obs, theme=theme, first_seen=first_seen, last_seen=last_seen,
+                     version_ids=version_ids, fingerprint=fp, absences=absences)
+        if ad.get("assessment"):
+            doc["assessment"] = ad["assessment"]
+        if not self._claim(obs.ad_id, doc, got):
+            if created:
+                self._drop_orphan(obs.ad_id, vid)
+            return None
+        self._after_claim(obs, vid, version_ids, new_version, absences if reappeared else None)
+        return WriteResult(obs.ad_id, vid, new_ad=not got, new_version=new_version,
+                           duplicate_capture=False, reappeared=reappeared)
+
+    def _claim(self, ad_id: str, doc: dict[str, Any], got: dict[str, Any] | None) -> bool:
+        """Write the ad document only if nobody else did since we read it."""
+        if got is None:
+            return self._create("ads", ad_id, doc)
+        self._dirty = True
+        try:
+            self._call(lambda: self.es.index(
+                index=self._idx("ads", True), id=ad_id, document=doc,
+                if_seq_no=got["_seq_no"], if_primary_term=got["_primary_term"]), f"ad {ad_id}")
+            return True
+        except ConflictError:
+            return False
+
+    def _drop_orphan(self, ad_id: str, vid: str) -> None:
+        """We created a version the ad never claimed (we lost a race): remove it."""
+        now = self._get("ads", ad_id)
+        if now is None or vid not in now["_source"].get("version_ids", []):
+            with contextlib.suppress(NotFoundError):
+                self._call(lambda: self.es.delete(index=self._idx("versions", True), id=vid),
+                           f"delete orphan version {vid}")
+
+    def _after_claim(self, obs: Observation, vid: str, version_ids: list[str],
+                     new_version: bool, absences: list[dict[str, str]] | None) -> None:
+        """Follow-up writes, all idempotent: close the old version, extend, tell, record."""
+        at = obs.capture.fetched_at
+        ops = []
+        if new_version and len(version_ids) > 1:
+            ops.append(self._op("update", "versions", version_ids[-2], close_version_update(at)))
+        if not new_version:
+            ops.append(self._op("update", "versions", vid, last_seen_update(at)))
+        if absences is not None:  # reappeared: a new version is born live; older ones are told
+            older = version_ids[:-1] if new_version else version_ids
+            ops += [self._op("update", "versions", v, ad_state_update("live", None, absences))
+                    for v in older]
+        ops.append(self._op("create", "captures", obs.capture.id,
+                            capture_doc(obs.capture, obs.ad_id, vid, obs.source_id)))
+        self._bulk(ops)
+
+    def mark_removed(self, source_id: str, site_ad_id: str, at: datetime, reason: str) -> bool:
+        ad_id = ad_id_for(source_id, site_ad_id)
+        for _ in range(WRITE_ATTEMPTS):
+            got = self._get("ads", ad_id)
+            if got is None or got["_source"].get("removed_at"):
+                return False
+            absences = [*got["_source"].get("absences", []), absence(at)]
+            doc = dict(got["_source"], removed_at=to_iso(at), removed_reason=reason,
+                       status="removed", absences=absences)
+            if self._claim(ad_id, doc, got):
+                update = ad_state_update("removed", at, absences)
+                self._bulk([self._op("update", "versions", v, update)
+                            for v in doc["version_ids"]])
+                return True
+        raise StoreError(f"Elasticsearch at {safe_url(self.url)}: ad {ad_id} kept changing")
+
+    # ------------------------------------------------------------------ reads
+    def live_ads(self, source_id: str) -> list[LiveAd]:
+        out: list[LiveAd] = []
+        after = None
+        while True:
+            resp = self._search("ads", live_ads_body(source_id, 1000, after))
+            hits = resp["hits"]["hits"]
+            out += [LiveAd(h["_source"]["site_ad_id"], h["_source"]["url"],
+                           from_iso(h["_source"]["last_seen"])) for h in hits]
+            if len(hits) < 1000:
+                return out
+            after = hits[-1]["sort"]
+
+    def get_ad(self, ad_id: str) -> AdRecord | None:
+        got = self._get("ads", ad_id)
+        if got is None:
+            return None
+        ad = got["_source"]
+        vers = self._search("versions", by_ad_body(ad_id, "seq"))["hits"]["hits"]
+        caps = self._search("captures", by_ad_body(ad_id, "fetched_at"))["hits"]["hits"]
+        by_version: dict[str, list[Any]] = {}
+        for h in caps:
+            src = h["_source"]
+            fields = {k: v for k, v in src.items()
+                      if k not in ("capture_id", "ad_id", "version_id", "source_id")}
+            by_version.setdefault(src["version_id"], []).append(capture_from_dict(fields))
+        versions = tuple(
+            VersionRecord(
+                id=v["version_id"], ad_id=ad_id, seq=v["seq"], fingerprint=v["fingerprint"],
+                fields=fields_from_dict(v), enrichment=enrichment_from_dict(v["enrichment"]),
+                first_seen=from_iso(v["valid_from"]), last_seen=from_iso(v["last_seen"]),
+                captures=tuple(by_version.get(v["version_id"], ())))
+            for v in (h["_source"] for h in vers) if v["version_id"] in ad["version_ids"])
+        return AdRecord(
+            id=ad_id, source_id=ad["source_id"], site_ad_id=ad["site_ad_id"], url=ad["url"],
+            first_seen=from_iso(ad["first_seen"]), last_seen=from_iso(ad["last_seen"]),
+            removed_at=from_iso(ad["removed_at"]) if ad.get("removed_at") else None,
+            removed_reason=ad.get("removed_reason", ""), versions=versions)
+
+    def _ads_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        resp = self._call(lambda: self.es.mget(index=self._idx("ads"), ids=ids).body, "mget ads")
+        return {d["_id"]: d["_source"] for d in resp["docs"] if d.get("found")}
+
+    def _hits(self, raw: list[dict[str, Any]], as_of: bool = False) -> tuple[Hit, ...]:
+        ads = self._ads_by_id(list(dict.fromkeys(h["_source"]["ad_id"] for h in raw)))
+        return tuple(hit_from(h, ads.get(h["_source"]["ad_id"]), as_of=as_of) for h in raw)
+
+    def search(self, query: Query) -> SearchResult:
+        themes = self._themes()
+        body = compile_search(query, themes=themes, timeout_ms=self.facet_timeout_ms)
+        if needs_search_after(query):
+            body.pop("from")
+            after = self._skip(query, themes)
+            if after is None:
+                body["size"] = 0
+            else:
+                body["search_after"] = after
+        resp = self._search("versions", body)
+        labels = {s.id: s.name for s in self.sources()}
+        return SearchResult(query=query, total=total_from(resp),
+                            hits=self._hits(resp["hits"]["hits"], as_of=query.as_of is not None),
+                            facets=facets_from(query, resp, labels, themes),
+                            took_ms=float(resp.get("took", 0)))
+
+    def _skip(self, query: Query, themes: dict[str, str]) -> list[Any] | None:
+        """Walk past ``offset`` hits with search_after; the sort values of the last one."""
+        left, after = query.offset, None
+        while left > 0:
+            step = min(left, 1000)
+            body = scan_body(query, step, after, themes=themes,
+                             timeout_ms=self.facet_timeout_ms)
+            hits = self._search("versions", body)["hits"]["hits"]
+            if len(hits) < step:
+                return None
+            after, left = hits[-1]["sort"], left - step
+        return after
+
+    def ads_for_identifier(self, kind: str, value: str) -> list[Hit]:
+        try:
+            body = identifier_body(kind, value)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from exc
+        return list(self._hits(self._search("versions", body)["hits"]["hits"]))
+
+    def iter_ads(self) -> Iterator[AdRecord]:
+        after = None
+        while True:
+            hits = self._search("ads", all_ads_body(500, after))["hits"]["hits"]
+            for h in hits:
+                record = self.get_ad(h["_id"])
+                if record is not None:
+                    yield record
+            if len(hits) < 500:
+                return
+            after = hits[-1]["sort"]
+
+    def stats(self) -> dict[str, int]:
+        def count(kind: str, query: dict[str, Any] | None = None) -> int:
+            if self._dirty:
+                self._search(kind, {"size": 0})
+            body = {"query": query} if query else {}
+            return int(self._call(lambda: self.es.count(index=self._idx(kind), **body)["count"],
+                                  f"count {kind}"))
+        return {"ads": count("ads"), "versions": count("versions"),
+                "captures": count("captures"),
+                "removed": count("ads", {"term": {"status": "removed"}}),
+                "sources": count("sources")}
+
+    def drop(self) -> None:
+        """Delete this prefix's indices and templates (test teardown, pilot wipe)."""
+        self._call(lambda: elastic_indices.drop(self.es, self.prefix), "drop indices")
+
+    def close(self) -> None:
+        self.es.close()

@@ -1,0 +1,212 @@
+"""SqliteStore: the embedded default backend (one file, WAL, FTS5).
+
+Thread-safety: a thread never shares a connection with another thread while it works.
+Each call borrows a connection from a small pool for its duration (a write transaction,
+one search, one export) and gives it back; a thread that finds the pool empty opens its
+own. The web UI's threads (Werkzeug starts one per request) can therefore share one store
+object without each leaving a connection behind, and the number of open connections is
+the most threads that ever worked at once. WAL lets readers run while one writer writes;
+a second writer (another process) waits on the busy timeout. ``close()`` closes them all.
+The path must be a file (``:memory:`` would give every connection its own database).
+
+Every write is one transaction (``BEGIN IMMEDIATE``: the writer lock is taken before the
+ad's current version is read, so two writers cannot both add "version 2").
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from indexer.model import (
+    AdRecord,
+    Enrichment,
+    LiveAd,
+    Observation,
+    SourceInfo,
+    WriteResult,
+    from_iso,
+)
+from indexer.search.parse import normalize_phone
+from indexer.search.query import Hit, Query, SearchResult
+from indexer.store import sqlite_read, sqlite_schema, sqlite_search, sqlite_write
+from indexer.store.base import StoreError
+
+T = TypeVar("T")
+COUNT_CACHE_SIZE = 64
+
+
+class SqliteStore:
+    """The Store contract over one SQLite file (see indexer.store.base for the rules)."""
+
+    def __init__(self, path: str | Path, facet_time_limit_ms: int = 1000) -> None:
+        self.path = str(path)
+        self.facet_time_limit_ms = facet_time_limit_ms
+        if self.path == ":memory:" or not self.path.strip():
+            raise StoreError(f"sqlite store {self.path!r}: give a file path (connections are "
+                             "per thread, and each :memory: connection is a database of its own)")
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._idle: list[sqlite3.Connection] = []
+        self._counted: OrderedDict[tuple[str, str], sqlite_search.Counted] = OrderedDict()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            with self._borrow() as conn:
+                sqlite_schema.create(conn, self.path)
+        except StoreError:
+            self.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"sqlite store {self.path}: cannot open: {exc}") from exc
+
+    # ------------------------------------------------------------------ connections
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        """A connection this thread alone uses until the block ends."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"sqlite store {self.path} is closed")
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = sqlite_schema.connect(self.path)
+            with self._lock:
+                self._all.append(conn)
+        try:
+            yield conn
+        finally:
+            with self._lock:
+                if self._closed:
+                    conn.close()
+                else:
+                    self._idle.append(conn)
+
+    @contextmanager
+    def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole, or rolled back whole (nothing half-written).
+
+        Database failures (locked too long, disk full, corrupt) become StoreError naming the
+        store and what was being written.
+        """
+        with self._borrow() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                                 "WHERE key = 'generation'")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"sqlite store {self.path}: {what} failed: {exc}") from exc
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T], what: str) -> T:
+        try:
+            with self._borrow() as conn:
+                return fn(conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"sqlite store {self.path}: {what} failed: {exc}") from exc
+
+    # ------------------------------------------------------------------ writes
+    def upsert_source(self, source: SourceInfo) -> None:
+        with self._tx(f"registering source {source.id!r}") as conn:
+            sqlite_write.upsert_source(conn, source)
+
+    def write(self, obs: Observation, enrichment: Enrichment) -> WriteResult:
+        with self._tx(f"writing {obs.url!r} (capture {obs.capture.id})") as conn:
+            return sqlite_write.write(conn, obs, enrichment)
+
+    def write_many(self, items: Sequence[tuple[Observation, Enrichment]]) -> list[WriteResult]:
+        """Many writes in one transaction (reindex, batched ingest): all or nothing.
+
+        Applied in capture-time order (versions follow each other in time, so a batch read
+        from an archive in any order still gives the right history); results come back in
+        the order given.
+        """
+        order = sorted(range(len(items)), key=lambda i: items[i][0].capture.fetched_at)
+        results: list[WriteResult | None] = [None] * len(items)
+        with self._tx(f"writing a batch of {len(items)} observations") as conn:
+            for i in order:
+                obs, enrichment = items[i]
+                results[i] = sqlite_write.write(conn, obs, enrichment)
+        return [r for r in results if r is not None]
+
+    def mark_removed(self, source_id: str, site_ad_id: str, at: datetime, reason: str) -> bool:
+        with self._tx(f"marking {source_id}/{site_ad_id} removed") as conn:
+            return sqlite_write.mark_removed(conn, source_id, site_ad_id, at, reason)
+
+    # ------------------------------------------------------------------ reads
+    def sources(self) -> list[SourceInfo]:
+        return self._read(sqlite_read.sources, "listing sources")
+
+    def live_ads(self, source_id: str) -> list[LiveAd]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT site_ad_id, url, last_seen FROM ads WHERE source_id = ? AND removed_at IS NULL "
+            "ORDER BY site_ad_id", (source_id,)).fetchall(), f"live ads of {source_id!r}")
+        return [LiveAd(r[0], r[1], from_iso(r[2])) for r in rows]
+
+    def get_ad(self, ad_id: str) -> AdRecord | None:
+        return self._read(lambda c: sqlite_read.get_ad(c, ad_id), f"get_ad {ad_id!r}")
+
+    def search(self, query: Query) -> SearchResult:
+        """Search; the total and facets are reused while the data has not changed and
+        only the page or sort differs (paging through results recounts nothing)."""
+        with self._borrow() as conn:
+            conn.execute("BEGIN")  # one snapshot: hits, total and facets agree with each other
+            try:
+                gen = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                key = (gen[0] if gen else "", repr(replace(query, page=1, sort="relevance")))
+                with self._lock:
+                    counted = self._counted.get(key)
+                result = sqlite_search.search(conn, query, self.facet_time_limit_ms, self.path,
+                                              counted)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+        if counted is None and not any(f.timed_out for f in result.facets):
+            with self._lock:
+                self._counted[key] = (result.total, result.facets)
+                while len(self._counted) > COUNT_CACHE_SIZE:
+                    self._counted.popitem(last=False)
+        return result
+
+    def ads_for_identifier(self, kind: str, value: str) -> list[Hit]:
+        if kind == "phone":
+            value = normalize_phone(value) or value
+        kind = "place" if kind == "city" else kind
+        return self._read(lambda c: sqlite_read.ads_for_identifier(c, kind, value),
+                          f"ads for {kind} {value!r}")
+
+    def iter_ads(self) -> Iterator[AdRecord]:
+        with self._borrow() as conn:
+            yield from sqlite_read.iter_ads(conn)
+
+    def stats(self) -> dict[str, int]:
+        return self._read(sqlite_read.stats, "stats")
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle, self._all = self._idle, [], []
+            self._closed = True
+        for conn in idle:  # connections in use close when given back
+            conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"

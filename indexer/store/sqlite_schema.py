@@ -1,0 +1,168 @@
+"""The SQLite schema: sources, ads, versions, captures, entities, absences, FTS5.
+
+Why this shape:
+- ``versions.valid_to`` is the next version's first seen (NULL for the current one), so
+  "the version as it stood at the end of day D" is a plain range test.
+- ``absences`` keeps every removal period (removed_at, returned_at), so an ad that was
+  removed and came back still counts as gone on the days it was gone: "as of" answers
+  never change after later crawls.
+- ``entities`` has one row per (version, kind, value) for facets and identifier links;
+  ``value`` compares case-insensitively (``city:utrecht`` finds "Utrecht").
+- The FTS5 table uses the versions table as external content (title, body, attrs are
+  search copies with the private highlight markers removed; the evidence itself is kept
+  exactly in ``fields_json``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from indexer.store.base import StoreError
+
+SCHEMA_VERSION = 1
+
+# Private-use characters that mark highlights in FTS5 snippets; stripped from the
+# search copies of ad text so hostile content can never forge a highlight.
+MARK_OPEN = "\ue000"
+MARK_CLOSE = "\ue001"
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS sources (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    theme TEXT NOT NULL,
+    country TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    approved_by TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE IF NOT EXISTS ads (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source_id TEXT NOT NULL,
+    site_ad_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    removed_at TEXT,
+    removed_reason TEXT NOT NULL DEFAULT '',
+    current_rowid INTEGER,
+    versions INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS ads_source ON ads(source_id, removed_at);
+CREATE INDEX IF NOT EXISTS ads_first_seen ON ads(first_seen);
+
+CREATE TABLE IF NOT EXISTS versions (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    ad_rowid INTEGER NOT NULL REFERENCES ads(rowid),
+    seq INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    valid_to TEXT,
+    risk REAL NOT NULL DEFAULT 0,
+    language TEXT NOT NULL DEFAULT '',
+    -- the large columns last: SQLite reads a row's columns in order, so facets and
+    -- filters on the small ones above never walk the text's overflow pages
+    summary TEXT NOT NULL DEFAULT '{}',
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attrs TEXT NOT NULL,
+    fields_json TEXT NOT NULL,
+    enrichment_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS versions_ad ON versions(ad_rowid, seq);
+CREATE INDEX IF NOT EXISTS versions_current ON versions(valid_to, risk);
+CREATE INDEX IF NOT EXISTS versions_first_seen ON versions(first_seen);
+
+CREATE TABLE IF NOT EXISTS captures (
+    id TEXT PRIMARY KEY,
+    version_rowid INTEGER NOT NULL REFERENCES versions(rowid),
+    url TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    warc_file TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL,
+    warc_length INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    revisit_of TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS captures_version ON captures(version_rowid, fetched_at);
+
+CREATE TABLE IF NOT EXISTS entities (
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL COLLATE NOCASE,
+    version_rowid INTEGER NOT NULL,
+    ad_rowid INTEGER NOT NULL,
+    PRIMARY KEY (version_rowid, kind, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entities_value ON entities(kind, value, version_rowid, ad_rowid);
+
+CREATE TABLE IF NOT EXISTS absences (
+    ad_rowid INTEGER NOT NULL,
+    removed_at TEXT NOT NULL,
+    returned_at TEXT,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS absences_ad ON absences(ad_rowid, removed_at);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS versions_fts USING fts5(
+    title, body, attrs,
+    content='versions', content_rowid='rowid',
+    tokenize='unicode61 remove_diacritics 2'
+);
+"""
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open one connection with the pragmas every connection needs.
+
+    WAL lets the web UI read while a crawl writes; busy_timeout makes a second writer
+    wait instead of failing; isolation_level=None so transactions are explicit.
+    """
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA temp_store=MEMORY")  # the per-search match set
+    return conn
+
+
+def create(conn: sqlite3.Connection, path: str) -> None:
+    """Create the schema if missing; refuse a database written by a newer adtrace.
+
+    An existing, current database is only read here, so opening a store never waits for
+    a crawler that holds the write lock.
+    """
+    version = _schema_version(conn)
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: schema version {version} is newer than this adtrace "
+                         f"({SCHEMA_VERSION}); upgrade adtrace")
+    if version == SCHEMA_VERSION:
+        return
+    conn.executescript(DDL)
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    # bumped by every write transaction: cached counts are valid for one generation only
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    if not has_meta:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def search_copy(text: str) -> str:
+    """Text as indexed for search: the highlight markers removed, nothing else changed."""
+    return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")

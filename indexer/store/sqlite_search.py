@@ -1,0 +1,102 @@
+"""Run a compiled search on a connection: hits, total and facets under a time limit.
+
+Each facet query runs under a deadline enforced by SQLite's progress handler; a facet that
+runs out is returned empty with ``timed_out`` so the page still renders (as Datasette does).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from indexer.search.query import FACETS, RISK_BANDS, FacetResult, FacetValue, Query, SearchResult
+from indexer.search.sql import (
+    compile_count,
+    compile_facet,
+    compile_facet_from,
+    compile_matches,
+    compile_search,
+)
+from indexer.store.base import StoreError
+from indexer.store.sqlite_read import hit
+
+_RISK_ORDER = [b[0] for b in RISK_BANDS]
+MATCHES = "temp.adtrace_matches"  # per connection, so per thread: no two searches share it
+
+
+Counted = tuple[int, tuple[FacetResult, ...]]
+
+
+def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: str,
+           counted: Counted | None = None) -> SearchResult:
+    """One page of hits, the total and the facets (``counted``: total and facets already
+    known for this query and this state of the data, e.g. when only the page changed)."""
+    started = time.perf_counter()
+    try:
+        sql, params = compile_search(q)
+        rows = conn.execute(sql, params).fetchall()
+        if counted is None:
+            total = _count_and_keep_matches(conn, q)
+            facets = tuple(run_facet(conn, q, f, facet_time_limit_ms) for f in q.facets if f in FACETS)
+            conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
+        else:
+            total, facets = counted
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"sqlite store {path}: search {q.text!r} failed: {exc}") from exc
+    took = (time.perf_counter() - started) * 1000
+    return SearchResult(query=q, total=total, hits=tuple(hit(r) for r in rows), facets=facets,
+                        took_ms=round(took, 1))
+
+
+def _count_and_keep_matches(conn: sqlite3.Connection, q: Query) -> int:
+    """The total; the match set is kept in a temp table only if some facet will count it."""
+    if not any(f in FACETS and not q.filters.get(f) for f in q.facets):
+        return int(conn.execute(*compile_count(q)).fetchone()[0])
+    sql, params = compile_matches(q)
+    conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
+    conn.execute(f"CREATE TABLE {MATCHES} AS {sql}", params)
+    return int(conn.execute(f"SELECT count(*) FROM {MATCHES}").fetchone()[0])
+
+
+def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int) -> FacetResult:
+    """One facet's values; a query past its deadline is interrupted and marked timed out.
+
+    A facet with a selection of its own counts without that selection (multi-select), so
+    it runs its own query; every other facet counts the shared match set.
+    """
+    if q.filters.get(facet):
+        compiled = compile_facet(q, facet)
+    else:
+        compiled = compile_facet_from(q, facet, MATCHES)
+    label = FACETS[facet]
+    if compiled is None:
+        return FacetResult(facet, label, _selected_only(q, facet))
+    deadline = time.perf_counter() + limit_ms / 1000
+    conn.set_progress_handler(lambda: int(time.perf_counter() > deadline), 1000)
+    try:
+        rows = conn.execute(*compiled).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        return FacetResult(facet, label, _selected_only(q, facet), timed_out=True)
+    finally:
+        conn.set_progress_handler(None, 0)
+    selected = {v.casefold() for v in q.filters.get(facet, ())}
+    values = [FacetValue(str(r[0]), _label(facet, str(r[0])), int(r[1]), str(r[0]).casefold() in selected)
+              for r in rows[: q.facet_size] if r[0] is not None]
+    if facet == "risk":
+        values.sort(key=lambda v: _RISK_ORDER.index(v.value) if v.value in _RISK_ORDER else 99)
+    return FacetResult(facet, label, tuple(values), truncated=len(rows) > q.facet_size)
+
+
+def _selected_only(q: Query, facet: str) -> tuple[FacetValue, ...]:
+    """What a facet shows when it could not count: the selection, so it can be undone."""
+    return tuple(FacetValue(v, _label(facet, v), 0, True) for v in q.filters.get(facet, ()))
+
+
+def _label(facet: str, value: str) -> str:
+    if facet == "first_seen":
+        return f"week of {value}"
+    if facet in ("risk", "status"):
+        return value.capitalize()
+    return value

@@ -1,0 +1,171 @@
+"""Writes to the SQLite store: one observation in, rows out, inside the caller's transaction.
+
+The rules (see indexer.store.base): a known capture id changes nothing; an equal
+fingerprint only extends the current version's last seen; a new fingerprint closes the
+current version (valid_to) and opens the next; a removed ad seen again is live again and
+its absence period is closed, never erased.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+from indexer.model import (
+    AdFields,
+    Capture,
+    Enrichment,
+    Observation,
+    SourceInfo,
+    WriteResult,
+    ad_id_for,
+    short_hash,
+    to_dict,
+    to_iso,
+)
+from indexer.store.sqlite_schema import search_copy
+
+
+def version_id_for(ad_id: str, seq: int, fingerprint: str) -> str:
+    """Deterministic: the same ad, position and content give the same id in any backend."""
+    return short_hash(ad_id, str(seq), fingerprint, length=24)
+
+
+def upsert_source(conn: sqlite3.Connection, s: SourceInfo) -> None:
+    conn.execute(
+        "INSERT INTO sources (id, name, theme, country, base_url, reason, approved_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+        "theme=excluded.theme, country=excluded.country, base_url=excluded.base_url, "
+        "reason=excluded.reason, approved_by=excluded.approved_by",
+        (s.id, s.name, s.theme, s.country, s.base_url, s.reason, s.approved_by),
+    )
+
+
+def write(conn: sqlite3.Connection, obs: Observation, enrichment: Enrichment) -> WriteResult:
+    """Apply one observation; the caller owns the transaction."""
+    cap = obs.capture
+    ad_id = obs.ad_id
+    known = conn.execute(
+        "SELECT v.id FROM captures c JOIN versions v ON v.rowid = c.version_rowid WHERE c.id = ?",
+        (cap.id,),
+    ).fetchone()
+    if known is not None:
+        return WriteResult(ad_id, known[0], False, False, True)
+    at = to_iso(cap.fetched_at)
+    fingerprint = obs.fields.fingerprint()
+    ad = conn.execute(
+        "SELECT a.rowid, a.removed_at, v.rowid AS vrow, v.id AS vid, v.seq, v.fingerprint "
+        "FROM ads a LEFT JOIN versions v ON v.rowid = a.current_rowid WHERE a.id = ?",
+        (ad_id,),
+    ).fetchone()
+    if ad is None:
+        ad_rowid = _insert_ad(conn, obs, at)
+        vrow, vid = _insert_version(conn, ad_id, ad_rowid, 1, fingerprint, obs.fields, enrichment, at)
+        _insert_capture(conn, cap, vrow)
+        return WriteResult(ad_id, vid, True, True, False)
+    ad_rowid = ad["rowid"]
+    reappeared = ad["removed_at"] is not None
+    if reappeared:
+        _return_from_absence(conn, ad_rowid, at)
+    if ad["fingerprint"] == fingerprint:
+        vrow, vid, new_version = ad["vrow"], ad["vid"], False
+        conn.execute("UPDATE versions SET last_seen = max(last_seen, ?) WHERE rowid = ?", (at, vrow))
+    else:
+        seq = ad["seq"] + 1
+        conn.execute("UPDATE versions SET valid_to = ? WHERE rowid = ?", (at, ad["vrow"]))
+        vrow, vid = _insert_version(conn, ad_id, ad_rowid, seq, fingerprint, obs.fields, enrichment, at)
+        new_version = True
+    conn.execute(
+        "UPDATE ads SET last_seen = max(last_seen, ?), url = ?, current_rowid = ?, "
+        "versions = (SELECT count(*) FROM versions WHERE ad_rowid = ?) WHERE rowid = ?",
+        (at, obs.url, vrow, ad_rowid, ad_rowid),
+    )
+    _insert_capture(conn, cap, vrow)
+    return WriteResult(ad_id, vid, False, new_version, False, reappeared)
+
+
+def mark_removed(conn: sqlite3.Connection, source_id: str, site_ad_id: str, at: datetime,
+                 reason: str) -> bool:
+    """Mark an ad removed and open an absence period; False if unknown or already removed."""
+    row = conn.execute("SELECT rowid, removed_at FROM ads WHERE id = ?",
+                       (ad_id_for(source_id, site_ad_id),)).fetchone()
+    if row is None or row["removed_at"] is not None:
+        return False
+    when = to_iso(at)
+    conn.execute("UPDATE ads SET removed_at = ?, removed_reason = ? WHERE rowid = ?",
+                 (when, reason, row["rowid"]))
+    conn.execute("INSERT INTO absences (ad_rowid, removed_at, reason) VALUES (?, ?, ?)",
+                 (row["rowid"], when, reason))
+    return True
+
+
+def _return_from_absence(conn: sqlite3.Connection, ad_rowid: int, at: str) -> None:
+    conn.execute("UPDATE ads SET removed_at = NULL, removed_reason = '' WHERE rowid = ?", (ad_rowid,))
+    conn.execute("UPDATE absences SET returned_at = ? WHERE ad_rowid = ? AND returned_at IS NULL",
+                 (at, ad_rowid))
+
+
+def _insert_ad(conn: sqlite3.Connection, obs: Observation, at: str) -> int:
+    cur = conn.execute(
+        "INSERT INTO ads (id, source_id, site_ad_id, url, first_seen, last_seen) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (obs.ad_id, obs.source_id, obs.site_ad_id, obs.url, at, at),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def _insert_version(conn: sqlite3.Connection, ad_id: str, ad_rowid: int, seq: int,
+                    fingerprint: str, fields: AdFields, enrichment: Enrichment,
+                    at: str) -> tuple[int, str]:
+    vid = version_id_for(ad_id, seq, fingerprint)
+    title = search_copy(fields.title)
+    body = search_copy(fields.text)
+    attrs = search_copy(" ".join(f"{k} {v}" for k, v in sorted(fields.attributes.items()) if v))
+    summary = {
+        "phones": enrichment.values("phone"),
+        "places": enrichment.values("place"),
+        "indicators": enrichment.values("indicator"),
+        "thumbnail": fields.images[0].sha256 if fields.images else "",
+    }
+    cur = conn.execute(
+        "INSERT INTO versions (id, ad_rowid, seq, fingerprint, first_seen, last_seen, title, body, "
+        "attrs, fields_json, enrichment_json, risk, language, summary) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (vid, ad_rowid, seq, fingerprint, at, at, title, body, attrs,
+         json.dumps(to_dict(fields), ensure_ascii=False),
+         json.dumps(to_dict(enrichment), ensure_ascii=False),
+         enrichment.risk_score, enrichment.language, json.dumps(summary, ensure_ascii=False)),
+    )
+    vrow = int(cur.lastrowid or 0)
+    conn.execute("INSERT INTO versions_fts (rowid, title, body, attrs) VALUES (?, ?, ?, ?)",
+                 (vrow, title, body, attrs))
+    conn.executemany(
+        "INSERT OR IGNORE INTO entities (kind, value, version_rowid, ad_rowid) VALUES (?, ?, ?, ?)",
+        [(kind, value, vrow, ad_rowid) for kind, value in entity_rows(enrichment)],
+    )
+    conn.execute("UPDATE ads SET current_rowid = ?, versions = ? WHERE rowid = ?",
+                 (vrow, seq, ad_rowid))
+    return vrow, vid
+
+
+def entity_rows(e: Enrichment) -> list[tuple[str, str]]:
+    """(kind, value) pairs a version is findable by: facets and identifier links."""
+    rows: list[tuple[str, str]] = [("phone", p.e164) for p in e.phones]
+    rows += [(i.kind, i.value) for i in e.identifiers]
+    rows += [("place", p.name) for p in e.places]
+    rows += [("province", p.province) for p in e.places if p.province]
+    rows += [("indicator", i.id) for i in e.indicators]
+    if e.language:
+        rows.append(("lang", e.language))
+    return [r for r in dict.fromkeys(rows) if r[1]]
+
+
+def _insert_capture(conn: sqlite3.Connection, cap: Capture, vrow: int) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO captures (id, version_rowid, url, fetched_at, status, sha256, "
+        "warc_file, warc_offset, warc_length, content_type, revisit_of) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (cap.id, vrow, cap.url, to_iso(cap.fetched_at), cap.status, cap.sha256, cap.warc_file,
+         cap.warc_offset, cap.warc_length, cap.content_type, cap.revisit_of),
+    )

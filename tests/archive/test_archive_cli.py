@@ -1,0 +1,24 @@
+"""``adtrace archive verify`` reports intact and damaged archives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from adtrace.cli import main
+from indexer.archive import Fetched, WarcWriter
+
+
+def test_verify_ok_then_partial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with WarcWriter(tmp_path) as w:
+        cap = w.write(Fetched("http://x.test/1", 200, [], b"a" * 3000, datetime.now(UTC)))
+    assert main(["archive", "verify", "--archive", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 WARC file(s), 2 record(s)" in out and out.strip().endswith("OK")
+    path = tmp_path / cap.warc_file
+    path.write_bytes(path.read_bytes()[:-40])
+    assert main(["archive", "verify", "--archive", str(tmp_path)]) == 1
+    assert "PARTIAL" in capsys.readouterr().out
+    assert main(["archive", "verify", "--archive", str(tmp_path / "nope")]) == 2

@@ -1,0 +1,130 @@
+"""Store contract: writes, versions, observations, removal and return, reads, export."""
+
+from __future__ import annotations
+
+from contract_data import PHONE_A, SOURCES, at, enr, obs, seed
+
+from indexer.model import ad_id_for
+
+
+def test_sources_are_registered_and_updated(store):
+    for s in SOURCES:
+        store.upsert_source(s)
+    store.upsert_source(SOURCES[0].__class__(**{**SOURCES[0].__dict__, "name": "Alpha renamed"}))
+    by_id = {s.id: s for s in store.sources()}
+    assert set(by_id) == {"alpha", "beta", "gamma"}
+    assert by_id["alpha"].name == "Alpha renamed"
+    assert by_id["alpha"].reason == "public ads"
+    assert by_id["beta"].country == "BE"
+
+
+def test_same_capture_twice_changes_nothing(store):
+    o = obs("alpha", "x1", at(1), "hello there")
+    first = store.write(o, enr((PHONE_A,)))
+    before = store.stats()
+    again = store.write(o, enr((PHONE_A,)))
+    assert first.new_ad and first.new_version and not first.duplicate_capture
+    assert again.duplicate_capture and not again.new_ad and not again.new_version
+    assert again.version_id == first.version_id
+    assert store.stats() == before
+    assert before["ads"] == 1 and before["versions"] == 1 and before["captures"] == 1
+
+
+def test_equal_content_only_extends_last_seen(store):
+    store.write(obs("alpha", "x1", at(1), "hello there"), enr())
+    r = store.write(obs("alpha", "x1", at(2), "hello   there"), enr())  # whitespace only
+    assert not r.new_version and not r.new_ad and not r.duplicate_capture
+    ad = store.get_ad(r.ad_id)
+    assert len(ad.versions) == 1
+    v = ad.versions[0]
+    assert v.first_seen == at(1) and v.last_seen == at(2)
+    assert [c.fetched_at for c in v.captures] == [at(1), at(2)]
+    assert ad.first_seen == at(1) and ad.last_seen == at(2)
+
+
+def test_changed_content_makes_a_new_version_and_keeps_the_old(store):
+    store.write(obs("alpha", "x1", at(1), "first text"), enr((PHONE_A,)))
+    r = store.write(obs("alpha", "x1", at(2), "second text"), enr(lang="en"))
+    assert r.new_version and not r.new_ad
+    ad = store.get_ad(ad_id_for("alpha", "x1"))
+    assert [v.seq for v in ad.versions] == [1, 2]
+    assert [v.fields.text for v in ad.versions] == ["first text", "second text"]
+    assert ad.versions[0].enrichment.phones[0].e164 == PHONE_A
+    assert ad.versions[1].enrichment.language == "en"
+    assert ad.current.id == r.version_id
+    assert ad.versions[0].id != ad.versions[1].id
+
+
+def test_content_that_returns_to_an_old_text_is_a_third_version(store):
+    for day, text in ((1, "A"), (2, "B"), (3, "A")):
+        store.write(obs("alpha", "x1", at(day), f"text {text}"), enr())
+    ad = store.get_ad(ad_id_for("alpha", "x1"))
+    assert [v.fields.text for v in ad.versions] == ["text A", "text B", "text A"]
+    assert len({v.id for v in ad.versions}) == 3
+
+
+def test_version_ids_are_deterministic_across_stores(store, tmp_path):
+    from indexer.store.sqlite import SqliteStore
+
+    other = SqliteStore(tmp_path / "other.sqlite3")
+    try:
+        for s in (store, other):
+            s.write(obs("alpha", "x1", at(1), "one"), enr())
+        a = store.write(obs("alpha", "x1", at(2), "two"), enr())
+        b = other.write(obs("alpha", "x1", at(2), "two"), enr())
+        assert a.version_id == b.version_id and a.ad_id == b.ad_id
+    finally:
+        other.close()
+
+
+def test_removal_and_return(store):
+    store.write(obs("alpha", "x1", at(1), "text"), enr())
+    store.write(obs("alpha", "x2", at(1), "other"), enr())
+    assert store.mark_removed("alpha", "x1", at(2), "gone from listing")
+    assert not store.mark_removed("alpha", "x1", at(3), "again")  # already removed
+    assert not store.mark_removed("alpha", "nope", at(3), "unknown")
+    ad = store.get_ad(ad_id_for("alpha", "x1"))
+    assert ad.removed_at == at(2) and ad.removed_reason == "gone from listing"
+    assert [a.site_ad_id for a in store.live_ads("alpha")] == ["x2"]
+    assert store.stats()["removed"] == 1
+    back = store.write(obs("alpha", "x1", at(4), "text"), enr())
+    assert back.reappeared and not back.new_version
+    ad = store.get_ad(ad_id_for("alpha", "x1"))
+    assert ad.removed_at is None and len(ad.versions) == 1
+    assert ad.last_seen == at(4)
+    assert sorted(a.site_ad_id for a in store.live_ads("alpha")) == ["x1", "x2"]
+
+
+def test_get_ad_has_every_version_capture_and_enrichment(store):
+    seed(store)
+    store.write(obs("alpha", "a1", at(4), "Sweet girl, call now", "Lisa in Utrecht",
+                    {"city": "Utrecht", "age": "21"}, images=("img1",)), enr((PHONE_A,), ("Utrecht",)))
+    ad = store.get_ad(ad_id_for("alpha", "a1"))
+    assert ad.source_id == "alpha" and ad.site_ad_id == "a1"
+    assert ad.url == "http://alpha.test/ad/a1"
+    assert len(ad.versions) == 2
+    v1 = ad.versions[0]
+    assert v1.fields.attributes == {"city": "Utrecht", "age": "21"}
+    assert v1.fields.images[0].sha256 == "img1"
+    assert {i.id for i in v1.enrichment.indicators} == {"new_in_town", "youth"}
+    assert v1.enrichment.risk_score == 2.5
+    assert v1.enrichment.places[0].province == "Utrecht"
+    cap = v1.captures[0]
+    assert cap.warc_file == "alpha/crawl.warc.gz" and cap.status == 200 and cap.fetched_at == at(1)
+    assert store.get_ad("no-such-ad") is None
+
+
+def test_iter_ads_exports_everything(store):
+    seed(store)
+    ads = list(store.iter_ads())
+    assert len(ads) == 6 == store.stats()["ads"]
+    assert {a.site_ad_id for a in ads} == {"a1", "a2", "a3", "b1", "b2", "g1"}
+    assert all(a.versions and a.versions[0].captures for a in ads)
+
+
+def test_hostile_text_is_stored_exactly(store):
+    text = "<script>alert(1)</script> \ue000fake\ue001 ' OR 1=1 -- \x00"
+    r = store.write(obs("alpha", "evil", at(1), text, title='"NEAR(x'), enr())
+    ad = store.get_ad(r.ad_id)
+    assert ad.versions[0].fields.text == text
+    assert ad.versions[0].fields.title == '"NEAR(x'

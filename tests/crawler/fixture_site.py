@@ -1,0 +1,111 @@
+"""A tiny ad site on 127.0.0.1 (port 0) whose pages a test can change between crawls.
+
+Pages are kept in ``site.pages`` (path → (status, content type, body)); anything else
+is a 404. Every request is recorded in ``site.requests`` so tests can check politeness
+(robots.txt) and that images came through the crawler.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from PIL import Image
+
+PAGES_DIR = Path(__file__).parent / "pages"
+SOURCE_YAML = """\
+id: fixture-site
+name: Fixture site
+theme: trafficking
+country: NL
+base_url: {base}
+reason: Test fixture.
+approved_by: tests
+approved_on: 2026-11-22
+sections:
+  - {{name: Amsterdam, url: city/amsterdam/}}
+politeness: {{download_delay: 0, concurrency: 4, autothrottle: false}}
+selectors:
+  ad_links: "a.ad-link::attr(href)"
+  next_page: "xpath://a[@rel='next']/@href"
+  ad_id: {{from_url: "/ad/(\\\\d+)"}}
+  fields:
+    title: "h1.title::text"
+    text: "div.description ::text"
+    city: "span.city::text"
+    age: "xpath://dl/dt[.='Age']/following-sibling::dd[1]//text()"
+  images: "div.gallery img"
+  removed_marker: "div.ad-removed"
+"""
+
+
+def png(seed: int) -> bytes:
+    img = Image.new("RGB", (40, 30), (seed * 40 % 256, 90, 200))
+    for x in range(0, 40, 5):
+        img.putpixel((x, seed % 30), (255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def page(name: str) -> bytes:
+    return (PAGES_DIR / name).read_bytes()
+
+
+class FixtureSite:
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[int, str, bytes]] = {}
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        self.slow: set[str] = set()  # paths that answer only after ``release`` is set
+        self.release = threading.Event()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                if self.path in site.slow:
+                    site.release.wait(timeout=30)
+                with site.lock:
+                    site.requests.append(self.path)
+                    status, ctype, body = site.pages.get(self.path, (404, "text/html", b"gone"))
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> FixtureSite:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def html(self, path: str, body: bytes, charset: str = "utf-8", status: int = 200) -> None:
+        self.pages[path] = (status, f"text/html; charset={charset}", body)
+
+    def load_day_one(self) -> None:
+        """Two listing pages, four ads (one with a server error), three images."""
+        self.pages["/robots.txt"] = (200, "text/plain",
+                                     b"User-agent: *\nDisallow: /private/\n")
+        self.html("/city/amsterdam/", page("listing1.html"))
+        self.html("/city/amsterdam/?page=2", page("listing2.html"))
+        self.html("/ad/1", page("ad1.html"))
+        self.html("/ad/2", page("ad2_latin1.html"), charset="iso-8859-1")
+        self.html("/ad/3", page("ad3.html"))
+        self.pages["/ad/4"] = (500, "text/html", b"<h1>Internal error</h1>")
+        self.html("/private/ad/99", page("ad3.html"))
+        for i in (1, 2, 3):
+            self.pages[f"/img/{i}.png"] = (200, "image/png", png(i))
+        self.pages["/img/big.png"] = (200, "image/png", png(7))

@@ -1,0 +1,54 @@
+"""``adtrace crawl`` end to end: fixture site → child process → SQLite store + archive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixture_site import SOURCE_YAML, FixtureSite, page
+
+from adtrace.cli import main
+from indexer.archive import archive_verify
+from indexer.model import ad_id_for
+from indexer.store import open_store
+
+
+def test_crawl_twice_then_removal(site: FixtureSite, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    store, archive = str(tmp_path / "s.sqlite3"), str(tmp_path / "archive")
+    args = ["crawl", "--dir", str(sources), "--store", store, "--archive", archive, "--quiet"]
+
+    assert main(args) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("fixture-site: pages=6 ads_seen=3 new_ads=3 new_versions=0 "
+                           "unchanged=0 removed=0 errors=1"), line
+
+    site.html("/ad/1", page("ad1.html").replace(b"discreet", b"very discreet"))
+    site.html("/city/amsterdam/?page=2", b"<html><body>no ads today</body></html>")
+    del site.pages["/ad/3"]  # gone: known to the store, no longer listed → revisited, 404
+    assert main(args) == 0
+    line = capsys.readouterr().out.strip()
+    assert "ads_seen=2 new_ads=0 new_versions=1 unchanged=1 removed=1 errors=0" in line, line
+
+    db = open_store(store)
+    try:
+        one = db.get_ad(ad_id_for("fixture-site", "1"))
+        three = db.get_ad(ad_id_for("fixture-site", "3"))
+        assert one is not None and len(one.versions) == 2
+        assert "very discreet" in one.versions[-1].fields.text
+        assert three is not None and three.removed_reason == "http 404"
+    finally:
+        db.close()
+    assert archive_verify(archive).ok
+
+
+def test_unknown_source_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "f.yaml").write_text(SOURCE_YAML.format(base="http://127.0.0.1:9/"),
+                                    encoding="utf-8")
+    assert main(["crawl", "--dir", str(sources), "--source", "nope", "--quiet"]) == 2
+    assert "--source nope: no such source" in capsys.readouterr().err

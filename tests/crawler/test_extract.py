@@ -1,0 +1,59 @@
+"""Pure extraction: selectors, hostile links, srcset, ad ids (no network)."""
+
+from __future__ import annotations
+
+import pytest
+from parsel import Selector
+from test_register import GOOD
+
+from crawler.extract import (
+    SelectorError,
+    ad_id_of,
+    best_from_srcset,
+    http_url,
+    image_urls,
+    links,
+    strip_scripts,
+    text_of,
+)
+from crawler.register import parse_source
+
+
+def test_text_nodes_are_joined_and_normalised_without_scripts() -> None:
+    sel = strip_scripts(Selector(text="<div id=t> a\n<b>b</b><script>evil()</script> c"
+                                      "<style>x{}</style>\td</div>"))
+    assert text_of(sel, "#t ::text") == "a b c d"
+    assert text_of(sel, "xpath://div[@id='t']//text()") == "a b c d"
+    assert text_of(sel, "#t") == "a b c d"  # an element selector gives its text
+
+
+def test_bad_selector_names_itself() -> None:
+    with pytest.raises(SelectorError, match=r"bad selector 'xpath://\['"):
+        text_of(Selector(text="<p>"), "xpath://[")
+
+
+def test_only_http_links_survive() -> None:
+    assert http_url("http://s.test/a/", "../b#x") == "http://s.test/b"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "mailto:a@b", "#top", " "):
+        assert http_url("http://s.test/", bad) == ""
+    sel = Selector(text='<a href="/1">1</a><a href="/1">again</a><a href="ftp://x/2">2</a>')
+    assert links(sel, "a::attr(href)", "http://s.test/") == ["http://s.test/1"]
+
+
+def test_images_from_data_src_srcset_or_src() -> None:
+    assert best_from_srcset("a.jpg 320w, b.jpg 1024w, c.jpg 640w") == "b.jpg"
+    assert best_from_srcset("a.jpg 1x, b.jpg 2x") == "b.jpg"
+    sel = Selector(text='<img data-src="/l.jpg" src="/ph.gif"><img srcset="/s.jpg 1x, /m.jpg 2x">'
+                        '<img src="data:image/gif;base64,AAA"><img src="/p.jpg">')
+    assert image_urls(sel, "img", "http://s.test/") == [
+        "http://s.test/l.jpg", "http://s.test/m.jpg", "http://s.test/p.jpg"]
+    assert image_urls(sel, "img::attr(srcset)", "http://s.test/") == ["http://s.test/m.jpg"]
+
+
+def test_ad_id_from_url_then_css_then_canonical_url() -> None:
+    src = parse_source(GOOD)
+    assert ad_id_of(src, "https://a.example/ad/42?x=1") == "42"
+    no_regex = parse_source({**GOOD, "selectors": {"ad_links": "a", "ad_id": {"css": "#id::text"}}})
+    assert ad_id_of(no_regex, "https://a.example/x", Selector(text="<b id=id> 7 </b>")) == "7"
+    assert ad_id_of(no_regex, "https://A.example/x#f", Selector(text="<p>")) == \
+        "https://a.example/x"

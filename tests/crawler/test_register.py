@@ -1,0 +1,101 @@
+"""The source register: files validate strictly and errors say file, field and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from adtrace.cli import main
+from crawler.register import (
+    SourceError,
+    load_source,
+    load_sources,
+    parse_source,
+    source_from_dict,
+    source_to_dict,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+GOOD = {
+    "id": "site-a", "name": "Site A", "theme": "trafficking", "country": "nl",
+    "base_url": "https://a.example/", "reason": "Because.", "approved_by": "Chief",
+    "approved_on": "2026-11-01",
+    "sections": [{"name": "All", "url": "ads/"}],
+    "selectors": {"ad_links": "a.ad::attr(href)", "ad_id": {"from_url": r"/ad/(\d+)"},
+                  "fields": {"title": "h1::text", "text": "xpath://div[@id='t']//text()"}},
+}
+
+
+def write(tmp_path: Path, name: str, data: dict) -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
+    src = load_source(write(tmp_path, "a.yaml", GOOD))
+    assert (src.id, src.country, src.robots, src.enabled) == ("site-a", "NL", "obey", True)
+    assert src.selectors.ad_id_from_url == r"/ad/(\d+)"
+    assert src.selectors.fields["text"].startswith("xpath:")
+    assert src.politeness.concurrency == 2 and src.path.endswith("a.yaml")
+    assert source_from_dict(source_to_dict(src)) == src
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"colour": "red"}, r"\(top level\): unknown key\(s\) \['colour'\]"),
+    ({"id": "Bad Id"}, r"id: 'Bad Id' must match"),
+    ({"reason": ""}, r"reason: is required"),
+    ({"robots": "ignore"}, r"robots_reason: is required when robots is 'ignore'"),
+    ({"robots": "maybe"}, r"robots: 'maybe' must be"),
+    ({"base_url": "ftp://x"}, r"base_url: 'ftp://x' must be an http\(s\) URL"),
+    ({"sections": []}, r"sections: must be a non-empty list"),
+    ({"sections": [{"name": "x", "url": "y", "depth": 2}]}, r"sections\[0\]: unknown key"),
+    ({"politeness": {"concurrency": 0}}, r"politeness.concurrency: must be at least 1"),
+    ({"politeness": {"delay": 1}}, r"politeness: unknown key\(s\) \['delay'\]"),
+    ({"selectors": {"ad_links": "a", "ad_id": {"from_url": "/ad/\\d+"}}},
+     r"selectors.ad_id.from_url: needs exactly one group"),
+    ({"selectors": {"ad_links": "a", "ad_id": {"from_url": "(["}}}, r"bad regex"),
+    ({"selectors": {"ad_link": "a"}}, r"selectors: unknown key"),
+    ({"enabled": "yes"}, r"enabled: must be true or false"),
+])
+def test_errors_name_file_field_and_problem(tmp_path: Path, change: dict, message: str) -> None:
+    path = write(tmp_path, "bad.yaml", {**GOOD, **change})
+    with pytest.raises(SourceError, match=message) as err:
+        load_source(path)
+    assert str(err.value).startswith(str(path))
+
+
+def test_ignoring_robots_with_a_reason_is_allowed() -> None:
+    src = parse_source({**GOOD, "robots": "ignore", "robots_reason": "Court order 123."})
+    assert src.robots == "ignore" and src.robots_reason == "Court order 123."
+
+
+def test_folder_loading_rejects_duplicates_and_bad_yaml(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    write(tmp_path, "b.yml", {**GOOD, "id": "site-b", "enabled": False})
+    assert [s.id for s in load_sources(tmp_path)] == ["site-a", "site-b"]
+    assert [s.id for s in load_sources(tmp_path, enabled_only=True)] == ["site-a"]
+    write(tmp_path, "c.yaml", GOOD)
+    with pytest.raises(SourceError, match="c.yaml: id: 'site-a' already used"):
+        load_sources(tmp_path)
+    (tmp_path / "c.yaml").write_text("id: [unclosed", encoding="utf-8")
+    with pytest.raises(SourceError, match="c.yaml: not valid YAML"):
+        load_sources(tmp_path)
+
+
+def test_bundled_sources_are_valid() -> None:
+    sources = load_sources(REPO / "sources")
+    assert sources and all(s.reason and s.approved_by for s in sources)
+
+
+def test_cli_sources_check_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    assert main(["sources", "check", "--dir", str(tmp_path)]) == 0
+    assert "1 source file(s) valid" in capsys.readouterr().out
+    assert main(["sources", "list", "--dir", str(tmp_path)]) == 0
+    assert "site-a" in capsys.readouterr().out
+    write(tmp_path, "b.yaml", {**GOOD, "id": "site-b", "colour": 1})
+    assert main(["sources", "check", "--dir", str(tmp_path)]) == 2
+    assert "b.yaml: (top level): unknown key(s) ['colour']" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+"""The generic spider against a live fixture site (real Scrapy crawl, real archive)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import collect
+from fixture_site import FixtureSite, page
+
+from crawler.source import Source
+from indexer.archive import archive_verify, find_image, read_capture
+from indexer.model import capture_from_dict
+
+
+def ads_by_id(result: dict) -> dict[str, dict]:
+    return {i["site_ad_id"]: i for i in result["items"] if i["kind"] == "AdItem"}
+
+
+def test_listings_pagination_fields_and_images(site: FixtureSite, source: Source,
+                                               tmp_path: Path) -> None:
+    result = collect(source, tmp_path, clock_start="2026-11-01T08:00:00.000000Z")
+    ads = ads_by_id(result)
+    assert sorted(ads) == ["1", "2", "3"]  # ad 4 is a 500, /private/ is robots-disallowed
+    one = ads["1"]["fields"]
+    assert one["title"] == "Lisa, new in town"
+    assert one["text"] == "Sweet and discreet. Call 06-12 34 56 78"  # no script text
+    assert one["attributes"] == {"city": "Amsterdam", "age": "23 years"}
+    # data-src wins over src; the widest srcset candidate; the same image once
+    assert [i["source_url"].rsplit("/", 1)[1] for i in one["images"]] == ["1.png", "big.png"]
+    assert all(len(i["phash"]) == 16 for i in one["images"])
+    for img in one["images"]:
+        assert find_image(tmp_path, img["sha256"]) is not None
+    # latin-1 page with broken HTML still reads correctly
+    two = ads["2"]["fields"]
+    assert two["title"] == "María & Renée"
+    assert two["text"].startswith("Café crème")
+    assert "/private/ad/99" not in site.requests and "/robots.txt" in site.requests
+    assert site.requests.count("/city/amsterdam/") == 1  # the pagination loop is cut
+    stats = result["stats"]
+    assert stats["pages"] == 6 and stats["errors"] == 1  # 2 listings + 4 ads; the 500
+
+
+def test_every_response_is_archived_before_use(site: FixtureSite, source: Source,
+                                               tmp_path: Path) -> None:
+    result = collect(source, tmp_path, clock_start="2026-11-01T08:00:00.000000Z")
+    for ad in ads_by_id(result).values():
+        cap = capture_from_dict(ad["capture"])
+        assert cap.fetched_at.isoformat().startswith("2026-11-01T08:0")  # simulated clock
+        archived = read_capture(tmp_path, cap)
+        assert archived.url == ad["url"] and archived.status == 200
+        assert archived.payload == page({"1": "ad1.html", "2": "ad2_latin1.html",
+                                         "3": "ad3.html"}[ad["site_ad_id"]])
+    report = archive_verify(tmp_path)
+    assert report.ok and report.images == 2
+    # robots.txt, 2 listings, 4 ads, 2 images: request + response each
+    assert report.records == 2 * 9
+
+
+def test_removed_ads_are_reported_and_known_ads_revisited(site: FixtureSite, source: Source,
+                                                          tmp_path: Path) -> None:
+    site.html("/ad/1", page("ad_removed.html"))  # the site says it is gone
+    del site.pages["/ad/2"]  # 404
+    site.pages["/ad/3"] = (410, "text/html", b"gone")
+    site.html("/ad/50", page("ad3.html"))  # live but no longer on any listing
+    known = [["2", site.url + "ad/2"], ["50", site.url + "ad/50"], ["51", site.url + "ad/51"]]
+    result = collect(source, tmp_path, known_ads=known)
+    removals = {i["site_ad_id"]: i["reason"] for i in result["items"]
+                if i["kind"] == "RemovalItem"}
+    assert removals == {"1": "removed marker on page", "2": "http 404", "3": "http 410",
+                        "51": "http 404"}
+    assert list(ads_by_id(result)) == ["50"]
+    assert site.requests.count("/ad/2") == 1  # listed and known: fetched once
+
+
+def test_parse_failures_and_timeouts_are_counted_not_fatal(site: FixtureSite, source: Source,
+                                                           tmp_path: Path) -> None:
+    site.pages["/ad/3"] = (200, "image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00")
+    site.html("/ad/2", b"<html><body><p>Welcome! Our new layout.</p></body></html>")
+    site.pages["/img/big.png"] = (503, "text/plain", b"busy")
+    site.html("/ad/5", page("ad3.html").replace(b"Eva", b"Ev\xe4"), charset="no-such-charset")
+    site.html("/ad/6", page("ad3.html"))
+    site.slow.add("/ad/6")  # answers only after the crawl has given up on it
+    site.html("/city/amsterdam/?page=2", page("listing2.html").replace(
+        b"</ul>", b'<li><a class="ad-link" href="/ad/5">5</a><a class="ad-link" '
+                  b'href="/ad/6">6</a></ul>'))
+    result = collect(source, tmp_path, timeout=1)
+    ads = ads_by_id(result)
+    assert sorted(ads) == ["1", "5"]
+    assert ads["5"]["fields"]["title"].startswith("Ev")  # unknown charset: still read
+    # the failed image is counted; the ad is still stored with the image that worked
+    assert [i["source_url"].rsplit("/", 1)[1] for i in ads["1"]["fields"]["images"]] == \
+        ["1.png"]
+    # the 500, the binary ad page, the page without ad fields, the 503 image, the timeout
+    assert result["stats"]["errors"] == 5
+    assert result["stats"]["finish_reason"] == "finished"

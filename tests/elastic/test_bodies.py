@@ -1,0 +1,90 @@
+"""Index life-cycle bodies and documents: deterministic ids, aliases, idempotent scripts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from indexer.store import elastic_bodies as b
+from indexer.store.elastic import safe_url
+
+
+def test_version_ids_are_deterministic_and_distinct_per_seq(obs, enrichment) -> None:
+    a = b.version_doc(obs, enrichment, seq=1, theme="", ad_first_seen=obs.capture.fetched_at)
+    again = b.version_doc(obs, enrichment, seq=1, theme="", ad_first_seen=obs.capture.fetched_at)
+    second = b.version_doc(obs, enrichment, seq=2, theme="", ad_first_seen=obs.capture.fetched_at)
+    assert a["version_id"] == again["version_id"] != second["version_id"]
+    assert a["valid_to"] is None and a["is_current"] is True
+
+
+def test_capture_doc_is_keyed_by_capture_id(obs) -> None:
+    doc = b.capture_doc(obs.capture, obs.ad_id, "v1", obs.source_id)
+    assert doc["capture_id"] == obs.capture.id
+    assert doc["warc_offset"] == 1234 and doc["fetched_at"].endswith("Z")
+
+
+def test_first_index_gets_read_and_write_alias() -> None:
+    body = b.create_index_body("adtrace", "versions", with_aliases=True)
+    assert body["aliases"] == {"adtrace-versions": {},
+                               "adtrace-versions-write": {"is_write_index": True}}
+    assert "aliases" not in b.create_index_body("adtrace", "versions", with_aliases=False)
+    assert b.index_name("adtrace", "versions", 1) == "adtrace-versions-v1"
+
+
+def test_template_matches_only_its_prefix_versions() -> None:
+    body = b.template_body("adtrace-test-x", "ads")
+    assert body["index_patterns"] == ["adtrace-test-x-ads-v*"]
+    assert body["template"]["mappings"]["dynamic"] == "strict"
+
+
+def test_alias_swap_is_one_atomic_request_moving_both_aliases() -> None:
+    actions = b.swap_alias_actions("p", "ads", "p-ads-v1", "p-ads-v2")["actions"]
+    removed = {(a["remove"]["index"], a["remove"]["alias"]) for a in actions if "remove" in a}
+    added = {(a["add"]["index"], a["add"]["alias"]) for a in actions if "add" in a}
+    assert removed == {("p-ads-v1", "p-ads"), ("p-ads-v1", "p-ads-write")}
+    assert added == {("p-ads-v2", "p-ads"), ("p-ads-v2", "p-ads-write")}
+
+
+def test_reindex_never_overwrites() -> None:
+    body = b.reindex_body("a-v1", "a-v2")
+    assert body["dest"]["op_type"] == "create" and body["conflicts"] == "proceed"
+
+
+def test_scripts_take_values_only_as_params(obs) -> None:
+    at = obs.capture.fetched_at
+    upd = b.last_seen_update(at)["script"]
+    assert upd["params"] == {"t": "2026-03-02T10:30:00.123456Z"}
+    assert "2026" not in upd["source"]
+    assert b.close_version_update(at)["script"]["source"] == b.CLOSE_VERSION_SCRIPT
+
+
+def test_absence_is_open_until_the_ad_returns(obs) -> None:
+    at = obs.capture.fetched_at
+    assert b.absence(at) == {"gt": "2026-03-02T10:30:00.123456Z"}
+    assert "lte" in b.absence(at, at + timedelta(days=1))
+
+
+def test_identifier_body_collapses_on_ad_and_rejects_unknown_kinds() -> None:
+    body = b.identifier_body("phone", "+31612345678")
+    assert body["query"]["bool"]["filter"] == [{"term": {"phones": "+31612345678"}}]
+    assert body["collapse"] == {"field": "ad_id"}
+    with pytest.raises(ValueError, match="fax"):
+        b.identifier_body("fax", "1")
+
+
+def test_deep_paging_bodies_use_search_after() -> None:
+    assert "search_after" not in b.all_ads_body(500, None)
+    assert b.all_ads_body(500, ["abc"])["search_after"] == ["abc"]
+    live = b.live_ads_body("demo", 1000, ["x"])
+    assert live["query"]["bool"]["must_not"] == [{"exists": {"field": "removed_at"}}]
+
+
+def test_audit_ids_are_stable_for_retries(obs) -> None:
+    at = obs.capture.fetched_at
+    assert b.audit_doc(at, "a", "view")["event_id"] == b.audit_doc(at, "a", "view")["event_id"]
+    assert b.audit_doc(at, "a", "view")["event_id"] != b.audit_doc(at, "b", "view")["event_id"]
+
+
+def test_urls_in_messages_lose_their_password() -> None:
+    assert safe_url("http://elastic:s3cret@es:9200/") == "http://es:9200/"

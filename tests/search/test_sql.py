@@ -1,0 +1,99 @@
+"""The Query → SQL compiler is pure: checked here without a database connection."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from indexer.search.parse import parse_args
+from indexer.search.query import FACETS
+from indexer.search.sql import compile_count, compile_facet, compile_search, day_end, fts_expression
+
+
+def q(**args):
+    return parse_args(args)
+
+
+def test_plain_text_goes_to_one_fts_match_with_every_term_quoted():
+    assert fts_expression(q(q='girl "new in town" mass* a OR b')) == (
+        '"girl" AND "new in town" AND "mass" * AND ("a" OR "b")')
+
+
+def test_typed_fts_operators_stay_literal():
+    expr = fts_expression(q(q='NEAR(x) AND "y""z" ^col:1'))
+    assert expr.startswith('"NEAR(x)" AND "AND"')
+    assert '"^col:1"' in expr
+
+
+def test_fields_and_exclusions_become_sql_conditions_with_params():
+    sql, params = compile_search(q(q="-agency city:utrecht phone:0612345678"))
+    assert "NOT (v.rowid IN (SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?))" in sql
+    assert params.count('"agency"') == 1
+    assert params[params.index("place"):params.index("place") + 2] == ["place", "utrecht"]
+    assert "+31612345678" in params
+    assert "utrecht" not in sql and "agency" not in sql  # values only ever as parameters
+
+
+def test_placeholders_and_params_agree_for_every_sort_and_facet():
+    base = q(q="girl -x site:a OR city:b*", **{"f.site": ["s1", "s2"], "f.risk": ["high"],
+                                               "as_of": "2026-03-01", "from": "2026-01-01"})
+    for sort in ("relevance", "newest", "oldest", "risk"):
+        sql, params = compile_search(replace(base, sort=sort))
+        assert sql.count("?") == len(params)
+    sql, params = compile_count(base)
+    assert sql.count("?") == len(params)
+    for facet in FACETS:
+        compiled = compile_facet(base, facet)
+        if compiled:
+            assert compiled[0].count("?") == len(compiled[1])
+
+
+def test_a_facet_leaves_out_only_its_own_selection():
+    query = q(**{"f.site": ["alpha"], "f.city": ["Utrecht"]})
+    site_sql, site_params = compile_facet(query, "site")
+    assert site_params.count("alpha") == 1 and site_params[-2] == "alpha"  # only to list it first
+    assert "Utrecht" in site_params
+    city_sql, city_params = compile_facet(query, "city")
+    assert "alpha" in city_params and city_params.count("Utrecht") == 1
+    assert city_params[-1] == query.facet_size + 1
+
+
+def test_as_of_is_a_range_test_at_the_end_of_the_day():
+    assert day_end(date(2026, 3, 1)) == "2026-03-02T00:00:00.000000Z"
+    sql, params = compile_search(q(as_of="2026-03-01"))
+    assert "v.valid_to IS NULL OR v.valid_to >= ?" in sql and "absences" in sql
+    assert params.count("2026-03-02T00:00:00.000000Z") == 5
+    assert "a.current_rowid" not in sql
+    assert "v.rowid = a.current_rowid" in compile_search(q())[0]
+
+
+def test_date_range_and_sorts():
+    sql, params = compile_search(q(**{"from": "2026-03-01", "to": "2026-03-02"}, sort="oldest"))
+    assert "a.first_seen >= ?" in sql and "a.first_seen < ?" in sql
+    assert "2026-03-01T00:00:00.000000Z" in params and "2026-03-03T00:00:00.000000Z" in params
+    assert "ORDER BY a.first_seen ASC" in sql
+    assert "bm25" in compile_search(q(q="girl"))[0]
+    assert "bm25" not in compile_search(q())[0]
+
+
+def test_unknown_facets_compile_to_nothing_and_assessment_matches_nothing():
+    assert compile_facet(q(), "assessment") is None
+    sql, _ = compile_count(q(**{"f.assessment": ["signals"]}))
+    assert "(0)" in sql
+
+
+@pytest.mark.parametrize("facet", list(FACETS))
+def test_every_compiled_facet_is_valid_sql_for_the_schema(facet):
+    """Prepared against the real schema in memory: a syntax error would fail here."""
+    from indexer.store.sqlite_schema import DDL
+
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(DDL)
+    query = q(q="girl -x city:utrecht", **{"f.site": ["a"], "f.status": ["live"], "as_of": "2026-01-01"})
+    compiled = compile_facet(query, facet)
+    if compiled:
+        assert conn.execute(*compiled).fetchall() == []
+    assert conn.execute(*compile_search(query)).fetchall() == []

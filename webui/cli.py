@@ -1,0 +1,134 @@
+"""``adtrace serve`` and ``adtrace users add|list|disable|enable|password``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from adtrace import settings
+from adtrace.cli import CommandError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the web UI")
+    p.add_argument("--host", default=None, help=f"listen address (setting host, "
+                   f"default {settings.get('host')})")
+    p.add_argument("--port", type=int, default=None, help="port (setting port)")
+    p.set_defaults(func=run_serve)
+
+    users = sub.add_parser("users", help="manage web UI accounts")
+    usub = users.add_subparsers(dest="users_command", metavar="ACTION")
+    usub.required = True
+    add = usub.add_parser("add", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--role", default="analyst", choices=("analyst", "admin"))
+    add.add_argument("--themes", default="*",
+                     help="comma-separated themes the user may see; * for all (default)")
+    add.add_argument("--password", default=None,
+                     help="password (else asked for; '-' reads one line from stdin)")
+    add.set_defaults(func=run_users_add)
+    lst = usub.add_parser("list", help="list accounts")
+    lst.set_defaults(func=run_users_list)
+    for action, help_text in (("disable", "lock an account out"), ("enable", "unlock it")):
+        p = usub.add_parser(action, help=help_text)
+        p.add_argument("name")
+        p.set_defaults(func=run_users_disable, disable=action == "disable")
+    pw = usub.add_parser("password", help="set a new password")
+    pw.add_argument("name")
+    pw.add_argument("--password", default=None)
+    pw.set_defaults(func=run_users_password)
+
+
+def _read_password(given: str | None, name: str) -> str:
+    if given == "-":
+        return sys.stdin.readline().rstrip("\n")
+    if given is not None:
+        return given
+    first = getpass.getpass(f"Password for {name}: ")
+    if getpass.getpass("Again: ") != first:
+        raise CommandError(f"passwords for {name!r} do not match")
+    return first
+
+
+def _connect():  # type: ignore[no-untyped-def]
+    from webui import db
+
+    return db.connect(settings.data_dir())
+
+
+def run_users_add(args: argparse.Namespace) -> int:
+    from webui.accounts import AccountError, add_user, parse_themes
+
+    conn = _connect()
+    try:
+        themes = parse_themes(args.themes)
+        user = add_user(conn, args.name, _read_password(args.password, args.name),
+                        role=args.role, themes=themes)
+    except AccountError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        conn.close()
+    print(f"added {user.name} ({user.role}; themes {','.join(user.themes)})")
+    return 0
+
+
+def run_users_list(args: argparse.Namespace) -> int:
+    from webui.accounts import list_users
+
+    conn = _connect()
+    try:
+        users = list_users(conn)
+    finally:
+        conn.close()
+    for u in users:
+        state = "disabled" if u.disabled else "active"
+        print(f"{u.name}\t{u.role}\t{','.join(u.themes) or '-'}\t{state}\t{u.created_at}")
+    if not users:
+        print("no users yet: adtrace users add NAME --role admin", file=sys.stderr)
+    return 0
+
+
+def run_users_disable(args: argparse.Namespace) -> int:
+    from webui.accounts import AccountError, set_disabled
+
+    conn = _connect()
+    try:
+        set_disabled(conn, args.name, args.disable)
+    except AccountError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        conn.close()
+    print(f"{args.name} {'disabled' if args.disable else 'enabled'}")
+    return 0
+
+
+def run_users_password(args: argparse.Namespace) -> int:
+    from webui.accounts import AccountError, set_password
+
+    conn = _connect()
+    try:
+        set_password(conn, args.name, _read_password(args.password, args.name))
+    except AccountError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        conn.close()
+    print(f"password of {args.name} changed")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    host = args.host or settings.get("host")
+    port = args.port if args.port is not None else int(settings.get("port"))
+    return serve(host, port, None)
+
+
+def serve(host: str, port: int, config: dict | None) -> int:
+    """Serve the web UI (threaded) until Ctrl-C; used by `serve` and by `demo`."""
+    from webui.app import create_app
+
+    app = create_app(config)
+    print(f"adtrace web UI on http://{host}:{port}/ (store {app.config['STORE_URL']})",
+          flush=True)
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    return 0

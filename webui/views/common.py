@@ -1,0 +1,39 @@
+"""Small helpers views share: the user's theme wall and source labels."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import abort, g
+
+from indexer.model import SourceInfo
+from indexer.search.query import Hit, Query
+from webui.app import get_store
+
+
+def sources_by_id() -> dict[str, SourceInfo]:
+    return {s.id: s for s in get_store().sources()}
+
+
+def walled(query: Query) -> Query:
+    """The query limited to the themes this user was granted (data compartments)."""
+    return replace(query, themes=g.user.visible_themes)
+
+
+def visible_source(source_id: str, sources: dict[str, SourceInfo]) -> bool:
+    """An ad is visible if its source's theme is granted; unknown sources only to admins
+    and all-theme users, since their theme cannot be checked."""
+    info = sources.get(source_id)
+    if info is None:
+        return g.user.visible_themes is None
+    return bool(g.user.may_see(info.theme))
+
+
+def visible_hits(hits: list[Hit], sources: dict[str, SourceInfo]) -> list[Hit]:
+    return [h for h in hits if visible_source(h.source_id, sources)]
+
+
+def require_visible(source_id: str, sources: dict[str, SourceInfo]) -> None:
+    """Outside the user's themes an ad does not exist for them: 404, not 403."""
+    if not visible_source(source_id, sources):
+        abort(404)
