@@ -62,13 +62,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     db.connect(app.config["DATA_DIR"]).close()  # create the schema before the first request
 
-    from webui import errors, filters, security
+    from webui import errors, filters, i18n, security
     from webui.auth import bp as auth_bp
     from webui.views import admin, ads, entities, images, search
 
     security.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    i18n.init_app(app)
     for bp in (auth_bp, search.bp, ads.bp, entities.bp, images.bp, admin.bp):
         app.register_blueprint(bp)
     app.teardown_appcontext(_close_resources)

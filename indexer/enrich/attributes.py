@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from indexer.enrich.trie import trie_pattern
 from indexer.model import Attribute, Span
 
 LEXICON_PATH = Path(__file__).parent / "data" / "lexicon.yaml"
@@ -61,7 +62,8 @@ class Lexicon:
 
 
 def _alternation(words: list[str]) -> str:
-    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
+    """A trie-shaped alternation (fast on long lists); one space matches any run of spaces."""
+    return trie_pattern(str(w).lower() for w in words).replace(r"\ ", r"\s+")
 
 
 def _inverse(mapping: dict[str, list[str]]) -> dict[str, str]:

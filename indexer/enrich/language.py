@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 _WORDS: dict[str, frozenset[str]] = {
-    "nl": frozenset(["de", "het", "een", "en", "ik", "ben", "je", "jij", "mij", "mijn", "niet", "voor", "met", "op", "van", "zijn", "bij", "ook", "maar", "wat", "wie", "is", "dat", "deze", "kom", "bel", "graag", "lekker", "heerlijke", "uur", "jaar", "en", "of", "naar", "heb", "hebben", "zoals", "geen", "alleen", "zeer"]),
-    "en": frozenset(["the", "and", "i", "am", "you", "your", "my", "me", "with", "for", "this", "is", "are", "to", "of", "in", "at", "not", "but", "come", "call", "hour", "years", "old", "only", "very", "new", "girl", "sexy", "will", "can", "who"]),
+    "nl": frozenset(["de", "het", "een", "en", "ik", "ben", "je", "jij", "mij", "mijn", "niet", "voor", "met", "op", "van", "zijn", "bij", "ook", "maar", "wat", "wie", "is", "dat", "deze", "kom", "bel", "graag", "lekker", "heerlijke", "uur", "jaar", "en", "of", "naar", "heb", "hebben", "zoals", "geen", "alleen", "zeer", "nieuw", "nieuwe", "echt", "bellen"]),
+    "en": frozenset(["the", "and", "i", "am", "you", "your", "my", "me", "with", "for", "this", "is", "are", "to", "of", "at", "not", "but", "come", "call", "hour", "years", "old", "only", "very", "new", "girl", "will", "can", "who"]),
     "de": frozenset(["der", "die", "das", "und", "ich", "bin", "du", "dich", "mich", "mein", "nicht", "mit", "für", "ist", "sind", "zu", "auf", "von", "bei", "auch", "aber", "wer", "komm", "ruf", "stunde", "jahre", "nur", "sehr", "neu"]),
     "ro": frozenset(["și", "si", "eu", "sunt", "tu", "te", "mă", "ma", "cu", "pentru", "este", "la", "de", "nu", "dar", "ce", "cine", "vino", "suna", "ora", "ani", "doar", "foarte", "nouă", "noua", "sau", "iar", "ești", "esti"]),
     "es": frozenset(["el", "la", "los", "las", "y", "yo", "soy", "tú", "tu", "te", "me", "mi", "con", "para", "es", "están", "no", "pero", "que", "quien", "ven", "llama", "hora", "años", "solo", "muy", "nueva", "chica"]),

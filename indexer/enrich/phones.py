@@ -63,6 +63,7 @@ _WORDS_RE = re.compile(
 
 _SEED = re.compile(r"\d+|" + _WORDS_RE.pattern, re.IGNORECASE)
 _MARGIN = 40
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass
@@ -203,6 +204,13 @@ def _parse(digits: str, intl: bool, region: str, bare_ok: bool) -> phonenumbers.
     return num
 
 
+def _mobile(num: phonenumbers.PhoneNumber | None) -> phonenumbers.PhoneNumber | None:
+    """Only a mobile number may be read from words with its trunk 0 left out: counting
+    "three four five …" must not become a landline."""
+    mobile = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return num if num is not None and phonenumbers.number_type(num) in mobile else None
+
+
 def _methods(units: Sequence[_Unit]) -> tuple[str, ...]:
     methods: list[str] = []
     if any(u.kind == "word" for u in units):
@@ -242,7 +250,7 @@ def _numbers_in_run(text: str, run: _Run, region: str) -> Iterator[Phone]:
                 break
             num = _parse(cand, intl, region, bare_ok=units[i].kind == "digits")
             if num is None and all(u.kind == "word" for u in units[i:j + 1]):
-                num = _parse("0" + cand, False, region, False)  # "zes een twee …"
+                num = _mobile(_parse("0" + cand, False, region, False))  # "zes een twee …"
             if num is not None:
                 found = (j, num)
                 break
@@ -306,7 +314,7 @@ def find_phones(text: str, country: str, masked: Sequence[tuple[int, int]] = ())
     found: dict[str, Phone] = {}
     for phone in _link_phones(text, region):
         found.setdefault(phone.e164, phone)
-    if not any(c.isdigit() for c in text) and not _has_number_word(text):
+    if not _DIGIT.search(text) and not _has_number_word(text):
         return sorted(found.values(), key=_span_start)
     scan = _mask(text, masked)
     runs = (run for start, end in _windows(scan) for run in _runs(scan, start, end))

@@ -17,13 +17,14 @@ import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from spacy.language import Language
 from spacy.tokens import Doc
 
 from indexer.enrich import language
 from indexer.enrich.catalogue import Catalogue, Indicator, load_catalogue
 from indexer.enrich.nlp import get_nlp, make_doc
 from indexer.enrich.phones import is_obscured
-from indexer.model import AdFields, Attribute, Enrichment, IndicatorHit, Span
+from indexer.model import AdFields, Attribute, Enrichment, IndicatorHit, Phone, Span
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class Enricher:
                     out[i] = self._one_safely(nlp, batch[i], lang)
         return [e if e is not None else self._empty(lang) for e, lang in zip(out, langs, strict=True)]
 
-    def _one_safely(self, nlp, item: tuple[str, str], lang: str) -> Enrichment:  # type: ignore[no-untyped-def]
+    def _one_safely(self, nlp: Language, item: tuple[str, str], lang: str) -> Enrichment:
         try:
             return self._assemble(nlp(make_doc(nlp, *item)), lang)
         except Exception:
@@ -101,8 +102,8 @@ class Enricher:
             pipeline_version=PIPELINE_VERSION,
         )
 
-    def _indicators(self, spans: dict[str, list[Span]], phones: tuple, attrs: tuple[Attribute, ...]
-                    ) -> tuple[IndicatorHit, ...]:
+    def _indicators(self, spans: dict[str, list[Span]], phones: tuple[Phone, ...],
+                    attrs: tuple[Attribute, ...]) -> tuple[IndicatorHit, ...]:
         hits = []
         for ind in self.catalogue.indicators:
             found = _derived_spans(ind, phones, attrs) if ind.derive else spans.get(ind.id, [])
@@ -113,7 +114,7 @@ class Enricher:
         return tuple(hits)
 
 
-def _derived_spans(ind: Indicator, phones: tuple, attrs: tuple[Attribute, ...]) -> list[Span]:
+def _derived_spans(ind: Indicator, phones: tuple[Phone, ...], attrs: tuple[Attribute, ...]) -> list[Span]:
     """Evidence for indicators computed from other extractions (see the catalogue's header)."""
     if ind.derive == "phone_obscured":
         return [p.span for p in phones if p.span and is_obscured(p)]

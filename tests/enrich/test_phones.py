@@ -61,6 +61,8 @@ NOT_PHONES = [
     "Ref: 0031612345678",
     "Lengte 170 cm, gewicht 55 kg, cup 75C",
     "I am 25 years old, one of the best, one two three",
+    "one two three four five six seven eight nine ten",
+    "KvK 12345678 BTW NL001234567B01 IBAN NL91ABNA0417164300",
 ]
 
 

