@@ -19,11 +19,17 @@ AREAS: tuple[str, ...] = (
     "adtrace.demo_cli",
     "demosite.cli",
     "crawler.cli",
+    "adtrace.schedule_cli",
     "indexer.enrich.cli",
     "indexer.cli",
+    "indexer.assessment_cli",
+    "adtrace.reindex_cli",
     "indexer.esindex_cli",
     "webui.cli",
+    "adtrace.alerts_cli",
+    "adtrace.audit_cli",
     "adtrace.settings_cli",
+    "adtrace.purge_cli",
 )
 
 
@@ -69,4 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the package module so that `CommandError` raised by area modules
+    # (imported as adtrace.cli) is the class caught here, not a __main__ copy.
+    from adtrace.cli import main as package_main
+
+    sys.exit(package_main())

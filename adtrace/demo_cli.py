@@ -67,6 +67,7 @@ def demo_sources(site_url: str) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    from adtrace.after_crawl import after_crawl
     from crawler.run import crawl
     from demosite.server import DemoServer
     from demosite.world import World
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"day {day + 1}/{args.days}: {stats.summary()}", file=sys.stderr)
     finally:
         server.stop()
+    after_crawl(store_url, alerts=False)  # cross-ad signals need every ad in place
     store = open_store(store_url)
     counts = store.stats()
     store.close()

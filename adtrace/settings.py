@@ -40,9 +40,21 @@ SETTINGS: tuple[Setting, ...] = (
             "you are authorised for. Every search, view and export is logged.",
             "Notice each user accepts at login."),
     Setting("session_minutes", 480, "Idle minutes before a web session expires."),
+    Setting("session_max_hours", 12, "Hours after sign-in a web session ends, active or not."),
+    Setting("lockout_failures", 10, "Failed sign-ins in a row that lock an account."),
+    Setting("lockout_minutes", 15, "Minutes a locked account stays locked (or until "
+            "`adtrace users unlock`)."),
+    Setting("trusted_header", "", "Single sign-on: request header a trusted reverse proxy "
+            "sets to the signed-in user's name (e.g. X-Remote-User). Empty: off."),
+    Setting("trusted_proxies", "", "Comma-separated addresses (or CIDR networks) of the "
+            "reverse proxies whose trusted_header is believed; from anywhere else it is "
+            "ignored."),
     Setting("retention_days", 1826, "Default days a capture is kept before purge (5 years)."),
     Setting("facet_time_limit_ms", 1000, "Time limit for one facet query."),
     Setting("es_prefix", "adtrace", "Prefix of Elasticsearch index and alias names."),
+    Setting("smtp_host", "", "SMTP server for alert e-mail. Empty: alerts only in the inbox."),
+    Setting("smtp_port", 25, "Port of the SMTP server for alert e-mail."),
+    Setting("smtp_from", "adtrace@localhost", "Sender address of alert e-mail."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -20,13 +20,18 @@ def register(sub: Any) -> None:
         p.add_argument("--dir", default="", help="folder of source files (default: setting)")
         p.set_defaults(func=func)
 
-    c = sub.add_parser("crawl", help="crawl enabled sources into the archive and the store")
+    c = sub.add_parser("crawl", help="crawl enabled sources into the archive and the store; "
+                       "'adtrace crawl status' shows the last run per source")
+    c.add_argument("action", nargs="?", choices=["status"],
+                   help="status: the last run per source (pages, new ads, errors, …)")
     c.add_argument("--source", action="append", default=[], metavar="ID",
                    help="crawl only this source (repeatable; default: all enabled)")
     c.add_argument("--dir", default="", help="folder of source files (default: setting)")
     c.add_argument("--store", default="", help="store URL (default: ADTRACE_STORE)")
     c.add_argument("--archive", default="", help="archive folder (default: ADTRACE_ARCHIVE_DIR)")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    c.add_argument("--revisit-all", action="store_true",
+                   help="refetch every known live ad now, whatever its revisit interval")
     c.set_defaults(func=run_crawl)
 
     a = sub.add_parser("archive", help="the evidence archive (WARC files and images)")
@@ -62,7 +67,38 @@ def run_sources_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_crawl_status(args: argparse.Namespace) -> int:
+    from adtrace import settings
+    from adtrace.cli import CommandError
+    from crawler.status import source_status, status_line
+    from indexer.store import open_store
+    from indexer.store.base import StoreError
+
+    named = list(args.source)
+    if not named and os.path.isdir(args.dir or str(settings.sources_dir())):
+        named = [s.id for s in _load(args.dir) if s.enabled]
+    try:
+        store = open_store(args.store or settings.store_url())
+    except StoreError as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        rows = source_status(store, named)
+    finally:
+        store.close()
+    if args.source:
+        rows = [r for r in rows if r.source_id in args.source]
+    for row in rows:
+        print(status_line(row))
+        for err in (row.last.error_samples[:3] if row.last else ()):
+            print(f"    error: {err.url}: {err.reason}")
+    if not rows:
+        print("no sources and no crawl runs recorded")
+    return 0
+
+
 def run_crawl(args: argparse.Namespace) -> int:
+    if args.action == "status":
+        return run_crawl_status(args)
     from adtrace import settings
     from adtrace.cli import CommandError
     from crawler.run import CrawlError, crawl
@@ -77,11 +113,18 @@ def run_crawl(args: argparse.Namespace) -> int:
         raise CommandError("no enabled sources to crawl")
     try:
         stats = crawl(sources, args.store or settings.store_url(),
-                      args.archive or str(settings.archive_dir()), progress=not args.quiet)
+                      args.archive or str(settings.archive_dir()), progress=not args.quiet,
+                      settings={"ADTRACE_REVISIT_ALL": True} if args.revisit_all else None)
     except CrawlError as exc:
         raise CommandError(str(exc)) from exc
     for line in stats.lines():
         print(line)
+    # --- after every crawl: cross-ad signals, then saved searches and watch lists. The
+    # call is here in the CLI layer, through adtrace (the crawler package never imports
+    # the web UI).
+    from adtrace.after_crawl import after_crawl
+
+    after_crawl(args.store or settings.store_url())
     return 0
 
 
@@ -100,5 +143,7 @@ def run_archive_verify(args: argparse.Namespace) -> int:
     for file, offset in report.truncated:
         print(f"PARTIAL  {file}@{offset}: unfinished record at the end (a crawl was killed); "
               "the records before it are intact")
+    for rel in report.leftovers:
+        print(f"LEFTOVER  {rel}: temporary file of a killed crawl (never used; safe to delete)")
     print("OK" if report.ok else "PROBLEMS FOUND")
     return 0 if report.ok else 1

@@ -32,16 +32,22 @@ class CrawlMonitor:
         source = getattr(getattr(self.crawler, "spider", None), "source", None)
         return getattr(source, "id", "?")
 
+    def _record(self, url: str, reason: str) -> None:
+        """Count the error; the spider keeps a sample (URL, reason) for the run record."""
+        record = getattr(getattr(self.crawler, "spider", None), "record_error", None)
+        if callable(record):
+            record(url, reason)
+        else:
+            self.crawler.stats.inc_value("adtrace/errors")  # type: ignore[union-attr]
+        self._say(f"{url}: {reason}")
+
     def spider_error(self, failure: Any, response: Any = None, spider: Any = None) -> None:
-        self.crawler.stats.inc_value("adtrace/errors")  # type: ignore[union-attr]
-        self._say(f"parse error at {getattr(response, 'url', '?')}: "
-                  f"{failure.getErrorMessage()}")
+        self._record(getattr(response, "url", "?"), f"parse error: {failure.getErrorMessage()}")
 
     def item_error(self, item: Any, response: Any = None, spider: Any = None,
                    failure: Any = None) -> None:
-        self.crawler.stats.inc_value("adtrace/errors")  # type: ignore[union-attr]
-        url = getattr(item, "url", "?")
-        self._say(f"could not store {url}: {failure.getErrorMessage() if failure else '?'}")
+        self._record(getattr(item, "url", "?"),
+                     f"could not store: {failure.getErrorMessage() if failure else '?'}")
 
     def item_scraped(self, item: Any, response: Any = None, spider: Any = None) -> None:
         stats = self.crawler.stats

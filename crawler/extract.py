@@ -9,11 +9,13 @@ is kept (no ``javascript:`` or ``data:``).
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector, SelectorList
 
 from crawler.source import Source
+from crawler.structured import is_structured, structured_value
 
 MAX_FIELD_CHARS = 20_000
 _WS = re.compile(r"\s+")
@@ -69,9 +71,14 @@ def text_of(sel: Selector, expr: str) -> str:
     return _WS.sub(" ", " ".join(values(sel, expr))).strip()[:MAX_FIELD_CHARS]
 
 
-def fields_of(sel: Selector, source: Source) -> tuple[str, str, dict[str, str]]:
-    """(title, text, attributes) from a source's field selectors."""
-    found = {name: text_of(sel, expr) for name, expr in source.selectors.fields.items()}
+def fields_of(sel: Selector, source: Source, jsonld: list[Any] | None = None
+              ) -> tuple[str, str, dict[str, str]]:
+    """(title, text, attributes) from a source's field selectors; ``jsonld:``/``microdata:``
+    selectors read structured data (``jsonld`` = the page's objects, read before scripts
+    were stripped)."""
+    found = {name: (structured_value(sel, jsonld or [], expr)[:MAX_FIELD_CHARS]
+                    if is_structured(expr) else text_of(sel, expr))
+             for name, expr in source.selectors.fields.items()}
     title = found.pop("title", "")
     text = found.pop("text", "")
     return title, text, {k: v for k, v in found.items() if v}

@@ -17,11 +17,14 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
 from crawler.clock import Clock
+from crawler.size_cap import TRUNCATED_KEY
 from indexer.archive import Fetched, WarcWriter, store_image
 
 CAPTURE_KEY = "adtrace_capture"
 IMAGE_KEY = "adtrace_image"
 IMAGE_REF_KEY = "adtrace_image_ref"
+__all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_REF_KEY", "TRUNCATED_KEY", "ArchiveMiddleware",
+           "SourceProxyMiddleware"]
 
 
 def _headers(headers: Any) -> list[tuple[str, str]]:
@@ -54,13 +57,39 @@ class ArchiveMiddleware:
             url=response.url, status=response.status, headers=_headers(response.headers),
             body=response.body, fetched_at=self.clock.now(), method=request.method,
             request_headers=_headers(request.headers),
+            truncated="length" if (request.meta.get(TRUNCATED_KEY)
+                                   or "download_stopped" in response.flags) else "",
         )
         capture = self.writer.write(fetched)
         request.meta[CAPTURE_KEY] = capture
-        if request.meta.get(IMAGE_KEY) and 200 <= response.status < 300:
+        if fetched.truncated:
+            request.meta[TRUNCATED_KEY] = True
+        elif request.meta.get(IMAGE_KEY) and 200 <= response.status < 300:
             request.meta[IMAGE_REF_KEY] = store_image(
                 self.archive_dir, response.body, response.url, fetched.content_type)
         return response
 
     def spider_closed(self, spider: Any = None) -> None:
         self.writer.close()
+
+
+class SourceProxyMiddleware:
+    """Send every request of the crawl through the source's proxy (``ADTRACE_PROXY``).
+
+    Set on all requests here, not per request in the spider, because Scrapy's own
+    requests (robots.txt) do not come from the spider: through a proxy meant to hide the
+    crawler (Tor), such a request would otherwise leave from the real address.
+    """
+
+    def __init__(self, proxy: str) -> None:
+        self.proxy = proxy
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SourceProxyMiddleware:
+        proxy = crawler.settings.get("ADTRACE_PROXY") or ""
+        if not proxy:
+            raise NotConfigured("no proxy for this source")
+        return cls(proxy)
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        request.meta["proxy"] = self.proxy

@@ -9,6 +9,7 @@ stdout. Everything else (logs, progress) goes to stderr.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any
 
@@ -16,20 +17,30 @@ from crawler.register import source_from_dict
 from crawler.settings import scrapy_settings
 from crawler.source import Source
 
-STAT_KEYS = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors")
+STAT_KEYS = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors",
+             "not_due")
 
 
-def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str]]:
-    """(site_ad_id, url) of the source's live ads in the store: what to revisit."""
+def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str, str]]:
+    """(site_ad_id, url, last seen) of the source's live ads in the store: what to revisit
+    once their interval has passed."""
     if not store_url:
         return []
+    from indexer.model import to_iso
     from indexer.store import open_store
+    from indexer.store.base import StoreError
 
-    store = open_store(store_url)
     try:
-        return [(ad.site_ad_id, ad.url) for ad in store.live_ads(source_id)]
-    finally:
-        store.close()
+        store = open_store(store_url)
+        try:
+            return [(ad.site_ad_id, ad.url, to_iso(ad.last_seen))
+                    for ad in store.live_ads(source_id)]
+        finally:
+            store.close()
+    except StoreError as exc:  # the crawl goes on from the listings; ads go to the spool
+        logging.getLogger(__name__).error("store unavailable, no revisits of %s: %s",
+                                          source_id, exc)
+        return []
 
 
 def spider_class(source: Source) -> Any:

@@ -22,7 +22,8 @@ from indexer.model import SourceInfo
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TOP_REQUIRED = ("id", "name", "theme", "country", "base_url", "reason", "approved_by",
                  "approved_on", "sections", "selectors")
-_TOP_OPTIONAL = ("enabled", "revisit_hours", "politeness", "robots", "robots_reason",
+_TOP_OPTIONAL = ("enabled", "revisit_hours", "crawl_every_hours", "missing_runs_before_removed",
+                 "politeness", "robots", "robots_reason",
                  "user_agent", "proxy", "spider")
 _SELECTOR_KEYS = ("ad_links", "next_page", "ad_id", "fields", "images", "removed_marker")
 
@@ -112,8 +113,12 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
     if robots == "ignore" and not robots_reason:
         raise c.fail("robots_reason", "is required when robots is 'ignore' (say why)")
     proxy = c.text(data, "proxy", "proxy", required=False)
-    if proxy and not re.match(r"^(https?|socks5h?)://", proxy):
-        raise c.fail("proxy", f"{proxy!r} must start with http://, https:// or socks5://")
+    if proxy.startswith(("socks4://", "socks5://", "socks5h://")):
+        raise c.fail("proxy", f"{proxy!r}: SOCKS proxies are not supported (Scrapy has no "
+                     "SOCKS download handler); use an HTTP proxy, e.g. Tor's HTTPTunnelPort "
+                     "or Privoxy in front of Tor")
+    if proxy and not re.match(r"^https?://[^/\s]+", proxy):
+        raise c.fail("proxy", f"{proxy!r} must be an http:// or https:// proxy URL")
     return Source(
         id=source_id, name=c.text(data, "name", "name"), theme=c.text(data, "theme", "theme"),
         country=country, base_url=base_url, reason=c.text(data, "reason", "reason"),
@@ -123,6 +128,8 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
         selectors=_selectors(c, data["selectors"]),
         enabled=c.flag(data, "enabled", "enabled", True),
         revisit_hours=c.number(data, "revisit_hours", "revisit_hours", 24.0, minimum=0.01),
+        crawl_every_hours=c.number(data, "crawl_every_hours", "crawl_every_hours", 0.0),
+        missing_runs_before_removed=_whole(c, data, "missing_runs_before_removed", 2),
         politeness=_politeness(c, data.get("politeness") or {}),
         robots=robots, robots_reason=robots_reason,
         user_agent=c.text(data, "user_agent", "user_agent", required=False,
@@ -130,6 +137,13 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
         proxy=proxy, spider=c.text(data, "spider", "spider", required=False, default="generic"),
         path=path,
     )
+
+
+def _whole(c: _Checker, data: dict[str, Any], key: str, default: int) -> int:
+    value = c.number(data, key, key, default, minimum=1)
+    if value != int(value):
+        raise c.fail(key, f"must be a whole number, not {value}")
+    return int(value)
 
 
 def _sections(c: _Checker, raw: Any) -> tuple[Section, ...]:
@@ -204,7 +218,10 @@ def source_info(source: Source) -> SourceInfo:
     """What the store keeps of a source."""
     return SourceInfo(id=source.id, name=source.name, theme=source.theme,
                       country=source.country, base_url=source.base_url,
-                      reason=source.reason, approved_by=source.approved_by)
+                      reason=source.reason, approved_by=source.approved_by,
+                      approved_on=str(source.approved_on or ""),
+                      sections=tuple(f"{s.name}: {s.url}" for s in source.sections),
+                      enabled=source.enabled)
 
 
 def source_to_dict(source: Source) -> dict[str, Any]:

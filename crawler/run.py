@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ class SourceStats:
     unchanged: int = 0
     removed: int = 0
     errors: int = 0
+    not_due: int = 0  # known ads the listings showed, not refetched (interval not passed)
     duration: float = 0.0
     finish_reason: str = ""
 
@@ -57,24 +59,49 @@ class CrawlStats:
 
     def lines(self) -> list[str]:
         """One human-readable line per source, for the CLI."""
-        keys = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors")
+        keys = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors",
+                "not_due")
         return [f"{sid}: " + " ".join(f"{k}={getattr(s, k)}" for k in keys)
                 + f" duration={s.duration:.1f}s" for sid, s in self.sources.items()]
 
 
 def crawl(sources: Iterable[Source], store_url: str, archive_dir: str | Path, *,
           clock: datetime | None = None, progress: bool = True,
-          known_ads: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-          settings: Mapping[str, Any] | None = None, timeout: float | None = None
-          ) -> CrawlStats:
-    """Crawl ``sources`` into the store and the archive, in a child process.
+          known_ads: Mapping[str, Sequence[Sequence[str]]] | None = None,
+          settings: Mapping[str, Any] | None = None, timeout: float | None = None,
+          processes: int | None = None) -> CrawlStats:
+    """Crawl ``sources`` into the store and the archive, in child processes.
 
-    ``known_ads`` (source id → (site_ad_id, url)) overrides the live ads read from the
-    store; ``settings`` overrides Scrapy settings (tests shorten timeouts).
+    Sources are independent, so they are spread over up to ``processes`` children
+    (default: one per CPU core) that run at the same time: one Scrapy process uses one
+    core. ``known_ads`` (source id → (site_ad_id, url[, last seen ISO])) overrides the
+    live ads read from the store; ``settings`` overrides Scrapy settings (tests shorten
+    timeouts).
     """
     sources = list(sources)
     if not sources:
         return CrawlStats()
+    n = max(1, min(len(sources), processes or os.cpu_count() or 1))
+    groups = [sources[i::n] for i in range(n)]
+    jobs = [crawl_job(g, store_url, archive_dir, clock=clock, progress=progress,
+                      known_ads=known_ads, settings=settings) for g in groups]
+    if len(jobs) == 1:
+        return _run_child(jobs[0], progress, timeout)
+    started = datetime.now().timestamp()
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = list(pool.map(lambda job: _run_child(job, progress, timeout), jobs))
+    merged: dict[str, SourceStats] = {}
+    for result in results:
+        merged.update(result.sources)
+    return CrawlStats(sources={s.id: merged[s.id] for s in sources if s.id in merged},
+                      duration=datetime.now().timestamp() - started)
+
+
+def crawl_job(sources: Sequence[Source], store_url: str, archive_dir: str | Path, *,
+              clock: datetime | None = None, progress: bool = True,
+              known_ads: Mapping[str, Sequence[Sequence[str]]] | None = None,
+              settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON job the child process (``child_command()``) reads on stdin."""
     Path(archive_dir).mkdir(parents=True, exist_ok=True)
     job: dict[str, Any] = {
         "sources": [source_to_dict(s) for s in sources],
@@ -86,16 +113,22 @@ def crawl(sources: Iterable[Source], store_url: str, archive_dir: str | Path, *,
     }
     if known_ads is not None:
         job["known_ads"] = {k: [list(x) for x in v] for k, v in known_ads.items()}
-    return _run_child(job, progress, timeout)
+    return job
+
+
+def child_command() -> tuple[list[str], dict[str, str]]:
+    """The crawl child's command line and environment."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    return [sys.executable, "-m", "crawler.process"], env
 
 
 def _run_child(job: dict[str, Any], progress: bool, timeout: float | None) -> CrawlStats:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    cmd, env = child_command()
     started = datetime.now().timestamp()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "crawler.process"], input=json.dumps(job), text=True,
+            cmd, input=json.dumps(job), text=True,
             stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE,
             env=env, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:

@@ -15,11 +15,13 @@ approved_on: 2026-11-22
 enabled: true
 sections:                         # start URLs (paths are joined to base_url)
   - {name: Amsterdam, url: city/amsterdam/}
-revisit_hours: 24
+revisit_hours: 24                 # a known live ad is refetched once this has passed
+crawl_every_hours: 6              # `adtrace schedule` runs the source this often (default: revisit_hours)
+missing_runs_before_removed: 2    # absent from this many complete listings in a row → removed
 politeness: {download_delay: 0.0, concurrency: 8, autothrottle: true}
 robots: obey                      # obey | ignore (then robots_reason is required)
 user_agent: adtrace/0.1 (+research)
-proxy: ""                         # http://… or socks5://…
+proxy: ""                         # http://host:port (SOCKS: use Tor's HTTPTunnelPort)
 selectors:
   ad_links: "a.ad-link::attr(href)"          # CSS (or xpath: prefix) on listing pages
   next_page: "a.next::attr(href)"            # pagination
@@ -76,6 +78,8 @@ class Source:
     selectors: Selectors
     enabled: bool = True
     revisit_hours: float = 24.0
+    crawl_every_hours: float = 0.0  # 0: same as revisit_hours
+    missing_runs_before_removed: int = 2
     politeness: Politeness = Politeness()
     robots: str = "obey"
     robots_reason: str = ""

@@ -53,6 +53,10 @@ class SourceInfo:
     base_url: str
     reason: str = ""
     approved_by: str = ""
+    # The rest of the register's justification (shown on /sources, kept in its history).
+    approved_on: str = ""
+    sections: tuple[str, ...] = ()  # "name: url" of each section crawled
+    enabled: bool = True
 
 
 # --------------------------------------------------------------------------- capture

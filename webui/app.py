@@ -72,6 +72,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     for bp in (auth_bp, search.bp, ads.bp, entities.bp, images.bp, admin.bp):
         app.register_blueprint(bp)
+    from webui.views import dashboard, saved  # dashboard, saved searches, inbox, batch
+
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(saved.bp)
+    from webui.views import archive, evidence, preferences
+    from webui.views import help as help_view
+    for bp in (archive.bp, evidence.bp, help_view.bp, preferences.bp):
+        app.register_blueprint(bp)
+    from webui.views import crawls as crawls_view
+    app.register_blueprint(crawls_view.bp)
+    from webui.views import sources as sources_view  # the source register and its history
+
+    app.register_blueprint(sources_view.bp)
     app.teardown_appcontext(_close_resources)
     return app
 
@@ -82,6 +95,13 @@ def get_store() -> Any:
         from indexer.store import open_store
 
         g.store = open_store(current_app.config["STORE_URL"])
+    user = g.get("user")
+    wall = getattr(user, "visible_themes", None)
+    people = getattr(user, "sees_ads", True)
+    if wall is not None or not people:  # the user's theme wall on every read
+        from webui.walled_store import WalledStore
+
+        return WalledStore(g.store, wall, people=people)
     return g.store
 
 

@@ -1,4 +1,5 @@
-"""``adtrace serve`` and ``adtrace users add|list|disable|enable|password``."""
+"""``adtrace serve`` and ``adtrace users add|list|disable|enable|passwd|unlock``
+(``password`` is kept as another name for ``passwd``)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     usub.required = True
     add = usub.add_parser("add", help="create an account")
     add.add_argument("name")
-    add.add_argument("--role", default="analyst", choices=("analyst", "admin"))
+    add.add_argument("--role", default="analyst", choices=("analyst", "admin", "trends"),
+                     help="analyst (default), admin, or trends (aggregates only: no ad, "
+                          "person, identifier or export)")
     add.add_argument("--themes", default="*",
                      help="comma-separated themes the user may see; * for all (default)")
     add.add_argument("--password", default=None,
@@ -34,10 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = usub.add_parser(action, help=help_text)
         p.add_argument("name")
         p.set_defaults(func=run_users_disable, disable=action == "disable")
-    pw = usub.add_parser("password", help="set a new password")
+    pw = usub.add_parser("passwd", aliases=["password"], help="set a new password")
     pw.add_argument("name")
     pw.add_argument("--password", default=None)
     pw.set_defaults(func=run_users_password)
+    unlock = usub.add_parser("unlock", help="lift a lock-out after failed sign-ins now")
+    unlock.add_argument("name")
+    unlock.set_defaults(func=run_users_unlock)
 
 
 def _read_password(given: str | None, name: str) -> str:
@@ -82,7 +88,8 @@ def run_users_list(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     for u in users:
-        state = "disabled" if u.disabled else "active"
+        state = "disabled" if u.disabled else f"locked until {u.locked_until}" if u.locked() \
+            else "active"
         print(f"{u.name}\t{u.role}\t{','.join(u.themes) or '-'}\t{state}\t{u.created_at}")
     if not users:
         print("no users yet: adtrace users add NAME --role admin", file=sys.stderr)
@@ -114,6 +121,23 @@ def run_users_password(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     print(f"password of {args.name} changed")
+    return 0
+
+
+def run_users_unlock(args: argparse.Namespace) -> int:
+    from adtrace.audit_cli import _cli_user
+    from webui import audit
+    from webui.accounts import AccountError, unlock
+
+    conn = _connect()
+    try:
+        unlock(conn, args.name)
+        audit.append(conn, _cli_user(), "account_unlocked", args.name)
+    except AccountError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        conn.close()
+    print(f"{args.name} unlocked")
     return 0
 
 

@@ -3,8 +3,8 @@
 Templates write ``{{ _('Search') }}``; ``_`` looks the text up in the catalogue of the
 user's language (``webui/translations/<lang>.yaml``: English → translation) and falls
 back to the English text, so a missing translation shows English, never a blank.
-The language comes from the session (the user's choice), else the browser's
-Accept-Language, else English.
+The language comes from the session (the user's choice), else the choice the user saved
+earlier (webui.preferences), else the browser's Accept-Language, else English.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 
 LANGUAGES: dict[str, str] = {"en": "English", "nl": "Nederlands"}
 DEFAULT = "en"
@@ -36,6 +36,12 @@ def current_language() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
+    if g.get("user") is not None:  # the user's saved choice, from an earlier session
+        from webui import preferences
+
+        saved = preferences.current("lang")
+        if saved in LANGUAGES:
+            return saved
     best = request.accept_languages.best_match(list(LANGUAGES)) if request else None
     return best or DEFAULT
 
@@ -50,3 +56,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["_"] = gettext
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    from webui import preferences
+
+    app.jinja_env.globals["preference"] = preferences.current

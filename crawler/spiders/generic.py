@@ -2,8 +2,11 @@
 
 Start at each section, follow pagination and ad links, read each ad page with the
 source's selectors, fetch its images through the archive (never hot-linked), and
-report ads the site removed (404/410 or the removed marker). Known live ads that the
-listings did not show are revisited when the listings are done, so removals are seen.
+report ads the site removed (404/410 or the removed marker). Known live ads are
+refetched only when their revisit interval has passed (crawler.revisits): those the
+listings show are skipped until then, the rest are revisited once the listings are done.
+What the listings showed, whether they were complete, and every error (URL and reason,
+requests that never got a response included) are kept for the crawl run record.
 Every response the callbacks see has already been archived by ArchiveMiddleware.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -22,11 +26,15 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.clock import Clock
 from crawler.extract import ad_id_of, fields_of, image_urls, is_removed, links, strip_scripts
 from crawler.items import AdItem, RemovalItem
-from crawler.middlewares import CAPTURE_KEY, IMAGE_KEY, IMAGE_REF_KEY
+from crawler.middlewares import CAPTURE_KEY, IMAGE_KEY, IMAGE_REF_KEY, TRUNCATED_KEY
+from crawler.revisits import is_due, missing_ads
 from crawler.source import Source
-from indexer.model import AdFields, Capture, ImageRef
+from crawler.structured import JSONLD_PREFIX, jsonld_objects
+from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError
+from indexer.model import AdFields, Capture, ImageRef, from_iso
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = (404, 410)
@@ -50,21 +58,43 @@ class _AdInProgress:
 class GenericSpider(scrapy.Spider):
     name = "generic"
 
-    def __init__(self, source: Source, known_ads: Sequence[tuple[str, str]] = (),
+    def __init__(self, source: Source, known_ads: Sequence[Sequence[str]] = (),
                  **kwargs: Any) -> None:
+        """``known_ads``: (site_ad_id, url[, last_seen ISO]) of the source's live ads; without
+        a last seen time an ad is always due."""
         super().__init__(**kwargs)
         self.source = source
-        self.known_ads = [(str(i), str(u)) for i, u in known_ads]
+        self.known: dict[str, tuple[str, datetime | None]] = {
+            str(k[0]): (str(k[1]), from_iso(k[2]) if len(k) > 2 and k[2] else None)
+            for k in known_ads}
+        self._known_by_url = {url: i for i, (url, _) in self.known.items()}
         self._seen_ids: set[str] = set()
         self._requested: set[str] = set()
         self._revisited = False
         self._image_cache: dict[str, ImageRef] = {}
+        self._wants_jsonld = any(e.strip().startswith(JSONLD_PREFIX)
+                                 for e in source.selectors.fields.values())
+        self.run_start: datetime = datetime.now(UTC)
+        self.listed: set[str] = set()  # known ads the listings showed
+        self.listings_complete = True
+        self.error_samples: list[RunError] = []
+        self.revisit_all = False  # every known live ad is due (adtrace crawl --revisit-all)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GenericSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        spider.run_start = Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START")).now()
+        spider.revisit_all = crawler.settings.getbool("ADTRACE_REVISIT_ALL", False)
         return spider
+
+    def missing_from_listings(self) -> list[str]:
+        """Known live ads absent from this run's listings (meaningful if they were complete)."""
+        return missing_ads(self.known, self.listed)
+
+    def _due(self, site_ad_id: str) -> bool:
+        return self.revisit_all or is_due(self.known[site_ad_id][1], self.run_start,
+                                          self.source.revisit_hours)
 
     @classmethod
     def for_source(cls, source: Source, settings: dict[str, Any]) -> type[GenericSpider]:
@@ -78,25 +108,39 @@ class GenericSpider(scrapy.Spider):
             url = urljoin(self.source.base_url, section.url)
             yield self._request(url, self.parse_listing, section=section.name)
 
-    def _request(self, url: str, callback: Any, **meta: Any) -> Request:
-        if self.source.proxy:
-            meta["proxy"] = self.source.proxy
-        return Request(url, callback=callback, errback=self.on_error, meta=meta)
+    def _request(self, url: str, callback: Any, dont_filter: bool = False,
+                 **meta: Any) -> Request:
+        return Request(url, callback=callback, errback=self.on_error, meta=meta,
+                       dont_filter=dont_filter)
 
     def _ad_request(self, url: str, site_ad_id: str = "") -> Request:
+        """Ad pages are de-duplicated here (``_requested``), not by Scrapy's filter, so a
+        redirect loop runs into the redirect limit and is counted instead of vanishing
+        silently in the duplicate filter (redirects inherit ``dont_filter``)."""
         self._requested.add(url)
-        return self._request(url, self.parse_ad, site_ad_id=site_ad_id,
+        return self._request(url, self.parse_ad, dont_filter=True, site_ad_id=site_ad_id,
                              handle_httpstatus_list=list(GONE_STATUSES))
 
     # ------------------------------------------------------------------ listings
     def parse_listing(self, response: Response) -> Iterator[Request]:
         self._count("pages")
-        if not isinstance(response, TextResponse):
-            self._error(response.url, f"listing is not text ({response.headers.get('Content-Type')})")
+        if response.meta.get(TRUNCATED_KEY) or not isinstance(response, TextResponse):
+            self.listings_complete = False
+            why = ("listing larger than the page size cap (archived truncated)"
+                   if response.meta.get(TRUNCATED_KEY) else
+                   f"listing is not text ({response.headers.get('Content-Type')})")
+            self.record_error(response.url, why)
             return
         sel = response.selector
         for url in links(sel, self.source.selectors.ad_links, response.url):
-            yield self._ad_request(url)
+            known_id = self._known_id(url)
+            if known_id:
+                self.listed.add(known_id)
+                if not self._due(known_id):
+                    self._count("not_due")
+                    continue
+            if url not in self._requested:
+                yield self._ad_request(url, known_id)
         for url in links(sel, self.source.selectors.next_page, response.url):
             yield self._request(url, self.parse_listing, section=response.meta.get("section"))
 
@@ -105,16 +149,21 @@ class GenericSpider(scrapy.Spider):
         self._count("pages")
         capture: Capture | None = response.meta.get(CAPTURE_KEY)
         if capture is None:
-            self._error(response.url, "response was not archived; not used")
+            self.record_error(response.url, "response was not archived; not used")
             return
         known_id = response.meta.get("site_ad_id") or ""
         if response.status in GONE_STATUSES:
             site_ad_id = known_id or ad_id_of(self.source, response.url)
             yield self._removal(site_ad_id, response.url, capture, f"http {response.status}")
             return
-        if not isinstance(response, TextResponse):
-            self._error(response.url, "ad page is not text")
+        if response.meta.get(TRUNCATED_KEY):
+            self.record_error(response.url, "ad page larger than the page size cap "
+                        "(archived truncated, not read)")
             return
+        if not isinstance(response, TextResponse):
+            self.record_error(response.url, "ad page is not text")
+            return
+        jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
         site_ad_id = ad_id_of(self.source, response.url, sel)
         if site_ad_id == response.url and known_id:
@@ -123,13 +172,17 @@ class GenericSpider(scrapy.Spider):
         if is_removed(sel, self.source):
             yield self._removal(site_ad_id, response.url, capture, "removed marker on page")
             return
-        title, text, attributes = fields_of(sel, self.source)
+        title, text, attributes = fields_of(sel, self.source, jsonld)
         images = image_urls(sel, self.source.selectors.images, response.url)[:MAX_IMAGES_PER_AD]
         if not (title or text or attributes or images):
-            self._error(response.url, "no ad fields found (layout changed or not an ad page)")
+            self.record_error(response.url, "no ad fields found (layout changed or not an ad page)")
             return
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
         yield from self._next_image(ad)
+
+    def _known_id(self, url: str) -> str:
+        site_ad_id = ad_id_of(self.source, url)
+        return site_ad_id if site_ad_id in self.known else self._known_by_url.get(url, "")
 
     def _removal(self, site_ad_id: str, url: str, capture: Capture, reason: str) -> RemovalItem:
         self._seen_ids.add(site_ad_id)
@@ -144,7 +197,7 @@ class GenericSpider(scrapy.Spider):
                 ad.images.append(self._image_cache[url])
                 continue
             yield Request(url, callback=self.parse_image, errback=self.image_failed,
-                          meta={IMAGE_KEY: True, "ad": ad, "proxy": self.source.proxy or None},
+                          meta={IMAGE_KEY: True, "ad": ad},
                           dont_filter=True, priority=10)
             return
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
@@ -155,7 +208,7 @@ class GenericSpider(scrapy.Spider):
         ad: _AdInProgress = response.meta["ad"]
         ref: ImageRef | None = response.meta.get(IMAGE_REF_KEY)
         if ref is None:
-            self._error(response.url, "image was not archived")
+            self.record_error(response.url, "image was not archived")
         else:
             self._image_cache[response.request.url if response.request else response.url] = ref
             ad.images.append(ref)
@@ -163,17 +216,17 @@ class GenericSpider(scrapy.Spider):
 
     def image_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        self._error(request.url, f"image failed: {failure.getErrorMessage()}")
+        self.record_error(request.url, f"image failed: {failure.getErrorMessage()}")
         yield from self._next_image(request.meta["ad"])
 
     # ------------------------------------------------------------------ revisits, errors
     def on_idle(self, spider: Any = None) -> None:
-        """Listings done: revisit known live ads they did not show, once."""
+        """Listings done: revisit the due known live ads they did not lead to, once."""
         if self._revisited:
             return
         self._revisited = True
-        todo = [(i, u) for i, u in self.known_ads
-                if i not in self._seen_ids and u not in self._requested]
+        todo = [(i, u) for i, (u, _) in self.known.items()
+                if i not in self._seen_ids and u not in self._requested and self._due(i)]
         if not todo:
             return
         for site_ad_id, url in todo:
@@ -182,18 +235,34 @@ class GenericSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        if request is not None and request.callback == self.parse_listing:
+            self.listings_complete = False
+        if _is_policy_skip(failure):
             self._count("skipped")  # robots.txt or another policy said no: not an error
             log.info("%s: skipped %s: %s", self.source.id, request and request.url,
                      failure.getErrorMessage())
             return
-        if getattr(failure.value, "response", None) is not None:
+        response = getattr(failure.value, "response", None)
+        reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+        if response is not None:
             self._count("pages")  # fetched, but an HTTP error (5xx, 403, …)
-        self._error(request.url if request else "?", failure.getErrorMessage())
+            reason = f"http {response.status}"
+        self.record_error(request.url if request else "?", reason)
 
-    def _error(self, url: str, message: str) -> None:
+    def record_error(self, url: str, message: str) -> None:
+        """Count an error and keep the first samples (URL and reason) for the run record."""
         self._count("errors")
+        if len(self.error_samples) < MAX_ERROR_SAMPLES:
+            self.error_samples.append(RunError(url[:2000], message[:500]))
         log.warning("%s: %s: %s", self.source.id, url, message)
 
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"adtrace/{key}")
+
+
+def _is_policy_skip(failure: Failure) -> bool:
+    """robots.txt (or another policy) refused the request: skipped, not an error. Other
+    IgnoreRequests (a redirect loop hitting the redirect limit, …) are errors."""
+    if not failure.check(IgnoreRequest) or failure.check(HttpError):
+        return False
+    return "robots" in failure.getErrorMessage().lower()

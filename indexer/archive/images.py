@@ -42,9 +42,9 @@ def store_image(root: str | Path, body: bytes, source_url: str = "",
     sha = sha256_hex(body)
     phash, width, height, fmt = _inspect(body)
     ext = _PIL_EXT.get(fmt) or _EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "bin")
-    existing = find_image(root, sha)
-    if existing is None:
-        _write_atomic(image_path(root, sha, ext), body)
+    path = image_path(root, sha, ext)
+    if not path.exists() and find_image(root, sha) is None:
+        _write_atomic(path, body)
     return ImageRef(sha256=sha, phash=phash, source_url=source_url,
                     content_type=content_type.split(";")[0].strip(), width=width, height=height)
 
@@ -68,10 +68,14 @@ def _inspect(body: bytes) -> tuple[str, int, int, str]:
 
 
 def _write_atomic(path: Path, body: bytes) -> None:
+    """Write whole or not at all (temp file + rename: a killed crawl leaves no half file).
+
+    No fsync: the image's bytes are already evidence in the WARC (every image response
+    is archived there first), so this file is a derived, content-addressed copy that can
+    be rebuilt; an fsync per image blocked the crawl's one thread for most of its time.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(body)
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, path)

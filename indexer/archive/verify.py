@@ -30,6 +30,9 @@ class VerifyReport:
     images: int = 0
     problems: list[str] = field(default_factory=list)  # "file@offset: what is wrong"
     truncated: list[tuple[str, int]] = field(default_factory=list)  # (file, offset)
+    # unnamed temporary files a killed crawl left (an image write is temp file + rename):
+    # never referred to by anything, so not evidence problems; safe to delete
+    leftovers: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -44,6 +47,9 @@ def archive_verify(archive_dir: str | Path) -> VerifyReport:
         report.files += 1
         _verify_file(root, path, report)
     for path in sorted((root / IMAGE_DIR).glob("*/*")):
+        if path.name.startswith(".") and path.name.endswith(".tmp"):
+            report.leftovers.append(str(path.relative_to(root)))
+            continue
         report.images += 1
         if sha256_hex(path.read_bytes()) != path.stem:
             report.problems.append(f"{path.relative_to(root)}: content does not match its name")

@@ -43,6 +43,7 @@ class Fetched:
     reason: str = ""
     method: str = "GET"
     request_headers: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    truncated: str = ""  # WARC-Truncated reason ("length": stopped at the size cap)
 
     @property
     def content_type(self) -> str:
@@ -126,8 +127,15 @@ class WarcWriter:
         return self._builder().create_warc_record(
             fetched.url, "response", payload=io.BytesIO(fetched.body),
             length=len(fetched.body), http_headers=self._http_headers(fetched),
-            warc_headers_dict={"WARC-Date": _warc_date(fetched.fetched_at)},
+            warc_headers_dict=self._extra_headers(fetched),
         )
+
+    @staticmethod
+    def _extra_headers(fetched: Fetched) -> dict[str, str]:
+        headers = {"WARC-Date": _warc_date(fetched.fetched_at)}
+        if fetched.truncated:
+            headers["WARC-Truncated"] = fetched.truncated
+        return headers
 
     def _revisit_record(self, fetched: Fetched, previous: IndexEntry):  # noqa: ANN202
         return self._builder().create_revisit_record(

@@ -6,7 +6,7 @@ Query syntax (what analysts know from other search tools):
   a OR b           either (OR binds tighter than the implicit AND)
   -word, -"p"      exclude
   pref*            prefix
-  field:value      phone: site: theme: city: province: indicator: lang: email: handle: url:
+  field:value      phone: site: theme: city: province: indicator: lang: email: handle: url: signal:
                    (value may be quoted: city:"den haag"; -field:value excludes)
 A phone number typed in any format (06-12345678, +31 6 1234 5678, 0031612345678) is
 normalised to E.164 (default region NL) so it matches the enriched number. Everything the
@@ -35,6 +35,7 @@ from indexer.search.query import (
 
 FIELDS: tuple[str, ...] = (
     "phone", "site", "theme", "city", "province", "indicator", "lang", "email", "handle", "url",
+    "signal",
 )
 DEFAULT_REGION = "NL"
 _PHONE_CHARS = re.compile(r"^[+(]?[\d()\-./]+$")

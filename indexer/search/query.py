@@ -18,13 +18,15 @@ FACETS: dict[str, str] = {
     "province": "Province",
     "phone": "Phone number",
     "indicator": "Indicator",
+    "signal": "Cross-ad signal",
     "lang": "Language",
     "risk": "Risk band",
     "status": "Status",
     "assessment": "Assessment",
     "first_seen": "First seen (week)",
 }
-DEFAULT_FACETS: tuple[str, ...] = ("site", "city", "phone", "indicator", "lang", "risk", "status")
+DEFAULT_FACETS: tuple[str, ...] = ("site", "city", "phone", "indicator", "signal", "lang", "risk",
+                                   "status")
 
 SORTS: dict[str, str] = {
     "relevance": "Relevance",

@@ -22,12 +22,15 @@ Params = list[object]
 ENTITY_KINDS: dict[str, str] = {
     "phone": "phone", "city": "place", "province": "province", "indicator": "indicator",
     "email": "email", "handle": "handle", "url": "url",
+    "signal": "signal",  # cross-ad signals (indexer.store.sqlite_signals)
 }
 RISK_EXPR = "CASE " + " ".join(
     f"WHEN v.risk < {hi} THEN '{name}'" for name, _lo, hi in RISK_BANDS if hi != float("inf")
 ) + f" ELSE '{RISK_BANDS[-1][0]}' END"
 WEEK_EXPR = "date(substr(a.first_seen, 1, 10), '-6 days', 'weekday 1')"
 THEME_EXPR = "(SELECT s.theme FROM sources s WHERE s.id = a.source_id)"
+# The ad's newest assessment label (indexer.store.sqlite_assessments); NULL if none.
+ASSESSMENT_EXPR = "(SELECT x.label FROM ad_assessment x WHERE x.ad_rowid = a.rowid)"
 SORT_SQL: dict[str, str] = {
     "newest": "a.first_seen DESC, a.id",
     "oldest": "a.first_seen ASC, a.id",
@@ -41,7 +44,8 @@ def day_end(d: date) -> str:
 
 
 def _quote(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
+    """An FTS5 string; NUL would end the query string early in SQLite, so it is a space."""
+    return '"' + value.replace("\x00", " ").replace('"', '""') + '"'
 
 
 def fts_term(t: Term) -> str:
@@ -117,7 +121,7 @@ def facet_expr(q: Query, facet: str) -> str | None:
     """The SQL value of a column facet, or None for entity facets."""
     return {
         "site": "a.source_id", "theme": THEME_EXPR, "risk": RISK_EXPR, "lang": "v.language",
-        "status": _status_expr(q), "first_seen": WEEK_EXPR,
+        "status": _status_expr(q), "first_seen": WEEK_EXPR, "assessment": ASSESSMENT_EXPR,
     }.get(facet)
 
 
@@ -128,7 +132,7 @@ def _filter_cond(q: Query, facet: str, values: tuple[str, ...]) -> tuple[str, Pa
     if facet == "theme":
         return f"a.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(values)}))", list(values)
     expr = facet_expr(q, facet)
-    if expr is None:  # assessment: this backend stores none yet, so nothing matches
+    if expr is None:  # a facet this backend cannot filter on matches nothing
         return "0", []
     return f"{expr} IN ({_in(values)})", list(values)
 
@@ -211,7 +215,7 @@ def _facet_order(q: Query, facet: str) -> tuple[str, Params]:
 def compile_facet(q: Query, facet: str) -> tuple[str, Params] | None:
     """SQL for one facet's (value, count) rows, facet_size + 1 of them (to know if cut).
 
-    None when this backend has nothing to count for the facet (assessment).
+    None when this backend has nothing to count for the facet.
     """
     frm, where, params = _where(q, skip_facet=facet)
     order, tail = _facet_order(q, facet)
@@ -266,6 +270,10 @@ def compile_facet_from(q: Query, facet: str, table: str) -> tuple[str, Params] |
     if facet == "first_seen":
         sql = (f"SELECT date(g.day, '-6 days', 'weekday 1') AS value, sum(g.n) AS n FROM "
                f"(SELECT day, count(*) AS n FROM {table} GROUP BY day) g GROUP BY 1 ORDER BY {order} LIMIT ?")
+        return sql, tail
+    if facet == "assessment":  # one primary-key lookup per matching ad, unassessed left out
+        sql = (f"SELECT x.label AS value, count(*) AS n FROM {table} m JOIN ad_assessment x "
+               f"ON x.ad_rowid = m.arow GROUP BY 1 ORDER BY {order} LIMIT ?")
         return sql, tail
     if facet not in _match_columns(q):
         return None

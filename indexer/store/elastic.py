@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -23,6 +23,8 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, Transport
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
 
+from indexer.assessment import Assessment
+from indexer.crawl_runs import CrawlRun
 from indexer.model import (
     AdRecord,
     Enrichment,
@@ -39,7 +41,15 @@ from indexer.model import (
     to_iso,
 )
 from indexer.search.query import Hit, Query, SearchResult
-from indexer.store import elastic_indices
+from indexer.store import (
+    elastic_assessments,
+    elastic_corrections,
+    elastic_crawl_runs,
+    elastic_indices,
+    elastic_purge,
+    theme_walls,
+)
+from indexer.store.aggregates import Aggregates, compute
 from indexer.store.base import StoreError
 from indexer.store.elastic_bodies import (
     KINDS,
@@ -58,8 +68,18 @@ from indexer.store.elastic_bodies import (
     version_doc,
     write_alias,
 )
+from indexer.store.elastic_entities import corrected
 from indexer.store.elastic_query import compile_search, needs_search_after, scan_body
 from indexer.store.elastic_results import facets_from, hit_from, total_from
+from indexer.store.elastic_sources import (
+    history_body,
+    history_doc,
+    latest_by_source,
+    revisions_from,
+)
+from indexer.store.entity_summary import EntitySummary, Suppression
+from indexer.store.purge_types import Hold, PurgeResult
+from indexer.store.source_history import SourceRevision, changed
 
 T = TypeVar("T")
 RETRIES = 4
@@ -192,14 +212,29 @@ class ElasticStore:
         self._call(lambda: self.es.index(index=self._idx("sources", True), id=source.id,
                                          document=source_doc(source)), f"source {source.id}")
         self._dirty = True
+        known = {s.id: s for s in self.sources()}.get(source.id)
         self._sources = None
+        if known is None or changed(known, source) or not self.source_history(source.id):
+            doc_id, doc = history_doc(source, datetime.now(UTC))
+            self._call(lambda: self.es.index(index=self._idx("source_history", True), id=doc_id,
+                                             document=doc), f"history of source {source.id}")
+            self._dirty = True
+
+    def source_history(self, source_id: str) -> list[SourceRevision]:
+        hits = self._search("source_history", history_body(source_id))["hits"]["hits"]
+        return revisions_from(hits)
+
+    def _walled(self, themes: tuple[str, ...] | None) -> frozenset[str] | None:
+        return theme_walls.allowed_sources(self.sources(), themes)
 
     def sources(self) -> list[SourceInfo]:
         if self._sources is None:
             resp = self._search("sources", {"query": {"match_all": {}}, "size": 10_000,
                                             "sort": [{"id": "asc"}]})
-            self._sources = {h["_source"]["id"]: SourceInfo(**h["_source"])
-                             for h in resp["hits"]["hits"]}
+            full = latest_by_source(self._search("source_history", history_body(None))
+                                    ["hits"]["hits"])
+            self._sources = {h["_source"]["id"]: full.get(h["_source"]["id"])
+                             or SourceInfo(**h["_source"]) for h in resp["hits"]["hits"]}
         return list(self._sources.values())
 
     def _theme(self, source_id: str) -> str:
@@ -239,6 +274,9 @@ class ElasticStore:
         if new_version:
             vdoc = version_doc(obs, enr, seq=len(version_ids) + 1, theme=theme,
                                ad_first_seen=first_seen, absences=absences)
+            if ad.get("assessment"):  # the ad's current label carries over to new versions
+                vdoc["assessment"] = ad["assessment"]
+            vdoc = self._corrected(obs.ad_id, vdoc)
             vid = vdoc["version_id"]
             created = self._create("versions", vid, vdoc)
             version_ids.append(vid)
@@ -310,6 +348,17 @@ class ElasticStore:
                 return True
         raise StoreError(f"Elasticsearch at {safe_url(self.url)}: ad {ad_id} kept changing")
 
+    # ------------------------------------------------------------------ crawl runs
+    def record_crawl_run(self, run: CrawlRun) -> None:
+        self._call(lambda: self.es.index(index=self._idx(elastic_crawl_runs.KIND, True),
+                                         id=run.id, document=elastic_crawl_runs.run_doc(run)),
+                   f"crawl run {run.source_id} {run.id}")
+        self._dirty = True
+
+    def crawl_runs(self, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        body = elastic_crawl_runs.runs_body(source_id, limit)
+        return elastic_crawl_runs.runs_from(self._search(elastic_crawl_runs.KIND, body))
+
     # ------------------------------------------------------------------ reads
     def live_ads(self, source_id: str) -> list[LiveAd]:
         out: list[LiveAd] = []
@@ -323,11 +372,13 @@ class ElasticStore:
                 return out
             after = hits[-1]["sort"]
 
-    def get_ad(self, ad_id: str) -> AdRecord | None:
+    def get_ad(self, ad_id: str, themes: tuple[str, ...] | None = None) -> AdRecord | None:
         got = self._get("ads", ad_id)
         if got is None:
             return None
         ad = got["_source"]
+        if not theme_walls.visible(ad["source_id"], self._walled(themes)):
+            return None  # behind the theme wall: the same answer as an unknown ad
         vers = self._search("versions", by_ad_body(ad_id, "seq"))["hits"]["hits"]
         caps = self._search("captures", by_ad_body(ad_id, "fetched_at"))["hits"]["hits"]
         by_version: dict[str, list[Any]] = {}
@@ -389,24 +440,114 @@ class ElasticStore:
             after, left = hits[-1]["sort"], left - step
         return after
 
-    def ads_for_identifier(self, kind: str, value: str) -> list[Hit]:
+    def ads_for_identifier(self, kind: str, value: str,
+                           themes: tuple[str, ...] | None = None) -> list[Hit]:
+        hits = self._ads_for_identifier(kind, value)
+        return list(theme_walls.keep(hits, self._walled(themes)))
+
+    def _ads_for_identifier(self, kind: str, value: str) -> list[Hit]:
         try:
             body = identifier_body(kind, value)
         except ValueError as exc:
             raise StoreError(str(exc)) from exc
         return list(self._hits(self._search("versions", body)["hits"]["hits"]))
 
-    def iter_ads(self) -> Iterator[AdRecord]:
+    def iter_ads(self, themes: tuple[str, ...] | None = None) -> Iterator[AdRecord]:
+        allowed = self._walled(themes)
         after = None
         while True:
             hits = self._search("ads", all_ads_body(500, after))["hits"]["hits"]
             for h in hits:
+                if not theme_walls.visible(h["_source"].get("source_id", ""), allowed):
+                    continue
                 record = self.get_ad(h["_id"])
                 if record is not None:
                     yield record
             if len(hits) < 500:
                 return
             after = hits[-1]["sort"]
+
+    def aggregates(self, themes: tuple[str, ...] | None = None, since: date | None = None,
+                   until: date | None = None) -> Aggregates:
+        from indexer.store.elastic_aggregates import PAGE, span_from, spans_body
+
+        if themes is not None and not themes:
+            return compute([], since, until)
+        rows, after = [], None
+        while True:
+            hits = self._search("versions", spans_body(themes, since, until, after))["hits"]["hits"]
+            rows += [span_from(h["_source"]) for h in hits]
+            if len(hits) < PAGE:
+                break
+            after = hits[-1]["sort"]
+        return compute(rows, since, until)
+
+    # ------------------------------------------------------------------ assessments
+    def set_assessment(self, ad_id: str, user: str, label: str, note: str,
+                       at: datetime | None = None) -> Assessment:
+        return elastic_assessments.set_assessment(self, ad_id, user, label, note,
+                                                  at or datetime.now(UTC))
+
+    def assessments(self, ad_id: str) -> list[Assessment]:
+        return elastic_assessments.assessments(self, ad_id)
+
+    def iter_assessments(self) -> Iterator[Assessment]:
+        return elastic_assessments.iter_assessments(self)
+
+    # ------------------------------------------------------------------ reindex, signals
+    def update_enrichment(self, version_id: str, enrichment: Enrichment) -> bool:
+        from indexer.store import elastic_signals
+
+        return elastic_signals.update_enrichment(self, version_id, enrichment)
+
+    def refresh_signals(self) -> dict[str, int]:
+        from indexer.store import elastic_signals
+
+        return elastic_signals.refresh(self)
+
+    def signal_reasons(self, ad_id: str) -> dict[str, list[str]]:
+        from indexer.store import elastic_signals
+
+        return elastic_signals.reasons(self, ad_id)
+
+    # ------------------------------------------------------------------ identifiers
+    def _corrected(self, ad_id: str, vdoc: dict[str, Any]) -> dict[str, Any]:
+        """A new version of a corrected ad stays corrected (elastic_corrections)."""
+        active = elastic_corrections.active_for(self, ad_id)
+        return corrected(vdoc, active) if active else vdoc
+
+    def entity_summary(self, kind: str, value: str,
+                       themes: tuple[str, ...] | None = None) -> EntitySummary:
+        return elastic_corrections.entity_summary(self, kind, value, themes)
+
+    def suppress_extraction(self, target_id: str, kind: str, value: str, user: str,
+                            reason: str, at: datetime | None = None) -> bool:
+        return elastic_corrections.suppress(self, target_id, kind, value, user, reason, at)
+
+    def unsuppress(self, target_id: str, kind: str, value: str, user: str, reason: str,
+                   at: datetime | None = None) -> bool:
+        return elastic_corrections.unsuppress(self, target_id, kind, value, user, reason, at)
+
+    def suppressions(self, ad_id: str | None = None,
+                     themes: tuple[str, ...] | None = None) -> list[Suppression]:
+        return elastic_corrections.suppressions(self, ad_id, themes)
+
+    # ------------------------------------------------------------------ retention
+    def purge(self, source_id: str, before: datetime | None,
+              dry_run: bool = False) -> PurgeResult:
+        return elastic_purge.purge(self, source_id, before, dry_run)
+
+    def relocate_captures(self, moves: Mapping[str, tuple[str, int, int]]) -> int:
+        return elastic_purge.relocate(self, moves)
+
+    def set_hold(self, ad_id: str, reason: str, by: str, at: datetime) -> bool:
+        return elastic_purge.set_hold(self, ad_id, reason, by, at)
+
+    def release_hold(self, ad_id: str) -> bool:
+        return elastic_purge.release_hold(self, ad_id)
+
+    def holds(self) -> list[Hold]:
+        return elastic_purge.holds(self)
 
     def stats(self) -> dict[str, int]:
         def count(kind: str, query: dict[str, Any] | None = None) -> int:

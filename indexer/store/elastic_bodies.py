@@ -29,7 +29,8 @@ from indexer.model import (
     to_iso,
 )
 
-KINDS: tuple[str, ...] = ("ads", "versions", "captures", "sources", "audit")
+KINDS: tuple[str, ...] = ("ads", "versions", "captures", "sources", "audit", "crawl_runs",
+                          "assessments", "suppressions", "source_history", "holds")
 
 # Painless: extend last_seen only forwards. ISO strings from to_iso sort as time.
 LAST_SEEN_SCRIPT = (
@@ -143,8 +144,13 @@ def version_id_for(ad_id: str, seq: int, fingerprint: str) -> str:
     return short_hash(ad_id, str(seq), fingerprint, length=24)
 
 
+SOURCE_DOC_FIELDS = ("id", "name", "theme", "country", "base_url", "reason", "approved_by")
+
+
 def source_doc(source: SourceInfo) -> dict[str, Any]:
-    return to_dict(source)
+    """The fields the sources index maps; the full register entry (approval date,
+    sections, enabled) lives in the source_history index (elastic_sources)."""
+    return {k: v for k, v in to_dict(source).items() if k in SOURCE_DOC_FIELDS}
 
 
 def capture_doc(cap: Capture, ad_id: str, version_id: str, source_id: str) -> dict[str, Any]:

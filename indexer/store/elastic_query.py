@@ -34,6 +34,7 @@ FACET_FIELDS: dict[str, str] = {
     "province": "provinces",
     "phone": "phones",
     "indicator": "indicators",
+    "signal": "signals",  # cross-ad signals (indexer.store.elastic_signals)
     "lang": "language",
     "status": "status",
     "assessment": "assessment",

@@ -18,13 +18,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from indexer.assessment import Assessment
+from indexer.crawl_runs import CrawlRun
 from indexer.model import (
     AdRecord,
     Enrichment,
@@ -36,11 +38,37 @@ from indexer.model import (
 )
 from indexer.search.parse import normalize_phone
 from indexer.search.query import Hit, Query, SearchResult
-from indexer.store import sqlite_read, sqlite_schema, sqlite_search, sqlite_write
+from indexer.store import (
+    sqlite_assessments,
+    sqlite_counts,
+    sqlite_crawl_runs,
+    sqlite_entities,
+    sqlite_purge,
+    sqlite_read,
+    sqlite_schema,
+    sqlite_search,
+    sqlite_signals,
+    sqlite_sources,
+    sqlite_write,
+    theme_walls,
+)
+from indexer.store.aggregates import Aggregates
 from indexer.store.base import StoreError
+from indexer.store.entity_summary import EntitySummary, Suppression
+from indexer.store.purge_types import Hold, PurgeResult
+from indexer.store.source_history import SourceRevision
 
 T = TypeVar("T")
 COUNT_CACHE_SIZE = 64
+
+
+
+class _DryRun(Exception):  # noqa: N818 - control flow: roll the purge back, keep its answer
+    """Raised inside a purge transaction so a dry run rolls back everything it did."""
+
+    def __init__(self, result: PurgeResult) -> None:
+        super().__init__(result.source_id)
+        self.result = result
 
 
 class SqliteStore:
@@ -61,6 +89,10 @@ class SqliteStore:
         try:
             with self._borrow() as conn:
                 sqlite_schema.create(conn, self.path)
+                sqlite_assessments.ensure(conn)
+                sqlite_entities.ensure(conn)
+                sqlite_counts.ensure(conn)  # facet counts kept by triggers (fast browse)
+                sqlite_sources.ensure(conn)
         except StoreError:
             self.close()
             raise
@@ -121,7 +153,14 @@ class SqliteStore:
     # ------------------------------------------------------------------ writes
     def upsert_source(self, source: SourceInfo) -> None:
         with self._tx(f"registering source {source.id!r}") as conn:
-            sqlite_write.upsert_source(conn, source)
+            sqlite_sources.upsert(conn, source)  # and a revision in its history if changed
+
+    def source_history(self, source_id: str) -> list[SourceRevision]:
+        return self._read(lambda c: sqlite_sources.history(c, source_id),
+                          f"history of source {source_id!r}")
+
+    def _walled(self, themes: tuple[str, ...] | None) -> frozenset[str] | None:
+        return theme_walls.allowed_sources(self.sources(), themes)
 
     def write(self, obs: Observation, enrichment: Enrichment) -> WriteResult:
         with self._tx(f"writing {obs.url!r} (capture {obs.capture.id})") as conn:
@@ -146,9 +185,17 @@ class SqliteStore:
         with self._tx(f"marking {source_id}/{site_ad_id} removed") as conn:
             return sqlite_write.mark_removed(conn, source_id, site_ad_id, at, reason)
 
+    def record_crawl_run(self, run: CrawlRun) -> None:
+        with self._tx(f"recording crawl run of {run.source_id!r}") as conn:
+            sqlite_crawl_runs.record(conn, run)
+
+    def crawl_runs(self, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        return self._read(lambda c: sqlite_crawl_runs.runs(c, source_id, limit),
+                          f"crawl runs of {source_id or 'all sources'}")
+
     # ------------------------------------------------------------------ reads
     def sources(self) -> list[SourceInfo]:
-        return self._read(sqlite_read.sources, "listing sources")
+        return self._read(sqlite_sources.sources, "listing sources")
 
     def live_ads(self, source_id: str) -> list[LiveAd]:
         rows = self._read(lambda c: c.execute(
@@ -156,8 +203,11 @@ class SqliteStore:
             "ORDER BY site_ad_id", (source_id,)).fetchall(), f"live ads of {source_id!r}")
         return [LiveAd(r[0], r[1], from_iso(r[2])) for r in rows]
 
-    def get_ad(self, ad_id: str) -> AdRecord | None:
-        return self._read(lambda c: sqlite_read.get_ad(c, ad_id), f"get_ad {ad_id!r}")
+    def get_ad(self, ad_id: str, themes: tuple[str, ...] | None = None) -> AdRecord | None:
+        record = self._read(lambda c: sqlite_read.get_ad(c, ad_id), f"get_ad {ad_id!r}")
+        if record is None or not theme_walls.visible(record.source_id, self._walled(themes)):
+            return None
+        return record
 
     def search(self, query: Query) -> SearchResult:
         """Search; the total and facets are reused while the data has not changed and
@@ -181,19 +231,126 @@ class SqliteStore:
                     self._counted.popitem(last=False)
         return result
 
-    def ads_for_identifier(self, kind: str, value: str) -> list[Hit]:
+    def ads_for_identifier(self, kind: str, value: str,
+                           themes: tuple[str, ...] | None = None) -> list[Hit]:
+        hits = self._ads_for_identifier(kind, value)
+        return list(theme_walls.keep(hits, self._walled(themes)))
+
+    def _ads_for_identifier(self, kind: str, value: str) -> list[Hit]:
         if kind == "phone":
             value = normalize_phone(value) or value
         kind = "place" if kind == "city" else kind
+        if kind == "image":
+            from indexer.store import sqlite_images
+
+            if self._read(sqlite_images.behind, "image index state"):
+                with self._tx("indexing image hashes") as conn:
+                    sqlite_images.catch_up(conn)
+            return self._read(lambda c: sqlite_images.ads_for_image(c, value),
+                              f"ads for image {value!r}")
         return self._read(lambda c: sqlite_read.ads_for_identifier(c, kind, value),
                           f"ads for {kind} {value!r}")
 
-    def iter_ads(self) -> Iterator[AdRecord]:
+    def iter_ads(self, themes: tuple[str, ...] | None = None) -> Iterator[AdRecord]:
+        allowed = self._walled(themes)
         with self._borrow() as conn:
-            yield from sqlite_read.iter_ads(conn)
+            yield from theme_walls.keep(sqlite_read.iter_ads(conn), allowed)
+
+    # ------------------------------------------------------------------ retention
+    def purge(self, source_id: str, before: datetime | None,
+              dry_run: bool = False) -> PurgeResult:
+        try:
+            with self._tx(f"purging source {source_id!r}") as conn:
+                result = sqlite_purge.purge(conn, source_id, before, dry_run)
+                if dry_run:
+                    raise _DryRun(result)
+        except _DryRun as done:
+            return done.result
+        return result
+
+    def relocate_captures(self, moves: Mapping[str, tuple[str, int, int]]) -> int:
+        with self._tx(f"relocating {len(moves)} captures") as conn:
+            return sqlite_purge.relocate(conn, moves)
+
+    def set_hold(self, ad_id: str, reason: str, by: str, at: datetime) -> bool:
+        with self._tx(f"holding ad {ad_id!r}") as conn:
+            return sqlite_purge.set_hold(conn, ad_id, reason, by, at)
+
+    def release_hold(self, ad_id: str) -> bool:
+        with self._tx(f"releasing hold on ad {ad_id!r}") as conn:
+            return sqlite_purge.release_hold(conn, ad_id)
+
+    def holds(self) -> list[Hold]:
+        return self._read(sqlite_purge.holds, "listing holds")
+
+    # ------------------------------------------------------------------ identifiers
+    def entity_summary(self, kind: str, value: str,
+                       themes: tuple[str, ...] | None = None) -> EntitySummary:
+        value = _normal(kind, value)
+        return self._read(lambda c: sqlite_entities.entity_summary(c, kind, value, themes),
+                          f"summary of {kind} {value!r}")
+
+    def suppress_extraction(self, target_id: str, kind: str, value: str, user: str,
+                            reason: str, at: datetime | None = None) -> bool:
+        value = _normal(kind, value)
+        with self._tx(f"correcting {kind} {value!r} in {target_id!r}") as conn:
+            return sqlite_entities.suppress(conn, target_id, kind, value, user, reason,
+                                            at or datetime.now(UTC))
+
+    def unsuppress(self, target_id: str, kind: str, value: str, user: str, reason: str,
+                   at: datetime | None = None) -> bool:
+        value = _normal(kind, value)
+        with self._tx(f"lifting the correction of {kind} {value!r} in {target_id!r}") as conn:
+            return sqlite_entities.unsuppress(conn, target_id, kind, value, user, reason,
+                                              at or datetime.now(UTC))
+
+    def suppressions(self, ad_id: str | None = None,
+                     themes: tuple[str, ...] | None = None) -> list[Suppression]:
+        return self._read(lambda c: sqlite_entities.suppressions(c, ad_id, themes),
+                          "listing corrections")
+
+    # ------------------------------------------------------------------ reindex, signals
+    def update_enrichment(self, version_id: str, enrichment: Enrichment) -> bool:
+        with self._tx(f"replacing the enrichment of version {version_id!r}") as conn:
+            return sqlite_signals.update_enrichment(conn, version_id, enrichment)
+
+    def update_enrichment_many(self, items: Sequence[tuple[str, Enrichment]]) -> list[bool]:
+        """Many replacements in one transaction (reindex): one commit per batch, not per
+        version; all or nothing."""
+        with self._tx(f"replacing the enrichment of {len(items)} versions") as conn:
+            return [sqlite_signals.update_enrichment(conn, vid, e) for vid, e in items]
+
+    def refresh_signals(self) -> dict[str, int]:
+        with self._tx("refreshing cross-ad signals") as conn:
+            return sqlite_signals.refresh(conn)
+
+    def signal_reasons(self, ad_id: str) -> dict[str, list[str]]:
+        return self._read(lambda c: sqlite_signals.reasons(c, ad_id), f"signals of {ad_id!r}")
 
     def stats(self) -> dict[str, int]:
         return self._read(sqlite_read.stats, "stats")
+
+    # ------------------------------------------------------------------ assessments
+    def set_assessment(self, ad_id: str, user: str, label: str, note: str,
+                       at: datetime | None = None) -> Assessment:
+        when = at or datetime.now(UTC)
+        with self._tx(f"assessing ad {ad_id!r}") as conn:
+            return sqlite_assessments.set_assessment(conn, ad_id, user, label, note, when)
+
+    def assessments(self, ad_id: str) -> list[Assessment]:
+        return self._read(lambda c: sqlite_assessments.assessments(c, ad_id),
+                          f"assessments of {ad_id!r}")
+
+    def iter_assessments(self) -> Iterator[Assessment]:
+        with self._borrow() as conn:
+            yield from sqlite_assessments.iter_assessments(conn)
+
+    def aggregates(self, themes: tuple[str, ...] | None = None, since: date | None = None,
+                   until: date | None = None) -> Aggregates:
+        from indexer.store import sqlite_aggregates
+
+        return self._read(lambda c: sqlite_aggregates.aggregates(c, themes, since, until),
+                          "dashboard aggregates")
 
     def close(self) -> None:
         with self._lock:
@@ -210,3 +367,9 @@ class SqliteStore:
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
+
+
+def _normal(kind: str, value: str) -> str:
+    """Phone numbers in any typed format become E.164, as stored."""
+    value = value.strip()
+    return (normalize_phone(value) or value) if kind == "phone" else value

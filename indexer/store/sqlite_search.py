@@ -17,6 +17,7 @@ from indexer.search.sql import (
     compile_matches,
     compile_search,
 )
+from indexer.search.sql_counted import compile_facet_counted, compile_total, countable
 from indexer.store.base import StoreError
 from indexer.store.sqlite_read import hit
 
@@ -35,7 +36,11 @@ def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: s
     try:
         sql, params = compile_search(q)
         rows = conn.execute(sql, params).fetchall()
-        if counted is None:
+        if counted is None and countable(q):  # every current ad: the maintained counts
+            total = int(conn.execute(*compile_total(q)).fetchone()[0])
+            facets = tuple(run_facet(conn, q, f, facet_time_limit_ms, compile_facet_counted(q, f))
+                           for f in q.facets if f in FACETS)
+        elif counted is None:
             total = _count_and_keep_matches(conn, q)
             facets = tuple(run_facet(conn, q, f, facet_time_limit_ms) for f in q.facets if f in FACETS)
             conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
@@ -58,13 +63,17 @@ def _count_and_keep_matches(conn: sqlite3.Connection, q: Query) -> int:
     return int(conn.execute(f"SELECT count(*) FROM {MATCHES}").fetchone()[0])
 
 
-def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int) -> FacetResult:
+def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int,
+              counted: tuple[str, list[object]] | None = None) -> FacetResult:
     """One facet's values; a query past its deadline is interrupted and marked timed out.
 
     A facet with a selection of its own counts without that selection (multi-select), so
-    it runs its own query; every other facet counts the shared match set.
+    it runs its own query; every other facet counts the shared match set (or ``counted``:
+    SQL over the maintained counts).
     """
-    if q.filters.get(facet):
+    if counted is not None:
+        compiled: tuple[str, list[object]] | None = counted
+    elif q.filters.get(facet):
         compiled = compile_facet(q, facet)
     else:
         compiled = compile_facet_from(q, facet, MATCHES)

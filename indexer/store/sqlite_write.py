@@ -24,6 +24,7 @@ from indexer.model import (
     to_dict,
     to_iso,
 )
+from indexer.store.sqlite_entities import hide_suppressed
 from indexer.store.sqlite_schema import search_copy
 
 
@@ -144,6 +145,7 @@ def _insert_version(conn: sqlite3.Connection, ad_id: str, ad_rowid: int, seq: in
         "INSERT OR IGNORE INTO entities (kind, value, version_rowid, ad_rowid) VALUES (?, ?, ?, ?)",
         [(kind, value, vrow, ad_rowid) for kind, value in entity_rows(enrichment)],
     )
+    hide_suppressed(conn, ad_id, vrow)  # an analyst's corrections hold for new versions too
     conn.execute("UPDATE ads SET current_rowid = ?, versions = ? WHERE rowid = ?",
                  (vrow, seq, ad_rowid))
     return vrow, vid

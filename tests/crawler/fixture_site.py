@@ -1,7 +1,7 @@
 """A tiny ad site on 127.0.0.1 (port 0) whose pages a test can change between crawls.
 
 Pages are kept in ``site.pages`` (path → (status, content type, body)); anything else
-is a 404. Every request is recorded in ``site.requests`` so tests can check politeness
+is a 404. A 3xx page's body is its Location; an empty content type sends none. Every request is recorded in ``site.requests`` so tests can check politeness
 (robots.txt) and that images came through the crawler.
 """
 
@@ -71,7 +71,11 @@ class FixtureSite:
                     site.requests.append(self.path)
                     status, ctype, body = site.pages.get(self.path, (404, "text/html", b"gone"))
                 self.send_response(status)
-                self.send_header("Content-Type", ctype)
+                if 300 <= status < 400:  # a redirect: the body is its Location
+                    self.send_header("Location", body.decode())
+                    body = b""
+                if ctype:
+                    self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

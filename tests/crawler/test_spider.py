@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import collect
+from crawl_helpers import collect
 from fixture_site import FixtureSite, page
 
 from crawler.source import Source

@@ -79,19 +79,22 @@ def test_date_range_and_sorts():
     assert "bm25" not in compile_search(q())[0]
 
 
-def test_unknown_facets_compile_to_nothing_and_assessment_matches_nothing():
-    assert compile_facet(q(), "assessment") is None
-    sql, _ = compile_count(q(**{"f.assessment": ["signals"]}))
-    assert "(0)" in sql
+def test_assessment_facet_and_filter_read_the_current_label():
+    sql, params = compile_count(q(**{"f.assessment": ["yes"]}))
+    assert "ad_assessment" in sql and "yes" in params
+    facet_sql, _ = compile_facet(q(), "assessment")
+    assert "ad_assessment" in facet_sql
 
 
 @pytest.mark.parametrize("facet", list(FACETS))
 def test_every_compiled_facet_is_valid_sql_for_the_schema(facet):
     """Prepared against the real schema in memory: a syntax error would fail here."""
+    from indexer.store.sqlite_assessments import DDL as ASSESSMENT_DDL
     from indexer.store.sqlite_schema import DDL
 
     conn = sqlite3.connect(":memory:")
     conn.executescript(DDL)
+    conn.executescript(ASSESSMENT_DDL)
     query = q(q="girl -x city:utrecht", **{"f.site": ["a"], "f.status": ["live"], "as_of": "2026-01-01"})
     compiled = compile_facet(query, facet)
     if compiled:

@@ -15,9 +15,17 @@ SAMPLE_ARGS = {"ad_id": "0" * 16, "number": "+31612345678", "kind": "email",
 
 
 def _url_for_rule(rule) -> str:  # type: ignore[no-untyped-def]
-    url = rule.rule
+    """A URL for any rule, including routes other areas add later: known arguments get a
+    realistic value, numeric converters a number, anything else a plain word."""
+    from werkzeug.routing.converters import NumberConverter
+
+    values: dict[str, object] = {}
     for arg in rule.arguments:
-        url = re.sub(r"<(?:[^:<>]+:)?" + arg + ">", SAMPLE_ARGS[arg], url)
+        converter = rule._converters.get(arg)
+        values[arg] = 1 if isinstance(converter, NumberConverter) else SAMPLE_ARGS.get(arg, "x1")
+    url = rule.rule
+    for arg, value in values.items():
+        url = re.sub(r"<(?:[^<>]+:)?" + arg + ">", str(value), url)
     return url
 
 

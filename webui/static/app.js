@@ -6,3 +6,9 @@ document.addEventListener("DOMContentLoaded", function () {
     el.addEventListener("change", function () { if (el.form) { el.form.submit(); } });
   });
 });
+// Blurred thumbnails (a per-user setting): a click shows the image, a second click blurs it again.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button.thumb.blurred").forEach(function (el) {
+    el.addEventListener("click", function () { el.classList.toggle("shown"); });
+  });
+});

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, stream_with_context
 
+from indexer.assessment import LABELS as ASSESSMENT_LABELS
 from indexer.search.parse import parse_args, query_to_args
-from indexer.search.query import FACETS, MAX_PER_PAGE, SORTS, Query, SearchResult
+from indexer.search.query import (
+    DEFAULT_FACETS,
+    FACETS,
+    MAX_PER_PAGE,
+    SORTS,
+    Query,
+    SearchResult,
+)
 from webui import audit
 from webui.app import get_store
 from webui.facets import (
@@ -26,8 +35,18 @@ from webui.views.common import sources_by_id, walled
 bp = Blueprint("search", __name__)
 
 EXPORT_LIMIT = 10_000
+SIDEBAR_FACETS = (*DEFAULT_FACETS, "assessment")
+FACET_SHOWN = 10  # values shown per facet; the rest (up to FACET_FETCH) behind "show more"
+FACET_FETCH = 40
 CSV_COLUMNS = ("ad_id", "site", "title", "first_seen", "last_seen", "removed_at", "versions",
                "risk_score", "places", "phones", "indicators", "language")
+
+
+def indicator_levels() -> dict[str, str]:
+    """Indicator id → evidence level, for the chips on result cards."""
+    from indexer.enrich.catalogue import load_catalogue
+
+    return {i.id: i.evidence_level for i in load_catalogue().indicators}
 
 
 def _page(query: Query, result: SearchResult | None, error: str = "") -> str:
@@ -36,13 +55,15 @@ def _page(query: Query, result: SearchResult | None, error: str = "") -> str:
         "search.html",
         query=query,
         result=result,
-        facets=facet_dicts(result, {"site": {k: v.name for k, v in sources.items()}})
+        facets=facet_dicts(result, {"site": {k: v.name for k, v in sources.items()},
+                                    "assessment": ASSESSMENT_LABELS})
         if result else [],
         chips=selected_chips(query, FACETS),
         hidden=hidden_fields(query),
         pages=page_links(result) if result else {},
         sources=sources,
         sorts=SORTS,
+        levels=indicator_levels(),
         export_url=search_url(query, "search.export") if result else "",
         error=error,
     )
@@ -51,7 +72,8 @@ def _page(query: Query, result: SearchResult | None, error: str = "") -> str:
 @bp.route("/")
 @bp.route("/search")
 def search() -> str:
-    query = walled(parse_args(request.args))
+    query = replace(walled(parse_args(request.args)), facets=SIDEBAR_FACETS,
+                    facet_size=FACET_FETCH)
     result = get_store().search(query)
     audit.record("search", target=query.text,
                  details={"args": query_to_args(query), "total": result.total})
@@ -72,28 +94,36 @@ def _csv_safe(value: Any) -> str:
 
 @bp.route("/export.csv")
 def export() -> Response:
-    """Every hit of the search (up to EXPORT_LIMIT) as CSV; audited with its size."""
-    asked = walled(parse_args(request.args))
-    store, sources = get_store(), sources_by_id()
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
-    query = replace(asked, page=1, per_page=MAX_PER_PAGE, facets=())
-    rows = 0
-    while rows < EXPORT_LIMIT:
-        result = store.search(query)
-        for h in result.hits[: EXPORT_LIMIT - rows]:
-            site = sources[h.source_id].name if h.source_id in sources else h.source_id
-            writer.writerow([_csv_safe(v) for v in (
-                h.ad_id, site, h.title, h.first_seen.isoformat(), h.last_seen.isoformat(),
-                h.removed_at.isoformat() if h.removed_at else "", h.versions, h.risk_score,
-                "; ".join(h.places), "; ".join(h.phones), "; ".join(h.indicators), h.language)])
-            rows += 1
-        if query.page >= result.pages or not result.hits:
-            break
-        query = query.with_page(query.page + 1)
-    audit.record("export", target=asked.text,
-                 details={"args": query_to_args(asked), "rows": rows,
-                          "format": "csv"})
-    return Response(buf.getvalue(), mimetype="text/csv",
+    """Every hit of the search (up to EXPORT_LIMIT) as CSV, streamed page by page so a
+    large export neither waits nor fills memory; audited with its size when done."""
+    asked = walled(parse_args(request.args))  # a bad query fails here, before streaming
+
+    def rows() -> Iterator[str]:
+        # Opened inside the stream: the request's own store is closed once the view returns.
+        store, sources = get_store(), sources_by_id()
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(CSV_COLUMNS)
+        query = replace(asked, page=1, per_page=MAX_PER_PAGE, facets=())
+        count = 0
+        while count < EXPORT_LIMIT:
+            result = store.search(query)
+            for h in result.hits[: EXPORT_LIMIT - count]:
+                site = sources[h.source_id].name if h.source_id in sources else h.source_id
+                writer.writerow([_csv_safe(v) for v in (
+                    h.ad_id, site, h.title, h.first_seen.isoformat(), h.last_seen.isoformat(),
+                    h.removed_at.isoformat() if h.removed_at else "", h.versions, h.risk_score,
+                    "; ".join(h.places), "; ".join(h.phones), "; ".join(h.indicators),
+                    h.language)])
+                count += 1
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+            if query.page >= result.pages or not result.hits:
+                break
+            query = query.with_page(query.page + 1)
+        audit.record("export", target=asked.text,
+                     details={"args": query_to_args(asked), "rows": count, "format": "csv"})
+
+    return Response(stream_with_context(rows()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=adtrace-search.csv"})

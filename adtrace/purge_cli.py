@@ -1,0 +1,179 @@
+"""``adtrace purge`` (retention), ``adtrace hold add|remove|list`` (legal hold) and
+``adtrace spool replay`` (faults: what a crawl kept while the store was down).
+
+The purge writes an audit record (action ``purge``) through webui.audit, since the
+indexer never imports webui. A purge that deletes needs ``--yes`` or ``--dry-run``:
+deleting evidence by accident cannot be undone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import UTC, datetime
+
+from adtrace.cli import CommandError
+
+SAMPLE = 10
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("purge", help="delete what is older than its theme's retention")
+    p.add_argument("--theme", default="", help="only sources of this theme")
+    p.add_argument("--source", default="", help="only this source")
+    p.add_argument("--older-than", type=int, default=None, metavar="DAYS",
+                   help="instead of the retention (retention.yaml / retention_days)")
+    p.add_argument("--wipe", action="store_true", help="everything of --theme or --source")
+    p.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    p.add_argument("--yes", action="store_true", help="really delete (required without --dry-run)")
+    p.set_defaults(func=run_purge)
+    h = sub.add_parser("hold", help="legal hold: held ads are never purged")
+    hs = h.add_subparsers(dest="hold_cmd", required=True)
+    add = hs.add_parser("add", help="put an ad under legal hold")
+    add.add_argument("ad_id")
+    add.add_argument("--reason", required=True, help="case number or order")
+    add.set_defaults(func=run_hold_add)
+    rm = hs.add_parser("remove", help="lift a legal hold")
+    rm.add_argument("ad_id")
+    rm.set_defaults(func=run_hold_remove)
+    ls = hs.add_parser("list", help="ads under legal hold")
+    ls.set_defaults(func=run_hold_list)
+    sp = sub.add_parser("spool", help="observations kept while the store was unavailable")
+    sps = sp.add_subparsers(dest="spool_cmd", required=True)
+    rp = sps.add_parser("replay", help="write the spool to the store")
+    rp.add_argument("--spool", default="",
+                    help="spool file (default: spool.jsonl beside the archive folder)")
+    rp.set_defaults(func=run_spool_replay)
+
+
+def _store():  # noqa: ANN202 - a Store
+    from adtrace import settings
+    from indexer.store import open_store
+    from indexer.store.base import StoreError
+
+    try:
+        return open_store(settings.store_url())
+    except StoreError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _audit(action: str, target: str, details: dict) -> None:
+    from adtrace import settings
+    from webui import audit, db
+
+    conn = db.connect(settings.data_dir())
+    try:
+        audit.append(conn, f"cli:{getpass.getuser()}", action, target, details)
+    finally:
+        conn.close()
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    from adtrace import settings
+    from indexer import purge
+
+    if not args.dry_run and not args.yes:
+        raise CommandError("purge deletes evidence for good: add --yes, or --dry-run to see "
+                           "what would go")
+    try:
+        policy = purge.load_policy(settings.data_dir() / purge.RETENTION_FILE,
+                                   settings.get("retention_days"))
+    except purge.RetentionError as exc:
+        raise CommandError(str(exc)) from exc
+    store = _store()
+    try:
+        try:
+            chosen = purge.targets(store.sources(), policy, datetime.now(UTC),
+                                   theme=args.theme, source=args.source,
+                                   older_than=args.older_than, wipe=args.wipe)
+        except purge.RetentionError as exc:
+            raise CommandError(str(exc)) from exc
+        report = purge.run(store, settings.archive_dir(), chosen, args.dry_run)
+    finally:
+        store.close()
+    _print(report)
+    if not args.dry_run:
+        _audit("purge", args.source or args.theme or "retention", {
+            "theme": args.theme, "source": args.source, "older_than": args.older_than,
+            "wipe": args.wipe, **report.totals,
+            "per_source": {r.source_id: len(r.captures) for r in report.results},
+            "archive_records": report.archive.removed_records if report.archive else 0})
+    return 0
+
+
+def _print(report) -> None:  # noqa: ANN001 - indexer.purge.PurgeReport
+    verb = "would delete" if report.dry_run else "deleted"
+    for r in report.results:
+        since = "everything" if r.before is None else f"before {r.before:%Y-%m-%d}"
+        print(f"{r.source_id} ({since}): {verb} {len(r.captures)} captures, {r.versions} "
+              f"versions, {r.ads} ads, {len(r.images)} images; {r.held} held ads kept")
+        for ad_id in r.ad_ids[:SAMPLE]:
+            print(f"    ad {ad_id}")
+        if len(r.ad_ids) > SAMPLE:
+            print(f"    … and {len(r.ad_ids) - SAMPLE} more ads")
+    t = report.totals
+    print(f"total: {verb} {t['captures']} captures, {t['versions']} versions, {t['ads']} ads")
+    if report.archive is not None:
+        a = report.archive
+        print(f"archive: removed {a.removed_records} records, rewrote {len(a.rewritten)} "
+              f"files, deleted {len(a.deleted_files)} files and {len(a.deleted_images)} "
+              f"images; kept {a.kept_for_revisits} records still needed by revisits")
+
+
+def run_hold_add(args: argparse.Namespace) -> int:
+    store = _store()
+    try:
+        if store.get_ad(args.ad_id) is None:
+            raise CommandError(f"no ad {args.ad_id!r} in the store")
+        new = store.set_hold(args.ad_id, args.reason, getpass.getuser(), datetime.now(UTC))
+    finally:
+        store.close()
+    print(f"ad {args.ad_id} {'is now' if new else 'was already'} under legal hold")
+    if new:
+        _audit("hold_add", args.ad_id, {"reason": args.reason})
+    return 0
+
+
+def run_hold_remove(args: argparse.Namespace) -> int:
+    store = _store()
+    try:
+        gone = store.release_hold(args.ad_id)
+    finally:
+        store.close()
+    if not gone:
+        raise CommandError(f"ad {args.ad_id!r} is not under legal hold")
+    _audit("hold_remove", args.ad_id, {})
+    print(f"legal hold on ad {args.ad_id} lifted")
+    return 0
+
+
+def run_hold_list(args: argparse.Namespace) -> int:
+    store = _store()
+    try:
+        for h in store.holds():
+            print(f"{h.ad_id}\t{h.held_at:%Y-%m-%d}\t{h.held_by}\t{h.reason}")
+    finally:
+        store.close()
+    return 0
+
+
+def run_spool_replay(args: argparse.Namespace) -> int:
+    from adtrace import settings
+    from indexer.ingest import Ingestor
+    from indexer.spool import SPOOL_FILE, Spool
+
+    spool = Spool(args.spool or settings.archive_dir().parent / SPOOL_FILE)
+    if not len(spool):
+        print(f"spool {spool.path}: empty")
+        return 0
+    store = _store()
+    try:
+        result = spool.replay(Ingestor(store))
+    finally:
+        store.close()
+    print(f"spool {spool.path}: replayed {result.replayed}, left {result.left}, "
+          f"damaged {result.damaged}")
+    if result.left:
+        raise CommandError(f"store still failing, {result.left} spooled lines kept: "
+                           f"{result.error}")
+    return 0

@@ -1,0 +1,175 @@
+"""Crawl benchmark: end-to-end ad pages per second beside a bare Scrapy spider.
+
+    .venv/bin/python benchmarks/crawl_bench.py [--ads 10000] [--concurrency 16]
+
+Serves a demo world (both demo sites) on 127.0.0.1 from this process, then crawls its
+first day twice, each in its own child process and with the same concurrency:
+- bare: a plain Scrapy spider that fetches the same listings and ad pages and reads
+  the same fields with the same selectors (crawler.extract), and nothing else;
+- end to end: ``crawler.run.crawl`` — fetch, WARC archive, images (fetched, hashed,
+  stored), parse, enrich (spaCy), store (SQLite, batched).
+Figures are printed beside each other, with the ratio end-to-end / bare (the target:
+at least 0.5, and at least 150 ad pages/s on 2 cores) and the peak memory (max RSS) of
+each child. Both crawls share the machine with the demo server, which is part of the
+cost of both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SITE_OF = {"demo-velvet": "velvet", "demo-board": "board"}
+TARGET_RATIO = 0.5
+TARGET_RATE = 150.0
+
+
+# --------------------------------------------------------------------------- bare child
+def bare_child() -> int:
+    """Run the bare spider over the job's sources; print {"ad_pages": n, "maxrss_kb": m}."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.extract import ad_id_of, fields_of, links, strip_scripts
+    from crawler.register import source_from_dict
+
+    job = json.load(sys.stdin)
+    counts = {"ad_pages": 0}
+
+    class BareSpider(scrapy.Spider):
+        name = "bare"
+
+        def __init__(self, source: Any, **kw: Any) -> None:
+            super().__init__(**kw)
+            self.source = source
+
+        async def start(self) -> Any:
+            from urllib.parse import urljoin
+
+            for section in self.source.sections:
+                yield scrapy.Request(urljoin(self.source.base_url, section.url), self.listing)
+
+        def listing(self, response: Any) -> Any:
+            sel = response.selector
+            for url in links(sel, self.source.selectors.ad_links, response.url):
+                yield scrapy.Request(url, self.ad)
+            for url in links(sel, self.source.selectors.next_page, response.url):
+                yield scrapy.Request(url, self.listing)
+
+        def ad(self, response: Any) -> None:
+            sel = strip_scripts(response.selector)
+            ad_id_of(self.source, response.url, sel)
+            fields_of(sel, self.source)
+            counts["ad_pages"] += 1
+
+    process = CrawlerProcess({
+        "LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": True, "COOKIES_ENABLED": False,
+        "CONCURRENT_REQUESTS": job["concurrency"],
+        "CONCURRENT_REQUESTS_PER_DOMAIN": job["concurrency"], "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False, "TELNETCONSOLE_ENABLED": False,
+        "CONCURRENT_ITEMS": 16,  # as the real crawl (crawler.settings): a fair baseline
+    })
+    for raw in job["sources"]:
+        process.crawl(BareSpider, source=source_from_dict(raw))
+    process.start()
+    counts["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(counts))
+    return 0
+
+
+# --------------------------------------------------------------------------- runs
+def _cpu_children() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def run_bare(sources: list[Any], concurrency: int) -> tuple[int, float, int, float]:
+    from crawler.register import source_to_dict
+
+    job = {"sources": [source_to_dict(s) for s in sources], "concurrency": concurrency}
+    t0, cpu0 = time.perf_counter(), _cpu_children()
+    proc = subprocess.run([sys.executable, __file__, "--bare-child"], input=json.dumps(job),
+                          text=True, capture_output=True, check=False, cwd=ROOT)
+    elapsed, cpu = time.perf_counter() - t0, _cpu_children() - cpu0
+    if proc.returncode != 0:
+        raise SystemExit(f"bare crawl failed: {proc.stderr[-2000:]}")
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return int(data["ad_pages"]), elapsed, int(data["maxrss_kb"]), cpu
+
+
+def run_full(sources: list[Any], concurrency: int, work: Path
+             ) -> tuple[int, float, int, float, str]:
+    from crawler.run import crawl
+
+    settings = {"CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+                "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0, cpu0 = time.perf_counter(), _cpu_children()
+    stats = crawl(sources, str(work / "bench.sqlite3"), work / "archive", progress=False,
+                  clock=datetime(2026, 11, 1, 9, 0, tzinfo=UTC), settings=settings)
+    elapsed, cpu = time.perf_counter() - t0, _cpu_children() - cpu0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return stats.total("ads_seen"), elapsed, max(peak, before), cpu, stats.summary()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ads", type=int, default=10_000, help="ads in the demo world")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    parser.add_argument("--bare-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_child:
+        return bare_child()
+
+    from crawler.register import load_sources
+    from demosite.server import DemoServer
+    from demosite.world import World
+
+    world = World(seed=1, n_ads=args.ads, days=1)
+    server = DemoServer(world, per_page=50).start()
+    try:
+        sources = [dataclasses.replace(s, base_url=f"{server.url}/{SITE_OF[s.id]}/")
+                   for s in load_sources(ROOT / "sources") if s.id in SITE_OF]
+        live = sum(len(world.live_ads(SITE_OF[s.id], 0)) for s in sources)
+        print(f"demo world: {args.ads} ads, {live} live on day 0; concurrency "
+              f"{args.concurrency}; {len(sources)} sources")
+        load = os.getloadavg()[0]
+        bare_n, bare_s, bare_kb, bare_cpu = run_bare(sources, args.concurrency)
+        with tempfile.TemporaryDirectory(prefix="adtrace-crawl-bench-") as tmp:
+            full_n, full_s, full_kb, full_cpu, summary = run_full(sources, args.concurrency,
+                                                                  Path(tmp))
+    finally:
+        server.stop()
+    bare_rate, full_rate = bare_n / bare_s, full_n / full_s
+    ratio = full_rate / bare_rate if bare_rate else 0.0
+    print(f"load average before: {load:.1f} on {os.cpu_count()} cores (other work skews wall "
+          "time; CPU ms per ad page does not depend on it)")
+    print(f"bare scrapy (fetch + parse):  {bare_n:6d} ad pages in {bare_s:6.1f} s = "
+          f"{bare_rate:7.1f} ad pages/s, {1000 * bare_cpu / max(1, bare_n):5.1f} CPU ms/ad page, "
+          f"peak {bare_kb / 1024:5.0f} MB")
+    print(f"end to end (fetch, archive, images, parse, enrich, store): {full_n:6d} ad pages in "
+          f"{full_s:6.1f} s = {full_rate:7.1f} ad pages/s, "
+          f"{1000 * full_cpu / max(1, full_n):5.1f} CPU ms/ad page, peak {full_kb / 1024:5.0f} MB")
+    print(f"  ({summary})")
+    print(f"ratio end-to-end / bare: {ratio:.2f} (target >= {TARGET_RATIO}); "
+          f"end-to-end {full_rate:.0f} ad pages/s (target >= {TARGET_RATE:.0f})")
+    ok = ratio >= TARGET_RATIO and full_rate >= TARGET_RATE and full_n == bare_n == live
+    print("TARGETS MET" if ok else "TARGETS NOT MET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

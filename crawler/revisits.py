@@ -1,0 +1,56 @@
+"""When to refetch a known ad, and when an ad absent from the listings counts as removed.
+
+Pure functions, so the rules are tested without a crawl.
+
+Revisits: a known live ad is refetched when ``revisit_hours`` have passed since its last
+capture, measured from the start of the run. A grace of a tenth of the interval (at most
+an hour) keeps a daily crawl from skipping a day because yesterday's fetch of the ad
+happened a few seconds after yesterday's start.
+
+Removals by absence: a run whose listings were complete records which known live ads
+they did not show. An ad is marked removed when it was missing from
+``missing_runs_before_removed`` complete runs in a row (this one included); runs with
+incomplete listings (a listing page failed) neither count nor break the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from indexer.crawl_runs import CrawlRun
+
+MAX_GRACE = timedelta(hours=1)
+
+
+def grace(revisit_hours: float) -> timedelta:
+    return min(MAX_GRACE, timedelta(hours=revisit_hours) / 10)
+
+
+def is_due(last_seen: datetime | None, run_start: datetime, revisit_hours: float) -> bool:
+    """True when the ad's last capture is old enough to fetch it again this run."""
+    if last_seen is None:
+        return True
+    interval = timedelta(hours=revisit_hours)
+    return run_start - last_seen >= interval - grace(revisit_hours)
+
+
+def missing_ads(known: Iterable[str], listed: set[str]) -> list[str]:
+    """Known live ads the listings did not show. A page that still answers does not save
+    an ad: sites often keep the page of an ad they no longer list (expired, taken down)."""
+    return sorted(i for i in known if i not in listed)
+
+
+def removals_by_absence(missing_now: Sequence[str], earlier_runs: Sequence[CrawlRun],
+                        threshold: int) -> list[str]:
+    """Ads missing from ``threshold`` complete listings in a row, counting this run.
+
+    ``earlier_runs`` are this source's recorded runs, newest first.
+    """
+    if threshold < 1:
+        raise ValueError(f"missing_runs_before_removed must be at least 1, not {threshold}")
+    needed = [r for r in earlier_runs if r.listings_complete][:threshold - 1]
+    if len(needed) < threshold - 1:
+        return []
+    earlier = [set(r.missing) for r in needed]
+    return [i for i in missing_now if all(i in gone for gone in earlier)]

@@ -1,0 +1,116 @@
+"""Run each enabled source at its interval until stopped.
+
+A source is due when its interval (``crawl_every_hours``, else ``revisit_hours``) has
+passed since the start of its last recorded crawl run (the store is the memory, so a
+restarted scheduler picks up where it left off) or since this scheduler last tried it
+(a crawl that failed as a whole is not retried in a tight loop). Sources run one after
+another; a stop request (SIGINT/SIGTERM set ``stop``) is honoured between runs and
+ends the wait at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crawler.revisits import grace
+from crawler.source import Source
+from indexer.model import utcnow
+
+MAX_SLEEP_S = 300.0
+
+
+def interval_hours(source: Source) -> float:
+    return source.crawl_every_hours or source.revisit_hours
+
+
+def last_started(store: Any, source_id: str) -> datetime | None:
+    runs = store.crawl_runs(source_id, limit=1)
+    return runs[0].started if runs else None
+
+
+def due_in(source: Source, last: datetime | None, now: datetime) -> timedelta:
+    """How long until the source is due (zero or less: due now)."""
+    if last is None:
+        return timedelta(0)
+    hours = interval_hours(source)
+    return last + timedelta(hours=hours) - grace(hours) - now
+
+
+@dataclass
+class Scheduler:
+    sources: Sequence[Source]
+    store_url: str
+    archive_dir: str | Path
+    say: Callable[[str], None] = print
+    stop: threading.Event = field(default_factory=threading.Event)
+    crawl_settings: dict[str, Any] | None = None
+    attempted: dict[str, datetime] = field(default_factory=dict)
+    after_run: Callable[[], None] | None = None  # e.g. signals and alerts, from the CLI layer
+
+    def _last(self, store: Any, source: Source) -> datetime | None:
+        found = [t for t in (last_started(store, source.id), self.attempted.get(source.id)) if t]
+        return max(found) if found else None
+
+    def waits(self, now: datetime) -> dict[str, timedelta]:
+        """Per enabled source, the time until it is due."""
+        from indexer.store import open_store
+
+        store = open_store(self.store_url)
+        try:
+            return {s.id: due_in(s, self._last(store, s), now)
+                    for s in self.sources if s.enabled}
+        finally:
+            store.close()
+
+    def run_due(self) -> int:
+        """Crawl every due source once (stopping early if asked); the number crawled."""
+        from crawler.run import CrawlError, crawl
+
+        waits = self.waits(utcnow())
+        due = [s for s in self.sources if s.id in waits and waits[s.id] <= timedelta(0)]
+        done = 0
+        for source in due:
+            if self.stop.is_set():
+                break
+            self.attempted[source.id] = utcnow()
+            self.say(f"crawling {source.id} …")
+            try:
+                stats = crawl([source], self.store_url, self.archive_dir, progress=False,
+                              settings=self.crawl_settings)
+            except CrawlError as exc:
+                self.say(f"{source.id}: crawl failed: {exc}")
+                continue
+            done += 1
+            for line in stats.lines():
+                self.say(line)
+        if done and self.after_run is not None:
+            self.after_run()
+        return done
+
+    def forever(self) -> None:
+        """Run due sources, sleep until the next is due, until ``stop`` is set."""
+        while not self.stop.is_set():
+            self.run_due()
+            if self.stop.is_set():
+                break
+            waits = self.waits(utcnow())
+            if not waits:
+                self.say("no enabled sources; stopping")
+                return
+            sid, wait = min(waits.items(), key=lambda kv: kv[1])
+            seconds = max(1.0, min(MAX_SLEEP_S, wait.total_seconds()))
+            self.say(f"waiting: next is {sid} in {_human(wait)}")
+            self.stop.wait(seconds)
+        self.say("stopped")
+
+
+def _human(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds // 60} min {seconds % 60} s"

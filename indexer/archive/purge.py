@@ -1,0 +1,291 @@
+"""Remove purged captures from the WARC archive: rewrite files without their records.
+
+WARC files are append-only and hold many captures, so purging a capture rewrites each
+affected file without its records. Every record is its own gzip member, so a kept record
+is copied byte for byte; only a revisit whose original moved is re-written, and then
+only its ``WARC-Refers-To-Offset`` header changes (the file keeps its name, so
+``WARC-Refers-To-Filename`` stays true, and the block digest covers the block, not the
+WARC headers). A purged response that a kept revisit still points at is kept: it holds
+the same payload as a capture that stays, so keeping it keeps no purged information.
+
+Crash safety: new files are written beside the old ones, then a journal
+(``purge-journal.json``: temp file → file, and capture id → new place) is written, then
+files are swapped in with ``os.replace``, the store and the capture index are updated by
+capture id (idempotent), and the journal is deleted. ``resume`` finishes a journal a
+crash left behind. No crawl may write to the archive while a purge runs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+
+from indexer.archive.digest import hex_from_warc_digest
+from indexer.archive.images import IMAGE_DIR
+from indexer.archive.index import INDEX_FILE, CaptureIndex
+from indexer.archive.writer import WARC_DIR
+from indexer.model import from_iso, short_hash, to_iso
+
+JOURNAL = "purge-journal.json"
+Moves = dict[str, tuple[str, int, int]]  # capture id → (file, offset, length)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class _Record:
+    file: str
+    offset: int
+    length: int
+    type: str
+    record_id: str
+    concurrent_to: str
+    refers_offset: int | None
+    capture_id: str  # for response/revisit records; "" otherwise
+
+
+@dataclass
+class ArchivePurgeResult:
+    removed_records: int = 0
+    kept_for_revisits: int = 0
+    rewritten: list[str] = field(default_factory=list)
+    deleted_files: list[str] = field(default_factory=list)
+    moves: Moves = field(default_factory=dict)
+    deleted_images: list[str] = field(default_factory=list)
+
+
+def _scan(root: Path, rel: str) -> list[_Record]:
+    """Every record of one file with its place and the headers a purge needs."""
+    out = []
+    with open(root / rel, "rb") as fh:
+        it = ArchiveIterator(fh)
+        for rec in it:
+            h = rec.rec_headers
+            rtype = rec.rec_type
+            cid = ""
+            if rtype in ("response", "revisit"):
+                digest = h.get_header("WARC-Payload-Digest") or ""
+                date = to_iso(from_iso(h.get_header("WARC-Date")))
+                cid = short_hash(h.get_header("WARC-Target-URI") or "", date,
+                                 hex_from_warc_digest(digest), length=32)
+            ref = h.get_header("WARC-Refers-To-Offset")
+            it.read_to_end(rec)
+            out.append(_Record(rel, it.get_record_offset(), it.get_record_length(), rtype,
+                               h.get_header("WARC-Record-ID") or "",
+                               h.get_header("WARC-Concurrent-To") or "",
+                               int(ref) if ref and ref.isdigit() else None, cid))
+    return out
+
+
+def _refers_file(root: Path, rec: _Record) -> str:
+    """The file a revisit points at (read again only for revisits)."""
+    with open(root / rec.file, "rb") as fh:
+        fh.seek(rec.offset)
+        head = gzip.decompress(fh.read(rec.length)).split(b"\r\n\r\n", 1)[0]
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"warc-refers-to-filename:"):
+            return line.split(b":", 1)[1].strip().decode("utf-8", "replace")
+    return ""
+
+
+def _patched(root: Path, rec: _Record, new_ref: int) -> bytes:
+    """The revisit record with only its WARC-Refers-To-Offset header changed."""
+    with open(root / rec.file, "rb") as fh:
+        fh.seek(rec.offset)
+        raw = gzip.decompress(fh.read(rec.length))
+    head, sep, block = raw.partition(b"\r\n\r\n")
+    lines = [f"WARC-Refers-To-Offset: {new_ref}".encode()
+             if ln.lower().startswith(b"warc-refers-to-offset:") else ln
+             for ln in head.split(b"\r\n")]
+    return gzip.compress(b"\r\n".join(lines) + sep + block)
+
+
+def purge_records(root: str | Path, captures: Iterable[tuple[str, int]],
+                  store: Any = None) -> ArchivePurgeResult:
+    """Remove the records of captures at (file, offset) and their request records.
+
+    ``store`` (optional) gets the new places of captures that moved. Returns what was done.
+    """
+    base = Path(root)
+    resume(base, store)
+    doomed: dict[str, set[int]] = {}
+    for file, offset in captures:
+        doomed.setdefault(file, set()).add(offset)
+    result = ArchivePurgeResult()
+    if not doomed:
+        return result
+    files = sorted(str(p.relative_to(base)) for p in (base / WARC_DIR).glob("*.warc.gz"))
+    records = {f: _scan(base, f) for f in files}
+    revisits = [(r, _refers_file(base, r)) for f in files for r in records[f]
+                if r.type == "revisit" and r.refers_offset is not None]
+    drop = _drop_set(records, doomed, revisits, result)
+    rewrite = _files_to_rewrite(drop, revisits)
+    if not rewrite:
+        return result
+    layout = _layout(base, records, drop, rewrite, revisits)
+    _commit(base, layout, records, store, result)
+    return result
+
+
+def _drop_set(records: Mapping[str, list[_Record]], doomed: Mapping[str, set[int]],
+              revisits: list[tuple[_Record, str]], result: ArchivePurgeResult
+              ) -> set[tuple[str, int]]:
+    keep_for = {(f, r.refers_offset) for r, f in revisits
+                if r.offset not in doomed.get(r.file, ())}
+    drop: set[tuple[str, int]] = set()
+    dropped_ids: set[str] = set()
+    for f, recs in records.items():
+        for r in recs:
+            if r.offset in doomed.get(f, ()) and r.type in ("response", "revisit"):
+                if (f, r.offset) in keep_for:
+                    result.kept_for_revisits += 1
+                    continue
+                drop.add((f, r.offset))
+                dropped_ids.add(r.record_id)
+    for f, recs in records.items():
+        drop.update((f, r.offset) for r in recs
+                    if r.type == "request" and r.concurrent_to in dropped_ids)
+    result.removed_records = len(drop)
+    return drop
+
+
+def _files_to_rewrite(drop: set[tuple[str, int]], revisits: list[tuple[_Record, str]]
+                      ) -> set[str]:
+    """Files losing records, plus (until nothing changes) files of revisits whose
+    original lies in a file being rewritten."""
+    rewrite = {f for f, _ in drop}
+    changed = True
+    while changed:
+        changed = False
+        for r, target in revisits:
+            if target in rewrite and r.file not in rewrite and (r.file, r.offset) not in drop:
+                rewrite.add(r.file)
+                changed = True
+    return rewrite
+
+
+def _layout(base: Path, records: Mapping[str, list[_Record]], drop: set[tuple[str, int]],
+            rewrite: set[str], revisits: list[tuple[_Record, str]]
+            ) -> dict[str, list[tuple[_Record, bytes | None, int]]]:
+    """New place of every kept record; repeated until revisit offsets stop changing."""
+    target_of = {(r.file, r.offset): f for r, f in revisits}
+    new_off: dict[tuple[str, int], int] = {}
+    for _ in range(10):
+        layout: dict[str, list[tuple[_Record, bytes | None, int]]] = {}
+        nxt: dict[tuple[str, int], int] = {}
+        for f in sorted(rewrite):
+            pos = 0
+            rows = []
+            for r in records[f]:
+                if (f, r.offset) in drop:
+                    continue
+                data = None
+                target = target_of.get((f, r.offset))
+                if target in rewrite and r.refers_offset is not None:
+                    data = _patched(base, r, new_off.get((target, r.refers_offset),
+                                                         r.refers_offset))
+                rows.append((r, data, pos))
+                nxt[(f, r.offset)] = pos
+                pos += len(data) if data is not None else r.length
+            layout[f] = rows
+        if nxt == new_off:
+            return layout
+        new_off = nxt
+    raise RuntimeError("archive purge: revisit offsets did not settle")
+
+
+def _commit(base: Path, layout: Mapping[str, list[tuple[_Record, bytes | None, int]]],
+            records: Mapping[str, list[_Record]], store: Any,
+            result: ArchivePurgeResult) -> None:
+    swaps: list[tuple[str, str]] = []
+    for f, rows in sorted(layout.items()):
+        tmp = f"{f}.purge-tmp"
+        if rows:
+            with open(base / f, "rb") as src, open(base / tmp, "wb") as out:
+                for r, data, _pos in rows:
+                    if data is None:
+                        src.seek(r.offset)
+                        data = src.read(r.length)
+                    out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            result.rewritten.append(f)
+        else:
+            result.deleted_files.append(f)
+        swaps.append((tmp if rows else "", f))
+        for r, data, pos in rows:
+            if r.capture_id:
+                result.moves[r.capture_id] = (f, pos, len(data) if data else r.length)
+    journal = {"swaps": swaps, "moves": result.moves,
+               "dropped": sorted({r.capture_id for f in layout for r in records[f]
+                                  if r.capture_id and r.capture_id not in result.moves})}
+    _write_atomic(base / JOURNAL, json.dumps(journal).encode())
+    resume(base, store)
+
+
+def resume(root: str | Path, store: Any = None) -> bool:
+    """Finish a purge a crash interrupted (see the module doc); True if there was one."""
+    base = Path(root)
+    path = base / JOURNAL
+    if not path.exists():
+        return False
+    journal = json.loads(path.read_text(encoding="utf-8"))
+    for tmp, dest in journal["swaps"]:
+        if tmp and (base / tmp).exists():
+            os.replace(base / tmp, base / dest)
+        elif not tmp and (base / dest).exists():
+            os.unlink(base / dest)
+    moves = {k: (v[0], int(v[1]), int(v[2])) for k, v in journal["moves"].items()}
+    if store is not None and moves:
+        store.relocate_captures(moves)
+    _rewrite_index(base, moves, set(journal["dropped"]))
+    path.unlink()
+    return True
+
+
+def _rewrite_index(base: Path, moves: Moves, dropped: set[str]) -> None:
+    """The capture index without dropped captures, with moved ones at their new place."""
+    entries = []
+    for e in CaptureIndex(base).entries():
+        if e.capture_id in dropped:
+            continue
+        if e.capture_id in moves:
+            f, off, length = moves[e.capture_id]
+            e = replace(e, file=f, offset=off, length=length)
+        if e.original_id in moves:
+            e = replace(e, original_file=moves[e.original_id][0],
+                        original_offset=moves[e.original_id][1])
+        entries.append(e)
+    text = "".join(json.dumps(asdict(e), sort_keys=True) + "\n" for e in entries)
+    _write_atomic(base / INDEX_FILE, text.encode("utf-8"))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def delete_images(root: str | Path, hashes: Iterable[str]) -> list[str]:
+    """Delete archived images by hash (the store said no version shows them any more)."""
+    deleted = []
+    for sha in hashes:
+        if not _SHA256.fullmatch(sha):
+            continue
+        for p in sorted((Path(root) / IMAGE_DIR / sha[:2]).glob(f"{sha}.*")):
+            p.unlink()
+            deleted.append(sha)
+    return deleted
+
+
+__all__ = ["ArchivePurgeResult", "delete_images", "purge_records", "resume"]

@@ -1,0 +1,78 @@
+"""A crawl run as recorded in the store: what one crawl of one source did.
+
+Kept apart from ``indexer.model`` (the shared contract) because only the crawler writes
+runs and only status views read them. A run also carries what the next runs need to
+decide removals: whether its listings were complete and which known live ads they did
+not show (``missing``), so "absent from N consecutive complete listings" is answered
+from the store alone, with no crawler state file to lose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from indexer.model import from_iso, short_hash, to_iso
+
+MAX_ERROR_SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class RunError:
+    """One failure during a crawl: the URL and why (a request with no response too)."""
+
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CrawlRun:
+    source_id: str
+    started: datetime  # crawl clock (simulated in the demo)
+    finished: datetime
+    pages: int = 0
+    new_ads: int = 0
+    new_versions: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    errors: int = 0
+    error_samples: tuple[RunError, ...] = ()
+    duration: float = 0.0  # real seconds the crawl took
+    finish_reason: str = ""
+    listings_complete: bool = False
+    missing: tuple[str, ...] = field(default_factory=tuple)  # site ad ids absent from listings
+
+    @property
+    def id(self) -> str:
+        """Deterministic: the same run recorded twice is one run."""
+        return short_hash(self.source_id, to_iso(self.started), length=24)
+
+
+def run_to_dict(run: CrawlRun) -> dict[str, Any]:
+    """JSON-ready (both backends store this shape)."""
+    return {
+        "id": run.id, "source_id": run.source_id, "started": to_iso(run.started),
+        "finished": to_iso(run.finished), "pages": run.pages, "new_ads": run.new_ads,
+        "new_versions": run.new_versions, "unchanged": run.unchanged, "removed": run.removed,
+        "errors": run.errors,
+        "error_samples": [{"url": e.url, "reason": e.reason} for e in run.error_samples],
+        "duration": run.duration, "finish_reason": run.finish_reason,
+        "listings_complete": run.listings_complete, "missing": list(run.missing),
+    }
+
+
+def run_from_dict(d: dict[str, Any]) -> CrawlRun:
+    """Inverse of ``run_to_dict`` (ignores the derived ``id``)."""
+    return CrawlRun(
+        source_id=str(d["source_id"]), started=from_iso(d["started"]),
+        finished=from_iso(d["finished"]), pages=int(d.get("pages", 0)),
+        new_ads=int(d.get("new_ads", 0)), new_versions=int(d.get("new_versions", 0)),
+        unchanged=int(d.get("unchanged", 0)), removed=int(d.get("removed", 0)),
+        errors=int(d.get("errors", 0)),
+        error_samples=tuple(RunError(str(e.get("url", "")), str(e.get("reason", "")))
+                            for e in d.get("error_samples") or ()),
+        duration=float(d.get("duration", 0.0)), finish_reason=str(d.get("finish_reason", "")),
+        listings_complete=bool(d.get("listings_complete", False)),
+        missing=tuple(str(x) for x in d.get("missing") or ()),
+    )

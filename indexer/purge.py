@@ -1,0 +1,124 @@
+"""Retention: what is due for purge, per theme, and the purge itself (store + archive).
+
+Retention is per theme. The default is the ``retention_days`` setting (five years); a
+``retention.yaml`` in the data folder may set other days per theme::
+
+    themes:
+      trafficking: 1826
+      pilot-2026: 90
+
+A purge deletes, per source, the captures fetched longer ago than its theme's retention,
+then versions and ads left empty (see Store.purge), then their WARC records and the
+images nobody shows any more (indexer.archive.purge). Ads under legal hold are kept.
+Writing the audit record is the caller's job (the CLI): the indexer never imports webui.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from indexer.model import SourceInfo
+from indexer.store.purge_types import PurgeResult
+
+RETENTION_FILE = "retention.yaml"
+
+
+class RetentionError(ValueError):
+    """A retention file or purge request that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    default_days: int
+    themes: dict[str, int] = field(default_factory=dict)
+
+    def days(self, theme: str) -> int:
+        return self.themes.get(theme, self.default_days)
+
+
+@dataclass(frozen=True)
+class Target:
+    source_id: str
+    theme: str
+    before: datetime | None  # None: everything (a wipe)
+
+
+@dataclass
+class PurgeReport:
+    results: list[PurgeResult]
+    archive: Any = None  # ArchivePurgeResult when the archive was purged
+    dry_run: bool = False
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {"captures": sum(len(r.captures) for r in self.results),
+                "versions": sum(r.versions for r in self.results),
+                "ads": sum(r.ads for r in self.results),
+                "images": sum(len(r.images) for r in self.results),
+                "held": sum(r.held for r in self.results)}
+
+
+def load_policy(path: str | Path, default_days: int) -> Policy:
+    """The policy from ``path`` if it exists, else the default for every theme."""
+    p = Path(path)
+    if default_days < 1:
+        raise RetentionError(f"retention_days must be at least 1, not {default_days}")
+    if not p.exists():
+        return Policy(default_days)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RetentionError(f"{p}: not valid YAML: {exc}") from exc
+    themes = data.get("themes", {}) if isinstance(data, dict) else None
+    if not isinstance(themes, dict):
+        raise RetentionError(f"{p}: expected 'themes:' mapping theme names to days")
+    out: dict[str, int] = {}
+    for theme, days in themes.items():
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise RetentionError(f"{p}: theme {theme!r}: days must be a whole number ≥ 1, "
+                                 f"not {days!r}")
+        out[str(theme)] = days
+    return Policy(default_days, out)
+
+
+def targets(sources: list[SourceInfo], policy: Policy, now: datetime, *, theme: str = "",
+            source: str = "", older_than: int | None = None, wipe: bool = False
+            ) -> list[Target]:
+    """Which sources to purge and from when: one Target per source selected."""
+    if wipe and not (theme or source):
+        raise RetentionError("--wipe needs --theme or --source: refusing to wipe everything")
+    if older_than is not None and older_than < 0:
+        raise RetentionError(f"--older-than must be ≥ 0 days, not {older_than}")
+    known = {s.id for s in sources}
+    if source and source not in known:
+        raise RetentionError(f"unknown source {source!r}; known: {', '.join(sorted(known))}")
+    if theme and theme not in {s.theme for s in sources}:
+        raise RetentionError(f"no source has theme {theme!r}")
+    out = []
+    for s in sorted(sources, key=lambda s: s.id):
+        if (theme and s.theme != theme) or (source and s.id != source):
+            continue
+        days = older_than if older_than is not None else policy.days(s.theme)
+        out.append(Target(s.id, s.theme, None if wipe else now - timedelta(days=days)))
+    return out
+
+
+def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
+        dry_run: bool) -> PurgeReport:
+    """Purge each target from the store, then its records and images from the archive."""
+    from indexer.archive import purge as archive_purge
+
+    results = [store.purge(t.source_id, t.before, dry_run=dry_run) for t in chosen]
+    report = PurgeReport(results, dry_run=dry_run)
+    if dry_run or archive_root is None or not Path(archive_root).exists():
+        return report
+    caps = [(c.warc_file, c.warc_offset) for r in results for c in r.captures]
+    report.archive = archive_purge.purge_records(archive_root, caps, store)
+    report.archive.deleted_images = archive_purge.delete_images(
+        archive_root, sorted({h for r in results for h in r.images}))
+    return report

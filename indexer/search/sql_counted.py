@@ -1,0 +1,68 @@
+"""Query → SQL over the maintained counts (indexer.store.sqlite_counts): pure functions.
+
+Only a query that searches every current ad (no text, no field terms, no facet
+selection, no date range, not "as of") can be answered from the counts; theme walls
+still can, by summing over the sources of the allowed themes. Anything else returns None
+and is counted from the matches as before.
+"""
+
+from __future__ import annotations
+
+from indexer.search.query import Query
+from indexer.search.sql import ENTITY_KINDS, Params, _facet_order, _in
+
+TABLE = "facet_counts"
+
+
+def countable(q: Query) -> bool:
+    """True if the total and facets of q are exactly the maintained counts."""
+    return (not q.clauses and not any(q.filters.values())
+            and q.as_of is None and q.date_from is None and q.date_to is None)
+
+
+def _scope(q: Query) -> tuple[str, Params]:
+    """The sources q may see (theme walls), as a condition on ``c.source_id``."""
+    if q.themes is None:
+        return "1", []
+    if not q.themes:
+        return "0", []
+    return (f"c.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(q.themes)}))",
+            list(q.themes))
+
+
+def compile_total(q: Query) -> tuple[str, Params]:
+    """Every current ad has exactly one status, so the status counts sum to the total."""
+    scope, params = _scope(q)
+    return f"SELECT coalesce(sum(c.n), 0) FROM {TABLE} c WHERE c.facet = 'status' AND {scope}", params
+
+
+def compile_facet_counted(q: Query, facet: str) -> tuple[str, Params] | None:
+    """(value, count) rows for one facet, facet_size + 1 of them; None if not kept here."""
+    scope, params = _scope(q)
+    order, tail = _facet_order(q, facet)
+    if facet in ENTITY_KINDS:  # entity values compare case-insensitively, as in entities
+        sql = (f"SELECT c.value COLLATE NOCASE AS value, sum(c.n) AS n FROM {TABLE} c "
+               f"WHERE c.facet = ? AND {scope} GROUP BY 1 HAVING sum(c.n) > 0 "
+               f"ORDER BY {order} LIMIT ?")
+        return sql, [f"e:{ENTITY_KINDS[facet]}", *params, *tail]
+    if facet in ("site", "lang", "risk", "status"):
+        sql = (f"SELECT c.value AS value, sum(c.n) AS n FROM {TABLE} c WHERE c.facet = ? AND "
+               f"{scope} GROUP BY 1 HAVING sum(c.n) > 0 ORDER BY {order} LIMIT ?")
+        return sql, [facet, *params, *tail]
+    if facet == "theme":
+        sql = (f"SELECT s.theme AS value, sum(c.n) AS n FROM {TABLE} c JOIN sources s "
+               f"ON s.id = c.source_id WHERE c.facet = 'site' AND {scope} GROUP BY 1 "
+               f"HAVING sum(c.n) > 0 ORDER BY {order} LIMIT ?")
+        return sql, [*params, *tail]
+    if facet == "first_seen":
+        sql = (f"SELECT date(c.value, '-6 days', 'weekday 1') AS value, sum(c.n) AS n FROM "
+               f"{TABLE} c WHERE c.facet = 'day' AND {scope} GROUP BY 1 HAVING sum(c.n) > 0 "
+               f"ORDER BY {order} LIMIT ?")
+        return sql, [*params, *tail]
+    if facet == "assessment":  # few assessed ads: counted directly, current ones only
+        scope_a = scope.replace("c.source_id", "a.source_id")
+        sql = (f"SELECT x.label AS value, count(*) AS n FROM ad_assessment x JOIN ads a "
+               f"ON a.rowid = x.ad_rowid JOIN versions v ON v.rowid = a.current_rowid "
+               f"WHERE {scope_a} GROUP BY 1 ORDER BY {order} LIMIT ?")
+        return sql, [*params, *tail]
+    return None

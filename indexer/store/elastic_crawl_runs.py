@@ -1,0 +1,30 @@
+"""Crawl runs on Elasticsearch: pure request bodies (tested without a server).
+
+One document per run in ``{prefix}-crawl_runs`` with the run's deterministic id, so a
+run recorded twice (a retried request) stays one document. Error samples and the
+missing ad ids are stored, not indexed: they are only ever read back whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexer.crawl_runs import CrawlRun, run_from_dict, run_to_dict
+
+KIND = "crawl_runs"
+
+
+def run_doc(run: CrawlRun) -> dict[str, Any]:
+    return run_to_dict(run)
+
+
+def runs_body(source_id: str | None, limit: int) -> dict[str, Any]:
+    """Newest started first, optionally one source."""
+    query: dict[str, Any] = ({"term": {"source_id": source_id}} if source_id is not None
+                             else {"match_all": {}})
+    return {"query": query, "size": max(0, int(limit)),
+            "sort": [{"started": "desc"}, {"id": "asc"}]}
+
+
+def runs_from(resp: dict[str, Any]) -> list[CrawlRun]:
+    return [run_from_dict(h["_source"]) for h in resp["hits"]["hits"]]

@@ -1,0 +1,28 @@
+"""Run one real crawl of a source in a child process and return its items and stats.
+
+Kept out of conftest.py so tests import it by a unique module name (several test
+folders have a conftest module, and ``from conftest import`` finds whichever came first).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from crawler.register import source_to_dict
+from crawler.source import Source
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def collect(source: Source, archive_dir: Path, **job: Any) -> dict[str, Any]:
+    """Crawl ``source`` in a child process; return its items and stats."""
+    payload = {"source": source_to_dict(source), "archive_dir": str(archive_dir), **job}
+    proc = subprocess.run([sys.executable, "-m", "tests.crawler.collect_items"],
+                          input=json.dumps(payload), capture_output=True, text=True,
+                          cwd=REPO, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

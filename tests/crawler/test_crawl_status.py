@@ -1,0 +1,69 @@
+"""``adtrace crawl status`` and the ``/crawls`` page show the last run per source."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adtrace.cli import main
+from indexer.crawl_runs import CrawlRun, RunError
+from indexer.model import SourceInfo
+from indexer.store.sqlite import SqliteStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "webui"))
+from webui_world import PASSWORD, login  # noqa: E402
+
+T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    path = tmp_path / "s.sqlite3"
+    with SqliteStore(path) as store:
+        for sid, theme in (("demo-board", "trafficking"), ("secret-site", "other")):
+            store.upsert_source(SourceInfo(sid, sid.title(), theme, "BE", "http://x/"))
+        store.record_crawl_run(CrawlRun("demo-board", T - timedelta(days=1), T, pages=3))
+        store.record_crawl_run(CrawlRun(
+            "demo-board", T, T + timedelta(minutes=2), pages=120, new_ads=40, new_versions=7,
+            unchanged=70, removed=3, errors=2, duration=95.5, finish_reason="finished",
+            listings_complete=True,
+            error_samples=(RunError("http://x/ad/4", "http 500 <script>"),)))
+    return path
+
+
+def test_cli_prints_the_last_run_per_source(store_path: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "no-sources"
+    empty.mkdir()
+    assert main(["crawl", "status", "--store", str(store_path), "--dir", str(empty)]) == 0
+    out = capsys.readouterr().out
+    assert ("demo-board: last run 2026-11-02T09:00:00Z (finished) pages=120 new_ads=40 "
+            "new_versions=7 removed=3 errors=2 duration=95.5s") in out
+    assert "    error: http://x/ad/4: http 500 <script>" in out
+    assert "secret-site: never crawled" in out
+
+
+def test_crawls_page_shows_runs_within_the_users_themes(store_path: Path,
+                                                        tmp_path: Path) -> None:
+    from webui import db
+    from webui.accounts import add_user
+    from webui.app import create_app
+
+    data = tmp_path / "data"
+    conn = db.connect(data)
+    add_user(conn, "ann", PASSWORD, role="analyst", themes=("trafficking",))
+    conn.close()
+    app = create_app({"STORE_URL": str(store_path), "DATA_DIR": str(data),
+                      "ARCHIVE_DIR": str(tmp_path / "archive"), "SECRET_KEY": "t",
+                      "TESTING": True})
+    anonymous = app.test_client().get("/crawls")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    client = login(app.test_client(), "ann")
+    html = client.get("/crawls").get_data(as_text=True)
+    assert 'data-source="demo-board"' in html and "secret-site" not in html
+    assert ">120<" in html and ">40<" in html and "95.5 s" in html
+    assert "http 500 &lt;script&gt;" in html and "<script>" not in html.split("<main>")[1]
+    assert 'href="/crawls"' in html

@@ -1,0 +1,74 @@
+"""A source's HTTP proxy carries every request; JSON-LD and microdata fields are read."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from crawl_helpers import collect
+from fixture_site import FixtureSite
+
+from crawler.source import Source
+
+AD = b"""<html><head><script type="application/ld+json">
+{"@type": "Product", "sku": "X9", "name": "Nina", "description": "Hello from JSON-LD",
+ "offers": {"price": "120"}}</script></head>
+<body><h1 class="title">ignored</h1><div itemscope><span itemprop="age">25</span></div></body></html>"""
+
+
+class ForwardProxy:
+    """A minimal HTTP forward proxy on 127.0.0.1 that records the URLs it carried."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                proxy.seen.append(self.path)
+                parts = urlsplit(self.path)
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+                conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+                resp = conn.getresponse()
+                body = resp.read()
+                self.send_response(resp.status)
+                self.send_header("Content-Type", resp.getheader("Content-Type", ""))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                conn.close()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_proxy_and_structured_fields(site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    site.html("/ad/1", AD)
+    proxy = ForwardProxy()
+    try:
+        fields = {"title": "jsonld:name", "text": "jsonld:description",
+                  "price": "jsonld:offers.price", "age": "microdata:age"}
+        src = dataclasses.replace(source, proxy=proxy.url, selectors=dataclasses.replace(
+            source.selectors, fields=fields, ad_id_from_url="", ad_id_css=""))
+        result = collect(src, tmp_path)
+    finally:
+        proxy.stop()
+    ads = {i["url"].rsplit("/", 1)[-1]: i for i in result["items"] if i["kind"] == "AdItem"}
+    one = ads["1"]["fields"]
+    assert one["title"] == "Nina" and one["text"] == "Hello from JSON-LD"
+    assert one["attributes"] == {"price": "120", "age": "25"}
+    # every request went through the proxy, robots.txt and images included
+    assert f"{site.url}robots.txt" in proxy.seen and f"{site.url}ad/1" in proxy.seen
+    assert len(proxy.seen) == len(site.requests)

@@ -1,0 +1,86 @@
+"""Revisits by interval and removal by absence, over real crawls into a real store.
+
+A simulated clock moves through days; the fixture site changes between crawls.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fixture_site import FixtureSite, page
+
+from crawler.run import crawl
+from crawler.source import Source
+from indexer.model import ad_id_for
+from indexer.store import open_store
+
+DAY0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+LISTING2_WITHOUT_3 = b'<html><body><a class="ad-link" href="/ad/4">Broken</a></body></html>'
+
+
+def test_revisit_interval_and_removal_by_absence(site: FixtureSite, source: Source,
+                                                 tmp_path: Path) -> None:
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+
+    def go(at: datetime):  # noqa: ANN202
+        stats = crawl([source], store_path, archive, clock=at, progress=False,
+                      settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
+        return stats.sources[source.id]
+
+    first = go(DAY0)
+    assert (first.new_ads, first.errors) == (3, 1)  # ad 4 answers 500
+
+    # six hours later: known ads are not due; a new ad on the listing is still found
+    site.html("/ad/5", page("ad3.html").replace(b"Eva", b"Zoe"))
+    site.html("/city/amsterdam/", page("listing1.html").replace(
+        b"</ul>", b'<li><a class="ad-link" href="/ad/5">Zoe</a></li></ul>'))
+    later = go(DAY0 + timedelta(hours=6))
+    assert (later.not_due, later.new_ads, later.ads_seen) == (3, 1, 1)
+    assert site.requests.count("/ad/1") == 1 and site.requests.count("/ad/5") == 1
+
+    # next day: ad 3 leaves the listings (its page still answers); ads 1-3 are due, ad 5
+    # (first seen 18 hours ago) is not
+    site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
+    day1 = go(DAY0 + timedelta(days=1))
+    assert (day1.not_due, day1.ads_seen, day1.removed) == (1, 3, 0)
+    assert site.requests.count("/ad/1") == 2 and site.requests.count("/ad/5") == 1
+    # a run whose listings failed does not count towards removal
+    site.pages["/city/amsterdam/?page=2"] = (503, "text/html", b"busy")
+    flaky = go(DAY0 + timedelta(days=1, hours=3))
+    assert flaky.removed == 0
+    site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
+    day2 = go(DAY0 + timedelta(days=2))
+    assert day2.removed == 1
+
+    store = open_store(store_path)
+    try:
+        three = store.get_ad(ad_id_for(source.id, "3"))
+        assert three is not None and three.removed_at is not None
+        assert three.removed_reason == "missing from complete listings in 2 consecutive run(s)"
+        assert DAY0 + timedelta(days=2) <= three.removed_at < DAY0 + timedelta(days=2, hours=1)
+        runs = store.crawl_runs(source.id)
+        assert [r.listings_complete for r in runs] == [True, False, True, True, True]
+        assert runs[0].missing == ("3",) and runs[2].missing == ("3",)
+        assert runs[-1].new_ads == 3
+        assert DAY0 <= runs[-1].started < runs[-1].finished < DAY0 + timedelta(minutes=5)
+        assert [(e.url.rsplit("/", 2)[-2:], e.reason) for e in runs[-1].error_samples] == [
+            (["ad", "4"], "http 500")]
+        assert [e.reason for e in runs[1].error_samples if e.url.endswith("?page=2")] == [
+            "http 503"]
+        versions_before = len(three.versions)
+    finally:
+        store.close()
+
+    # it comes back: live again, history intact
+    site.html("/city/amsterdam/?page=2", page("listing2.html"))
+    day3 = go(DAY0 + timedelta(days=3))
+    assert day3.removed == 0
+    store = open_store(store_path)
+    try:
+        three = store.get_ad(ad_id_for(source.id, "3"))
+        assert three is not None and three.removed_at is None
+        assert len(three.versions) == versions_before
+        assert len(three.versions[-1].captures) >= 3
+    finally:
+        store.close()

@@ -1,0 +1,77 @@
+"""``adtrace schedule``: due sources are crawled; --once exits; SIGTERM stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fixture_site import SOURCE_YAML, FixtureSite
+
+from adtrace.cli import main
+from crawler.register import parse_source
+from crawler.schedule import due_in, interval_hours
+
+REPO = Path(__file__).resolve().parents[2]
+T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_due_in_follows_the_interval() -> None:
+    import yaml
+
+    source = parse_source(yaml.safe_load(SOURCE_YAML.format(base="http://x/")), "f.yaml")
+    assert interval_hours(source) == 24
+    assert due_in(source, None, T) == timedelta(0)
+    assert due_in(source, T - timedelta(hours=25), T) < timedelta(0)
+    assert due_in(source, T - timedelta(hours=1), T) > timedelta(hours=21)
+
+
+@pytest.fixture
+def sources_dir(site: FixtureSite, tmp_path: Path) -> Path:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    return folder
+
+
+def test_once_crawls_what_is_due_then_nothing(sources_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["schedule", "--once", "--dir", str(sources_dir), "--store",
+            str(tmp_path / "s.sqlite3"), "--archive", str(tmp_path / "archive")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "crawling fixture-site" in out and "new_ads=3" in out
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "crawling" not in out and "nothing due; next: fixture-site in 2" in out
+    assert main([*args, "--source", "nope"]) == 2
+
+
+def test_sigterm_stops_the_loop_between_runs(sources_dir: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adtrace.cli", "schedule", "--dir", str(sources_dir),
+         "--store", str(tmp_path / "s.sqlite3"), "--archive", str(tmp_path / "archive")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO)
+    assert proc.stdout is not None
+    lines = []
+    try:
+        for line in proc.stdout:  # wait until the first run is done and it sleeps
+            lines.append(line)
+            if line.startswith("waiting: next is fixture-site"):
+                break
+        else:
+            pytest.fail("".join(lines))
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = "".join(lines) + rest
+    assert "fixture-site: pages=6" in text
+    assert "signal SIGTERM: stopping" in rest and rest.rstrip().endswith("stopped")

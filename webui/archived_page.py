@@ -1,0 +1,129 @@
+"""The archived copy of an ad page, made inert for display inside a sandboxed frame.
+
+An archived page is hostile: it was written by the ad site. Three layers keep the
+analyst's browser from running it or from calling the site (which would tell the site
+operator that the police are watching):
+1. this rewrite removes script, frames, objects, links, forms' targets, meta refreshes,
+   event handlers and every ``href``; images point at their archived copies
+   (``/image/<sha256>``) and an image with no archived copy is dropped; CSS ``url(…)``
+   and ``@import`` are removed;
+2. the route serves it with its own strict CSP (no script, nothing from elsewhere);
+3. the ad page embeds it in ``<iframe sandbox>`` without allow-scripts or
+   allow-same-origin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+# Elements removed with their content.
+DROP = frozenset({
+    "script", "iframe", "frame", "frameset", "object", "embed", "applet", "link", "meta",
+    "base", "noscript", "template", "svg", "math", "audio", "video", "source", "track",
+    "portal", "canvas", "param",
+})
+URL_ATTRS = frozenset({"href", "action", "formaction", "background", "poster", "cite",
+                       "longdesc", "usemap", "ping", "xlink:href", "manifest", "codebase",
+                       "data", "lowsrc", "dynsrc"})
+LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-srcset")
+_CSS_URL = re.compile(r"url\s*\([^)]*\)", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"@import[^;]*;?", re.IGNORECASE)
+_CSS_BAD = re.compile(r"expression\s*\(|behavio(u)?r\s*:|-moz-binding", re.IGNORECASE)
+
+Resolver = Callable[[str], str | None]  # absolute image URL → local URL, or None
+
+
+def clean_css(css: str) -> str:
+    """CSS with every external reference removed (url(), @import, old IE script hooks)."""
+    css = _CSS_IMPORT.sub("", css)
+    css = _CSS_URL.sub("none", css)
+    return _CSS_BAD.sub("x:", css)
+
+
+def image_resolver(page_url: str, archived: Mapping[str, str],
+                   local_url: Callable[[str], str]) -> Resolver:
+    """Map an image reference (relative or absolute) to its archived copy, if any.
+
+    ``archived`` maps the image's original URL to its sha256; ``local_url`` turns a
+    sha256 into the adtrace URL that serves it.
+    """
+    def resolve(ref: str) -> str | None:
+        ref = ref.strip()
+        if ref.startswith("data:image/") and ";base64," in ref[:40]:
+            return ref  # inline raster data loads nothing from anywhere
+        absolute = urljoin(page_url, ref)
+        sha = archived.get(absolute) or archived.get(ref)
+        return local_url(sha) if sha else None
+
+    return resolve
+
+
+def _fix_image(el: etree._Element, resolve: Resolver) -> None:
+    candidates = [el.get(a) for a in (*LAZY_ATTRS, "src") if el.get(a)]
+    for srcset in (el.get("srcset"), el.get("data-srcset")):
+        if srcset:
+            candidates += [part.strip().split(" ")[0] for part in srcset.split(",") if part.strip()]
+    for attr in (*LAZY_ATTRS, "src", "srcset", "sizes"):
+        el.attrib.pop(attr, None)
+    for ref in candidates:
+        local = resolve(str(ref))
+        if local:
+            el.set("src", local)
+            return
+    el.drop_tree()
+
+
+def _clean_attrs(el: etree._Element) -> None:
+    for name in list(el.attrib):
+        low = name.lower()
+        if low.startswith("on") or low in URL_ATTRS or low.startswith("xmlns") or ":" in low:
+            del el.attrib[name]
+        elif low == "style":
+            el.set(name, clean_css(el.get(name) or ""))
+        elif low in ("target", "srcdoc") or (low == "src" and el.tag.lower() != "img"):
+            del el.attrib[name]  # an img's src was resolved to the archive already
+
+
+def _parse(html: bytes, charset: str) -> etree._Element:
+    """Decode as the server declared, else as UTF-8, else as the page's own meta says."""
+    for encoding in (charset, "utf-8"):
+        if not encoding:
+            continue
+        try:
+            return lxml.html.document_fromstring(html.decode(encoding))
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    return lxml.html.document_fromstring(html)
+
+
+def make_inert(html: bytes, resolve: Resolver, charset: str = "") -> str:
+    """The page as HTML text with nothing that runs or loads from outside adtrace."""
+    try:
+        doc = _parse(html, charset)
+    except (etree.ParserError, ValueError):
+        return "<!doctype html><meta charset=\"utf-8\"><p>(the archived page is empty)</p>"
+    for el in list(doc.iter(etree.Comment, etree.ProcessingInstruction)):
+        el.drop_tree() if hasattr(el, "drop_tree") else el.getparent().remove(el)
+    for el in list(doc.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        if tag in DROP or ":" in tag:
+            el.drop_tree()
+    for el in list(doc.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag.lower() == "img":
+            _fix_image(el, resolve)
+            if el.getparent() is None:
+                continue
+        _clean_attrs(el)
+        if el.tag.lower() == "style":
+            el.text = clean_css(el.text or "")
+    body = lxml.html.tostring(doc, encoding="unicode", method="html")
+    return "<!doctype html>\n<meta charset=\"utf-8\">\n" + body

@@ -1,0 +1,25 @@
+"""The crawl status page: per source the last run (pages, new ads, new versions, removed,
+errors with samples, duration) and the runs before it.
+
+Login is required centrally (webui.security); sources outside the user's themes are
+left out, as everywhere else. The figures come from crawler.status, the same code that
+``adtrace crawl status`` prints, so terminal and page always agree.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from crawler.status import source_status
+from webui.app import get_store
+from webui.views.common import sources_by_id, visible_source
+
+bp = Blueprint("crawls", __name__)
+
+
+@bp.route("/crawls")
+def crawls() -> str:
+    sources = sources_by_id()
+    rows = [r for r in source_status(get_store()) if visible_source(r.source_id, sources)]
+    names = {sid: s.name for sid, s in sources.items()}
+    return render_template("crawls.html", rows=rows, names=names)
