@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from indexer.search.query import QueryError
 from indexer.store.base import StoreError
+from webui.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +27,20 @@ def _query_error(exc: QueryError) -> tuple[str, int]:
 
 def _store_error(exc: StoreError) -> tuple[str, int]:
     log.error("store unavailable: %s", exc)
-    return render_template("error.html", code=503, title="Backend unavailable",
-                           message="The search backend does not answer. Try again in a "
-                                   "moment; if it persists, tell the administrator.",
+    return render_template("error.html", code=503, title=_("Backend unavailable"),
+                           message=_("The search backend does not answer. Try again in a "
+                                     "moment; if it persists, tell the administrator."),
                            detail=str(exc)), 503
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     code = exc.code or 500
     titles = {404: "Not found", 401: "Sign in required", 400: "Bad request"}
-    return render_template("error.html", code=code, title=titles.get(code, exc.name),
-                           message=exc.description, detail=""), code
+    # Werkzeug's stock names and descriptions have catalogue entries; a description a
+    # view wrote itself (often with data in it) is shown as written when it has none.
+    return render_template("error.html", code=code, title=_(titles.get(code, exc.name)),
+                           message=_(exc.description) if exc.description else "",
+                           detail=""), code
 
 
 def init_app(app: Flask) -> None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import yaml
-from webui_world import login, token_from
+from webui_world import PASSWORD, login, token_from
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "webui" / "templates"
@@ -108,3 +108,59 @@ def test_facets_show_ten_values_and_the_rest_behind_show_more():
     shown, more = html.split("<details")
     assert shown.count("<li") == 10 and more.count("<li") == 4
     assert "Show 4 more" in more and "Town 13" in more
+
+
+def test_every_text_of_every_template_is_translated():
+    nl = catalogue()
+    missing = [(path.name, key) for path in sorted(TEMPLATES.glob("*.html"))
+               for _q, key in KEY_RE.findall(path.read_text("utf-8"))
+               if key not in nl]
+    assert missing == []
+
+
+def dutch_client(app):  # type: ignore[no-untyped-def]
+    """A browser that asks for Dutch on every request (nothing saved for the user)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "nl-NL,nl;q=0.9"
+    return client
+
+
+def test_sign_in_and_notice_pages_speak_dutch(app):
+    client = dutch_client(app)
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="nl">' in page and "<h1>Aanmelden</h1>" in page
+    assert "Wachtwoord" in page and "<h1>Sign in</h1>" not in page and ">Password" not in page
+    token = token_from(page)
+    resp = client.post("/login", data={"name": "ada", "password": "wrong", "csrf_token": token})
+    assert resp.status_code == 401
+    assert "Onbekende naam of verkeerd wachtwoord." in resp.get_data(as_text=True)
+    resp = client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 302
+    page = client.get("/notice").get_data(as_text=True)
+    assert "<h1>Voordat u verdergaat</h1>" in page and "Before you continue" not in page
+    assert "Ik, ada, heb deze mededeling gelezen en ga ermee akkoord." in page
+    assert ">Doorgaan</button>" in page
+    assert "Test notice: all use is logged." in page  # the configured notice is shown as set
+    refused = client.post("/notice", data={"csrf_token": token_from(page)}).get_data(as_text=True)
+    assert "U moet de mededeling accepteren om verder te gaan." in refused
+
+
+def test_error_audit_crawls_and_sources_pages_speak_dutch(app):
+    client = login(dutch_client(app), "ada")  # an admin
+    resp = client.get("/no-such-page")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 404 and '<html lang="nl">' in page
+    assert "Niet gevonden" in page and "De gevraagde URL bestaat niet" in page
+    assert "Terug naar zoeken" in page
+    assert "Not found" not in page and "Back to search" not in page
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "<title>Auditlog" in page and "Hashketen intact" in page
+    assert "Gebruiker" in page and "Deze regels exporteren:" in page and "Doel" in page
+    assert "Audit log" not in page and "Hash chain" not in page and "When (UTC)" not in page
+    page = client.get("/crawls").get_data(as_text=True)
+    assert "<h1>Verzamelrondes</h1>" in page and "Nieuwe advertenties" in page
+    assert "<h1>Crawls</h1>" not in page and "New ads" not in page
+    page = client.get("/sources").get_data(as_text=True)
+    assert "<h1>Bronnenregister</h1>" in page and "Onderbouwing" in page
+    assert "Goedgekeurd op" in page and "Geregistreerd sinds (UTC)" in page
+    assert "Source register" not in page and "Justification" not in page

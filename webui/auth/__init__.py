@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response
 from webui import audit
 from webui import session_limits as limits
 from webui.accounts import authenticate, get_user, register_failure
+from webui.i18n import gettext as _
 from webui.security import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -62,12 +63,12 @@ def login() -> str | Response | tuple[str, int]:
         audit.record("login_failed", target=name, user=name,
                      details={**remote, "reason": "locked"})
         return render_template("login.html", next_url=next_url,
-                               error="This account is locked after repeated failed "
-                                     "sign-ins. Wait, or ask an administrator."), 429
+                               error=_("This account is locked after repeated failed "
+                                       "sign-ins. Wait, or ask an administrator.")), 429
     if known is None and _throttled(name):
         return render_template("login.html", next_url=next_url,
-                               error="Too many failed sign-ins for this name. "
-                                     "Wait 15 minutes and try again."), 429
+                               error=_("Too many failed sign-ins for this name. "
+                                       "Wait 15 minutes and try again.")), 429
     user = authenticate(conn, name, request.form.get("password", ""))
     if user is None:
         audit.record("login_failed", target=name, user=name or "-", details=remote)
@@ -77,7 +78,7 @@ def login() -> str | Response | tuple[str, int]:
             audit.record("account_locked", target=name, user=name,
                          details={**remote, "minutes": int(cfg["LOCKOUT_MINUTES"])})
         return render_template("login.html", next_url=next_url,
-                               error="Unknown name or wrong password."), 401
+                               error=_("Unknown name or wrong password.")), 401
     session.clear()  # a fresh session at login: no fixation of an earlier one
     session["pending_user"] = user.name
     session["next"] = next_url
@@ -93,7 +94,7 @@ def notice() -> str | Response:
         return render_template("notice.html", notice=notice_text, name=name)
     if request.form.get("accept") != "yes":
         return render_template("notice.html", notice=notice_text, name=name,
-                               error="You must accept the notice to continue.")
+                               error=_("You must accept the notice to continue."))
     next_url = session.get("next") or ""
     session.pop("pending_user", None)
     session.pop("next", None)
