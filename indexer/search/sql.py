@@ -31,6 +31,8 @@ WEEK_EXPR = "date(substr(a.first_seen, 1, 10), '-6 days', 'weekday 1')"
 THEME_EXPR = "(SELECT s.theme FROM sources s WHERE s.id = a.source_id)"
 # The ad's newest assessment label (indexer.store.sqlite_assessments); NULL if none.
 ASSESSMENT_EXPR = "(SELECT x.label FROM ad_assessment x WHERE x.ad_rowid = a.rowid)"
+SCORE_SQL = "-bm25(versions_fts, 10.0, 1.0, 0.5)"  # title counts most, then body, then attributes
+SNIPPET_SQL = "snippet(versions_fts, 1, ?, ?, '…', 32)"  # from the body: the title is shown whole
 SORT_SQL: dict[str, str] = {
     "newest": "a.first_seen DESC, a.id",
     "oldest": "a.first_seen ASC, a.id",
@@ -181,7 +183,7 @@ def compile_search(q: Query) -> tuple[str, Params]:
     frm, where, params = _where(q)
     fts = bool(fts_expression(q))
     if fts:  # snippet from the body: the title is shown whole beside it
-        snippet, score = "snippet(versions_fts, 1, ?, ?, '…', 32)", "-bm25(versions_fts, 10.0, 1.0, 0.5)"
+        snippet, score = SNIPPET_SQL, SCORE_SQL
         head: Params = [MARK_OPEN, MARK_CLOSE]
     else:
         snippet, score, head = "substr(v.body, 1, 240)", "0.0", []
@@ -246,7 +248,10 @@ def compile_matches(q: Query) -> tuple[str, Params]:
     """SELECT of every matching (version, ad) with the column-facet values, for a temp table."""
     frm, where, params = _where(q)
     cols = "".join(f", {expr} AS {name}" for name, expr in _match_columns(q).items())
-    return f"SELECT v.rowid AS vrow, a.rowid AS arow{cols} FROM {frm} WHERE {where}", params
+    # the sort keys too, so one page is taken from the set without matching again
+    score = SCORE_SQL if fts_expression(q) else "0.0"
+    keys = f", {score} AS score, v.risk AS rsk, a.first_seen AS fs, a.id AS aid"
+    return f"SELECT v.rowid AS vrow, a.rowid AS arow{cols}{keys} FROM {frm} WHERE {where}", params
 
 
 def compile_facet_from(q: Query, facet: str, table: str) -> tuple[str, Params] | None:

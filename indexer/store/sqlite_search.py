@@ -18,6 +18,7 @@ from indexer.search.sql import (
     compile_search,
 )
 from indexer.search.sql_counted import compile_facet_counted, compile_total, countable
+from indexer.search.sql_matches import compile_page_from
 from indexer.store.base import StoreError
 from indexer.store.sqlite_read import hit
 
@@ -34,18 +35,20 @@ def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: s
     known for this query and this state of the data, e.g. when only the page changed)."""
     started = time.perf_counter()
     try:
-        sql, params = compile_search(q)
-        rows = conn.execute(sql, params).fetchall()
-        if counted is None and countable(q):  # every current ad: the maintained counts
+        if counted is not None:
+            rows = conn.execute(*compile_search(q)).fetchall()
+            total, facets = counted
+        elif countable(q):  # every current ad: the maintained counts
+            rows = conn.execute(*compile_search(q)).fetchall()
             total = int(conn.execute(*compile_total(q)).fetchone()[0])
             facets = tuple(run_facet(conn, q, f, facet_time_limit_ms, compile_facet_counted(q, f))
                            for f in q.facets if f in FACETS)
-        elif counted is None:
-            total = _count_and_keep_matches(conn, q)
+        elif _keeps_matches(q):
+            total, rows, facets = _from_matches(conn, q, facet_time_limit_ms)
+        else:  # only facets with a selection of their own: each runs its own query
+            rows = conn.execute(*compile_search(q)).fetchall()
+            total = int(conn.execute(*compile_count(q)).fetchone()[0])
             facets = tuple(run_facet(conn, q, f, facet_time_limit_ms) for f in q.facets if f in FACETS)
-            conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
-        else:
-            total, facets = counted
     except sqlite3.OperationalError as exc:
         raise StoreError(f"sqlite store {path}: search {q.text!r} failed: {exc}") from exc
     took = (time.perf_counter() - started) * 1000
@@ -53,14 +56,39 @@ def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: s
                         took_ms=round(took, 1))
 
 
-def _count_and_keep_matches(conn: sqlite3.Connection, q: Query) -> int:
-    """The total; the match set is kept in a temp table only if some facet will count it."""
-    if not any(f in FACETS and not q.filters.get(f) for f in q.facets):
-        return int(conn.execute(*compile_count(q)).fetchone()[0])
+def _keeps_matches(q: Query) -> bool:
+    """The match set is worth keeping in a temp table only if some facet will count it."""
+    return any(f in FACETS and not q.filters.get(f) for f in q.facets)
+
+
+def _from_matches(conn: sqlite3.Connection, q: Query, limit_ms: int) -> tuple[int, list, tuple]:
+    """Total, page and facets from one match set: matched and ranked once, the page
+    sorted from its narrow rows."""
     sql, params = compile_matches(q)
     conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
-    conn.execute(f"CREATE TABLE {MATCHES} AS {sql}", params)
-    return int(conn.execute(f"SELECT count(*) FROM {MATCHES}").fetchone()[0])
+    try:
+        conn.execute(f"CREATE TABLE {MATCHES} AS {sql}", params)
+        total = int(conn.execute(f"SELECT count(*) FROM {MATCHES}").fetchone()[0])
+        rows = conn.execute(*compile_page_from(q, MATCHES)).fetchall()
+        facets = tuple(run_facet(conn, q, f, limit_ms) for f in q.facets if f in FACETS)
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
+    return total, rows, facets
+
+
+def _deadline_rows(conn: sqlite3.Connection, compiled: tuple[str, list[object]],
+                   limit_ms: int) -> list | None:
+    """The rows, or None if the query ran past limit_ms (interrupted by SQLite)."""
+    deadline = time.perf_counter() + limit_ms / 1000
+    conn.set_progress_handler(lambda: int(time.perf_counter() > deadline), 1000)
+    try:
+        return conn.execute(*compiled).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        return None
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int,
@@ -80,16 +108,15 @@ def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int,
     label = FACETS[facet]
     if compiled is None:
         return FacetResult(facet, label, _selected_only(q, facet))
-    deadline = time.perf_counter() + limit_ms / 1000
-    conn.set_progress_handler(lambda: int(time.perf_counter() > deadline), 1000)
-    try:
-        rows = conn.execute(*compiled).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "interrupted" not in str(exc):
-            raise
+    rows = _deadline_rows(conn, compiled, limit_ms)
+    if rows is None:
         return FacetResult(facet, label, _selected_only(q, facet), timed_out=True)
-    finally:
-        conn.set_progress_handler(None, 0)
+    return _result(q, facet, [(r[0], r[1]) for r in rows])
+
+
+def _result(q: Query, facet: str, rows: list[tuple[object, object]]) -> FacetResult:
+    """facet_size + 1 (value, count) rows as the facet: the extra one says it was cut."""
+    label = FACETS[facet]
     selected = {v.casefold() for v in q.filters.get(facet, ())}
     values = [FacetValue(str(r[0]), _label(facet, str(r[0])), int(r[1]), str(r[0]).casefold() in selected)
               for r in rows[: q.facet_size] if r[0] is not None]

@@ -60,7 +60,9 @@ def test_ci_runs_the_suite_against_an_elasticsearch_8_service() -> None:
     es = job["services"]["elasticsearch"]
     assert ":8." in es["image"] and es["env"]["discovery.type"] == "single-node"
     assert "--health-cmd" in es["options"]
-    assert job["env"]["ADTRACE_TEST_ES_URL"] == "http://localhost:9200"
+    # The job runs in a Debian 12 / Python 3.11 container, which reaches the service by name.
+    assert job["container"].startswith("python:3.11-bookworm")
+    assert job["env"]["ADTRACE_TEST_ES_URL"] == "http://elasticsearch:9200"
     assert any(s.get("run") == "bash .ci/run" for s in job["steps"])
 
 

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contract"))
 from contract_data import PHONE_A, PHONE_B, at, enr, obs, seed  # noqa: E402
 
 from indexer.search.query import FACETS, Query  # noqa: E402
+from indexer.search.sql import compile_matches  # noqa: E402
 from indexer.store import sqlite_counts, sqlite_search  # noqa: E402
 from indexer.store.sqlite import SqliteStore  # noqa: E402
 
@@ -41,7 +42,9 @@ def assert_exact(store: SqliteStore) -> None:
         for themes in (None, ("trafficking",), ("other",), ()):
             q = Query(facets=ALL, themes=themes)
             fast = sqlite_search.search(conn, q, 5000, store.path)
-            total = sqlite_search._count_and_keep_matches(conn, q)
+            conn.execute(f"CREATE TABLE {sqlite_search.MATCHES} AS {compile_matches(q)[0]}",
+                         compile_matches(q)[1])
+            total = conn.execute(f"SELECT count(*) FROM {sqlite_search.MATCHES}").fetchone()[0]
             slow = tuple(sqlite_search.run_facet(conn, q, f, 5000) for f in ALL)
             conn.execute(f"DROP TABLE IF EXISTS {sqlite_search.MATCHES}")
             assert fast.total == total
