@@ -27,18 +27,11 @@ def register(sub: Any) -> None:
 
 def run_schedule(args: argparse.Namespace) -> int:
     from adtrace import settings
-    from adtrace.cli import CommandError
-    from crawler.cli import _load
+    from crawler.cli import _load, select_sources
     from crawler.schedule import Scheduler
 
-    sources = [s for s in _load(args.dir) if s.enabled]
-    if args.source:
-        unknown = sorted(set(args.source) - {s.id for s in sources})
-        if unknown:
-            raise CommandError(f"--source {', '.join(unknown)}: no such enabled source")
-        sources = [s for s in sources if s.id in args.source]
-    if not sources:
-        raise CommandError("no enabled sources to schedule")
+    sources = select_sources(_load(args.dir), args.source, named_disabled=False,
+                             verb="schedule")
 
     def say(text: str) -> None:
         print(text, flush=True)

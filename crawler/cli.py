@@ -96,6 +96,26 @@ def run_crawl_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def select_sources(sources: list, wanted: list[str], *, named_disabled: bool,
+                   verb: str) -> list:
+    """The enabled sources, or those named with --source; an unknown name is an error.
+
+    A one-off crawl may name a disabled source (``named_disabled``); the schedule never
+    runs one."""
+    from adtrace.cli import CommandError
+
+    usable = [s for s in sources if s.enabled or (named_disabled and s.id in wanted)]
+    if wanted:
+        unknown = sorted(set(wanted) - {s.id for s in usable})
+        if unknown:
+            kind = "source" if named_disabled else "enabled source"
+            raise CommandError(f"--source {', '.join(unknown)}: no such {kind}")
+        usable = [s for s in usable if s.id in wanted]
+    if not usable:
+        raise CommandError(f"no enabled sources to {verb}")
+    return usable
+
+
 def run_crawl(args: argparse.Namespace) -> int:
     if args.action == "status":
         return run_crawl_status(args)
@@ -103,14 +123,7 @@ def run_crawl(args: argparse.Namespace) -> int:
     from adtrace.cli import CommandError
     from crawler.run import CrawlError, crawl
 
-    sources = [s for s in _load(args.dir) if s.enabled or s.id in args.source]
-    if args.source:
-        unknown = sorted(set(args.source) - {s.id for s in sources})
-        if unknown:
-            raise CommandError(f"--source {', '.join(unknown)}: no such source")
-        sources = [s for s in sources if s.id in args.source]
-    if not sources:
-        raise CommandError("no enabled sources to crawl")
+    sources = select_sources(_load(args.dir), args.source, named_disabled=True, verb="crawl")
     try:
         stats = crawl(sources, args.store or settings.store_url(),
                       args.archive or str(settings.archive_dir()), progress=not args.quiet,
