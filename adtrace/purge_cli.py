@@ -59,11 +59,12 @@ def _store():  # noqa: ANN202 - a Store
 
 def _audit(action: str, target: str, details: dict) -> None:
     from adtrace import settings
+    from adtrace.audit_cli import _cli_user
     from webui import audit, db
 
     conn = db.connect(settings.data_dir())
     try:
-        audit.append(conn, f"cli:{getpass.getuser()}", action, target, details)
+        audit.append(conn, _cli_user(), action, target, details)
     finally:
         conn.close()
 

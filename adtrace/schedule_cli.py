@@ -29,6 +29,7 @@ def run_schedule(args: argparse.Namespace) -> int:
     from adtrace import settings
     from crawler.cli import _load, select_sources
     from crawler.schedule import Scheduler
+    from indexer.model import utcnow
 
     sources = select_sources(_load(args.dir), args.source, named_disabled=False,
                              verb="schedule")
@@ -44,7 +45,7 @@ def run_schedule(args: argparse.Namespace) -> int:
     if args.once:
         done = scheduler.run_due()
         if not done:
-            waits = scheduler.waits(_now())
+            waits = scheduler.waits(utcnow())
             say("nothing due; next: " + ", ".join(
                 f"{sid} in {w.total_seconds() / 3600:.1f} h" for sid, w in sorted(waits.items())))
         return 0
@@ -59,9 +60,3 @@ def run_schedule(args: argparse.Namespace) -> int:
     scheduler.forever()
     sys.stdout.flush()
     return 0
-
-
-def _now() -> Any:
-    from indexer.model import utcnow
-
-    return utcnow()

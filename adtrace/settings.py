@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retention_days", 1826, "Default days a capture is kept before purge (5 years)."),
     Setting("facet_time_limit_ms", 1000, "Time limit for one facet query."),
     Setting("es_prefix", "adtrace", "Prefix of Elasticsearch index and alias names."),
+    Setting("es_mappings", "", "Folder of the Elasticsearch index templates. Empty: the "
+            "mappings/ folder beside the source tree, else ./mappings."),
     Setting("smtp_host", "", "SMTP server for alert e-mail. Empty: alerts only in the inbox."),
     Setting("smtp_port", 25, "Port of the SMTP server for alert e-mail."),
     Setting("smtp_from", "adtrace@localhost", "Sender address of alert e-mail."),
@@ -64,7 +67,13 @@ def _config_file() -> dict[str, Any]:
     path = os.environ.get("ADTRACE_CONFIG") or ("adtrace.yaml" if Path("adtrace.yaml").exists() else "")
     if not path:
         return {}
-    with open(path, encoding="utf-8") as fh:
+    # Read once per file version: many settings are read at start-up, one file serves all.
+    return _read_config(str(Path(path).resolve()), os.stat(path).st_mtime_ns, path)
+
+
+@lru_cache(maxsize=8)
+def _read_config(resolved: str, mtime_ns: int, path: str) -> dict[str, Any]:
+    with open(resolved, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: config file must be a mapping of setting names to values")

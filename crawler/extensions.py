@@ -12,6 +12,8 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from crawler.run import SUMMARY_KEYS
+
 
 class CrawlMonitor:
     def __init__(self, crawler: Crawler, progress: bool, every: int = 25) -> None:
@@ -61,8 +63,7 @@ class CrawlMonitor:
 
     def summary(self) -> str:
         get = self.crawler.stats.get_value  # type: ignore[union-attr]
-        keys = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors")
-        return " ".join(f"{k}={get('adtrace/' + k, 0)}" for k in keys)
+        return " ".join(f"{k}={get('adtrace/' + k, 0)}" for k in SUMMARY_KEYS)
 
     def _say(self, text: str) -> None:
         if self.progress:

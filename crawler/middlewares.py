@@ -19,6 +19,7 @@ from scrapy.http import Request, Response
 from crawler.clock import Clock
 from crawler.size_cap import TRUNCATED_KEY
 from indexer.archive import Fetched, WarcWriter, store_image
+from indexer.archive.writer import DEFAULT_MAX_FILE_BYTES
 
 CAPTURE_KEY = "adtrace_capture"
 IMAGE_KEY = "adtrace_image"
@@ -47,7 +48,7 @@ class ArchiveMiddleware:
         if not archive_dir:
             raise NotConfigured("ADTRACE_ARCHIVE_DIR is not set")
         mw = cls(archive_dir, Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START")),
-                 crawler.settings.getint("ADTRACE_WARC_MAX_BYTES", 256 * 1024 * 1024))
+                 crawler.settings.getint("ADTRACE_WARC_MAX_BYTES", DEFAULT_MAX_FILE_BYTES))
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 

@@ -14,11 +14,9 @@ import sys
 from typing import Any
 
 from crawler.register import source_from_dict
+from crawler.run import STAT_KEYS
 from crawler.settings import scrapy_settings
 from crawler.source import Source
-
-STAT_KEYS = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors",
-             "not_due")
 
 
 def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str, str]]:

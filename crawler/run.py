@@ -25,6 +25,13 @@ from indexer.model import to_iso
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The per-source counters (Scrapy stats ``adtrace/<key>``), in report order. The last,
+# ``not_due``, is left out of the one-line progress summaries.
+STAT_KEYS = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors",
+             "not_due")
+SUMMARY_KEYS = STAT_KEYS[:-1]
+
+
 class CrawlError(RuntimeError):
     """The crawl process failed as a whole (not one page: those are counted as errors)."""
 
@@ -54,14 +61,11 @@ class CrawlStats:
 
     def summary(self) -> str:
         """Totals over all sources on one line (for the demo's day-by-day report)."""
-        keys = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors")
-        return " ".join(f"{k}={self.total(k)}" for k in keys) + f" in {self.duration:.1f}s"
+        return " ".join(f"{k}={self.total(k)}" for k in SUMMARY_KEYS) + f" in {self.duration:.1f}s"
 
     def lines(self) -> list[str]:
         """One human-readable line per source, for the CLI."""
-        keys = ("pages", "ads_seen", "new_ads", "new_versions", "unchanged", "removed", "errors",
-                "not_due")
-        return [f"{sid}: " + " ".join(f"{k}={getattr(s, k)}" for k in keys)
+        return [f"{sid}: " + " ".join(f"{k}={getattr(s, k)}" for k in STAT_KEYS)
                 + f" duration={s.duration:.1f}s" for sid, s in self.sources.items()]
 
 

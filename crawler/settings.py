@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.size_cap import DEFAULT_MAX_PAGE_BYTES
 from crawler.source import Source
 
 BASE: dict[str, Any] = {
@@ -24,7 +25,7 @@ BASE: dict[str, Any] = {
     # Scrapy's cap would drop an oversized page whole; ours keeps what came (size_cap)
     "DOWNLOAD_MAXSIZE": 0,
     "DOWNLOAD_WARNSIZE": 0,
-    "ADTRACE_MAX_PAGE_BYTES": 16 * 1024 * 1024,
+    "ADTRACE_MAX_PAGE_BYTES": DEFAULT_MAX_PAGE_BYTES,
     "ADTRACE_INGEST_BATCH": 32,
     "RETRY_TIMES": 1,
     "COOKIES_ENABLED": False,

@@ -98,16 +98,22 @@ def get_store() -> Any:
     user = g.get("user")
     wall = getattr(user, "visible_themes", None)
     people = getattr(user, "sees_ads", True)
-    if wall is not None or not people:  # the user's theme wall on every read
+    if wall is None and people:
+        return g.store
+    # The user's theme wall on every read; one wrapper per request (and per wall, as
+    # g.user may be set during it), so what it learns about an ad's visibility is kept.
+    walled = g.get("walled_store")
+    if walled is None or (walled.themes, walled.people) != (wall, people):
         from webui.walled_store import WalledStore
 
-        return WalledStore(g.store, wall, people=people)
-    return g.store
+        walled = g.walled_store = WalledStore(g.store, wall, people=people)
+    return walled
 
 
 def get_accounts() -> sqlite3.Connection:
     if "accounts" not in g:
-        g.accounts = db.connect(current_app.config["DATA_DIR"])
+        # The schema was made (and migrated) once in create_app.
+        g.accounts = db.connect(current_app.config["DATA_DIR"], schema=False)
     return g.accounts
 
 

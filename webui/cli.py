@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from adtrace import settings
 from adtrace.cli import CommandError
@@ -57,24 +60,28 @@ def _read_password(given: str | None, name: str) -> str:
     return first
 
 
-def _connect():  # type: ignore[no-untyped-def]
+@contextmanager
+def _accounts() -> Iterator[sqlite3.Connection]:
+    """The accounts file, open for one command and closed after it; an AccountError
+    becomes the CommandError the command line reports."""
     from webui import db
+    from webui.accounts import AccountError
 
-    return db.connect(settings.data_dir())
-
-
-def run_users_add(args: argparse.Namespace) -> int:
-    from webui.accounts import AccountError, add_user, parse_themes
-
-    conn = _connect()
+    conn = db.connect(settings.data_dir())
     try:
-        themes = parse_themes(args.themes)
-        user = add_user(conn, args.name, _read_password(args.password, args.name),
-                        role=args.role, themes=themes)
+        yield conn
     except AccountError as exc:
         raise CommandError(str(exc)) from exc
     finally:
         conn.close()
+
+
+def run_users_add(args: argparse.Namespace) -> int:
+    from webui.accounts import add_user, parse_themes
+
+    with _accounts() as conn:
+        user = add_user(conn, args.name, _read_password(args.password, args.name),
+                        role=args.role, themes=parse_themes(args.themes))
     print(f"added {user.name} ({user.role}; themes {','.join(user.themes)})")
     return 0
 
@@ -82,11 +89,8 @@ def run_users_add(args: argparse.Namespace) -> int:
 def run_users_list(args: argparse.Namespace) -> int:
     from webui.accounts import list_users
 
-    conn = _connect()
-    try:
+    with _accounts() as conn:
         users = list_users(conn)
-    finally:
-        conn.close()
     for u in users:
         state = "disabled" if u.disabled else f"locked until {u.locked_until}" if u.locked() \
             else "active"
@@ -97,29 +101,19 @@ def run_users_list(args: argparse.Namespace) -> int:
 
 
 def run_users_disable(args: argparse.Namespace) -> int:
-    from webui.accounts import AccountError, set_disabled
+    from webui.accounts import set_disabled
 
-    conn = _connect()
-    try:
+    with _accounts() as conn:
         set_disabled(conn, args.name, args.disable)
-    except AccountError as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        conn.close()
     print(f"{args.name} {'disabled' if args.disable else 'enabled'}")
     return 0
 
 
 def run_users_password(args: argparse.Namespace) -> int:
-    from webui.accounts import AccountError, set_password
+    from webui.accounts import set_password
 
-    conn = _connect()
-    try:
+    with _accounts() as conn:
         set_password(conn, args.name, _read_password(args.password, args.name))
-    except AccountError as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        conn.close()
     print(f"password of {args.name} changed")
     return 0
 
@@ -127,16 +121,11 @@ def run_users_password(args: argparse.Namespace) -> int:
 def run_users_unlock(args: argparse.Namespace) -> int:
     from adtrace.audit_cli import _cli_user
     from webui import audit
-    from webui.accounts import AccountError, unlock
+    from webui.accounts import unlock
 
-    conn = _connect()
-    try:
+    with _accounts() as conn:
         unlock(conn, args.name)
         audit.append(conn, _cli_user(), "account_unlocked", args.name)
-    except AccountError as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        conn.close()
     print(f"{args.name} unlocked")
     return 0
 

@@ -15,6 +15,8 @@ rebuilt once to allow the ``trends`` role.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 USERS_DDL = """CREATE TABLE IF NOT EXISTS users (
@@ -27,6 +29,14 @@ USERS_DDL = """CREATE TABLE IF NOT EXISTS users (
     failures INTEGER NOT NULL DEFAULT 0,
     locked_until TEXT NOT NULL DEFAULT ''
 )"""
+
+# Put back on every open, even when the tables are known to exist (see ``connect``).
+AUDIT_GUARDS = """
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
 
 SCHEMA = USERS_DDL + """;
 CREATE TABLE IF NOT EXISTS audit (
@@ -41,11 +51,7 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS audit_user ON audit (user, at);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
--- saved searches, watch lists and the alert inbox (webui.saved_db, webui.alerts)
+""" + AUDIT_GUARDS + """-- saved searches, watch lists and the alert inbox (webui.saved_db, webui.alerts)
 CREATE TABLE IF NOT EXISTS saved_searches (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
@@ -95,17 +101,37 @@ def accounts_path(data_dir: str | Path) -> Path:
     return Path(data_dir) / FILENAME
 
 
-def connect(data_dir: str | Path) -> sqlite3.Connection:
-    """Open (and if needed create) the accounts file; WAL so readers never block writers."""
+def connect(data_dir: str | Path, *, schema: bool = True) -> sqlite3.Connection:
+    """Open (and if needed create) the accounts file; WAL so readers never block writers.
+
+    ``schema=False`` skips creating and migrating the tables, for callers that know it
+    was done (the web app does it once in ``create_app``, not on every request); the
+    append-only triggers are put back on every open all the same."""
     path = accounts_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=10000")
-    conn.executescript(SCHEMA)
-    _migrate(conn)
+    if schema:
+        conn.execute("PRAGMA journal_mode=WAL")  # kept in the file once set
+        conn.executescript(SCHEMA)
+        _migrate(conn)
+    else:
+        conn.executescript(AUDIT_GUARDS)
     return conn
+
+
+@contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction (the writer lock taken first): committed whole or rolled back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from indexer.search.parse import normalize_phone
+from webui import db
 
 MAX_NAME = 120
 MAX_ARGS = 4000
@@ -125,19 +126,20 @@ def rename_search(conn: sqlite3.Connection, user: str, search_id: int, name: str
     return cur.rowcount == 1
 
 
+def _delete_with_seen(conn: sqlite3.Connection, kind: str, user: str, ref: int) -> bool:
+    """Delete one of the user's saved searches or watched numbers with what it has seen,
+    in one transaction; its inbox rows stay (history)."""
+    table = "saved_searches" if kind == "search" else "watch_numbers"
+    with db.write(conn):
+        cur = conn.execute(f"DELETE FROM {table} WHERE id = ? AND user = ?", (ref, user))
+        if cur.rowcount == 1:
+            conn.execute("DELETE FROM alert_seen WHERE kind = ? AND ref = ?", (kind, ref))
+    return cur.rowcount == 1
+
+
 def delete_search(conn: sqlite3.Connection, user: str, search_id: int) -> bool:
     """Delete the saved search with what it has seen; its inbox rows stay (history)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        cur = conn.execute("DELETE FROM saved_searches WHERE id = ? AND user = ?",
-                           (search_id, user))
-        if cur.rowcount == 1:
-            conn.execute("DELETE FROM alert_seen WHERE kind = 'search' AND ref = ?", (search_id,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return cur.rowcount == 1
+    return _delete_with_seen(conn, "search", user, search_id)
 
 
 # ---------------------------------------------------------------------- watch list
@@ -182,17 +184,7 @@ def watches(conn: sqlite3.Connection, user: str | None = None) -> list[WatchNumb
 
 def delete_watch(conn: sqlite3.Connection, user: str, watch_id: int) -> bool:
     """Stop watching a number, with what it has seen; its inbox rows stay (history)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        cur = conn.execute("DELETE FROM watch_numbers WHERE id = ? AND user = ?",
-                           (watch_id, user))
-        if cur.rowcount == 1:
-            conn.execute("DELETE FROM alert_seen WHERE kind = 'watch' AND ref = ?", (watch_id,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return cur.rowcount == 1
+    return _delete_with_seen(conn, "watch", user, watch_id)
 
 
 # ---------------------------------------------------------------------- seen / inbox
@@ -209,8 +201,7 @@ def record_matches(conn: sqlite3.Connection, user: str, kind: str, ref: int, lab
     rows, so no alert is lost and none is repeated. Returns the new matches.
     """
     table = "saved_searches" if kind == "search" else "watch_numbers"
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db.write(conn):
         known = seen(conn, kind, ref)
         new = [(ad_id, title) for ad_id, title in dict(matches).items() if ad_id not in known]
         at = now()
@@ -222,11 +213,6 @@ def record_matches(conn: sqlite3.Connection, user: str, kind: str, ref: int, lab
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(user, kind, ref, label, ad_id, title[:300], at) for ad_id, title in new])
         conn.execute(f"UPDATE {table} SET last_run_at = ? WHERE id = ?", (at, ref))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return new if notify else []
 
 

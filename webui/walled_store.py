@@ -45,6 +45,7 @@ class WalledStore:
         self._store = store
         self.themes = None if themes is None else tuple(themes)
         self.people = people
+        self._seen: dict[str, bool] = {}  # ad id -> visible, asked once per wrapper
 
     def search(self, query: Query) -> SearchResult:
         result = self._store.search(replace(query, themes=narrowed(query.themes, self.themes)))
@@ -92,7 +93,9 @@ class WalledStore:
             return False
         if self.themes is None:
             return True
-        return self._store.get_ad(ad_id, themes=self.themes) is not None
+        if ad_id not in self._seen:
+            self._seen[ad_id] = self._store.get_ad(ad_id, themes=self.themes) is not None
+        return self._seen[ad_id]
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._store, name)

@@ -56,6 +56,13 @@ def normalize_phone(text: str, region: str = DEFAULT_REGION) -> str | None:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normal_identifier(kind: str, value: str) -> str:
+    """An identifier as the stores keep it: trimmed, and a phone number typed any way in
+    E.164 (one rule for both backends' lookups and corrections)."""
+    value = value.strip()
+    return (normalize_phone(value) or value) if kind == "phone" else value
+
+
 def parse_text(text: str) -> tuple[Clause, ...]:
     """The query text as clauses (AND) of terms (OR)."""
     tokens = _tokenize(text)

@@ -40,6 +40,7 @@ from indexer.model import (
     from_iso,
     to_iso,
 )
+from indexer.search.parse import normal_identifier
 from indexer.search.query import Hit, Query, SearchResult
 from indexer.store import (
     elastic_assessments,
@@ -225,7 +226,7 @@ class ElasticStore:
         return revisions_from(hits)
 
     def _walled(self, themes: tuple[str, ...] | None) -> frozenset[str] | None:
-        return theme_walls.allowed_sources(self.sources(), themes)
+        return theme_walls.allowed_sources(self.sources, themes)
 
     def sources(self) -> list[SourceInfo]:
         if self._sources is None:
@@ -446,6 +447,8 @@ class ElasticStore:
         return list(theme_walls.keep(hits, self._walled(themes)))
 
     def _ads_for_identifier(self, kind: str, value: str) -> list[Hit]:
+        value = normal_identifier(kind, value)  # as SqliteStore: a phone typed any way
+        kind = "place" if kind == "city" else kind
         try:
             body = identifier_body(kind, value)
         except ValueError as exc:

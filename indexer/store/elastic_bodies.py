@@ -13,7 +13,6 @@ one atomic ``_aliases`` call: readers never see a missing or half-filled index.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -51,10 +50,13 @@ AD_STATE_SCRIPT = ("ctx._source.status = params.status; ctx._source.removed_at =
 def mappings_dir() -> Path:
     """Where mappings/*.json live: beside the source tree, or ./mappings (Docker WORKDIR).
 
-    ``ADTRACE_ES_MAPPINGS`` overrides both, for installs that keep them elsewhere.
+    The ``es_mappings`` setting (``ADTRACE_ES_MAPPINGS``) overrides both, for installs
+    that keep them elsewhere.
     """
+    from adtrace import settings
+
     candidates = [
-        os.environ.get("ADTRACE_ES_MAPPINGS", ""),
+        str(settings.get("es_mappings")),
         str(Path(__file__).resolve().parents[2] / "mappings"),
         str(Path.cwd() / "mappings"),
     ]

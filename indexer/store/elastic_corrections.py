@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ConflictError, NotFoundError
 
 from indexer.model import enrichment_from_dict, from_iso
-from indexer.search.parse import normalize_phone
+from indexer.search.parse import normal_identifier
 from indexer.store import elastic_entities as ee
 from indexer.store.base import StoreError
 from indexer.store.elastic_bodies import by_ad_body
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from indexer.store.elastic import ElasticStore
 
 ATTEMPTS = 8
-
-
-def normal(kind: str, value: str) -> str:
-    value = value.strip()
-    return (normalize_phone(value) or value) if kind == "phone" else value
 
 
 def _resolve(store: ElasticStore, target: str) -> tuple[str, str]:
@@ -77,7 +72,7 @@ def _claim(store: ElasticStore, ad_id: str, doc: dict[str, Any], got: dict[str, 
 def _change(store: ElasticStore, target: str, kind: str, value: str, user: str, reason: str,
             at: datetime | None, lift: bool) -> bool:
     check_correction(kind, value, reason)
-    value = normal(kind, value)
+    value = normal_identifier(kind, value)
     ad_id, version_id = _resolve(store, target)
     versions = _versions(store, ad_id)
     enrichments = {v["version_id"]: enrichment_from_dict(v.get("enrichment") or {})
@@ -133,7 +128,7 @@ def suppressions(store: ElasticStore, ad_id: str | None,
 
 def entity_summary(store: ElasticStore, kind: str, value: str,
                    themes: tuple[str, ...] | None) -> EntitySummary:
-    value = normal(kind, value)
+    value = normal_identifier(kind, value)
     try:
         body = ee.versions_body(kind, value, themes)
     except ValueError as exc:

@@ -1,6 +1,6 @@
 """Index life cycle: create versioned indices behind aliases, report them, migrate them.
 
-``init`` is idempotent (the store calls it on open). ``migrate`` builds the index for a
+``init`` is idempotent and cheap once the indices exist (the store calls it on open). ``migrate`` builds the index for a
 newer mapping version next to the live one, reindexes into it, swaps both aliases in one
 atomic request (readers and writers never see a gap), then copies again with
 ``op_type: create`` to catch documents written during the first copy. The old index is
@@ -64,13 +64,18 @@ def _write_target(client: Any, alias: str) -> str:
 
 
 def init(client: Any, prefix: str) -> list[str]:
-    """Templates for every kind; the first index version with both aliases if missing."""
+    """For each kind missing, its template and first index version with both aliases.
+
+    The store calls this on every open (the web UI opens one per request), so a kind
+    already in place costs one read and no cluster-state write; ``migrate`` puts the
+    template of a newer mapping version itself.
+    """
     created: list[str] = []
     for kind in KINDS:
-        client.indices.put_index_template(name=template_name(prefix, kind),
-                                          **template_body(prefix, kind))
         if client.indices.exists_alias(name=read_alias(prefix, kind)):
             continue
+        client.indices.put_index_template(name=template_name(prefix, kind),
+                                          **template_body(prefix, kind))
         name = index_name(prefix, kind, mapping_version(kind))
         body = create_index_body(prefix, kind, with_aliases=True)
         resp = client.options(ignore_status=400).indices.create(index=name, **body)

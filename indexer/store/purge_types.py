@@ -7,7 +7,7 @@ hold commands and the store backends use them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -46,7 +46,6 @@ class Hold:
     reason: str
     held_by: str
     held_at: datetime
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def image_hashes(fields: dict) -> list[str]:

@@ -36,13 +36,14 @@ from indexer.model import (
     WriteResult,
     from_iso,
 )
-from indexer.search.parse import normalize_phone
+from indexer.search.parse import normal_identifier
 from indexer.search.query import Hit, Query, SearchResult
 from indexer.store import (
     sqlite_assessments,
     sqlite_counts,
     sqlite_crawl_runs,
     sqlite_entities,
+    sqlite_images,
     sqlite_purge,
     sqlite_read,
     sqlite_schema,
@@ -61,6 +62,17 @@ from indexer.store.source_history import SourceRevision
 T = TypeVar("T")
 COUNT_CACHE_SIZE = 64
 
+# The tables each store module keeps beside the core schema, made with it at open.
+_SCHEMA_PARTS = (
+    sqlite_assessments.create,
+    sqlite_crawl_runs.create,
+    sqlite_entities.create,
+    sqlite_counts.create,  # facet counts kept by triggers (fast browse); counted once here
+    sqlite_sources.create,
+    sqlite_purge.create,
+    sqlite_signals.create,
+    sqlite_images.create,
+)
 
 
 class _DryRun(Exception):  # noqa: N818 - control flow: roll the purge back, keep its answer
@@ -88,11 +100,7 @@ class SqliteStore:
         self._closed = False
         try:
             with self._borrow() as conn:
-                sqlite_schema.create(conn, self.path)
-                sqlite_assessments.ensure(conn)
-                sqlite_entities.ensure(conn)
-                sqlite_counts.ensure(conn)  # facet counts kept by triggers (fast browse)
-                sqlite_sources.ensure(conn)
+                sqlite_schema.create(conn, self.path, _SCHEMA_PARTS)
         except StoreError:
             self.close()
             raise
@@ -160,7 +168,7 @@ class SqliteStore:
                           f"history of source {source_id!r}")
 
     def _walled(self, themes: tuple[str, ...] | None) -> frozenset[str] | None:
-        return theme_walls.allowed_sources(self.sources(), themes)
+        return theme_walls.allowed_sources(self.sources, themes)
 
     def write(self, obs: Observation, enrichment: Enrichment) -> WriteResult:
         with self._tx(f"writing {obs.url!r} (capture {obs.capture.id})") as conn:
@@ -237,15 +245,9 @@ class SqliteStore:
         return list(theme_walls.keep(hits, self._walled(themes)))
 
     def _ads_for_identifier(self, kind: str, value: str) -> list[Hit]:
-        if kind == "phone":
-            value = normalize_phone(value) or value
+        value = normal_identifier(kind, value)
         kind = "place" if kind == "city" else kind
         if kind == "image":
-            from indexer.store import sqlite_images
-
-            if self._read(sqlite_images.behind, "image index state"):
-                with self._tx("indexing image hashes") as conn:
-                    sqlite_images.catch_up(conn)
             return self._read(lambda c: sqlite_images.ads_for_image(c, value),
                               f"ads for image {value!r}")
         return self._read(lambda c: sqlite_read.ads_for_identifier(c, kind, value),
@@ -286,20 +288,20 @@ class SqliteStore:
     # ------------------------------------------------------------------ identifiers
     def entity_summary(self, kind: str, value: str,
                        themes: tuple[str, ...] | None = None) -> EntitySummary:
-        value = _normal(kind, value)
+        value = normal_identifier(kind, value)
         return self._read(lambda c: sqlite_entities.entity_summary(c, kind, value, themes),
                           f"summary of {kind} {value!r}")
 
     def suppress_extraction(self, target_id: str, kind: str, value: str, user: str,
                             reason: str, at: datetime | None = None) -> bool:
-        value = _normal(kind, value)
+        value = normal_identifier(kind, value)
         with self._tx(f"correcting {kind} {value!r} in {target_id!r}") as conn:
             return sqlite_entities.suppress(conn, target_id, kind, value, user, reason,
                                             at or datetime.now(UTC))
 
     def unsuppress(self, target_id: str, kind: str, value: str, user: str, reason: str,
                    at: datetime | None = None) -> bool:
-        value = _normal(kind, value)
+        value = normal_identifier(kind, value)
         with self._tx(f"lifting the correction of {kind} {value!r} in {target_id!r}") as conn:
             return sqlite_entities.unsuppress(conn, target_id, kind, value, user, reason,
                                               at or datetime.now(UTC))
@@ -367,9 +369,3 @@ class SqliteStore:
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
-
-
-def _normal(kind: str, value: str) -> str:
-    """Phone numbers in any typed format become E.164, as stored."""
-    value = value.strip()
-    return (normalize_phone(value) or value) if kind == "phone" else value

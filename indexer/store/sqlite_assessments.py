@@ -13,6 +13,7 @@ from datetime import datetime
 
 from indexer.assessment import Assessment, check
 from indexer.model import from_iso, to_iso
+from indexer.store.sqlite_schema import execute_all
 
 DDL = """
 CREATE TABLE IF NOT EXISTS assessments (
@@ -32,13 +33,9 @@ CREATE INDEX IF NOT EXISTS ad_assessment_label ON ad_assessment(label);
 """
 
 
-def ensure(conn: sqlite3.Connection) -> None:
-    """Create the tables in a store made before assessments existed (read first, so an
-    up-to-date store is opened without taking the write lock)."""
-    have = {r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE name IN ('assessments', 'ad_assessment')")}
-    if len(have) < 2:
-        conn.executescript(DDL)
+def create(conn: sqlite3.Connection) -> None:
+    """Create the tables (inside the schema transaction of ``sqlite_schema.create``)."""
+    execute_all(conn, DDL)
 
 
 def set_assessment(conn: sqlite3.Connection, ad_id: str, user: str, label: str, note: str,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 
 from indexer.search.query import RISK_BANDS
+from indexer.store.sqlite_schema import execute_all
 
 TABLE = "facet_counts"
 RISK_OF = "CASE " + " ".join(
@@ -109,35 +110,11 @@ FROM_SCRATCH = (
     "SELECT source_id, facet, value, count(*) AS n FROM c GROUP BY source_id, facet, value")
 
 
-def ensure(conn: sqlite3.Connection) -> None:
-    """Create the table and triggers; a store made before them is counted once, here."""
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                          (TABLE,)).fetchone()
-    has_triggers = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-                                "AND name LIKE 'fc\\_%' ESCAPE '\\'").fetchone()[0] == 8
-    if exists and has_triggers:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for stmt in _statements(DDL):
-            conn.execute(stmt)
-        rebuild(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def _statements(script: str) -> list[str]:
-    """The DDL split into statements (executescript would commit our transaction)."""
-    out, buf = [], ""
-    for line in script.strip().splitlines():
-        buf += line + "\n"
-        if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
-            buf = ""
-    return out
+def create(conn: sqlite3.Connection) -> None:
+    """Create the table and triggers and count once from scratch (inside the schema
+    transaction of ``sqlite_schema.create``: a store made before them is counted here)."""
+    execute_all(conn, DDL)
+    rebuild(conn)
 
 
 def rebuild(conn: sqlite3.Connection) -> None:

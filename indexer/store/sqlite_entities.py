@@ -23,6 +23,7 @@ from indexer.store.entity_summary import (
     check_correction,
     summarise,
 )
+from indexer.store.sqlite_schema import execute_all
 
 DDL = """
 CREATE TABLE IF NOT EXISTS suppressions (
@@ -46,12 +47,9 @@ CREATE INDEX IF NOT EXISTS suppressions_value ON suppressions(kind, value);
 _SUMMARY_KEYS = {"phone": "phones"}  # linkable kinds the search summary lists
 
 
-def ensure(conn: sqlite3.Connection) -> None:
-    """Create the corrections table if missing (older stores gain it on open)."""
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                          "AND name = 'suppressions'").fetchone()
-    if not exists:
-        conn.executescript(DDL)
+def create(conn: sqlite3.Connection) -> None:
+    """Create the corrections table (inside the schema transaction of ``sqlite_schema.create``)."""
+    execute_all(conn, DDL)
 
 
 def resolve_ad(conn: sqlite3.Connection, target: str) -> tuple[int, str, str]:

@@ -1,18 +1,20 @@
 """Ads linked by the same photo (archived image SHA-256) in the SQLite store.
 
 Image hashes live inside each version's ``fields_json``; rather than scanning that JSON
-on every ad page, ``version_images`` indexes them. It is brought up to date on read
-(every version with a rowid above the high-water mark in ``meta``), so the write path
-needs no change and a store written by an older adtrace catches up by itself.
+on every ad page, ``version_images`` indexes them. A version's rows are written with the
+version (``index_version``, called by the write path) and deleted with it by a purge;
+a store made before the index existed is filled once when its schema is upgraded.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 
 from indexer.search.query import Hit
 from indexer.store.sqlite_read import hit
+from indexer.store.sqlite_schema import execute_all
 
 DDL = """
 CREATE TABLE IF NOT EXISTS version_images (
@@ -22,35 +24,24 @@ CREATE TABLE IF NOT EXISTS version_images (
     PRIMARY KEY (sha256, version_rowid)
 ) WITHOUT ROWID;
 """
-MARK = "images_indexed_to"
 
 
-def behind(conn: sqlite3.Connection) -> bool:
-    """Whether versions exist that the image index has not seen (a cheap read)."""
-    have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'version_images'").fetchone()
-    if not have:
-        return True
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (MARK,)).fetchone()
-    done = int(row[0]) if row else 0
-    top = conn.execute("SELECT max(rowid) FROM versions").fetchone()[0] or 0
-    return int(top) > done
-
-
-def catch_up(conn: sqlite3.Connection) -> None:
-    """Index the images of versions written since the last catch-up (in a write tx)."""
-    conn.execute(DDL)
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (MARK,)).fetchone()
-    done = int(row[0]) if row else 0
-    rows = conn.execute("SELECT rowid, ad_rowid, fields_json FROM versions WHERE rowid > ? "
-                        "ORDER BY rowid", (done,)).fetchall()
-    pairs = []
+def create(conn: sqlite3.Connection) -> None:
+    """Create the index (inside the schema transaction of ``sqlite_schema.create``) and
+    fill it from the versions an older store already holds (none in a new store)."""
+    execute_all(conn, DDL)
+    rows = conn.execute("SELECT rowid, ad_rowid, fields_json FROM versions WHERE rowid NOT IN "
+                        "(SELECT version_rowid FROM version_images)").fetchall()
     for r in rows:
         images = json.loads(r["fields_json"]).get("images", [])
-        pairs += [(i["sha256"], r["rowid"], r["ad_rowid"]) for i in images if i.get("sha256")]
-    conn.executemany("INSERT OR IGNORE INTO version_images VALUES (?, ?, ?)", pairs)
-    if rows:
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                     "SET value = excluded.value", (MARK, str(rows[-1]["rowid"])))
+        index_version(conn, r["rowid"], r["ad_rowid"], (i["sha256"] for i in images))
+
+
+def index_version(conn: sqlite3.Connection, version_rowid: int, ad_rowid: int,
+                  hashes: Iterable[str]) -> None:
+    """Index one version's images (in the caller's write transaction)."""
+    conn.executemany("INSERT OR IGNORE INTO version_images VALUES (?, ?, ?)",
+                     [(h.lower(), version_rowid, ad_rowid) for h in hashes if h])
 
 
 def ads_for_image(conn: sqlite3.Connection, sha256: str) -> list[Hit]:

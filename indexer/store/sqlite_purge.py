@@ -16,6 +16,7 @@ from datetime import datetime
 
 from indexer.model import from_iso, to_iso
 from indexer.store.purge_types import Hold, PurgedCapture, PurgeResult, image_hashes
+from indexer.store.sqlite_schema import execute_all
 
 DDL = """
 CREATE TABLE IF NOT EXISTS holds (
@@ -27,33 +28,24 @@ CREATE TABLE IF NOT EXISTS holds (
 """
 
 
-def ensure(conn: sqlite3.Connection) -> None:
-    """Create the holds table if missing (inside a write transaction)."""
-    conn.execute(DDL)
-
-
-def _has_holds(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='holds'"
-                        ).fetchone() is not None
+def create(conn: sqlite3.Connection) -> None:
+    """Create the holds table (inside the schema transaction of ``sqlite_schema.create``)."""
+    execute_all(conn, DDL)
 
 
 # --------------------------------------------------------------------------- holds
 def set_hold(conn: sqlite3.Connection, ad_id: str, reason: str, by: str, at: datetime) -> bool:
     """Hold an ad; False if it was already held (the first hold's reason stays)."""
-    ensure(conn)
     cur = conn.execute("INSERT OR IGNORE INTO holds (ad_id, reason, held_by, held_at) "
                        "VALUES (?, ?, ?, ?)", (ad_id, reason, by, to_iso(at)))
     return cur.rowcount == 1
 
 
 def release_hold(conn: sqlite3.Connection, ad_id: str) -> bool:
-    ensure(conn)
     return conn.execute("DELETE FROM holds WHERE ad_id = ?", (ad_id,)).rowcount == 1
 
 
 def holds(conn: sqlite3.Connection) -> list[Hold]:
-    if not _has_holds(conn):
-        return []
     rows = conn.execute("SELECT ad_id, reason, held_by, held_at FROM holds ORDER BY ad_id")
     return [Hold(r[0], r[1], r[2], from_iso(r[3])) for r in rows]
 
@@ -62,7 +54,6 @@ def holds(conn: sqlite3.Connection) -> list[Hold]:
 def purge(conn: sqlite3.Connection, source_id: str, before: datetime | None,
           dry_run: bool) -> PurgeResult:
     """Delete a source's captures fetched before ``before`` (all if None); see module doc."""
-    ensure(conn)
     conn.execute("DROP TABLE IF EXISTS temp.purge_caps")
     conn.execute("CREATE TEMP TABLE purge_caps (id TEXT PRIMARY KEY, version_rowid INTEGER, "
                  "ad_rowid INTEGER)")
@@ -115,27 +106,22 @@ def _orphaned_images(conn: sqlite3.Connection) -> tuple[str, ...]:
 
 
 # What other modules keep about a version or an ad: purged with it, because retention
-# means the ad is gone, including analysts' notes and corrections about it. Tables a
-# store made before those features existed may be missing.
+# means the ad is gone, including analysts' notes and corrections about it. (Every one
+# exists: sqlite_schema.create makes them all at open.)
 _BY_VERSION = (("version_images", "version_rowid"),)
 _BY_AD_ROWID = (("ad_assessment", "ad_rowid"), ("signal_reasons", "ad_rowid"))
 _BY_AD_ID = (("assessments", "ad_id"), ("suppressions", "ad_id"))
 
 
 def _delete_dependents(conn: sqlite3.Connection, dead_ads: list[int]) -> None:
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     for table, col in _BY_VERSION:
-        if table in tables:
-            conn.execute(f"DELETE FROM {table} WHERE {col} IN "
-                         "(SELECT rowid FROM temp.purge_versions)")
+        conn.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT rowid FROM temp.purge_versions)")
     rows = [(a,) for a in dead_ads]
     for table, col in _BY_AD_ROWID:
-        if table in tables:
-            conn.executemany(f"DELETE FROM {table} WHERE {col} = ?", rows)
+        conn.executemany(f"DELETE FROM {table} WHERE {col} = ?", rows)
     for table, col in _BY_AD_ID:
-        if table in tables:
-            conn.executemany(f"DELETE FROM {table} WHERE {col} = "
-                             "(SELECT id FROM ads WHERE rowid = ?)", rows)
+        conn.executemany(f"DELETE FROM {table} WHERE {col} = (SELECT id FROM ads WHERE rowid = ?)",
+                         rows)
 
 
 def _delete(conn: sqlite3.Connection, dead_ads: list[int]) -> None:

@@ -16,10 +16,14 @@ Why this shape:
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Sequence
 
 from indexer.store.base import StoreError
 
-SCHEMA_VERSION = 1
+# 2: the tables other store modules add (assessments, corrections, counts, source
+# history, holds, signal reasons, image index) are made here at open, once, not each
+# module checking for its own on every open or every call.
+SCHEMA_VERSION = 2
 
 # Private-use characters that mark highlights in FTS5 snippets; stripped from the
 # search copies of ad text so hostile content can never forge a highlight.
@@ -136,22 +140,51 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def create(conn: sqlite3.Connection, path: str) -> None:
-    """Create the schema if missing; refuse a database written by a newer adtrace.
+def create(conn: sqlite3.Connection, path: str,
+           parts: Sequence[Callable[[sqlite3.Connection], None]] = ()) -> None:
+    """Create or upgrade the schema; refuse a database written by a newer adtrace.
 
-    An existing, current database is only read here, so opening a store never waits for
-    a crawler that holds the write lock.
+    ``parts`` create the tables other store modules keep (each runs its statements
+    inside this transaction). An up-to-date database is only read here (one query), so
+    opening a store -- the web UI opens one per request -- does no schema work and never
+    waits for a crawler that holds the write lock.
     """
+    if _current(conn, path):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _current(conn, path):  # another process may have upgraded it meanwhile
+            execute_all(conn, DDL)
+            for part in parts:
+                part(conn)
+            conn.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) "
+                         "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+            # bumped by every write transaction: cached counts are valid for one generation only
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _current(conn: sqlite3.Connection, path: str) -> bool:
     version = _schema_version(conn)
     if version is not None and version > SCHEMA_VERSION:
         raise StoreError(f"{path}: schema version {version} is newer than this adtrace "
                          f"({SCHEMA_VERSION}); upgrade adtrace")
-    if version == SCHEMA_VERSION:
-        return
-    conn.executescript(DDL)
-    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    # bumped by every write transaction: cached counts are valid for one generation only
-    conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+    return version == SCHEMA_VERSION
+
+
+def execute_all(conn: sqlite3.Connection, script: str) -> None:
+    """Run a DDL script statement by statement, inside the caller's transaction
+    (``executescript`` would commit it)."""
+    buf = ""
+    for line in script.strip().splitlines():
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            conn.execute(buf)
+            buf = ""
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from indexer.model import Enrichment, from_iso, to_dict
 from indexer.signals import AdFacts, Sighting, SignalResult, compute_signals
 from indexer.store.sqlite_entities import hide_suppressed
+from indexer.store.sqlite_schema import execute_all
 from indexer.store.sqlite_write import entity_rows
 
 SIGNAL_KIND = "signal"
@@ -34,10 +35,8 @@ CREATE INDEX IF NOT EXISTS signal_reasons_ad ON signal_reasons(ad_rowid, signal)
 
 
 def create(conn: sqlite3.Connection) -> None:
-    """Create the table inside the caller's transaction (executescript would commit it)."""
-    for statement in DDL.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    """Create the table (inside the schema transaction of ``sqlite_schema.create``)."""
+    execute_all(conn, DDL)
 
 
 def facts(conn: sqlite3.Connection) -> Iterator[AdFacts]:
@@ -83,7 +82,6 @@ def refresh(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def store(conn: sqlite3.Connection, result: SignalResult) -> None:
-    create(conn)
     conn.execute("DELETE FROM entities WHERE kind = ?", (SIGNAL_KIND,))
     conn.execute("DELETE FROM signal_reasons")
     for ad_id, signals in result.ads.items():
@@ -100,12 +98,9 @@ def store(conn: sqlite3.Connection, result: SignalResult) -> None:
 
 def reasons(conn: sqlite3.Connection, ad_id: str) -> dict[str, list[str]]:
     """Why an ad carries each of its signals, as of the last refresh."""
-    try:
-        rows = conn.execute(
-            "SELECT r.signal, r.reason FROM signal_reasons r JOIN ads a ON a.rowid = r.ad_rowid "
-            "WHERE a.id = ? ORDER BY r.signal, r.rowid", (ad_id,)).fetchall()
-    except sqlite3.OperationalError:  # no refresh has run in this database yet
-        return {}
+    rows = conn.execute(
+        "SELECT r.signal, r.reason FROM signal_reasons r JOIN ads a ON a.rowid = r.ad_rowid "
+        "WHERE a.id = ? ORDER BY r.signal, r.rowid", (ad_id,)).fetchall()
     out: dict[str, list[str]] = {}
     for sig, why in rows:
         out.setdefault(sig, []).append(why)

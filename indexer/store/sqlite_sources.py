@@ -20,6 +20,7 @@ from indexer.store.source_history import (
     info_to_dict,
     revisions,
 )
+from indexer.store.sqlite_schema import execute_all
 
 DDL = """
 CREATE TABLE IF NOT EXISTS source_history (
@@ -31,11 +32,9 @@ CREATE INDEX IF NOT EXISTS source_history_by_source ON source_history (source_id
 """
 
 
-def ensure(conn: sqlite3.Connection) -> None:
-    """Create the table in a store made before the history existed (read first, so an
-    up-to-date store opens without taking the write lock)."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_history'").fetchone():
-        conn.executescript(DDL)
+def create(conn: sqlite3.Connection) -> None:
+    """Create the table (inside the schema transaction of ``sqlite_schema.create``)."""
+    execute_all(conn, DDL)
 
 
 def _latest(conn: sqlite3.Connection, source_id: str) -> SourceInfo | None:
@@ -58,11 +57,11 @@ def upsert(conn: sqlite3.Connection, source: SourceInfo, at: datetime | None = N
 
 def sources(conn: sqlite3.Connection) -> list[SourceInfo]:
     """Every source, with the full register entry where its history has one."""
-    out = []
-    for base in sqlite_read.sources(conn):
-        latest = _latest(conn, base.id)
-        out.append(latest if latest is not None else base)
-    return out
+    latest = {r[0]: info_from_dict(json.loads(r[1])) for r in conn.execute(
+        "SELECT h.source_id, h.info_json FROM source_history h WHERE h.rowid = ("
+        "SELECT rowid FROM source_history WHERE source_id = h.source_id "
+        "ORDER BY recorded_at DESC, rowid DESC LIMIT 1)")}  # one query, not one per source
+    return [latest.get(base.id, base) for base in sqlite_read.sources(conn)]
 
 
 def history(conn: sqlite3.Connection, source_id: str) -> list[SourceRevision]:

@@ -24,6 +24,7 @@ from indexer.model import (
     to_dict,
     to_iso,
 )
+from indexer.store import sqlite_images
 from indexer.store.sqlite_entities import hide_suppressed
 from indexer.store.sqlite_schema import search_copy
 
@@ -145,6 +146,7 @@ def _insert_version(conn: sqlite3.Connection, ad_id: str, ad_rowid: int, seq: in
         "INSERT OR IGNORE INTO entities (kind, value, version_rowid, ad_rowid) VALUES (?, ?, ?, ?)",
         [(kind, value, vrow, ad_rowid) for kind, value in entity_rows(enrichment)],
     )
+    sqlite_images.index_version(conn, vrow, ad_rowid, (i.sha256 for i in fields.images))
     hide_suppressed(conn, ad_id, vrow)  # an analyst's corrections hold for new versions too
     conn.execute("UPDATE ads SET current_rowid = ?, versions = ? WHERE rowid = ?",
                  (vrow, seq, ad_rowid))

@@ -8,7 +8,7 @@ has no theme that could be checked, so behind a wall it is not visible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from indexer.model import AdRecord, SourceInfo
@@ -17,13 +17,14 @@ from indexer.search.query import Hit
 T = TypeVar("T", AdRecord, Hit)
 
 
-def allowed_sources(sources: Iterable[SourceInfo],
+def allowed_sources(sources: Callable[[], Iterable[SourceInfo]],
                     themes: tuple[str, ...] | None) -> frozenset[str] | None:
-    """Source ids visible behind the wall; None when there is no wall."""
+    """Source ids visible behind the wall; None when there is no wall. ``sources`` is
+    called only behind a wall (an unwalled read does not list the register)."""
     if themes is None:
         return None
     wanted = set(themes)
-    return frozenset(s.id for s in sources if s.theme in wanted)
+    return frozenset(s.id for s in sources() if s.theme in wanted)
 
 
 def visible(source_id: str, allowed: frozenset[str] | None) -> bool:

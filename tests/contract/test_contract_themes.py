@@ -57,8 +57,6 @@ def test_bulk_export_stops_at_the_wall(seeded) -> None:  # type: ignore[no-untyp
 
 
 def test_entity_summary_and_aggregates_stop_at_the_wall(seeded) -> None:  # type: ignore[no-untyped-def]
-    if not hasattr(seeded, "entity_summary") or not hasattr(seeded, "aggregates"):
-        pytest.skip("entity summaries / aggregates not in this backend yet")
     assert len(seeded.entity_summary("phone", PHONE_A).ads) == 2
     assert seeded.entity_summary("phone", PHONE_A, themes=("other",)).ads == ()
     assert seeded.aggregates().ads == ALL_SIX

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import yaml
 from fixture_site import SOURCE_YAML, FixtureSite
+from fixture_site import site as site  # noqa: F401 - the shared fixture
 
 from crawler.register import parse_source
 from crawler.source import Source
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def site() -> Iterator[FixtureSite]:
-    s = FixtureSite().start()
-    s.load_day_one()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

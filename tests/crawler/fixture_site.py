@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 PAGES_DIR = Path(__file__).parent / "pages"
@@ -113,3 +115,12 @@ class FixtureSite:
         for i in (1, 2, 3):
             self.pages[f"/img/{i}.png"] = (200, "image/png", png(i))
         self.pages["/img/big.png"] = (200, "image/png", png(7))
+
+
+@pytest.fixture
+def site() -> Iterator[FixtureSite]:
+    """The site serving day one, for a test; conftests import this one fixture."""
+    s = FixtureSite().start()
+    s.load_day_one()
+    yield s
+    s.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -14,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support.server import free_port
 
 from demosite.world import World
 from indexer.store import open_store
@@ -26,12 +26,6 @@ def adtrace(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "adtrace.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"}, **kw)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def truth_counts() -> tuple[int, int]:

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "crawler"))
 
-from fixture_site import FixtureSite  # noqa: E402
-
-
-@pytest.fixture
-def site() -> Iterator[FixtureSite]:
-    s = FixtureSite().start()
-    s.load_day_one()
-    yield s
-    s.stop()
+from fixture_site import site as site  # noqa: E402, F401 - the shared fixture

@@ -94,6 +94,18 @@ def _check_headers(url: str, headers: dict[str, str]) -> None:
     assert headers.get("referrer-policy") == "no-referrer", url
 
 
+def _sign_in(page, base: str) -> None:  # noqa: ANN001
+    """Password, then the notice accepted; fails unless the app let ``ada`` in (a page
+    that silently stayed on the login would make the checks after it pass vacuously)."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.check("input[name=accept]")
+    page.click("button[type=submit]")
+    assert "/notice" not in page.url and "/login" not in page.url, page.url
+
+
 def test_no_payload_runs_and_nothing_leaves_the_app(browser, hostile: Hostile, ads) -> None:
     browser(lambda b: _no_payload_runs(b, hostile, ads))
 
@@ -107,13 +119,7 @@ def _no_payload_runs(browser, hostile: Hostile, ads) -> None:  # noqa: ANN001
     requests: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.on("request", lambda r: requests.append(r.url))
-    page.goto(f"{hostile.url}/login")
-    page.fill("input[name=name]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.check("input[name=accept]")
-    page.click("button[type=submit]")
-    assert "/notice" not in page.url and "/login" not in page.url, page.url
+    _sign_in(page, hostile.url)
 
     paths = ["/search", "/search?q=script", "/search?q=HYPERLINK",
              "/search?q=" + quote("<script>alert(9)</script>"), "/search?q=klik",
@@ -156,12 +162,7 @@ def test_csv_export_neutralises_formulas(browser, hostile: Hostile) -> None:
 def _csv_export(browser, hostile: Hostile) -> None:  # noqa: ANN001
     ctx = browser.new_context()
     page = ctx.new_page()
-    page.goto(f"{hostile.url}/login")
-    page.fill("input[name=name]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.check("input[name=accept]")
-    page.click("button[type=submit]")
+    _sign_in(page, hostile.url)
     resp = ctx.request.get(f"{hostile.url}/export.csv?q=HYPERLINK")
     assert resp.status == 200
     _check_headers("/export.csv", resp.headers)
@@ -186,12 +187,7 @@ def _svg_inert(browser, hostile: Hostile, ads) -> None:  # noqa: ANN001
         "the SVG was archived as evidence"
     ctx = browser.new_context()
     page = ctx.new_page()
-    page.goto(f"{hostile.url}/login")
-    page.fill("input[name=name]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.check("input[name=accept]")
-    page.click("button[type=submit]")
+    _sign_in(page, hostile.url)
     resp = ctx.request.get(f"{hostile.url}/image/{sha}")
     served_inline_svg = (resp.status == 200 and "svg" in resp.headers.get("content-type", "")
                          and "attachment" not in resp.headers.get("content-disposition", ""))

@@ -104,7 +104,6 @@ def test_removal_and_live_ads_pass_through(store):
 
 
 def test_default_enricher_is_the_real_pipeline(store):
-    pytest.importorskip("indexer.enrich.pipeline", reason="indexer.enrich.pipeline not built yet")
     ing = Ingestor(store)
     ing.register_source(SOURCES[0])
     r = ing.ingest(obs("alpha", "a1", at(1), "Nieuw in Utrecht, bel 06-12345678"))
@@ -113,7 +112,6 @@ def test_default_enricher_is_the_real_pipeline(store):
 
 
 def test_real_pipeline_in_batches_links_a_number_across_ads(store):
-    pytest.importorskip("indexer.enrich.pipeline", reason="indexer.enrich.pipeline not built yet")
     ing = Ingestor(store)
     ing.register_source(SOURCES[0])
     results = ing.ingest_many([

@@ -115,6 +115,7 @@ def test_a_store_made_before_the_counts_is_counted_on_open(tmp_path):
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                                 "AND name LIKE 'fc_%'").fetchall():
         conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")  # its version
     conn.close()
     s = SqliteStore(path)
     try:

@@ -188,6 +188,34 @@ def test_a_database_from_a_newer_adtrace_is_refused(tmp_path):
         SqliteStore(path)
 
 
+def test_a_store_from_schema_version_1_gains_the_newer_tables_on_open(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    s = SqliteStore(path)
+    seed(s)
+    photo = "c" * 64
+    for site_ad_id in ("p1", "p2"):  # one photo in two ads: linked once the index exists
+        s.write(obs("alpha", site_ad_id, at(30), f"photo ad {site_ad_id}", images=(photo,)),
+                enr())
+    s.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    for table in ("holds", "signal_reasons", "crawl_runs", "version_images", "source_history"):
+        conn.execute(f"DROP TABLE {table}")  # as a database made before those features
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+    s = SqliteStore(path)
+    try:
+        assert s.holds() == [] and s.crawl_runs() == []
+        assert s.signal_reasons("nope") == {}
+        assert s.stats()["ads"] == 8
+        assert len(s.ads_for_identifier("image", photo)) == 2  # back-filled by the upgrade
+        s.refresh_signals()  # writes the signal tables the upgrade made
+    finally:
+        s.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    conn.close()
+
+
 def test_memory_databases_are_refused():
     with pytest.raises(StoreError, match="file path"):
         SqliteStore(":memory:")

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
-from webui_world import PASSWORD, World, login, png_bytes, write_world
+from webui_world import World, build_world, login
 
 from webui import db
-from webui.accounts import add_user
 from webui.app import create_app
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    root = tmp_path_factory.mktemp("webui")
-    archive, data = root / "archive", root / "data"
-    body = png_bytes()
-    sha = hashlib.sha256(body).hexdigest()
-    (archive / "images" / sha[:2]).mkdir(parents=True)
-    (archive / "images" / sha[:2] / f"{sha}.png").write_bytes(body)
-    anna, lisa, trend = write_world(root / "store.sqlite3", sha)
-    conn = db.connect(data)
-    add_user(conn, "ada", PASSWORD, role="admin")
-    add_user(conn, "ann", PASSWORD, role="analyst", themes=("trafficking",))
-    conn.close()
-    return World(root / "store.sqlite3", data, archive, sha, anna, lisa, trend)
+    return build_world(tmp_path_factory.mktemp("webui"),
+                       {"ada": None, "ann": ("trafficking",)})
 
 
 @pytest.fixture(scope="module")

@@ -3,62 +3,21 @@
 from __future__ import annotations
 
 import http.cookiejar
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
+from support.server import adtrace_serve
 from webui_world import PASSWORD, token_from
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Poll the real condition (the server answers) while the process is alive."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            raise AssertionError(f"adtrace serve exited with {proc.returncode}: {out}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
 @pytest.fixture()
 def server(world):  # type: ignore[no-untyped-def]
-    port = free_port()
-    env = {**os.environ, "ADTRACE_DATA_DIR": str(world.data_dir),
-           "ADTRACE_STORE": str(world.store_path), "ADTRACE_ARCHIVE_DIR": str(world.archive_dir),
-           "ADTRACE_NOTICE": "Served notice."}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "adtrace.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base + "/login", proc)
+    with adtrace_serve({"ADTRACE_DATA_DIR": str(world.data_dir),
+                        "ADTRACE_STORE": str(world.store_path),
+                        "ADTRACE_ARCHIVE_DIR": str(world.archive_dir),
+                        "ADTRACE_NOTICE": "Served notice."}) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
 
 
 def test_serve_login_and_search_over_http(server: str) -> None:

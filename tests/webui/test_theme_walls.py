@@ -132,3 +132,22 @@ def test_the_wall_is_in_the_store_handed_to_views(app, world) -> None:  # type: 
         assert store.ads_for_identifier("phone", TREND_PHONE) == []
         with pytest.raises(KeyError):
             store.set_assessment(world.trend_id, "ann", "yes", "through the wall")
+
+
+def test_one_walled_store_per_request_and_wall(app, world) -> None:  # type: ignore[no-untyped-def]
+    """The wrapper (and what it learnt about which ads are visible) lasts the request;
+    a user set later in the request gets their own wall, not the earlier one."""
+    from flask import g
+
+    from webui.accounts import get_user
+    from webui.app import get_accounts, get_store
+
+    with app.test_request_context("/"):
+        g.user = get_user(get_accounts(), "ann")
+        walled = get_store()
+        assert get_store() is walled
+        with pytest.raises(KeyError):
+            walled.assessments(world.trend_id)
+        g.user = get_user(get_accounts(), "ada")  # the admin: no wall
+        assert get_store() is not walled
+        assert get_store().get_ad(world.trend_id) is not None

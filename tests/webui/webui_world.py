@@ -130,6 +130,30 @@ def write_world(store_path: Path, image_sha: str) -> tuple[str, str, str]:
             ad_id_for("demo-trends", "9"))
 
 
+def build_world(root: Path, users: dict[str, tuple[str, ...] | None]) -> World:
+    """The whole world under ``root``: the archived image, the store and the accounts.
+    ``users`` maps a name to the themes of an analyst, or to None for an admin; all
+    share ``PASSWORD``."""
+    from webui import db
+    from webui.accounts import add_user
+
+    archive, data = root / "archive", root / "data"
+    body = png_bytes()
+    sha = hashlib.sha256(body).hexdigest()
+    (archive / "images" / sha[:2]).mkdir(parents=True)
+    (archive / "images" / sha[:2] / f"{sha}.png").write_bytes(body)
+    anna, lisa, trend = write_world(root / "store.sqlite3", sha)
+    conn = db.connect(data)
+    try:
+        for name, themes in users.items():
+            if themes is None:
+                add_user(conn, name, PASSWORD, role="admin")
+            else:
+                add_user(conn, name, PASSWORD, role="analyst", themes=themes)
+    finally:
+        conn.close()
+    return World(root / "store.sqlite3", data, archive, sha, anna, lisa, trend)
+
 
 def token_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
