@@ -177,13 +177,17 @@ class Outcome:
     errors: int
     seconds: float
     by_kind: dict[str, list[float]] | None = None
+    failures: dict[int, int] | None = None  # HTTP status (0: no answer) → count
 
     def line(self) -> str:
         lat = sorted(self.latencies_ms)
         p50 = statistics.median(lat) if lat else float("nan")
         p95 = lat[max(0, int(len(lat) * 0.95) - 1)] if lat else float("nan")
         rate = len(lat) / self.seconds if self.seconds else 0.0
-        return (f"{self.name:>10}: {len(lat):5d} requests, {self.errors} errors, "
+        why = ", ".join(f"{n}× {code or 'no answer'}" for code, n in
+                        sorted((self.failures or {}).items()))
+        return (f"{self.name:>10}: {len(lat):5d} requests, {self.errors} errors"
+                f"{f' ({why})' if why else ''}, "
                 f"p50 {p50:7.1f} ms, p95 {p95:7.1f} ms, max {lat[-1] if lat else 0:7.1f} ms, "
                 f"{rate:6.1f} req/s")
 
@@ -197,6 +201,7 @@ def load(name: str, clients: list[Client], paths: list[tuple[str, str]],
          seconds: float) -> Outcome:
     """Each client takes the next path until the paths or the time run out."""
     lock, latencies, errors = threading.Lock(), [], [0]
+    failures: dict[int, int] = {}
     by_kind: dict[str, list[float]] = {}
     queue = list(reversed(paths))
     deadline = time.monotonic() + seconds
@@ -219,6 +224,7 @@ def load(name: str, clients: list[Client], paths: list[tuple[str, str]],
                     by_kind.setdefault(kind, []).append(ms)
                 else:
                     errors[0] += 1
+                    failures[status] = failures.get(status, 0) + 1
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
@@ -226,7 +232,7 @@ def load(name: str, clients: list[Client], paths: list[tuple[str, str]],
         t.start()
     for t in threads:
         t.join()
-    return Outcome(name, latencies, errors[0], time.perf_counter() - t0, by_kind)
+    return Outcome(name, latencies, errors[0], time.perf_counter() - t0, by_kind, failures)
 
 
 # ---------------------------------------------------------------------- the server
@@ -239,9 +245,11 @@ def free_port() -> int:
 def start_server(store: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ADTRACE_DATA_DIR": str(data), "ADTRACE_STORE": str(store),
            "ADTRACE_ARCHIVE_DIR": str(data / "archive"), "ADTRACE_SECRET_KEY": "load-bench"}
+    log = (data / "server.log").open("ab")  # why a request failed, named after the run
     proc = subprocess.Popen(
         [sys.executable, "-m", "adtrace.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    log.close()  # the child keeps its own handle
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -297,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     print(search.line())
     for kind, lat in sorted((search.by_kind or {}).items()):
         print("  " + Outcome(kind, lat, 0, search.seconds).line().split(", max")[0].strip())
+    if search.errors:
+        errors = [ln for ln in (data / "server.log").read_text(errors="replace").splitlines()
+                  if "ERROR" in ln or "Error:" in ln]
+        print("server errors (first 5):", *errors[:5], sep="\n  ")
     ratio = search.p95 / baseline.p95 if baseline.p95 else float("inf")
     ok = search.p95 <= TARGET_P95_MS and search.errors == 0
     print(f"search p95 is {ratio:.1f}x the static file's p95; target p95 <= "

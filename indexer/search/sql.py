@@ -151,7 +151,10 @@ def _scope(q: Query) -> list[tuple[str, Params]]:
     else:
         conds.append(("v.rowid = a.current_rowid", []))
     if q.themes is not None:
-        conds.append((f"a.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(q.themes)}))",
+        # The wall filters rows, it does not pick them: the unary + keeps SQLite from
+        # driving the query by the source index, which would sort every ad of the theme
+        # (350 ms at 100k ads) instead of walking the newest-first index to one page.
+        conds.append((f"+a.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(q.themes)}))",
                       list(q.themes)) if q.themes else ("0", []))
     if q.date_from:
         conds.append(("a.first_seen >= ?", [day_end(q.date_from - timedelta(days=1))]))

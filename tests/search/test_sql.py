@@ -100,3 +100,20 @@ def test_every_compiled_facet_is_valid_sql_for_the_schema(facet):
     if compiled:
         assert conn.execute(*compiled).fetchall() == []
     assert conn.execute(*compile_search(query)).fetchall() == []
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_a_theme_wall_filters_the_newest_first_walk_instead_of_sorting_every_ad(tmp_path, sort):
+    """Behind a theme wall the first page must come from the ordered index (no sort of
+    every ad of the theme): the wall alone made a browse 350 ms at 100k ads."""
+    from indexer.store.sqlite import SqliteStore
+
+    path = tmp_path / "plan.sqlite3"
+    SqliteStore(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        sql, params = compile_search(replace(q(sort=sort), themes=("trafficking",)))
+        plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+    finally:
+        conn.close()
+    assert "ads_newest" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
