@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default=settings.get("host"), help="address of the web UI")
     p.add_argument("--port", type=int, default=settings.get("port"), help="port of the web UI")
     p.add_argument("--no-serve", action="store_true", help="crawl only, do not serve the UI")
+    from webui.cli import add_server_options
+
+    add_server_options(p)
     p.set_defaults(func=run)
 
 
@@ -74,6 +77,14 @@ def run(args: argparse.Namespace) -> int:
     from indexer.store import open_store
 
     folder = Path(args.dir).resolve()
+    if not args.no_serve:  # a taken port is named now, not after minutes of crawling
+        from adtrace.cli import CommandError
+        from webui.server import ServeError, check_address
+
+        try:
+            check_address(args.host, args.port)
+        except ServeError as exc:
+            raise CommandError(str(exc)) from exc
     prepare_dir(folder)
     store_url = str(folder / "adtrace.sqlite3")
     archive = folder / "archive"
@@ -97,10 +108,12 @@ def run(args: argparse.Namespace) -> int:
     print("store: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
     if args.no_serve:
         return 0
-    return serve_demo(folder, store_url, archive, args.host, args.port)
+    return serve_demo(folder, store_url, archive, args.host, args.port,
+                      getattr(args, "workers", None), getattr(args, "threads", None))
 
 
-def serve_demo(folder: Path, store_url: str, archive: Path, host: str, port: int) -> int:
+def serve_demo(folder: Path, store_url: str, archive: Path, host: str, port: int,
+               workers: int | None = None, threads: int | None = None) -> int:
     from webui import db
     from webui.accounts import add_user
     from webui.cli import serve
@@ -118,4 +131,4 @@ def serve_demo(folder: Path, store_url: str, archive: Path, host: str, port: int
         file=sys.stderr,
     )
     return serve(host, port, {"STORE_URL": store_url, "ARCHIVE_DIR": str(archive),
-                              "DATA_DIR": str(folder)})
+                              "DATA_DIR": str(folder)}, workers=workers, threads=threads)

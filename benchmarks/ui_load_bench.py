@@ -8,10 +8,13 @@ keep-alive ``http.client`` connections on loopback fetch search pages: varied wo
 places, sites, numbers, sorts and pages, so the store's count cache cannot answer them
 all. Each scenario is bounded in requests and in time. A baseline scenario (a static
 file: the same server, threads and sockets, no store and no template) runs in the same
-session, and the report gives the search page's p95 as a multiple of it.
+session, and the report gives the search page's p95 as a multiple of it, and the server's
+CPU time per request (its processes' user + system time from /proc), the figure that
+stays comparable when other work shares the machine. A request that gets no answer is
+named with its exception and how long it waited.
 
     .venv/bin/python benchmarks/ui_load_bench.py [--ads 100000] [--users 10]
-        [--requests 600] [--seconds 90] [--keep DIR]
+        [--requests 600] [--seconds 90] [--keep DIR] [--serve-args "--workers 2 --threads 4"]
 
 Exit status 0 when the search p95 meets the target, 1 when it does not.
 """
@@ -139,8 +142,13 @@ class Client:
     """One signed-in user on one keep-alive connection (cookies kept by hand)."""
 
     def __init__(self, port: int) -> None:
+        self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies: dict[str, str] = {}
+
+    def reconnect(self) -> None:
+        self.conn.close()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None
                 ) -> tuple[int, str]:
@@ -213,10 +221,12 @@ def load(name: str, clients: list[Client], paths: list[tuple[str, str]],
                     return
                 kind, path = queue.pop()
             t0 = time.perf_counter()
+            reason = ""
             try:
                 status, _ = client.request("GET", path)
-            except (OSError, http.client.HTTPException):
-                status = 0
+            except (OSError, http.client.HTTPException) as exc:
+                status, reason = 0, f"{type(exc).__name__} after {time.perf_counter() - t0:.1f} s"
+                client.reconnect()  # the socket is unusable now: a browser opens a new one
             ms = (time.perf_counter() - t0) * 1000
             with lock:
                 if status == 200:
@@ -225,6 +235,8 @@ def load(name: str, clients: list[Client], paths: list[tuple[str, str]],
                 else:
                     errors[0] += 1
                     failures[status] = failures.get(status, 0) + 1
+                    if reason:
+                        print(f"  no answer to {path}: {reason}", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
@@ -236,18 +248,42 @@ def load(name: str, clients: list[Client], paths: list[tuple[str, str]],
 
 
 # ---------------------------------------------------------------------- the server
+def _cpu_of(pid: int) -> tuple[float, int]:
+    """(user + system CPU seconds, parent pid) of one live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[1])
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server and its worker processes: on a shared
+    machine wall-clock latency is noisy, CPU per request is not."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cpu, parent = _cpu_of(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if int(entry.name) == pid or parent == pid:
+            total += cpu
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def start_server(store: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(store: Path, data: Path, port: int, extra: list[str] | None = None
+                 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ADTRACE_DATA_DIR": str(data), "ADTRACE_STORE": str(store),
            "ADTRACE_ARCHIVE_DIR": str(data / "archive"), "ADTRACE_SECRET_KEY": "load-bench"}
     log = (data / "server.log").open("ab")  # why a request failed, named after the run
     proc = subprocess.Popen(
-        [sys.executable, "-m", "adtrace.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "adtrace.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         *(extra or [])],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     log.close()  # the child keeps its own handle
     deadline = time.monotonic() + 60
@@ -270,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=600, help="search requests (bound)")
     ap.add_argument("--seconds", type=float, default=90.0, help="time bound per scenario")
     ap.add_argument("--keep", default="", help="folder to build in and keep (reused if built)")
+    ap.add_argument("--serve-args", default="", help="more arguments for adtrace serve")
     args = ap.parse_args(argv)
 
     root = Path(args.keep or tempfile.mkdtemp(prefix="adtrace-uibench-"))
@@ -288,15 +325,18 @@ def main(argv: list[str] | None = None) -> int:
     conn.close()
 
     port = free_port()
-    proc = start_server(store_path, data, port)
+    proc = start_server(store_path, data, port, args.serve_args.split())
     try:
         clients = [Client(port) for _ in range(args.users)]
         for u, c in enumerate(clients):
             c.login(f"user{u}")
         rng = random.Random(10)
         load("warm-up", clients, search_paths(rng, args.users * 3, args.ads), args.seconds)
+        cpu0 = server_cpu(proc.pid)
         baseline = load("static", clients, [("static", "/static/style.css")] * args.requests, args.seconds)
+        cpu1 = server_cpu(proc.pid)
         search = load("search", clients, search_paths(rng, args.requests, args.ads), args.seconds)
+        cpu2 = server_cpu(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -309,6 +349,13 @@ def main(argv: list[str] | None = None) -> int:
         errors = [ln for ln in (data / "server.log").read_text(errors="replace").splitlines()
                   if "ERROR" in ln or "Error:" in ln]
         print("server errors (first 5):", *errors[:5], sep="\n  ")
+    for outcome, cpu in ((baseline, cpu1 - cpu0), (search, cpu2 - cpu1)):
+        done = len(outcome.latencies_ms) + outcome.errors
+        print(f"{outcome.name:>10}: server CPU {cpu:.1f} s, "
+              f"{cpu * 1000 / max(1, done):.1f} ms per request")
+    load_avg = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {load_avg[0]:.1f} "
+          "(other work on the machine shows here)")
     ratio = search.p95 / baseline.p95 if baseline.p95 else float("inf")
     ok = search.p95 <= TARGET_P95_MS and search.errors == 0
     print(f"search p95 is {ratio:.1f}x the static file's p95; target p95 <= "

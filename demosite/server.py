@@ -33,8 +33,7 @@ class DemoServer:
         self.world, self.per_page = world, per_page
         self._check_day(day)
         self.day = day
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), _Handler)
         self._httpd.demo = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
@@ -81,12 +80,24 @@ class DemoServer:
         self.stop()
 
 
+class _Server(ThreadingHTTPServer):
+    """A crawl opens up to its concurrency in connections at once: with http.server's
+    listen backlog of 5, a busy machine drops connection attempts and each one stalls
+    its request for a one-second SYN retry (slow benchmarks, timeouts in tests)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 Response = tuple[int, str, bytes]
 HTML = "text/html; charset=utf-8"
 
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "demo-httpd/1.0"
+    # keep-alive, as real sites answer: a new connection per request cost the crawlers
+    # more CPU than some of their work (every answer carries its Content-Length)
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """Quiet: crawls make thousands of requests."""
@@ -111,6 +122,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(route(self.demo, self.path), body=False)
 
     def do_POST(self) -> None:
+        length = self.headers.get("Content-Length", "0").strip()
+        if length.isdigit() and int(length) <= 1 << 20:
+            self.rfile.read(int(length))  # unused, but must not be read as the next request
+        else:
+            self.close_connection = True
         m = re.fullmatch(r"/__demo__/day/(\d+)", urlsplit(self.path).path)
         if not m:
             self._send(_text(404, "not found\n"))

@@ -80,9 +80,15 @@ def run_search(args: argparse.Namespace) -> int:
     if args.json:
         for h in result.hits:
             print(json.dumps({"hit": to_dict(h)}, ensure_ascii=False))
-        print(json.dumps({"total": result.total, "facets": to_dict(result.facets)}, ensure_ascii=False))
+        print(json.dumps({"total": result.total, "total_is_lower_bound": result.total_is_lower_bound,
+                          "order_sampled": result.order_sampled,
+                          "facets": to_dict(result.facets)}, ensure_ascii=False))
         return 0
-    print(f"{result.total} ads match ({result.took_ms:.0f} ms); showing {len(result.hits)}")
+    more = "more than " if result.total_is_lower_bound else ""
+    print(f"{more}{result.total} ads match ({result.took_ms:.0f} ms); showing {len(result.hits)}")
+    if result.order_sampled:
+        print(f"  (sorted among the first {result.query.count_limit} matches found, the most "
+              "recently recorded; set ADTRACE_SEARCH_COUNT_LIMIT higher to sort more)")
     for h in result.hits:
         removed = " REMOVED" if h.removed_at else ""
         print(f"{h.ad_id}  {h.source_id:<12} {h.first_seen:%Y-%m-%d}  risk {h.risk_score:<4} "
@@ -90,6 +96,7 @@ def run_search(args: argparse.Namespace) -> int:
     for f in result.facets:
         shown = ", ".join(f"{v.label} ({v.count})" for v in f.values)
         note = " (timed out)" if f.timed_out else " …" if f.truncated else ""
+        note += f" (over the first {result.query.count_limit} matches)" if f.sampled else ""
         print(f"  {f.label}: {shown or '-'}{note}")
     return 0
 

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, current_app, g
 
 from adtrace import settings
-from webui import db
+from webui import db, resources
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -90,11 +90,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def get_store() -> Any:
-    """The store for this request, opened on first use (one per request and thread)."""
+    """The store for this request: the worker's shared SQLite store, or an Elasticsearch
+    store opened on first use and closed with the request."""
     if "store" not in g:
-        from indexer.store import open_store
+        url = current_app.config["STORE_URL"]
+        if resources.shared_store_url(url):  # the worker's long-lived SQLite store
+            g.store = _resources().store()
+        else:
+            from indexer.store import open_store
 
-        g.store = open_store(current_app.config["STORE_URL"])
+            g.store = open_store(url)
+            g.own_store = True  # closed at the end of the request
     user = g.get("user")
     wall = getattr(user, "visible_themes", None)
     people = getattr(user, "sees_ads", True)
@@ -112,15 +118,19 @@ def get_store() -> Any:
 
 def get_accounts() -> sqlite3.Connection:
     if "accounts" not in g:
-        # The schema was made (and migrated) once in create_app.
-        g.accounts = db.connect(current_app.config["DATA_DIR"], schema=False)
+        # This thread's connection, kept between requests (webui.resources).
+        g.accounts = _resources().accounts()
     return g.accounts
+
+
+def _resources() -> resources.Resources:
+    cfg = current_app.config
+    return resources.for_app(current_app.extensions, cfg["STORE_URL"], cfg["DATA_DIR"])
 
 
 def _close_resources(_exc: BaseException | None) -> None:
     store = g.pop("store", None)
-    if store is not None:
+    if store is not None and g.pop("own_store", False):
         store.close()
-    accounts = g.pop("accounts", None)
-    if accounts is not None:
-        accounts.close()
+    if g.pop("accounts", None) is not None:
+        _resources().end_request()

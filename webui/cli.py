@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default=None, help=f"listen address (setting host, "
                    f"default {settings.get('host')})")
     p.add_argument("--port", type=int, default=None, help="port (setting port)")
+    add_server_options(p)
     p.set_defaults(func=run_serve)
 
     users = sub.add_parser("users", help="manage web UI accounts")
@@ -130,18 +131,41 @@ def run_users_unlock(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_THREADS = 4
+
+
+def add_server_options(p: argparse.ArgumentParser) -> None:
+    """--workers and --threads, shared by ``serve`` and ``demo``."""
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: one per core)")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"threads per worker (default {DEFAULT_THREADS})")
+
+
 def run_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.get("host")
     port = args.port if args.port is not None else int(settings.get("port"))
-    return serve(host, port, None)
+    return serve(host, port, None, workers=args.workers, threads=args.threads)
 
 
-def serve(host: str, port: int, config: dict | None) -> int:
-    """Serve the web UI (threaded) until Ctrl-C; used by `serve` and by `demo`."""
+def serve(host: str, port: int, config: dict | None, workers: int | None = None,
+          threads: int | None = None) -> int:
+    """Serve the web UI with gunicorn (webui.server) until SIGTERM or Ctrl-C; used by
+    ``serve`` and by ``demo``."""
+    from webui import server
     from webui.app import create_app
 
+    workers = workers if workers is not None else server.default_workers()
+    threads = threads if threads is not None else DEFAULT_THREADS
+    try:
+        server.options(host, port, workers, threads)  # bad options fail before any work
+        server.check_address(host, port)
+    except server.ServeError as exc:
+        raise CommandError(str(exc)) from exc
     app = create_app(config)
-    print(f"adtrace web UI on http://{host}:{port}/ (store {app.config['STORE_URL']})",
-          flush=True)
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
-    return 0
+    print(f"adtrace web UI on http://{host}:{port}/ (store {app.config['STORE_URL']}; "
+          f"{workers} workers x {threads} threads)", flush=True)
+    try:
+        return server.run(app, host, port, workers, threads)
+    except server.ServeError as exc:
+        raise CommandError(str(exc)) from exc

@@ -17,9 +17,11 @@ from indexer.search.parse import query_to_args
 from indexer.search.query import Query, SearchResult
 
 
-def search_url(query: Query, endpoint: str = "search.search") -> str:
+def search_url(query: Query, endpoint: str = "search.search", base: str = "") -> str:
+    """``base``: the endpoint's URL when the caller already has it (a sidebar builds
+    hundreds of these per page)."""
     args = query_to_args(query)
-    return url_for(endpoint) + ("?" + urlencode(args) if args else "")
+    return (base or url_for(endpoint)) + ("?" + urlencode(args) if args else "")
 
 
 def hidden_fields(query: Query) -> list[tuple[str, str]]:
@@ -33,6 +35,7 @@ def facet_dicts(
     """``value_labels`` gives nicer labels per facet (site id → site name)."""
     query = result.query
     value_labels = value_labels or {}
+    base = url_for("search.search")
     out = []
     for facet in result.facets:
         names = value_labels.get(facet.name, {})
@@ -42,7 +45,7 @@ def facet_dicts(
                 "label": names.get(v.value) or v.label or v.value,
                 "count": v.count,
                 "selected": v.selected,
-                "url": search_url(query.toggled(facet.name, v.value)),
+                "url": search_url(query.toggled(facet.name, v.value), base=base),
             }
             for v in facet.values
         ]
@@ -52,6 +55,7 @@ def facet_dicts(
             "values": values,
             "truncated": facet.truncated,
             "timed_out": facet.timed_out,
+            "sampled": facet.sampled,
         })
     return out
 

@@ -33,6 +33,18 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def current_language() -> str:
+    """Worked out once per request (a page asks for every ``_()``: hundreds of times),
+    again only if the session's choice changes during the request."""
+    key = (session.get("lang"), session.get("pref_lang"), g.get("user") is not None)
+    memo = g.get("_lang_memo")
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    lang = _language()
+    g._lang_memo = (key, lang)
+    return lang
+
+
+def _language() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
@@ -52,8 +64,21 @@ def gettext(text: str, **values: object) -> str:
     return translated.format(**values) if values else translated
 
 
+def _page_gettext() -> dict[str, object]:
+    """Templates get a ``_`` bound to the page's catalogue, looked up once per render
+    (a search page translates about two hundred strings) instead of once per string."""
+    table = catalogue(current_language())
+
+    def translate(text: str, **values: object) -> str:
+        translated = table.get(text, text)
+        return translated.format(**values) if values else translated
+
+    return {"_": translate}
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["_"] = gettext
+    app.jinja_env.globals["_"] = gettext  # macros imported without context use this one
+    app.context_processor(_page_gettext)
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     from webui import preferences

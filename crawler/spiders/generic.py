@@ -12,9 +12,10 @@ Every response the callbacks see has already been archived by ArchiveMiddleware.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -51,8 +52,7 @@ class _AdInProgress:
     title: str
     text: str
     attributes: dict[str, str]
-    remaining: list[str]
-    images: list[ImageRef] = field(default_factory=list)
+    image_urls: list[str]  # in page order
 
 
 class GenericSpider(scrapy.Spider):
@@ -145,7 +145,7 @@ class GenericSpider(scrapy.Spider):
             yield self._request(url, self.parse_listing, section=response.meta.get("section"))
 
     # ------------------------------------------------------------------ ad pages
-    def parse_ad(self, response: Response) -> Iterator[Any]:
+    async def parse_ad(self, response: Response) -> AsyncIterator[Any]:
         self._count("pages")
         capture: Capture | None = response.meta.get(CAPTURE_KEY)
         if capture is None:
@@ -178,7 +178,7 @@ class GenericSpider(scrapy.Spider):
             self.record_error(response.url, "no ad fields found (layout changed or not an ad page)")
             return
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
-        yield from self._next_image(ad)
+        yield await self._with_images(ad)
 
     def _known_id(self, url: str) -> str:
         site_ad_id = ad_id_of(self.source, url)
@@ -189,35 +189,43 @@ class GenericSpider(scrapy.Spider):
         return RemovalItem(self.source.id, site_ad_id, url, capture.fetched_at, reason)
 
     # ------------------------------------------------------------------ images
-    def _next_image(self, ad: _AdInProgress) -> Iterator[Any]:
-        """Fetch the ad's images one after another, then yield the finished ad."""
-        while ad.remaining:
-            url = ad.remaining.pop(0)
-            if url in self._image_cache:
-                ad.images.append(self._image_cache[url])
-                continue
-            yield Request(url, callback=self.parse_image, errback=self.image_failed,
-                          meta={IMAGE_KEY: True, "ad": ad},
-                          dont_filter=True, priority=10)
-            return
-        fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
-                          images=tuple(dict.fromkeys(ad.images)))
-        yield AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields)
+    async def _with_images(self, ad: _AdInProgress) -> AdItem:
+        """Fetch the ad's images (at once, straight through the downloader and so through
+        the archive), then make the finished ad.
 
-    def parse_image(self, response: Response) -> Iterator[Any]:
-        ad: _AdInProgress = response.meta["ad"]
+        ``engine.download_async`` skips the scheduler, the spider middlewares and a
+        callback per image, which cost more CPU than archiving the image; downloader
+        middlewares (robots, retries, redirects, the archive) still see every request.
+        """
+        todo = [u for u in dict.fromkeys(ad.image_urls) if u not in self._image_cache]
+        fetched = await asyncio.gather(*(self._fetch_image(u, ad.url) for u in todo))
+        refs = {**self._image_cache, **dict(zip(todo, fetched, strict=True))}
+        images = [ref for url in ad.image_urls if (ref := refs.get(url)) is not None]
+        fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
+                          images=tuple(dict.fromkeys(images)))
+        return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields)
+
+    async def _fetch_image(self, url: str, page_url: str) -> ImageRef | None:
+        """One image through the archive; a failure is counted with its URL, never raised.
+
+        The Referer is set here as Scrapy's referer middleware (a spider middleware, which
+        this path skips) would: sites that refuse hot-linked images look for it."""
+        downgrade = page_url.startswith("https:") and not url.startswith("https:")
+        headers = {} if downgrade else {"Referer": page_url}
+        request = Request(url, headers=headers, meta={IMAGE_KEY: True}, dont_filter=True)
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as exc:  # noqa: BLE001 - any failure costs this image only
+            self.record_error(url, f"image failed: {_failure_message(exc)}")
+            return None
         ref: ImageRef | None = response.meta.get(IMAGE_REF_KEY)
         if ref is None:
-            self.record_error(response.url, "image was not archived")
-        else:
-            self._image_cache[response.request.url if response.request else response.url] = ref
-            ad.images.append(ref)
-        yield from self._next_image(ad)
-
-    def image_failed(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request  # type: ignore[attr-defined]
-        self.record_error(request.url, f"image failed: {failure.getErrorMessage()}")
-        yield from self._next_image(request.meta["ad"])
+            why = ("image was not archived" if 200 <= response.status < 300
+                   else f"image failed: http {response.status}")
+            self.record_error(url, why)
+            return None
+        self._image_cache[url] = ref
+        return ref
 
     # ------------------------------------------------------------------ revisits, errors
     def on_idle(self, spider: Any = None) -> None:
@@ -258,6 +266,11 @@ class GenericSpider(scrapy.Spider):
 
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"adtrace/{key}")
+
+
+def _failure_message(exc: BaseException) -> str:
+    """What an errback's ``failure.getErrorMessage()`` said for the same exception."""
+    return Failure(exc).getErrorMessage()
 
 
 def _is_policy_skip(failure: Failure) -> bool:

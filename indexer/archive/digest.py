@@ -16,7 +16,12 @@ def sha256_hex(data: bytes) -> str:
 
 def warc_digest(data: bytes) -> str:
     """The WARC header value for ``data`` (``sha256:`` + base32, as warcio writes it)."""
-    return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode("ascii")
+    return warc_digest_of(hashlib.sha256(data).digest())
+
+
+def warc_digest_of(digest: bytes) -> str:
+    """The WARC header value for an already computed SHA-256 ``digest`` (raw bytes)."""
+    return "sha256:" + base64.b32encode(digest).decode("ascii")
 
 
 def hex_from_warc_digest(value: str) -> str:

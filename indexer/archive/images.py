@@ -4,6 +4,17 @@ The same photo on many ads and sites is stored once and named by its hash, so it
 be cited and linked; a perceptual hash (imagehash.phash) finds near-duplicates that a
 re-encode or a crop changed. Ad images are hostile input: decoding is bounded and a
 file that does not decode is still kept as evidence, without a perceptual hash.
+
+Decoding is most of an image's cost, so it is done as little as possible: what a
+SHA-256 decoded to is remembered, in memory (``_seen``: the same photo in many ads is
+decoded once per process) and beside the archive (``image_meta/ab/<sha256>.txt``, one
+line: phash, width, height, format), so a revisit that fetches the same photo again
+reads a line instead of decoding it. The line is derived data, checked when read and
+recomputed when it does not parse; the image bytes stay the evidence. A JPEG is
+decoded straight to the small grey picture the perceptual hash reads
+(``Image.draft``: the decoder scales by 1/2…1/8 in the DCT).
+That draft changes a JPEG's hash by at most a bit or two against a full decode, far
+inside any near-duplicate distance; PNG and other formats are decoded as before.
 """
 
 from __future__ import annotations
@@ -11,18 +22,27 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 from indexer.archive.digest import sha256_hex
 from indexer.model import ImageRef
 
 IMAGE_DIR = "images"
+META_DIR = "image_meta"  # outside IMAGE_DIR: archive_verify hashes every file in there
 MAX_PIXELS = 40_000_000
 _EXTENSIONS = {
     "image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif",
     "image/webp": "webp", "image/bmp": "bmp", "image/avif": "avif", "image/svg+xml": "svg",
 }
 _PIL_EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp"}
+# every extension store_image can give a file: checked by stat, not by a directory glob
+_ALL_EXT = tuple(sorted({*_EXTENSIONS.values(), *_PIL_EXT.values(), "bin"}))
+PHASH_DRAFT_SIZE = (64, 64)  # phash reads a 32×32 picture; the JPEG draft stays above it
+SEEN_MAX = 50_000  # inspections remembered per process (about 100 bytes each)
+
+Inspection = tuple[str, int, int, str]  # (phash, width, height, format)
+_seen: OrderedDict[str, Inspection] = OrderedDict()
 
 
 def image_path(root: str | Path, sha256: str, ext: str) -> Path:
@@ -40,16 +60,69 @@ def store_image(root: str | Path, body: bytes, source_url: str = "",
                 content_type: str = "") -> ImageRef:
     """Keep ``body`` under its hash (once) and describe it as an ImageRef."""
     sha = sha256_hex(body)
-    phash, width, height, fmt = _inspect(body)
+    phash, width, height, fmt = inspect_once(sha, body, root)
     ext = _PIL_EXT.get(fmt) or _EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "bin")
     path = image_path(root, sha, ext)
-    if not path.exists() and find_image(root, sha) is None:
+    if not path.exists() and not _stored_under_any_ext(root, sha):
         _write_atomic(path, body)
     return ImageRef(sha256=sha, phash=phash, source_url=source_url,
                     content_type=content_type.split(";")[0].strip(), width=width, height=height)
 
 
-def _inspect(body: bytes) -> tuple[str, int, int, str]:
+def inspect_once(sha256: str, body: bytes, root: str | Path | None = None) -> Inspection:
+    """``_inspect(body)``, remembered by the body's SHA-256 (the caller's hash of ``body``):
+    the same bytes always decode the same, so a photo seen before costs a dict lookup
+    (this process) or reading one line (``root``'s ``image_meta``, any earlier crawl)."""
+    known = _seen.get(sha256)
+    if known is not None:
+        _seen.move_to_end(sha256)
+        return known
+    found = _read_meta(root, sha256) if root is not None else None
+    if found is None:
+        found = _inspect(body)
+        if root is not None:
+            _write_meta(root, sha256, found)
+    _seen[sha256] = found
+    if len(_seen) > SEEN_MAX:
+        _seen.popitem(last=False)
+    return found
+
+
+def meta_path(root: str | Path, sha256: str) -> Path:
+    return Path(root) / META_DIR / sha256[:2] / f"{sha256}.txt"
+
+
+def _read_meta(root: str | Path, sha256: str) -> Inspection | None:
+    """The remembered inspection, or None when missing or not in the expected form."""
+    try:
+        with open(os.path.join(root, META_DIR, sha256[:2], f"{sha256}.txt"), "rb") as fh:
+            parts = fh.read(200).decode("ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    phash, fmt = ("" if parts[0] == "-" else parts[0]), ("" if parts[3] == "-" else parts[3])
+    if phash and not (len(phash) == 16 and all(c in "0123456789abcdef" for c in phash)):
+        return None
+    if fmt and fmt not in _PIL_EXT and not fmt.isalnum():
+        return None
+    return phash, int(parts[1]), int(parts[2]), fmt
+
+
+def _write_meta(root: str | Path, sha256: str, found: Inspection) -> None:
+    phash, width, height, fmt = found
+    line = f"{phash or '-'} {width} {height} {fmt or '-'}\n".encode("ascii", "replace")
+    _write_atomic(meta_path(root, sha256), line)
+
+
+def _stored_under_any_ext(root: str | Path, sha256: str) -> bool:
+    """Whether the bytes are archived already under another extension (the same bytes
+    once served with another content type); a few stats instead of a directory glob."""
+    stem = os.path.join(root, IMAGE_DIR, sha256[:2], sha256)  # str paths: pathlib cost more
+    return any(os.path.exists(f"{stem}.{ext}") for ext in _ALL_EXT)
+
+
+def _inspect(body: bytes) -> Inspection:
     """(phash, width, height, format) or blanks if the bytes are not a decodable image."""
     import imagehash
     from PIL import Image
@@ -60,7 +133,9 @@ def _inspect(body: bytes) -> tuple[str, int, int, str]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(body)) as img:
                 fmt = img.format or ""
-                width, height = img.size
+                width, height = img.size  # before the draft, which shrinks the picture
+                if fmt == "JPEG":
+                    img.draft("L", PHASH_DRAFT_SIZE)
                 img.load()
                 return str(imagehash.phash(img)), width, height, fmt
     except Exception:  # noqa: BLE001 - any decoder failure means "not an image we read"

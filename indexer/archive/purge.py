@@ -29,7 +29,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from indexer.archive.digest import hex_from_warc_digest
-from indexer.archive.images import IMAGE_DIR
+from indexer.archive.images import IMAGE_DIR, meta_path
 from indexer.archive.index import INDEX_FILE, CaptureIndex
 from indexer.archive.writer import WARC_DIR
 from indexer.model import from_iso, short_hash, to_iso
@@ -285,6 +285,7 @@ def delete_images(root: str | Path, hashes: Iterable[str]) -> list[str]:
         for p in sorted((Path(root) / IMAGE_DIR / sha[:2]).glob(f"{sha}.*")):
             p.unlink()
             deleted.append(sha)
+        meta_path(root, sha).unlink(missing_ok=True)  # what it decoded to goes with it
     return deleted
 
 

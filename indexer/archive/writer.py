@@ -11,6 +11,7 @@ revisit detection survives across crawl processes.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import secrets
@@ -23,7 +24,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
-from indexer.archive.digest import sha256_hex, warc_digest
+from indexer.archive.digest import warc_digest_of
 from indexer.archive.index import CaptureIndex, IndexEntry
 from indexer.model import Capture
 
@@ -76,19 +77,23 @@ class WarcWriter:
         self.prefix = prefix
         self.index = CaptureIndex(self.root)
         self._fh: io.BufferedWriter | None = None
+        # one record builder for every record: warcio's looks up the host name and makes
+        # a header parser each time one is made, which cost as much as building a record
+        self._records = _Sha256Writer(io.BytesIO(), gzip=True, warc_version="1.1")
         self._rel = ""
         self._seq = 0
 
     # ------------------------------------------------------------------ public
     def write(self, fetched: Fetched) -> Capture:
         """Archive one exchange and return its Capture (file relative to the root)."""
-        sha = sha256_hex(fetched.body)
+        digest = hashlib.sha256(fetched.body).digest()
+        sha = digest.hex()
         previous = self.index.latest(fetched.url)
         if previous is not None and previous.sha256 == sha:
-            record = self._revisit_record(fetched, previous)
+            record = self._revisit_record(fetched, previous, digest)
             revisit_of = previous.original_id
         else:
-            record = self._response_record(fetched)
+            record = self._response_record(fetched, digest)
             revisit_of = ""
         data = self._serialise(record)
         rel, offset = self._append(data)
@@ -116,18 +121,18 @@ class WarcWriter:
         self.close()
 
     # ------------------------------------------------------------------ records
-    def _builder(self) -> _Sha256Writer:
-        return _Sha256Writer(io.BytesIO(), gzip=True, warc_version="1.1")
-
     def _http_headers(self, fetched: Fetched) -> StatusAndHeaders:
         status_line = f"{fetched.status} {fetched.reason or _reason(fetched.status)}"
         return StatusAndHeaders(status_line, list(fetched.headers), protocol="HTTP/1.1")
 
-    def _response_record(self, fetched: Fetched):  # noqa: ANN202 - warcio record
-        return self._builder().create_warc_record(
+    def _response_record(self, fetched: Fetched, digest: bytes):  # noqa: ANN202 - warcio
+        """The payload digest is given (hashed once, above), so warcio hashes only the block."""
+        headers = self._extra_headers(fetched)
+        headers["WARC-Payload-Digest"] = warc_digest_of(digest)
+        return self._records.create_warc_record(
             fetched.url, "response", payload=io.BytesIO(fetched.body),
             length=len(fetched.body), http_headers=self._http_headers(fetched),
-            warc_headers_dict=self._extra_headers(fetched),
+            warc_headers_dict=headers,
         )
 
     @staticmethod
@@ -137,9 +142,10 @@ class WarcWriter:
             headers["WARC-Truncated"] = fetched.truncated
         return headers
 
-    def _revisit_record(self, fetched: Fetched, previous: IndexEntry):  # noqa: ANN202
-        return self._builder().create_revisit_record(
-            fetched.url, warc_digest(fetched.body), previous.url, previous.original_warc_date,
+    def _revisit_record(self, fetched: Fetched, previous: IndexEntry,  # noqa: ANN202
+                        digest: bytes):
+        return self._records.create_revisit_record(
+            fetched.url, warc_digest_of(digest), previous.url, previous.original_warc_date,
             http_headers=self._http_headers(fetched),
             warc_headers_dict={
                 "WARC-Date": _warc_date(fetched.fetched_at),
@@ -153,7 +159,7 @@ class WarcWriter:
         path = fetched.url.split("://", 1)[-1].partition("/")[2]
         headers = StatusAndHeaders(f"{fetched.method} /{path} HTTP/1.1",
                                    list(fetched.request_headers), is_http_request=True)
-        record = self._builder().create_warc_record(
+        record = self._records.create_warc_record(
             fetched.url, "request", http_headers=headers,
             warc_headers_dict={
                 "WARC-Date": _warc_date(fetched.fetched_at),
@@ -162,10 +168,10 @@ class WarcWriter:
         )
         return record
 
-    @staticmethod
-    def _serialise(record) -> bytes:  # noqa: ANN001
-        out = io.BytesIO()
-        _Sha256Writer(out, gzip=True, warc_version="1.1").write_record(record)
+    def _serialise(self, record) -> bytes:  # noqa: ANN001
+        """The record as one gzip member (warcio writes to the builder's ``out``)."""
+        out = self._records.out = io.BytesIO()
+        self._records.write_record(record)
         return out.getvalue()
 
     # ------------------------------------------------------------------ files

@@ -44,6 +44,10 @@ RISK_BANDS: tuple[tuple[str, float, float], ...] = (
 )
 
 MAX_PER_PAGE = 200
+# Matches counted exactly before a search says "more than": bounds the work of a word that
+# matches every ad (as Elasticsearch's track_total_hits does). 5,000 keeps a two-word
+# phrase with a facet under 200 ms at 1M ads on two cores (benchmarks/store_bench.py).
+COUNT_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,9 @@ class Query:
     facets: tuple[str, ...] = DEFAULT_FACETS
     facet_size: int = 10
     themes: tuple[str, ...] | None = None  # None: all themes; else only these (theme walls)
+    # Matches counted exactly; beyond, the total is "at least". None: the store's own
+    # limit (search_count_limit); a request that needs more (an export) asks for more.
+    count_limit: int | None = None
 
     @property
     def offset(self) -> int:
@@ -148,6 +155,7 @@ class FacetResult:
     values: tuple[FacetValue, ...]
     truncated: bool = False  # more values exist than shown
     timed_out: bool = False
+    sampled: bool = False  # counted over the first count_limit matches only, not all
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,13 @@ class SearchResult:
     hits: tuple[Hit, ...]
     facets: tuple[FacetResult, ...]
     took_ms: float = 0.0
+    # More matches exist than ``total`` (then the limit applied): the store stopped
+    # counting there. In the embedded store the page and sampled facets then come from
+    # those first matches: the most recently recorded ones (the earliest for "oldest").
+    total_is_lower_bound: bool = False
+    # The page was sorted among the first query.count_limit matches only (not needed when
+    # those are taken in the order asked: newest or oldest first without text).
+    order_sampled: bool = False
 
     @property
     def pages(self) -> int:

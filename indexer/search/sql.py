@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from indexer.model import to_iso
-from indexer.search.query import RISK_BANDS, Clause, Query, QueryError, Term
+from indexer.search.query import COUNT_LIMIT, RISK_BANDS, Clause, Query, QueryError, Term
 from indexer.store.sqlite_schema import MARK_CLOSE, MARK_OPEN
 
 Params = list[object]
@@ -73,7 +73,40 @@ def _in(values: tuple[str, ...] | list[str]) -> str:
     return ",".join("?" * len(values))
 
 
-def _field_cond(t: Term) -> tuple[str, Params]:
+# Entity conditions known to match many ads: (kind, values) → written as a per-row probe.
+Dense = frozenset[tuple[str, tuple[str, ...]]]
+
+
+def entity_cond(kind: str, op: str, dense: bool, row: str = "v.rowid") -> str:
+    """Versions with an entity of ``kind`` whose value passes ``op`` (params: kind, values).
+
+    A selective value (a phone number) drives the query: its few versions are looked up
+    first. A dense one (a big city) is probed per row instead, so a walk in sort order
+    stops once it has enough rows, rather than first listing and sorting every match.
+    ``row``: the version's rowid as the driving table has it (the full-text index's own
+    rowid lets SQLite probe before it reads the version row).
+    """
+    if dense:
+        return f"EXISTS (SELECT 1 FROM entities e WHERE e.version_rowid = {row} AND e.kind = ? AND e.value {op})"
+    return f"v.rowid IN (SELECT version_rowid FROM entities WHERE kind = ? AND value {op})"
+
+
+def entity_filters(q: Query) -> list[tuple[str, tuple[str, ...]]]:
+    """The (kind, values) of q's exact entity conditions, whose density the store may probe."""
+    out = [(ENTITY_KINDS[f], tuple(v)) for f, v in q.filters.items() if v and f in ENTITY_KINDS]
+    for c in q.clauses:
+        out += [(ENTITY_KINDS[t.field], (t.value,)) for t in c.terms
+                if t.field in ENTITY_KINDS and t.kind != "prefix"]
+    return out
+
+
+def compile_density(kind: str, values: tuple[str, ...], enough: int) -> tuple[str, Params]:
+    """How many entity rows carry one of the values, counted up to ``enough`` only."""
+    return (f"SELECT count(*) FROM (SELECT 1 FROM entities WHERE kind = ? AND value IN "
+            f"({_in(values)}) LIMIT ?)", [kind, *values, enough])
+
+
+def _field_cond(t: Term, dense: Dense = frozenset(), row: str = "v.rowid") -> tuple[str, Params]:
     """One field term as a condition on v / a (before negation)."""
     like = t.kind == "prefix"
     value = _like(t.value) if like else t.value
@@ -87,27 +120,27 @@ def _field_cond(t: Term) -> tuple[str, Params]:
     kind = ENTITY_KINDS.get(t.field)
     if kind is None:
         raise QueryError(f"unknown field {t.field!r}")
-    return f"v.rowid IN (SELECT version_rowid FROM entities WHERE kind = ? AND value {op})", [kind, value]
+    return entity_cond(kind, op, (kind, (t.value,)) in dense and not like, row), [kind, value]
 
 
 def _like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _term_cond(t: Term) -> tuple[str, Params]:
+def _term_cond(t: Term, dense: Dense, row: str) -> tuple[str, Params]:
     if t.field:
-        sql, params = _field_cond(t)
+        sql, params = _field_cond(t, dense, row)
     else:
         sql, params = "v.rowid IN (SELECT rowid FROM versions_fts WHERE versions_fts MATCH ?)", [fts_term(t)]
     return (f"NOT ({sql})", params) if t.negate else (sql, params)
 
 
-def _clause_conds(q: Query) -> list[tuple[str, Params]]:
+def _clause_conds(q: Query, dense: Dense, row: str) -> list[tuple[str, Params]]:
     out = []
     for c in q.clauses:
         if _is_pure_text(c):
             continue
-        parts = [_term_cond(t) for t in c.terms]
+        parts = [_term_cond(t, dense, row) for t in c.terms]
         sql = " OR ".join(p[0] for p in parts)
         out.append((f"({sql})", [x for p in parts for x in p[1]]))
     return out
@@ -127,10 +160,11 @@ def facet_expr(q: Query, facet: str) -> str | None:
     }.get(facet)
 
 
-def _filter_cond(q: Query, facet: str, values: tuple[str, ...]) -> tuple[str, Params]:
+def _filter_cond(q: Query, facet: str, values: tuple[str, ...], dense: Dense,
+                  row: str) -> tuple[str, Params]:
     if facet in ENTITY_KINDS:
-        return (f"v.rowid IN (SELECT version_rowid FROM entities WHERE kind = ? AND value IN ({_in(values)}))",
-                [ENTITY_KINDS[facet], *values])
+        kind = ENTITY_KINDS[facet]
+        return entity_cond(kind, f"IN ({_in(values)})", (kind, values) in dense, row), [kind, *values]
     if facet == "theme":
         return f"a.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(values)}))", list(values)
     expr = facet_expr(q, facet)
@@ -163,7 +197,7 @@ def _scope(q: Query) -> list[tuple[str, Params]]:
     return conds
 
 
-def _where(q: Query, skip_facet: str = "") -> tuple[str, str, Params]:
+def _where(q: Query, skip_facet: str = "", dense: Dense = frozenset()) -> tuple[str, str, Params]:
     """(FROM, WHERE, params) for the matching set; skip_facet's own selection left out."""
     fts = fts_expression(q)
     conds = _scope(q)
@@ -173,10 +207,11 @@ def _where(q: Query, skip_facet: str = "") -> tuple[str, str, Params]:
         conds.insert(0, ("versions_fts MATCH ?", [fts]))
     else:  # both ways in open: from ads (browse, sort) or from versions (selective filters)
         frm = "ads a JOIN versions v ON v.ad_rowid = a.rowid"
-    conds += _clause_conds(q)
+    row = "versions_fts.rowid" if fts else "v.rowid"
+    conds += _clause_conds(q, dense, row)
     for facet, values in q.filters.items():
         if facet != skip_facet and values:
-            conds.append(_filter_cond(q, facet, values))
+            conds.append(_filter_cond(q, facet, values, dense, row))
     where = " AND ".join(f"({c[0]})" for c in conds) or "1"
     return frm, where, [p for c in conds for p in c[1]]
 
@@ -186,7 +221,8 @@ def compile_search(q: Query) -> tuple[str, Params]:
     frm, where, params = _where(q)
     fts = bool(fts_expression(q))
     if fts:  # snippet from the body: the title is shown whole beside it
-        snippet, score = SNIPPET_SQL, SCORE_SQL
+        # scored only when ranked by it, as in compile_matches
+        snippet, score = SNIPPET_SQL, SCORE_SQL if q.sort not in SORT_SQL else "0.0"
         head: Params = [MARK_OPEN, MARK_CLOSE]
     else:
         snippet, score, head = "substr(v.body, 1, 240)", "0.0", []
@@ -204,37 +240,12 @@ def compile_search(q: Query) -> tuple[str, Params]:
     return sql, [*head, *params, q.per_page, q.offset]
 
 
-def compile_count(q: Query) -> tuple[str, Params]:
-    frm, where, params = _where(q)
-    return f"SELECT count(*) FROM {frm} WHERE {where}", params
-
-
 def _facet_order(q: Query, facet: str) -> tuple[str, Params]:
     selected = list(q.filters.get(facet, ()))
     first = f"value IN ({_in(selected)}) DESC, " if selected else ""
     # Weeks read best newest first; every other facet by count.
     order = f"{first}value DESC" if facet == "first_seen" else f"{first}n DESC, value"
     return order, [*selected, q.facet_size + 1]
-
-
-def compile_facet(q: Query, facet: str) -> tuple[str, Params] | None:
-    """SQL for one facet's (value, count) rows, facet_size + 1 of them (to know if cut).
-
-    None when this backend has nothing to count for the facet.
-    """
-    frm, where, params = _where(q, skip_facet=facet)
-    order, tail = _facet_order(q, facet)
-    if facet in ENTITY_KINDS:
-        sql = (f"SELECT e.value AS value, count(*) AS n FROM entities e WHERE e.kind = ? AND "
-               f"e.version_rowid IN (SELECT v.rowid FROM {frm} WHERE {where}) "
-               f"GROUP BY e.value ORDER BY {order} LIMIT ?")
-        return sql, [ENTITY_KINDS[facet], *params, *tail]
-    expr = facet_expr(q, facet)
-    if expr is None:
-        return None
-    sql = (f"SELECT {expr} AS value, count(*) AS n FROM {frm} WHERE {where} "
-           f"GROUP BY 1 ORDER BY {order} LIMIT ?")
-    return sql, [*params, *tail]
 
 
 # ----------------------------------------------------------------- the shared match set
@@ -247,25 +258,59 @@ def _match_columns(q: Query) -> dict[str, str]:
             "status": _status_expr(q), "day": "substr(a.first_seen, 1, 10)"}
 
 
-def compile_matches(q: Query) -> tuple[str, Params]:
-    """SELECT of every matching (version, ad) with the column-facet values, for a temp table."""
-    frm, where, params = _where(q)
+def sample_order(q: Query) -> str:
+    """Which matches are kept when more than count_limit match: the most recently
+    recorded (the earliest for "oldest first"). Both orders are ones SQLite walks without
+    sorting: the full-text index by rowid, or the ads by their first-seen index."""
+    way = "ASC" if q.sort == "oldest" else "DESC"
+    if fts_expression(q):
+        return f"versions_fts.rowid {way}"
+    return f"a.first_seen {way}, a.id"
+
+
+def count_limit(q: Query) -> int:
+    """The most matches q counts: its own limit, else the default (the store sets its own)."""
+    limit = COUNT_LIMIT if q.count_limit is None else q.count_limit
+    if limit < 1:
+        raise QueryError(f"count limit {limit} must be at least 1")
+    return limit
+
+
+def in_sample_order(q: Query) -> bool:
+    """True if the kept matches are exactly the first ones in q's own order, so a page
+    sorted from them is the page sorting all matches would give."""
+    return not fts_expression(q) and q.sort != "risk"  # without text, relevance is newest
+
+
+def compile_matches(q: Query, skip_facet: str = "", dense: Dense = frozenset()) -> tuple[str, Params]:
+    """SELECT of the matching (version, ad) rows with the column-facet values, for a temp
+    table: at most ``q.count_limit`` + 1 of them (``sample_order`` says which; the one more
+    says there are more), so a word that matches every ad costs no more than one that
+    matches count_limit ads. ``skip_facet``:
+    that facet's own selection left out (to count it, multi-select). ``dense``: entity
+    conditions to probe per row (see entity_cond)."""
+    limit = count_limit(q)
+    frm, where, params = _where(q, skip_facet, dense)
     cols = "".join(f", {expr} AS {name}" for name, expr in _match_columns(q).items())
-    # the sort keys too, so one page is taken from the set without matching again
-    score = SCORE_SQL if fts_expression(q) else "0.0"
+    # the sort keys too, so one page is taken from the set without matching again; the
+    # text score only for a page by relevance (bm25 of a phrase costs more than matching
+    # it), so never for a facet's own set
+    ranked = fts_expression(q) and q.sort not in SORT_SQL and not skip_facet
+    score = SCORE_SQL if ranked else "0.0"
     keys = f", {score} AS score, v.risk AS rsk, a.first_seen AS fs, a.id AS aid"
-    return f"SELECT v.rowid AS vrow, a.rowid AS arow{cols}{keys} FROM {frm} WHERE {where}", params
+    return (f"SELECT v.rowid AS vrow, a.rowid AS arow{cols}{keys} FROM {frm} WHERE {where} "
+            f"ORDER BY {sample_order(q)} LIMIT ?", [*params, limit + 1])
 
 
 def compile_facet_from(q: Query, facet: str, table: str) -> tuple[str, Params] | None:
-    """Like compile_facet, counting over a match-set table made by compile_matches.
+    """One facet's (value, count) rows, facet_size + 1 of them (the extra one says the list
+    was cut), counted over a match-set table made by compile_matches; None when this
+    backend has nothing to count for the facet.
 
-    Only right for a facet with no selection of its own (the set has every filter applied).
-    Theme and week are counted per source and per day first: a handful of groups, so the
-    per-row work is one GROUP BY on a short column.
+    The set must have been made without the facet's own selection (compile_matches with
+    skip_facet) if the facet has one. Theme and week are counted per source and per day
+    first: a handful of groups, so the per-row work is one GROUP BY on a short column.
     """
-    if q.filters.get(facet):
-        raise ValueError(f"facet {facet!r} has a selection: use compile_facet")
     order, tail = _facet_order(q, facet)
     if facet in ENTITY_KINDS:
         sql = (f"SELECT e.value AS value, count(*) AS n FROM {table} m CROSS JOIN entities e "

@@ -1,8 +1,9 @@
 """Query → SQL over the maintained counts (indexer.store.sqlite_counts): pure functions.
 
 Only a query that searches every current ad (no text, no field terms, no facet
-selection, no date range, not "as of") can be answered from the counts; theme walls
-still can, by summing over the sources of the allowed themes. Anything else returns None
+selection, no date range, not "as of") can be answered from the counts: without a theme
+wall from the all-source totals (top values by an index walk), behind one by summing
+over the sources of the allowed themes. Anything else returns None
 and is counted from the matches as before.
 """
 
@@ -12,6 +13,7 @@ from indexer.search.query import Query
 from indexer.search.sql import ENTITY_KINDS, Params, _facet_order, _in
 
 TABLE = "facet_counts"
+TOTALS = "facet_totals"  # the same over all sources (indexer.store.sqlite_totals)
 
 
 def countable(q: Query) -> bool:
@@ -32,12 +34,32 @@ def _scope(q: Query) -> tuple[str, Params]:
 
 def compile_total(q: Query) -> tuple[str, Params]:
     """Every current ad has exactly one status, so the status counts sum to the total."""
+    if q.themes is None:
+        return f"SELECT coalesce(sum(n), 0) FROM {TOTALS} WHERE facet = 'status'", []
     scope, params = _scope(q)
     return f"SELECT coalesce(sum(c.n), 0) FROM {TABLE} c WHERE c.facet = 'status' AND {scope}", params
 
 
+def _from_totals(q: Query, facet: str) -> tuple[str, Params] | None:
+    """Without a theme wall: the all-source totals, read in their index's order."""
+    order, tail = _facet_order(q, facet)
+    kept = f"e:{ENTITY_KINDS[facet]}" if facet in ENTITY_KINDS else {
+        "site": "site", "lang": "lang", "risk": "risk", "status": "status",
+        "first_seen": "week"}.get(facet)
+    if kept is not None:
+        return (f"SELECT value, n FROM {TOTALS} WHERE facet = ? AND n > 0 ORDER BY {order} "
+                f"LIMIT ?", [kept, *tail])
+    if facet == "theme":
+        return (f"SELECT s.theme AS value, sum(t.n) AS n FROM {TOTALS} t JOIN sources s ON "
+                f"s.id = t.value WHERE t.facet = 'site' GROUP BY 1 HAVING sum(t.n) > 0 "
+                f"ORDER BY {order} LIMIT ?", tail)
+    return None
+
+
 def compile_facet_counted(q: Query, facet: str) -> tuple[str, Params] | None:
     """(value, count) rows for one facet, facet_size + 1 of them; None if not kept here."""
+    if q.themes is None and facet != "assessment":
+        return _from_totals(q, facet)
     scope, params = _scope(q)
     order, tail = _facet_order(q, facet)
     if facet in ENTITY_KINDS:  # entity values compare case-insensitively, as in entities

@@ -26,7 +26,8 @@ def open_store(url: str) -> Store:
     from adtrace import settings
     from indexer.store.sqlite import SqliteStore
 
-    return SqliteStore(url, facet_time_limit_ms=int(settings.get("facet_time_limit_ms")))
+    return SqliteStore(url, facet_time_limit_ms=int(settings.get("facet_time_limit_ms")),
+                       count_limit=int(settings.get("search_count_limit")))
 
 
 __all__ = ["Store", "StoreError", "open_store"]

@@ -37,7 +37,7 @@ from indexer.model import (
     from_iso,
 )
 from indexer.search.parse import normal_identifier
-from indexer.search.query import Hit, Query, SearchResult
+from indexer.search.query import COUNT_LIMIT, Hit, Query, SearchResult
 from indexer.store import (
     sqlite_assessments,
     sqlite_counts,
@@ -50,6 +50,7 @@ from indexer.store import (
     sqlite_search,
     sqlite_signals,
     sqlite_sources,
+    sqlite_totals,
     sqlite_write,
     theme_walls,
 )
@@ -68,6 +69,7 @@ _SCHEMA_PARTS = (
     sqlite_crawl_runs.create,
     sqlite_entities.create,
     sqlite_counts.create,  # facet counts kept by triggers (fast browse); counted once here
+    sqlite_totals.create,  # the same over all sources, kept from those (after them)
     sqlite_sources.create,
     sqlite_purge.create,
     sqlite_signals.create,
@@ -86,9 +88,14 @@ class _DryRun(Exception):  # noqa: N818 - control flow: roll the purge back, kee
 class SqliteStore:
     """The Store contract over one SQLite file (see indexer.store.base for the rules)."""
 
-    def __init__(self, path: str | Path, facet_time_limit_ms: int = 1000) -> None:
+    def __init__(self, path: str | Path, facet_time_limit_ms: int = 1000,
+                 count_limit: int = COUNT_LIMIT) -> None:
         self.path = str(path)
         self.facet_time_limit_ms = facet_time_limit_ms
+        if count_limit < 1:
+            raise StoreError(f"sqlite store {self.path}: search count limit {count_limit} "
+                             "must be at least 1")
+        self.count_limit = count_limit  # the most matches any search counts (see sqlite_search)
         if self.path == ":memory:" or not self.path.strip():
             raise StoreError(f"sqlite store {self.path!r}: give a file path (connections are "
                              "per thread, and each :memory: connection is a database of its own)")
@@ -141,6 +148,7 @@ class SqliteStore:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
+                    sqlite_counts.flush(conn)  # the triggers' pending count deltas
                     conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
                                  "WHERE key = 'generation'")
                     conn.execute("COMMIT")
@@ -184,9 +192,11 @@ class SqliteStore:
         order = sorted(range(len(items)), key=lambda i: items[i][0].capture.fetched_at)
         results: list[WriteResult | None] = [None] * len(items)
         with self._tx(f"writing a batch of {len(items)} observations") as conn:
+            batch = sqlite_write.begin(conn)  # search texts indexed once, at finish
             for i in order:
                 obs, enrichment = items[i]
-                results[i] = sqlite_write.write(conn, obs, enrichment)
+                results[i] = sqlite_write.write(conn, obs, enrichment, batch)
+            sqlite_write.finish(conn, batch)
         return [r for r in results if r is not None]
 
     def mark_removed(self, source_id: str, site_ad_id: str, at: datetime, reason: str) -> bool:
@@ -219,12 +229,16 @@ class SqliteStore:
 
     def search(self, query: Query) -> SearchResult:
         """Search; the total and facets are reused while the data has not changed and
-        only the page or sort differs (paging through results recounts nothing)."""
+        only the page differs (paging through results recounts nothing). A query with no
+        count_limit of its own gets the store's; the result's query says which applied."""
+        if query.count_limit is None:
+            query = replace(query, count_limit=self.count_limit)
         with self._borrow() as conn:
             conn.execute("BEGIN")  # one snapshot: hits, total and facets agree with each other
             try:
                 gen = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-                key = (gen[0] if gen else "", repr(replace(query, page=1, sort="relevance")))
+                # the sort is kept: "oldest" keeps other matches when there are too many
+                key = (gen[0] if gen else "", repr(replace(query, page=1)))
                 with self._lock:
                     counted = self._counted.get(key)
                 result = sqlite_search.search(conn, query, self.facet_time_limit_ms, self.path,
@@ -234,7 +248,7 @@ class SqliteStore:
                     conn.execute("COMMIT")
         if counted is None and not any(f.timed_out for f in result.facets):
             with self._lock:
-                self._counted[key] = (result.total, result.facets)
+                self._counted[key] = (result.total, result.total_is_lower_bound, result.facets)
                 while len(self._counted) > COUNT_CACHE_SIZE:
                     self._counted.popitem(last=False)
         return result

@@ -1,21 +1,33 @@
-"""Run a compiled search on a connection: hits, total and facets under a time limit.
+"""Run a compiled search on a connection: hits, total and facets, bounded in work.
 
-Each facet query runs under a deadline enforced by SQLite's progress handler; a facet that
-runs out is returned empty with ``timed_out`` so the page still renders (as Datasette does).
+Every search but a plain browse of all current ads (answered from the maintained counts)
+first keeps its matches in a temp table, at most ``count_limit`` of them: the page is
+sorted from that set, and the total and facets are counted over it. A word that matches
+every one of a million ads therefore costs what count_limit matches cost; the result then
+says its total is a lower bound and its facets are sampled. Each facet runs under a
+deadline enforced by SQLite's progress handler; a facet that runs out is returned empty
+with ``timed_out`` so the page still renders (as Datasette does).
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
 from indexer.search.query import FACETS, RISK_BANDS, FacetResult, FacetValue, Query, SearchResult
 from indexer.search.sql import (
-    compile_count,
-    compile_facet,
+    Dense,
+    compile_density,
     compile_facet_from,
     compile_matches,
     compile_search,
+    count_limit,
+    entity_filters,
+    in_sample_order,
 )
 from indexer.search.sql_counted import compile_facet_counted, compile_total, countable
 from indexer.search.sql_matches import compile_page_from
@@ -23,10 +35,14 @@ from indexer.store.base import StoreError
 from indexer.store.sqlite_read import hit
 
 _RISK_ORDER = [b[0] for b in RISK_BANDS]
-MATCHES = "temp.adtrace_matches"  # per connection, so per thread: no two searches share it
+# Per connection, so per thread: no two searches share them.
+MATCHES = "temp.adtrace_matches"
+FACET_MATCHES = "temp.adtrace_facet_matches"  # a facet's own: without its own selection
+WALK_COST_RATIO = 4  # a listed-and-sorted match costs about 4 walked-and-probed rows
 
 
-Counted = tuple[int, tuple[FacetResult, ...]]
+# (total, total is a lower bound, facets): what paging through one search reuses.
+Counted = tuple[int, bool, tuple[FacetResult, ...]]
 
 
 def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: str,
@@ -35,86 +51,119 @@ def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: s
     known for this query and this state of the data, e.g. when only the page changed)."""
     started = time.perf_counter()
     try:
-        if counted is not None:
-            rows = conn.execute(*compile_search(q)).fetchall()
-            total, facets = counted
-        elif countable(q):  # every current ad: the maintained counts
-            rows = conn.execute(*compile_search(q)).fetchall()
-            total = int(conn.execute(*compile_total(q)).fetchone()[0])
-            facets = tuple(run_facet(conn, q, f, facet_time_limit_ms, compile_facet_counted(q, f))
-                           for f in q.facets if f in FACETS)
-        elif _keeps_matches(q):
-            total, rows, facets = _from_matches(conn, q, facet_time_limit_ms)
-        else:  # only facets with a selection of their own: each runs its own query
-            rows = conn.execute(*compile_search(q)).fetchall()
-            total = int(conn.execute(*compile_count(q)).fetchone()[0])
-            facets = tuple(run_facet(conn, q, f, facet_time_limit_ms) for f in q.facets if f in FACETS)
+        if countable(q):  # every current ad: counts are kept
+            total, lower, facets = counted or (
+                int(conn.execute(*compile_total(q)).fetchone()[0]), False,
+                tuple(run_facet(conn, q, f, facet_time_limit_ms, counted=compile_facet_counted(q, f))
+                      for f in q.facets if f in FACETS))
+            if q.sort == "risk":  # no index gives this order: sorted among the newest
+                _, cut, rows, _ = _from_matches(conn, replace(q, facets=()), facet_time_limit_ms, None)
+            else:  # newest / oldest: a walk of the first-seen index
+                rows, cut = conn.execute(*compile_search(q)).fetchall(), False
+        else:
+            total, lower, rows, facets = _from_matches(conn, q, facet_time_limit_ms, counted)
+            cut = lower
     except sqlite3.OperationalError as exc:
         raise StoreError(f"sqlite store {path}: search {q.text!r} failed: {exc}") from exc
     took = (time.perf_counter() - started) * 1000
     return SearchResult(query=q, total=total, hits=tuple(hit(r) for r in rows), facets=facets,
-                        took_ms=round(took, 1))
+                        took_ms=round(took, 1), total_is_lower_bound=lower,
+                        order_sampled=cut and not in_sample_order(q))
 
 
-def _keeps_matches(q: Query) -> bool:
-    """The match set is worth keeping in a temp table only if some facet will count it."""
-    return any(f in FACETS and not q.filters.get(f) for f in q.facets)
+def dense_filters(conn: sqlite3.Connection, q: Query) -> Dense:
+    """The entity conditions of q that match so many ads that probing them per row, in
+    sort order, is cheaper than listing and sorting their matches.
+
+    Listing costs about m row reads and a sort of m wide rows (m: the condition's
+    matches); walking in order until count_limit rows are found costs about
+    count_limit * n / m cheaper steps (n: current ads; measured at about a quarter of a
+    listed row's cost). The walk wins when m exceeds sqrt(count_limit * n / 4); each
+    condition is counted only up to that point.
+    """
+    found = entity_filters(q)
+    if not found:
+        return frozenset()
+    n = int(conn.execute(*compile_total(replace(q, themes=None))).fetchone()[0])
+    enough = max(1, math.isqrt(count_limit(q) * max(n, 1) // WALK_COST_RATIO))
+    return frozenset(kv for kv in found
+                     if int(conn.execute(*compile_density(*kv, enough)).fetchone()[0]) >= enough)
 
 
-def _from_matches(conn: sqlite3.Connection, q: Query, limit_ms: int) -> tuple[int, list, tuple]:
-    """Total, page and facets from one match set: matched and ranked once, the page
-    sorted from its narrow rows."""
-    sql, params = compile_matches(q)
-    conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
+def _keep(conn: sqlite3.Connection, table: str, q: Query, skip_facet: str = "") -> tuple[int, bool]:
+    """Fill ``table`` with q's matches, at most count_limit: (how many, whether more match)."""
+    rest = replace(q, filters={k: v for k, v in q.filters.items() if k != skip_facet})
+    sql, params = compile_matches(q, skip_facet, dense_filters(conn, rest))
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(f"CREATE TABLE {table} AS {sql}", params)
+    kept = int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    if kept <= count_limit(q):
+        return kept, False
+    # the one past the limit only said "more": inserted last, in the sample's order
+    conn.execute(f"DELETE FROM {table} WHERE rowid = (SELECT max(rowid) FROM {table})")
+    return count_limit(q), True
+
+
+def _from_matches(conn: sqlite3.Connection, q: Query, limit_ms: int,
+                  counted: Counted | None) -> tuple[int, bool, list, tuple]:
+    """Total, page and facets from one bounded match set: matched and ranked once, the
+    page sorted from its narrow rows."""
     try:
-        conn.execute(f"CREATE TABLE {MATCHES} AS {sql}", params)
-        total = int(conn.execute(f"SELECT count(*) FROM {MATCHES}").fetchone()[0])
+        kept, lower = _keep(conn, MATCHES, q)
         rows = conn.execute(*compile_page_from(q, MATCHES)).fetchall()
-        facets = tuple(run_facet(conn, q, f, limit_ms) for f in q.facets if f in FACETS)
+        if counted is not None:
+            return counted[0], counted[1], rows, counted[2]
+        facets = tuple(run_facet(conn, q, f, limit_ms, sampled=lower)
+                       for f in q.facets if f in FACETS)
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
-    return total, rows, facets
+    return kept, lower, rows, facets
 
 
-def _deadline_rows(conn: sqlite3.Connection, compiled: tuple[str, list[object]],
-                   limit_ms: int) -> list | None:
-    """The rows, or None if the query ran past limit_ms (interrupted by SQLite)."""
+@contextmanager
+def _deadline(conn: sqlite3.Connection, limit_ms: int) -> Iterator[None]:
+    """SQLite interrupts any statement of this block once limit_ms have passed."""
     deadline = time.perf_counter() + limit_ms / 1000
     conn.set_progress_handler(lambda: int(time.perf_counter() > deadline), 1000)
     try:
-        return conn.execute(*compiled).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "interrupted" not in str(exc):
-            raise
-        return None
+        yield
     finally:
         conn.set_progress_handler(None, 0)
 
 
-def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int,
-              counted: tuple[str, list[object]] | None = None) -> FacetResult:
-    """One facet's values; a query past its deadline is interrupted and marked timed out.
+def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int, *,
+              sampled: bool = False, counted: tuple[str, list[object]] | None = None
+              ) -> FacetResult:
+    """One facet's values; a facet past its deadline is interrupted and marked timed out.
 
-    A facet with a selection of its own counts without that selection (multi-select), so
-    it runs its own query; every other facet counts the shared match set (or ``counted``:
-    SQL over the maintained counts).
+    ``counted``: SQL over the maintained counts. Otherwise a facet with no selection of
+    its own counts the shared match set (``sampled``: that set was cut at count_limit); a
+    facet with a selection counts without it (multi-select), so it keeps its own set.
     """
-    if counted is not None:
-        compiled: tuple[str, list[object]] | None = counted
-    elif q.filters.get(facet):
-        compiled = compile_facet(q, facet)
-    else:
-        compiled = compile_facet_from(q, facet, MATCHES)
     label = FACETS[facet]
-    if compiled is None:
-        return FacetResult(facet, label, _selected_only(q, facet))
-    rows = _deadline_rows(conn, compiled, limit_ms)
-    if rows is None:
+    try:
+        if counted is None and q.filters.get(facet):
+            # Made outside the deadline (bounded by count_limit, like the page's own set):
+            # an interrupted write rolls back the whole read transaction, and with it the
+            # page's match set.
+            sampled = _keep(conn, FACET_MATCHES, q, skip_facet=facet)[1]
+            compiled = compile_facet_from(q, facet, FACET_MATCHES)
+        else:
+            compiled = counted or compile_facet_from(q, facet, MATCHES)
+        with _deadline(conn, limit_ms):  # a read only: interrupting it rolls nothing back
+            rows = None if compiled is None else conn.execute(*compiled).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
         return FacetResult(facet, label, _selected_only(q, facet), timed_out=True)
-    return _result(q, facet, [(r[0], r[1]) for r in rows])
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS {FACET_MATCHES}")
+    if rows is None:
+        return FacetResult(facet, label, _selected_only(q, facet))
+    return _result(q, facet, [(r[0], r[1]) for r in rows], sampled)
 
 
-def _result(q: Query, facet: str, rows: list[tuple[object, object]]) -> FacetResult:
+def _result(q: Query, facet: str, rows: list[tuple[object, object]], sampled: bool) -> FacetResult:
     """facet_size + 1 (value, count) rows as the facet: the extra one says it was cut."""
     label = FACETS[facet]
     selected = {v.casefold() for v in q.filters.get(facet, ())}
@@ -122,7 +171,8 @@ def _result(q: Query, facet: str, rows: list[tuple[object, object]]) -> FacetRes
               for r in rows[: q.facet_size] if r[0] is not None]
     if facet == "risk":
         values.sort(key=lambda v: _RISK_ORDER.index(v.value) if v.value in _RISK_ORDER else 99)
-    return FacetResult(facet, label, tuple(values), truncated=len(rows) > q.facet_size)
+    return FacetResult(facet, label, tuple(values), truncated=len(rows) > q.facet_size,
+                       sampled=sampled)
 
 
 def _selected_only(q: Query, facet: str) -> tuple[FacetValue, ...]:

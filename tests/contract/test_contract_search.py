@@ -230,3 +230,15 @@ def test_theme_and_week_facets(seeded):
     r = seeded.search(replace(q, filters={"first_seen": ("2026-03-09",)}))
     assert ids(r) == ["g2"]
     assert facet(r, "first_seen")["2026-03-02"] == (6, False)
+
+
+def test_a_store_may_stop_counting_at_the_count_limit(seeded):
+    """Past count_limit a store may say "at least count_limit" (the embedded store does;
+    Elasticsearch counts exactly, its aggregations read every match anyway), but every
+    hit it returns is a real match, and under the limit everything is exact."""
+    asked = replace(parse_args({"q": "utrecht", "per_page": "50"}), count_limit=1)
+    exact = seeded.search(replace(asked, count_limit=10_000))
+    assert exact.total == 3 and not exact.total_is_lower_bound and not exact.order_sampled
+    cut = seeded.search(asked)
+    assert (cut.total, cut.total_is_lower_bound) in ((3, False), (1, True))
+    assert cut.hits and {h.ad_id for h in cut.hits} <= {h.ad_id for h in exact.hits}

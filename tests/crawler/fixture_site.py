@@ -56,10 +56,20 @@ def page(name: str) -> bytes:
     return (PAGES_DIR / name).read_bytes()
 
 
+class _Server(ThreadingHTTPServer):
+    """A listen backlog above the crawl's concurrency: http.server's default of 5 lets a
+    loaded machine drop connection attempts, and a dropped SYN is retried only after a
+    second, longer than the short download timeouts some tests use."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 class FixtureSite:
     def __init__(self) -> None:
         self.pages: dict[str, tuple[int, str, bytes]] = {}
         self.requests: list[str] = []
+        self.referers: dict[str, str] = {}  # path → the Referer header of its last request
         self.lock = threading.Lock()
         self.slow: set[str] = set()  # paths that answer only after ``release`` is set
         self.release = threading.Event()
@@ -71,6 +81,7 @@ class FixtureSite:
                     site.release.wait(timeout=30)
                 with site.lock:
                     site.requests.append(self.path)
+                    site.referers[self.path] = self.headers.get("Referer", "")
                     status, ctype, body = site.pages.get(self.path, (404, "text/html", b"gone"))
                 self.send_response(status)
                 if 300 <= status < 400:  # a redirect: the body is its Location
@@ -85,7 +96,7 @@ class FixtureSite:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

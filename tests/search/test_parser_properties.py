@@ -67,8 +67,9 @@ def test_parser_and_builders_raise_only_query_error(args: dict) -> None:
     q = _parse(args)
     if q is None:
         return
-    for build in (lambda: sql.compile_search(q), lambda: sql.compile_count(q),
-                  lambda: [sql.compile_facet(q, f) for f in FACETS],
+    for build in (lambda: sql.compile_search(q), lambda: sql.compile_matches(q),
+                  lambda: [sql.compile_matches(q, f, frozenset(sql.entity_filters(q))) for f in FACETS],
+                  lambda: [sql.compile_facet_from(q, f, "m") for f in FACETS],
                   lambda: json.dumps(elastic_query.compile_search(q)),
                   lambda: json.dumps(elastic_query.compile_search(
                       q, themes={"alpha": "trafficking"}))):

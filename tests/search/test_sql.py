@@ -8,9 +8,17 @@ from datetime import date
 
 import pytest
 
-from indexer.search.parse import parse_args
-from indexer.search.query import FACETS
-from indexer.search.sql import compile_count, compile_facet, compile_search, day_end, fts_expression
+from indexer.search.parse import parse_args, parse_text
+from indexer.search.query import COUNT_LIMIT, FACETS
+from indexer.search.sql import (
+    compile_density,
+    compile_facet_from,
+    compile_matches,
+    compile_search,
+    day_end,
+    entity_filters,
+    fts_expression,
+)
 
 
 def q(**args):
@@ -43,22 +51,47 @@ def test_placeholders_and_params_agree_for_every_sort_and_facet():
     for sort in ("relevance", "newest", "oldest", "risk"):
         sql, params = compile_search(replace(base, sort=sort))
         assert sql.count("?") == len(params)
-    sql, params = compile_count(base)
-    assert sql.count("?") == len(params)
+    for dense in (frozenset(), frozenset({("place", ("b",))})):
+        for facet in ("", *FACETS):
+            sql, params = compile_matches(base, facet, dense)
+            assert sql.count("?") == len(params) and params[-1] == COUNT_LIMIT + 1
     for facet in FACETS:
-        compiled = compile_facet(base, facet)
+        compiled = compile_facet_from(base, facet, "m")
         if compiled:
             assert compiled[0].count("?") == len(compiled[1])
 
 
 def test_a_facet_leaves_out_only_its_own_selection():
     query = q(**{"f.site": ["alpha"], "f.city": ["Utrecht"]})
-    site_sql, site_params = compile_facet(query, "site")
-    assert site_params.count("alpha") == 1 and site_params[-2] == "alpha"  # only to list it first
-    assert "Utrecht" in site_params
-    city_sql, city_params = compile_facet(query, "city")
-    assert "alpha" in city_params and city_params.count("Utrecht") == 1
-    assert city_params[-1] == query.facet_size + 1
+    _, site_params = compile_matches(query, "site")
+    assert "alpha" not in site_params and "Utrecht" in site_params
+    _, city_params = compile_matches(query, "city")
+    assert "alpha" in city_params and "Utrecht" not in city_params
+    _, listed = compile_facet_from(query, "site", "m")
+    assert listed == ["alpha", query.facet_size + 1]  # the selection only to list it first
+
+
+def test_dense_entity_conditions_are_probed_per_row_and_sparse_ones_drive():
+    query = q(q="city:utrecht phone:0612345678", **{"f.city": ["Utrecht", "Breda"]})
+    assert entity_filters(query) == [("place", ("Utrecht", "Breda")), ("place", ("utrecht",)),
+                                     ("phone", ("+31612345678",))]
+    sparse, _ = compile_matches(query)
+    assert sparse.count("v.rowid IN (SELECT version_rowid FROM entities") == 3
+    dense, params = compile_matches(query, dense=frozenset({("place", ("Utrecht", "Breda"))}))
+    assert dense.count("EXISTS (SELECT 1 FROM entities e WHERE e.version_rowid = v.rowid") == 1
+    with_text, _ = compile_matches(replace(query, clauses=query.clauses + parse_text("girl")),
+                                   dense=frozenset({("place", ("Utrecht", "Breda"))}))
+    assert "e.version_rowid = versions_fts.rowid" in with_text  # probed before the row is read
+    assert dense.count("v.rowid IN (SELECT version_rowid FROM entities") == 2
+    assert params == compile_matches(query)[1]  # the same values either way
+    sql, params = compile_density("place", ("Utrecht", "Breda"), 500)
+    assert sql.count("?") == len(params) and params == ["place", "Utrecht", "Breda", 500]
+
+
+def test_the_match_set_is_cut_in_an_order_sqlite_walks_without_sorting():
+    assert "ORDER BY versions_fts.rowid DESC LIMIT ?" in compile_matches(q(q="girl"))[0]
+    assert "ORDER BY versions_fts.rowid ASC LIMIT ?" in compile_matches(q(q="girl", sort="oldest"))[0]
+    assert "ORDER BY a.first_seen DESC, a.id LIMIT ?" in compile_matches(q(**{"f.site": ["a"]}))[0]
 
 
 def test_as_of_is_a_range_test_at_the_end_of_the_day():
@@ -80,9 +113,9 @@ def test_date_range_and_sorts():
 
 
 def test_assessment_facet_and_filter_read_the_current_label():
-    sql, params = compile_count(q(**{"f.assessment": ["yes"]}))
+    sql, params = compile_matches(q(**{"f.assessment": ["yes"]}))
     assert "ad_assessment" in sql and "yes" in params
-    facet_sql, _ = compile_facet(q(), "assessment")
+    facet_sql, _ = compile_facet_from(q(), "assessment", "m")
     assert "ad_assessment" in facet_sql
 
 
@@ -96,9 +129,13 @@ def test_every_compiled_facet_is_valid_sql_for_the_schema(facet):
     conn.executescript(DDL)
     conn.executescript(ASSESSMENT_DDL)
     query = q(q="girl -x city:utrecht", **{"f.site": ["a"], "f.status": ["live"], "as_of": "2026-01-01"})
-    compiled = compile_facet(query, facet)
-    if compiled:
-        assert conn.execute(*compiled).fetchall() == []
+    for dense in (frozenset(), frozenset(entity_filters(query))):
+        conn.execute("DROP TABLE IF EXISTS m")
+        conn.execute("CREATE TEMP TABLE m AS " + compile_matches(query, facet, dense)[0],
+                     compile_matches(query, facet, dense)[1])
+        compiled = compile_facet_from(query, facet, "m")
+        if compiled:
+            assert conn.execute(*compiled).fetchall() == []
     assert conn.execute(*compile_search(query)).fetchall() == []
 
 

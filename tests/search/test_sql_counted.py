@@ -46,5 +46,16 @@ def test_no_themes_allowed_counts_nothing_and_unknown_facets_are_none():
 
 
 def test_entity_facets_group_case_insensitively_like_the_entities_table():
-    sql, params = compile_facet_counted(Query(), "city")
+    sql, params = compile_facet_counted(Query(themes=("trafficking",)), "city")
     assert "COLLATE NOCASE" in sql and params[0] == "e:place"
+
+
+def test_without_a_wall_facets_are_read_from_the_all_source_totals():
+    for facet in FACETS:
+        compiled = compile_facet_counted(Query(facet_size=4), facet)
+        assert compiled is not None, facet
+        sql, params = compiled
+        assert sql.count("?") == len(params) and params[-1] == 5
+        assert ("facet_totals" in sql) == (facet != "assessment")
+    assert compile_facet_counted(Query(), "first_seen")[1][0] == "week"
+    assert "facet_totals" in compile_total(Query())[0]

@@ -43,6 +43,18 @@ def test_search_prints_a_table_and_facets(store_path, capsys):
     assert "Site: alpha (1), beta (1)" in out
 
 
+def test_search_past_the_count_limit_says_so(store_path, capsys, monkeypatch):
+    monkeypatch.setenv("ADTRACE_SEARCH_COUNT_LIMIT", "1")
+    assert run(["search", "utrecht"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("more than 1 ads match")
+    assert "sorted among the first 1 matches found" in out
+    assert "Site: " in out and "(over the first 1 matches)" in out
+    assert run(["search", "utrecht", "--json"]) == 0
+    last = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert last["total"] == 1 and last["total_is_lower_bound"] and last["order_sampled"]
+
+
 def test_search_json_lines(store_path, capsys):
     assert run(["search", "", "--sort", "newest", "--limit", "2", "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

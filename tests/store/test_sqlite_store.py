@@ -15,6 +15,7 @@ from contract_data import PHONE_A, SOURCES, at, enr, obs, seed  # noqa: E402
 from indexer.search.parse import parse_args  # noqa: E402
 from indexer.store import StoreError, open_store  # noqa: E402
 from indexer.store.sqlite import SqliteStore  # noqa: E402
+from indexer.store.sqlite_schema import SCHEMA_VERSION  # noqa: E402
 
 
 @pytest.fixture
@@ -212,7 +213,7 @@ def test_a_store_from_schema_version_1_gains_the_newer_tables_on_open(tmp_path):
     finally:
         s.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     conn.close()
 
 

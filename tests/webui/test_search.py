@@ -110,3 +110,26 @@ def test_csv_cells_never_become_formulas() -> None:
     assert _csv_safe("=HYPERLINK(\"http://x\")").startswith("'=")
     assert _csv_safe("+31612345678") == "'+31612345678"
     assert _csv_safe("Anna") == "Anna"
+
+
+def test_a_search_past_the_count_limit_says_more_than_and_what_was_sampled(world, monkeypatch):  # type: ignore[no-untyped-def]
+    """With the store counting one match at most, "utrecht" (two ads) reads "more than 1",
+    and the order and facets say they cover that first match only."""
+    from webui_world import login
+
+    from webui.app import create_app
+
+    monkeypatch.setenv("ADTRACE_SEARCH_COUNT_LIMIT", "1")
+    app = create_app({"STORE_URL": str(world.store_path), "DATA_DIR": str(world.data_dir),
+                      "ARCHIVE_DIR": str(world.archive_dir), "SECRET_KEY": "test-secret",
+                      "NOTICE": "Test notice: all use is logged.", "TESTING": True})
+    html = login(app.test_client()).get("/search?q=utrecht").get_data(as_text=True)
+    assert re.search(r"more than <strong>1</strong> ad\b", html)
+    assert "this order is over the first 1 found" in html
+    assert "Counted over the first 1 matches only." in html
+    dutch = login(app.test_client())
+    token = re.search(r'name="csrf_token" value="([^"]+)"', dutch.get("/help").get_data(as_text=True))
+    assert token, "help page has no CSRF token"
+    dutch.post("/prefs/lang", data={"lang": "nl", "next": "/search", "csrf_token": token.group(1)})
+    html = dutch.get("/search?q=utrecht").get_data(as_text=True)
+    assert "meer dan <strong>1</strong>" in html and "Alleen geteld over de eerste 1 treffers." in html

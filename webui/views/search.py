@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
@@ -42,8 +43,10 @@ CSV_COLUMNS = ("ad_id", "site", "title", "first_seen", "last_seen", "removed_at"
                "risk_score", "places", "phones", "indicators", "language")
 
 
+@cache
 def indicator_levels() -> dict[str, str]:
-    """Indicator id → evidence level, for the chips on result cards."""
+    """Indicator id → evidence level, for the chips on result cards (the catalogue is
+    read once per process; do not change the dict returned)."""
     from indexer.enrich.catalogue import load_catalogue
 
     return {i.id: i.evidence_level for i in load_catalogue().indicators}
@@ -104,7 +107,8 @@ def export() -> Response:
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(CSV_COLUMNS)
-        query = replace(asked, page=1, per_page=MAX_PER_PAGE, facets=())
+        # counted as far as it exports: the page's own limit would cut the file short
+        query = replace(asked, page=1, per_page=MAX_PER_PAGE, facets=(), count_limit=EXPORT_LIMIT)
         count = 0
         while count < EXPORT_LIMIT:
             result = store.search(query)

@@ -1,0 +1,135 @@
+"""Image inspection costs as little as it can: a JPEG is decoded at draft size, the same
+bytes are decoded once (per process, and across crawls through ``image_meta``), and an
+archived file is found by a few stats, not a glob."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import imagehash
+import pytest
+from PIL import Image
+
+from indexer.archive import archive_verify, images
+from indexer.archive.digest import sha256_hex
+from indexer.archive.images import find_image, inspect_once, store_image
+from indexer.archive.purge import delete_images
+
+
+def _photo(seed: int, size: tuple[int, int] = (480, 640)) -> Image.Image:
+    """A busy picture (rectangles on a backdrop), like the photos ads carry."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    for _ in range(40):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        r = rng.randrange(10, 120)
+        img.paste(tuple(rng.randrange(256) for _ in range(3)), (x, y, x + r, y + r))
+    return img
+
+
+def _encoded(img: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, quality=85) if fmt == "JPEG" else img.save(buf, fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_jpeg_decoded_at_draft_size_keeps_its_perceptual_hash(seed: int) -> None:
+    body = _encoded(_photo(seed), "JPEG")
+    phash, width, height, fmt = images._inspect(body)
+    with Image.open(io.BytesIO(body)) as full:
+        full_hash = imagehash.phash(full)
+    assert (width, height, fmt) == (480, 640, "JPEG")  # the real size, not the draft's
+    assert imagehash.hex_to_hash(phash) - full_hash <= 2
+
+
+def test_a_png_hash_is_that_of_a_full_decode() -> None:
+    img = _photo(3)
+    phash, width, height, fmt = images._inspect(_encoded(img, "PNG"))
+    assert (width, height, fmt) == (480, 640, "PNG")
+    assert phash == str(imagehash.phash(img))
+
+
+def test_the_same_bytes_are_decoded_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+                                         ) -> None:
+    body = _encoded(_photo(11), "JPEG")
+    first = store_image(tmp_path, body, "http://a.test/1.jpg", "image/jpeg")
+
+    def no_decode(data: bytes) -> tuple[str, int, int, str]:
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(images, "_inspect", no_decode)
+    again = store_image(tmp_path, body, "http://b.test/other.jpg", "image/jpeg")
+    assert (again.phash, again.width, again.height) == (first.phash, 480, 640)
+    assert again.source_url == "http://b.test/other.jpg"
+
+
+def test_remembered_inspections_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images, "SEEN_MAX", 3)
+    monkeypatch.setattr(images, "_seen", type(images._seen)())
+    bodies = [_encoded(_photo(20 + i, (64, 48)), "PNG") for i in range(5)]
+    for body in bodies:
+        inspect_once(sha256_hex(body), body)
+    assert list(images._seen) == [sha256_hex(b) for b in bodies[2:]]
+
+
+def test_bytes_archived_under_another_extension_are_not_stored_twice(tmp_path: Path) -> None:
+    body = b"not an image at all"
+    ref = store_image(tmp_path, body, "http://x.test/a.jpg", "image/jpeg")
+    store_image(tmp_path, body, "http://x.test/a.gif", "image/gif")
+    files = list((tmp_path / "images").rglob("*.*"))
+    assert [f.name for f in files] == [f"{ref.sha256}.jpg"]
+    assert find_image(tmp_path, ref.sha256) == files[0]
+
+
+def _forget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a new crawl process: nothing remembered in memory."""
+    monkeypatch.setattr(images, "_seen", type(images._seen)())
+
+
+def test_a_later_crawl_reads_what_the_bytes_decoded_to(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    body = _encoded(_photo(31), "PNG")
+    first = store_image(tmp_path, body, "http://a.test/1.png", "image/png")
+    assert images.meta_path(tmp_path, first.sha256).is_file()
+    _forget(monkeypatch)
+
+    def no_decode(data: bytes) -> tuple[str, int, int, str]:
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(images, "_inspect", no_decode)
+    again = store_image(tmp_path, body, "http://a.test/1.png", "image/png")
+    assert (again.phash, again.width, again.height) == (first.phash, 480, 640)
+    assert archive_verify(tmp_path).ok and archive_verify(tmp_path).images == 1
+
+
+@pytest.mark.parametrize("damage", [b"", b"zz 1 2 PNG\n", b"../../x 1 2 PNG", b"\xff\xfe"])
+def test_a_damaged_record_is_decoded_again_and_rewritten(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path, damage: bytes) -> None:
+    body = _encoded(_photo(32, (64, 48)), "PNG")
+    _forget(monkeypatch)  # the same bytes in every case: decode and record them here
+    first = store_image(tmp_path, body, "", "image/png")
+    meta = images.meta_path(tmp_path, first.sha256)
+    meta.write_bytes(damage)
+    _forget(monkeypatch)
+    again = store_image(tmp_path, body, "", "image/png")
+    assert (again.phash, again.width, again.height) == (first.phash, 64, 48)
+    assert meta.read_text().split() == [first.phash, "64", "48", "PNG"]
+
+
+def test_an_undecodable_image_is_remembered_as_such(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    ref = store_image(tmp_path, b"<svg onload=x>", "", "image/svg+xml")
+    _forget(monkeypatch)
+    monkeypatch.setattr(images, "_inspect", lambda data: ("f" * 16, 1, 1, "PNG"))
+    again = store_image(tmp_path, b"<svg onload=x>", "", "image/svg+xml")
+    assert (again.phash, again.width, ref.phash) == ("", 0, "")
+
+
+def test_purging_an_image_takes_what_it_decoded_to(tmp_path: Path) -> None:
+    ref = store_image(tmp_path, _encoded(_photo(33, (64, 48)), "PNG"), "", "image/png")
+    assert delete_images(tmp_path, [ref.sha256]) == [ref.sha256]
+    assert find_image(tmp_path, ref.sha256) is None
+    assert not images.meta_path(tmp_path, ref.sha256).exists()
