@@ -32,6 +32,7 @@ class BatchRow:
     count: int
     hits: tuple[Hit, ...]
     error: str = ""
+    more: bool = False  # the store stopped counting at count: at least this many
 
 
 def entries(text: str) -> list[str]:
@@ -74,7 +75,8 @@ def run_entry(store: Any, entry: str, user: User) -> BatchRow:
         result = store.search(query)
     except QueryError as exc:
         return BatchRow(entry, "error", entry, 0, (), str(exc))
-    return BatchRow(entry, "search", entry, result.total, result.hits)
+    return BatchRow(entry, "search", entry, result.total, result.hits,
+                    more=result.total_is_lower_bound)
 
 
 def run_batch(store: Any, text: str, user: User) -> list[BatchRow]:

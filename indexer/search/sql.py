@@ -73,7 +73,8 @@ def _in(values: tuple[str, ...] | list[str]) -> str:
     return ",".join("?" * len(values))
 
 
-# Entity conditions known to match many ads: (kind, values) → written as a per-row probe.
+# Conditions to check per row rather than list matches by: (entity kind, values) known to
+# match many ads, or ("site", values) when a rarer entity should drive instead.
 Dense = frozenset[tuple[str, tuple[str, ...]]]
 
 
@@ -98,12 +99,6 @@ def entity_filters(q: Query) -> list[tuple[str, tuple[str, ...]]]:
         out += [(ENTITY_KINDS[t.field], (t.value,)) for t in c.terms
                 if t.field in ENTITY_KINDS and t.kind != "prefix"]
     return out
-
-
-def compile_density(kind: str, values: tuple[str, ...], enough: int) -> tuple[str, Params]:
-    """How many entity rows carry one of the values, counted up to ``enough`` only."""
-    return (f"SELECT count(*) FROM (SELECT 1 FROM entities WHERE kind = ? AND value IN "
-            f"({_in(values)}) LIMIT ?)", [kind, *values, enough])
 
 
 def _field_cond(t: Term, dense: Dense = frozenset(), row: str = "v.rowid") -> tuple[str, Params]:
@@ -167,6 +162,8 @@ def _filter_cond(q: Query, facet: str, values: tuple[str, ...], dense: Dense,
         return entity_cond(kind, f"IN ({_in(values)})", (kind, values) in dense, row), [kind, *values]
     if facet == "theme":
         return f"a.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(values)}))", list(values)
+    if facet == "site" and (facet, values) in dense:  # the unary + keeps its index idle
+        return f"+a.source_id IN ({_in(values)})", list(values)
     expr = facet_expr(q, facet)
     if expr is None:  # a facet this backend cannot filter on matches nothing
         return "0", []
@@ -207,7 +204,9 @@ def _where(q: Query, skip_facet: str = "", dense: Dense = frozenset()) -> tuple[
         conds.insert(0, ("versions_fts MATCH ?", [fts]))
     else:  # both ways in open: from ads (browse, sort) or from versions (selective filters)
         frm = "ads a JOIN versions v ON v.ad_rowid = a.rowid"
-    row = "versions_fts.rowid" if fts else "v.rowid"
+    # the driving table's own copy of the version's rowid, so a probe runs before the
+    # version row is read (the current version: the ad's current_rowid)
+    row = "versions_fts.rowid" if fts else "v.rowid" if q.as_of else "a.current_rowid"
     conds += _clause_conds(q, dense, row)
     for facet, values in q.filters.items():
         if facet != skip_facet and values:

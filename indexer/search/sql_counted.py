@@ -40,6 +40,13 @@ def compile_total(q: Query) -> tuple[str, Params]:
     return f"SELECT coalesce(sum(c.n), 0) FROM {TABLE} c WHERE c.facet = 'status' AND {scope}", params
 
 
+def compile_size(key: str, values: tuple[str, ...]) -> tuple[str, Params]:
+    """How many current ads (all sources) have one of ``values`` for the kept facet
+    ``key`` ("site", "e:place", ...): a planner's estimate, exact for current ads."""
+    return (f"SELECT coalesce(sum(n), 0) FROM {TOTALS} WHERE facet = ? AND value IN "
+            f"({_in(values)})", [key, *values])
+
+
 def _from_totals(q: Query, facet: str) -> tuple[str, Params] | None:
     """Without a theme wall: the all-source totals, read in their index's order."""
     order, tail = _facet_order(q, facet)

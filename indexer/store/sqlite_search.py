@@ -21,7 +21,6 @@ from dataclasses import replace
 from indexer.search.query import FACETS, RISK_BANDS, FacetResult, FacetValue, Query, SearchResult
 from indexer.search.sql import (
     Dense,
-    compile_density,
     compile_facet_from,
     compile_matches,
     compile_search,
@@ -29,7 +28,7 @@ from indexer.search.sql import (
     entity_filters,
     in_sample_order,
 )
-from indexer.search.sql_counted import compile_facet_counted, compile_total, countable
+from indexer.search.sql_counted import compile_facet_counted, compile_size, compile_total, countable
 from indexer.search.sql_matches import compile_page_from
 from indexer.store.base import StoreError
 from indexer.store.sqlite_read import hit
@@ -71,23 +70,39 @@ def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: s
                         order_sampled=cut and not in_sample_order(q))
 
 
-def dense_filters(conn: sqlite3.Connection, q: Query) -> Dense:
-    """The entity conditions of q that match so many ads that probing them per row, in
-    sort order, is cheaper than listing and sorting their matches.
+# Facet selections whose current-ad counts are kept (facet_totals), by kept facet name.
+_KEPT = {"site": "site", "lang": "lang", "risk": "risk", "status": "status"}
 
-    Listing costs about m row reads and a sort of m wide rows (m: the condition's
-    matches); walking in order until count_limit rows are found costs about
-    count_limit * n / m cheaper steps (n: current ads; measured at about a quarter of a
-    listed row's cost). The walk wins when m exceeds sqrt(count_limit * n / 4); each
-    condition is counted only up to that point.
+
+def dense_filters(conn: sqlite3.Connection, q: Query) -> Dense:
+    """The conditions of q to probe per row rather than list matches by: all its entity
+    conditions if walking in sample order is cheaper than listing; else, when an entity
+    is rarer than a selected site, that site (so the rare entity drives, not the site's
+    index, which SQLite would otherwise prefer).
+
+    Each selection's size m comes from the kept totals (a lookup, not a count). With
+    the selections taken as independent, the walk reads about count_limit * n / prod(m)
+    rows (n: current ads) to keep count_limit of them; listing reads the smallest m,
+    each listed row costing about WALK_COST_RATIO walked ones (a lookup and a sort).
     """
     found = entity_filters(q)
     if not found:
         return frozenset()
-    n = int(conn.execute(*compile_total(replace(q, themes=None))).fetchone()[0])
-    enough = max(1, math.isqrt(count_limit(q) * max(n, 1) // WALK_COST_RATIO))
-    return frozenset(kv for kv in found
-                     if int(conn.execute(*compile_density(*kv, enough)).fetchone()[0]) >= enough)
+    n = max(1, int(conn.execute(*compile_total(replace(q, themes=None))).fetchone()[0]))
+    # (size, the condition, whether an index can list it: entities and sites can)
+    sizes = [(_size(conn, f"e:{kind}", values), (kind, values), True) for kind, values in found]
+    sizes += [(_size(conn, _KEPT[f], v), (f, v), f == "site") for f, v in q.filters.items()
+              if v and f in _KEPT]
+    density = max(math.prod(m / n for m, _, _ in sizes), 1 / n)
+    smallest, driver, _ = min(s for s in sizes if s[2])
+    if count_limit(q) / density < WALK_COST_RATIO * smallest:
+        return frozenset(found)
+    sites = {c for _, c, _ in sizes if c[0] == "site"}
+    return frozenset(sites) if driver not in sites else frozenset()
+
+
+def _size(conn: sqlite3.Connection, key: str, values: tuple[str, ...]) -> int:
+    return int(conn.execute(*compile_size(key, values)).fetchone()[0])
 
 
 def _keep(conn: sqlite3.Connection, table: str, q: Query, skip_facet: str = "") -> tuple[int, bool]:

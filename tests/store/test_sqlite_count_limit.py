@@ -11,25 +11,19 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-from contract_data import seed  # noqa: E402
+from contract_data import at, obs, seed  # noqa: E402
 
 from indexer.model import ad_id_for  # noqa: E402
 from indexer.search.parse import parse_args  # noqa: E402
 from indexer.search.query import FACETS, QueryError  # noqa: E402
+from indexer.search.sql import compile_matches  # noqa: E402
+from indexer.store import sqlite_search  # noqa: E402
 from indexer.store.sqlite import SqliteStore  # noqa: E402
 
 # "massage OR nouvelle" matches a2, b1 and a3, recorded in that order.
 TEXT = "massage OR nouvelle"
 ORDER = ["a2", "b1", "a3"]
 ID = {ad_id_for(s, x): x for s in ("alpha", "beta") for x in ORDER}
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = SqliteStore(tmp_path / "limit.sqlite3")
-    seed(s)
-    yield s
-    s.close()
 
 
 def ask(store, limit: int, **args):
@@ -110,26 +104,46 @@ def test_the_store_limit_applies_unless_a_query_asks_for_its_own(tmp_path):
         small.close()
 
 
-def test_a_facet_out_of_time_leaves_the_page_match_set_and_transaction_alone(tmp_path):
+def test_a_facet_out_of_time_leaves_the_page_match_set_and_transaction_alone(many_ads):
     """An interrupted write inside a read transaction rolls the whole transaction back,
     temp tables and all; a selected facet's own set is therefore made outside its
     deadline, and only its read is interrupted."""
-    from contract_data import at, enr, obs
+    s = many_ads(3000, "girl")
+    q = replace(parse_args({"q": "girl", "f.site": "alpha"}), count_limit=5000)
+    with s._borrow() as conn:
+        conn.execute("BEGIN")
+        kept, _ = sqlite_search._keep(conn, sqlite_search.MATCHES, q)
+        site = sqlite_search.run_facet(conn, q, "site", 0)
+        assert site.timed_out
+        assert conn.in_transaction
+        assert conn.execute(f"SELECT count(*) FROM {sqlite_search.MATCHES}").fetchone()[0] == kept == 3000
+        conn.execute("COMMIT")
 
-    from indexer.store import sqlite_search
 
-    s = SqliteStore(tmp_path / "slow.sqlite3")
-    try:
-        s.write_many([(obs("alpha", f"s{i}", at(1, minute=i % 60), f"girl {i}"),
-                       enr((f"+3161234{i:04d}",), ("Utrecht",))) for i in range(3000)])
-        q = replace(parse_args({"q": "girl", "f.site": "alpha"}), count_limit=5000)
-        with s._borrow() as conn:
-            conn.execute("BEGIN")
-            kept, _ = sqlite_search._keep(conn, sqlite_search.MATCHES, q)
-            site = sqlite_search.run_facet(conn, q, "site", 0)
-            assert site.timed_out
-            assert conn.in_transaction
-            assert conn.execute(f"SELECT count(*) FROM {sqlite_search.MATCHES}").fetchone()[0] == kept == 3000
-            conn.execute("COMMIT")
-    finally:
-        s.close()
+def test_the_plan_walks_for_common_values_and_lists_rare_ones(many_ads):
+    """From the kept totals: a city every ad has is probed per row in sample order; a
+    number two ads carry drives the query, alone or with the city."""
+    s = many_ads(200, phone=lambda i: "+31612340000" if i < 2 else f"+3161234{i:04d}")
+    with s._borrow() as conn:
+        def dense(args):
+            return sqlite_search.dense_filters(conn, replace(parse_args(args), count_limit=10))
+        assert dense({"f.city": "Utrecht"}) == {("place", ("Utrecht",))}
+        assert dense({"q": "city:utrecht"}) == {("place", ("utrecht",))}
+        assert dense({"f.phone": "+31612340000"}) == frozenset()
+        assert dense({"f.city": "Utrecht", "f.phone": "+31612340000"}) == frozenset()
+        assert dense({"f.site": "alpha"}) == frozenset()  # no entity condition to probe
+    both = s.search(parse_args({"f.city": "Utrecht", "f.phone": "+31612340000"}))
+    assert both.total == 2 and not both.total_is_lower_bound
+
+
+def test_a_rare_entity_drives_instead_of_a_selected_site(many_ads):
+    s = many_ads(300)
+    q = replace(parse_args({"f.phone": "+31612340007", "f.site": "alpha"}), count_limit=10)
+    with s._borrow() as conn:
+        dense = sqlite_search.dense_filters(conn, q)
+        assert dense == {("site", ("alpha",))}
+        sql, params = compile_matches(q, dense=dense)
+        assert "+a.source_id IN (?)" in sql
+        plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        assert "ads_source" not in plan, plan  # the number's one version is looked up first
+    assert [h.url for h in s.search(q).hits] == [obs("alpha", "p7", at(1), "").url]

@@ -26,14 +26,6 @@ from indexer.store.sqlite import SqliteStore  # noqa: E402
 ALL = tuple(FACETS)
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SqliteStore(tmp_path / "counts.sqlite3")
-    seed(s)
-    yield s
-    s.close()
-
-
 def assert_exact(store: SqliteStore) -> None:
     """Kept counts == from scratch, and the search answers agree with the match set."""
     with store._borrow() as conn:

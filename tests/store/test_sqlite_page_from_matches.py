@@ -6,25 +6,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-from contract_data import seed  # noqa: E402
 
 from indexer.search.parse import parse_text  # noqa: E402
 from indexer.search.query import FACETS, Query  # noqa: E402
 from indexer.search.sql import compile_search  # noqa: E402
 from indexer.store import sqlite_search  # noqa: E402
-from indexer.store.sqlite import SqliteStore  # noqa: E402
 from indexer.store.sqlite_read import hit  # noqa: E402
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = SqliteStore(tmp_path / "page.sqlite3")
-    seed(s)
-    yield s
-    s.close()
 
 
 def _queries() -> list[Query]:

@@ -8,22 +8,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-from contract_data import PHONE_A, enr, obs, seed  # noqa: E402
+from contract_data import PHONE_A, enr, obs  # noqa: E402
 
 from indexer.search.query import FACETS, Query  # noqa: E402
 from indexer.store import sqlite_totals  # noqa: E402
 from indexer.store.sqlite import SqliteStore  # noqa: E402
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = SqliteStore(tmp_path / "totals.sqlite3")
-    seed(s)
-    yield s
-    s.close()
 
 
 def check(store, phone_a: int) -> None:

@@ -123,10 +123,15 @@ def test_a_search_past_the_count_limit_says_more_than_and_what_was_sampled(world
     app = create_app({"STORE_URL": str(world.store_path), "DATA_DIR": str(world.data_dir),
                       "ARCHIVE_DIR": str(world.archive_dir), "SECRET_KEY": "test-secret",
                       "NOTICE": "Test notice: all use is logged.", "TESTING": True})
-    html = login(app.test_client()).get("/search?q=utrecht").get_data(as_text=True)
+    client = login(app.test_client())
+    html = client.get("/search?q=utrecht").get_data(as_text=True)
     assert re.search(r"more than <strong>1</strong> ad\b", html)
     assert "this order is over the first 1 found" in html
     assert "Counted over the first 1 matches only." in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/batch").get_data(as_text=True))
+    assert token, "batch page has no CSRF token"
+    batch = client.post("/batch", data={"entries": "utrecht", "csrf_token": token.group(1)})
+    assert '<td class="count-cell">more than 1</td>' in batch.get_data(as_text=True)
     dutch = login(app.test_client())
     token = re.search(r'name="csrf_token" value="([^"]+)"', dutch.get("/help").get_data(as_text=True))
     assert token, "help page has no CSRF token"
