@@ -47,6 +47,11 @@ def compile_size(key: str, values: tuple[str, ...]) -> tuple[str, Params]:
             f"({_in(values)})", [key, *values])
 
 
+def compile_kind_present(kind: str) -> tuple[str, Params]:
+    """One row if any current ad has an entity of ``kind`` (an index probe)."""
+    return f"SELECT 1 FROM {TOTALS} WHERE facet = ? AND n > 0 LIMIT 1", [f"e:{kind}"]
+
+
 def _from_totals(q: Query, facet: str) -> tuple[str, Params] | None:
     """Without a theme wall: the all-source totals, read in their index's order."""
     order, tail = _facet_order(q, facet)

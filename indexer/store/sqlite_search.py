@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from indexer.search.query import FACETS, RISK_BANDS, FacetResult, FacetValue, Query, SearchResult
 from indexer.search.sql import (
+    ENTITY_KINDS,
     Dense,
     compile_facet_from,
     compile_matches,
@@ -28,7 +29,13 @@ from indexer.search.sql import (
     entity_filters,
     in_sample_order,
 )
-from indexer.search.sql_counted import compile_facet_counted, compile_size, compile_total, countable
+from indexer.search.sql_counted import (
+    compile_facet_counted,
+    compile_kind_present,
+    compile_size,
+    compile_total,
+    countable,
+)
 from indexer.search.sql_matches import compile_page_from
 from indexer.store.base import StoreError
 from indexer.store.sqlite_read import hit
@@ -163,6 +170,8 @@ def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int, *,
             # page's match set.
             sampled = _keep(conn, FACET_MATCHES, q, skip_facet=facet)[1]
             compiled = compile_facet_from(q, facet, FACET_MATCHES)
+        elif counted is None and _absent(conn, q, facet):
+            compiled = None  # no current ad has such a value: nothing to count
         else:
             compiled = counted or compile_facet_from(q, facet, MATCHES)
         with _deadline(conn, limit_ms):  # a read only: interrupting it rolls nothing back
@@ -176,6 +185,15 @@ def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int, *,
     if rows is None:
         return FacetResult(facet, label, _selected_only(q, facet))
     return _result(q, facet, [(r[0], r[1]) for r in rows], sampled)
+
+
+def _absent(conn: sqlite3.Connection, q: Query, facet: str) -> bool:
+    """True if no current ad has a value for this entity facet (signals before the first
+    `adtrace signals`, e-mail on sites without any): its count over the matches would
+    probe every match for nothing. Not for "as of", which counts older versions."""
+    if facet not in ENTITY_KINDS or q.as_of is not None:
+        return False
+    return conn.execute(*compile_kind_present(ENTITY_KINDS[facet])).fetchone() is None
 
 
 def _result(q: Query, facet: str, rows: list[tuple[object, object]], sampled: bool) -> FacetResult:

@@ -147,3 +147,21 @@ def test_a_rare_entity_drives_instead_of_a_selected_site(many_ads):
         plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
         assert "ads_source" not in plan, plan  # the number's one version is looked up first
     assert [h.url for h in s.search(q).hits] == [obs("alpha", "p7", at(1), "").url]
+
+
+def test_a_facet_no_current_ad_has_a_value_for_is_not_counted(many_ads):
+    s = many_ads(50)  # numbers and places; no cross-ad signals computed yet
+    statements: list[str] = []
+    q = replace(parse_args({"q": "ad"}), facets=("signal", "phone"))
+    with s._borrow() as conn:
+        conn.set_trace_callback(statements.append)
+        try:
+            conn.execute("BEGIN")
+            result = sqlite_search.search(conn, q, 1000, s.path)
+            conn.execute("COMMIT")
+        finally:
+            conn.set_trace_callback(None)
+    signal, phone = result.facets
+    assert signal.values == () and not signal.timed_out and len(phone.values) == 10
+    counted = [x for x in statements if "CROSS JOIN entities e" in x]
+    assert len(counted) == 1 and "'phone'" in counted[0], counted
