@@ -45,8 +45,8 @@ RISK_BANDS: tuple[tuple[str, float, float], ...] = (
 
 MAX_PER_PAGE = 200
 # Matches counted exactly before a search says "more than": bounds the work of a word that
-# matches every ad (as Elasticsearch's track_total_hits does). 5,000 keeps a two-word
-# phrase with a facet under 200 ms at 1M ads on two cores (benchmarks/store_bench.py).
+# matches every ad (as Elasticsearch's track_total_hits does). At 5,000 a word that every
+# one of 1M ads has takes about 60 ms with all facets on two cores (benchmarks/store_bench.py).
 COUNT_LIMIT = 5_000
 
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from contract_data import seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contract"))
-from contract_data import seed  # noqa: E402
-
-from adtrace.cli import CommandError  # noqa: E402
-from indexer import cli  # noqa: E402
-from indexer.store.sqlite import SqliteStore  # noqa: E402
+from adtrace.cli import CommandError
+from indexer import cli
+from indexer.store.sqlite import SqliteStore
 
 
 def run(argv: list[str]) -> int:

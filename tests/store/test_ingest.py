@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import phonenumbers
 import pytest
+from contract_data import SOURCES, at, obs
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contract"))
-from contract_data import SOURCES, at, obs  # noqa: E402
-
-from indexer.ingest import Ingestor, UnknownSourceError  # noqa: E402
-from indexer.model import AdFields, Enrichment, Phone  # noqa: E402
-from indexer.search.parse import parse_args  # noqa: E402
-from indexer.store.sqlite import SqliteStore  # noqa: E402
+from indexer.ingest import Ingestor, UnknownSourceError
+from indexer.model import AdFields, Enrichment, Phone
+from indexer.search.parse import parse_args
+from indexer.store.sqlite import SqliteStore
 
 
 class DigitsEnricher:

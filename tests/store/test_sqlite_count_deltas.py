@@ -8,18 +8,15 @@ whatever mix of statements it held; nothing may be left pending in facet_deltas.
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
+from contract_data import PHONE_A, PHONE_B, at, enr, obs, seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contract"))
-from contract_data import PHONE_A, PHONE_B, at, enr, obs, seed  # noqa: E402
-
-from indexer.search.query import FACETS, Clause, Query, Term  # noqa: E402
-from indexer.store import sqlite_counts, sqlite_write  # noqa: E402
-from indexer.store.sqlite import SqliteStore  # noqa: E402
-from indexer.store.sqlite_schema import SCHEMA_VERSION  # noqa: E402
+from indexer.search.query import FACETS, Clause, Query, Term
+from indexer.store import sqlite_counts, sqlite_write
+from indexer.store.sqlite import SqliteStore
+from indexer.store.sqlite_schema import SCHEMA_VERSION
 
 V2_TRIGGERS = Path(__file__).parent / "data" / "schema_v2_count_triggers.sql"
 

@@ -4,21 +4,17 @@ or the earliest for "oldest first")."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from contract_data import at, obs, seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-from contract_data import at, obs, seed  # noqa: E402
-
-from indexer.model import ad_id_for  # noqa: E402
-from indexer.search.parse import parse_args  # noqa: E402
-from indexer.search.query import FACETS, QueryError  # noqa: E402
-from indexer.search.sql import compile_matches  # noqa: E402
-from indexer.store import sqlite_search  # noqa: E402
-from indexer.store.sqlite import SqliteStore  # noqa: E402
+from indexer.model import ad_id_for
+from indexer.search.parse import parse_args
+from indexer.search.query import FACETS, QueryError
+from indexer.search.sql import compile_matches
+from indexer.store import sqlite_search
+from indexer.store.sqlite import SqliteStore
 
 # "massage OR nouvelle" matches a2, b1 and a3, recorded in that order.
 TEXT = "massage OR nouvelle"

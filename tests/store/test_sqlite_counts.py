@@ -9,19 +9,15 @@ the match set for the same query (the path used before the counts existed).
 from __future__ import annotations
 
 import sqlite3
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from contract_data import PHONE_A, PHONE_B, at, enr, obs, seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contract"))
-from contract_data import PHONE_A, PHONE_B, at, enr, obs, seed  # noqa: E402
-
-from indexer.search.query import FACETS, Query  # noqa: E402
-from indexer.search.sql import compile_matches  # noqa: E402
-from indexer.store import sqlite_counts, sqlite_search  # noqa: E402
-from indexer.store.sqlite import SqliteStore  # noqa: E402
+from indexer.search.query import FACETS, Query
+from indexer.search.sql import compile_matches
+from indexer.store import sqlite_counts, sqlite_search
+from indexer.store.sqlite import SqliteStore
 
 ALL = tuple(FACETS)
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-
-from indexer.search.parse import parse_text  # noqa: E402
-from indexer.search.query import FACETS, Query  # noqa: E402
-from indexer.search.sql import compile_search  # noqa: E402
-from indexer.store import sqlite_search  # noqa: E402
-from indexer.store.sqlite_read import hit  # noqa: E402
+from indexer.search.parse import parse_text
+from indexer.search.query import FACETS, Query
+from indexer.search.sql import compile_search
+from indexer.store import sqlite_search
+from indexer.store.sqlite_read import hit
 
 
 def _queries() -> list[Query]:

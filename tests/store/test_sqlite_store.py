@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 import threading
-from pathlib import Path
 
 import pytest
+from contract_data import PHONE_A, SOURCES, at, enr, obs, seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "contract"))
-from contract_data import PHONE_A, SOURCES, at, enr, obs, seed  # noqa: E402
-
-from indexer.search.parse import parse_args  # noqa: E402
-from indexer.store import StoreError, open_store  # noqa: E402
-from indexer.store.sqlite import SqliteStore  # noqa: E402
-from indexer.store.sqlite_schema import SCHEMA_VERSION  # noqa: E402
+from indexer.search.parse import parse_args
+from indexer.store import StoreError, open_store
+from indexer.store.sqlite import SqliteStore
+from indexer.store.sqlite_schema import SCHEMA_VERSION
 
 
 @pytest.fixture

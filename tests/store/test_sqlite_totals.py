@@ -4,16 +4,13 @@ sees every theme."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-from contract_data import PHONE_A, enr, obs  # noqa: E402
+from contract_data import PHONE_A, enr, obs
 
-from indexer.search.query import FACETS, Query  # noqa: E402
-from indexer.store import sqlite_totals  # noqa: E402
-from indexer.store.sqlite import SqliteStore  # noqa: E402
+from indexer.search.query import FACETS, Query
+from indexer.store import sqlite_totals
+from indexer.store.sqlite import SqliteStore
 
 
 def check(store, phone_a: int) -> None:
