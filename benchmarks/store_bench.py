@@ -148,9 +148,9 @@ def shapes(ads: int) -> dict[str, Callable[[random.Random], Query]]:
 
 def forget_answers(store: object) -> None:
     """Drop any answers the store keeps between searches, so each timing is a real one."""
-    cache = getattr(store, "_counted", None)
-    if cache is not None:
-        cache.clear()
+    forget = getattr(store, "forget_answers", None)
+    if forget is not None:
+        forget()
 
 
 def ingest(store: object, items: list[tuple[Observation, Enrichment]],

@@ -74,19 +74,33 @@ def _in(values: tuple[str, ...] | list[str]) -> str:
 
 
 # Conditions to check per row rather than list matches by: (entity kind, values) known to
-# match many ads, or ("site", values) when a rarer entity should drive instead.
-Dense = frozenset[tuple[str, tuple[str, ...]]]
+# match many ads, or ("site", values) when a rarer entity should drive instead; an entity
+# condition as (kind, values, HELD) is checked per row against its versions held in memory.
+HELD = "held"
+Dense = frozenset[tuple[str, tuple[str, ...]] | tuple[str, tuple[str, ...], str]]
 
 
-def entity_cond(kind: str, op: str, dense: bool, row: str = "v.rowid") -> str:
+def _walked(dense: Dense, kind: str, values: tuple[str, ...]) -> tuple[bool, bool]:
+    """(checked per row, against a set held in memory) for one entity condition."""
+    held = (kind, values, HELD) in dense
+    return held or (kind, values) in dense, held
+
+
+def entity_cond(kind: str, op: str, dense: bool, row: str = "v.rowid", held: bool = False) -> str:
     """Versions with an entity of ``kind`` whose value passes ``op`` (params: kind, values).
 
     A selective value (a phone number) drives the query: its few versions are looked up
     first. A dense one (a big city) is probed per row instead, so a walk in sort order
     stops once it has enough rows, rather than first listing and sorting every match.
     ``row``: the version's rowid as the driving table has it (the full-text index's own
-    rowid lets SQLite probe before it reads the version row).
+    rowid lets SQLite probe before it reads the version row). ``held``: instead of a
+    probe of the entities index per row, the value's versions are listed once into a set
+    in memory (the unary + keeps SQLite from driving by them), and each row is looked up
+    there: about a third of a probe's cost, paid for by listing them, so for conditions
+    with far fewer versions than the walk reads rows.
     """
+    if held:
+        return f"+{row} IN (SELECT version_rowid FROM entities WHERE kind = ? AND value {op})"
     if dense:
         return f"EXISTS (SELECT 1 FROM entities e WHERE e.version_rowid = {row} AND e.kind = ? AND e.value {op})"
     return f"v.rowid IN (SELECT version_rowid FROM entities WHERE kind = ? AND value {op})"
@@ -115,7 +129,8 @@ def _field_cond(t: Term, dense: Dense = frozenset(), row: str = "v.rowid") -> tu
     kind = ENTITY_KINDS.get(t.field)
     if kind is None:
         raise QueryError(f"unknown field {t.field!r}")
-    return entity_cond(kind, op, (kind, (t.value,)) in dense and not like, row), [kind, value]
+    walked, held = _walked(dense, kind, (t.value,))
+    return entity_cond(kind, op, walked and not like, row, held and not like), [kind, value]
 
 
 def _like(value: str) -> str:
@@ -159,7 +174,8 @@ def _filter_cond(q: Query, facet: str, values: tuple[str, ...], dense: Dense,
                   row: str) -> tuple[str, Params]:
     if facet in ENTITY_KINDS:
         kind = ENTITY_KINDS[facet]
-        return entity_cond(kind, f"IN ({_in(values)})", (kind, values) in dense, row), [kind, *values]
+        walked, held = _walked(dense, kind, values)
+        return entity_cond(kind, f"IN ({_in(values)})", walked, row, held), [kind, *values]
     if facet == "theme":
         return f"a.source_id IN (SELECT id FROM sources WHERE theme IN ({_in(values)}))", list(values)
     if facet == "site" and (facet, values) in dense:  # the unary + keeps its index idle
@@ -241,7 +257,10 @@ def compile_search(q: Query) -> tuple[str, Params]:
 
 def _facet_order(q: Query, facet: str) -> tuple[str, Params]:
     selected = list(q.filters.get(facet, ()))
-    first = f"value IN ({_in(selected)}) DESC, " if selected else ""
+    # entity values are selected case-insensitively (as the entities table compares
+    # them), whichever table the counts come from
+    value = "value COLLATE NOCASE" if facet in ENTITY_KINDS else "value"
+    first = f"{value} IN ({_in(selected)}) DESC, " if selected else ""
     # Weeks read best newest first; every other facet by count.
     order = f"{first}value DESC" if facet == "first_seen" else f"{first}n DESC, value"
     return order, [*selected, q.facet_size + 1]
@@ -281,24 +300,38 @@ def in_sample_order(q: Query) -> bool:
     return not fts_expression(q) and q.sort != "risk"  # without text, relevance is newest
 
 
-def compile_matches(q: Query, skip_facet: str = "", dense: Dense = frozenset()) -> tuple[str, Params]:
+def ranked(q: Query, skip_facet: str = "") -> bool:
+    """True if q's kept matches carry a text score: only for a page by relevance (bm25
+    of a phrase costs more than matching it), so never for a facet's own set."""
+    return bool(fts_expression(q)) and q.sort not in SORT_SQL and not skip_facet
+
+
+def compile_matches(q: Query, skip_facet: str = "", dense: Dense = frozenset(),
+                    scored: bool = True) -> tuple[str, Params]:
     """SELECT of the matching (version, ad) rows with the column-facet values, for a temp
     table: at most ``q.count_limit`` + 1 of them (``sample_order`` says which; the one more
     says there are more), so a word that matches every ad costs no more than one that
     matches count_limit ads. ``skip_facet``:
     that facet's own selection left out (to count it, multi-select). ``dense``: entity
-    conditions to probe per row (see entity_cond)."""
+    conditions to probe per row (see entity_cond). ``scored``: False leaves the score
+    0.0 where ``ranked`` would give one (it is then filled from ``compile_scores``)."""
     limit = count_limit(q)
     frm, where, params = _where(q, skip_facet, dense)
     cols = "".join(f", {expr} AS {name}" for name, expr in _match_columns(q).items())
-    # the sort keys too, so one page is taken from the set without matching again; the
-    # text score only for a page by relevance (bm25 of a phrase costs more than matching
-    # it), so never for a facet's own set
-    ranked = fts_expression(q) and q.sort not in SORT_SQL and not skip_facet
-    score = SCORE_SQL if ranked else "0.0"
+    # the sort keys too, so one page is taken from the set without matching again
+    score = SCORE_SQL if scored and ranked(q, skip_facet) else "0.0"
     keys = f", {score} AS score, v.risk AS rsk, a.first_seen AS fs, a.id AS aid"
     return (f"SELECT v.rowid AS vrow, a.rowid AS arow{cols}{keys} FROM {frm} WHERE {where} "
             f"ORDER BY {sample_order(q)} LIMIT ?", [*params, limit + 1])
+
+
+def compile_scores(q: Query, dense: Dense = frozenset()) -> tuple[str, Params]:
+    """(vrow, score) of exactly the rows ``compile_matches(q, dense=dense)`` keeps, on
+    the same data: the same FROM, WHERE, order (a total one) and limit. Run on a second
+    connection, the text scores are computed while the first counts the facets."""
+    frm, where, params = _where(q, "", dense)
+    return (f"SELECT v.rowid AS vrow, {SCORE_SQL} AS score FROM {frm} WHERE {where} "
+            f"ORDER BY {sample_order(q)} LIMIT ?", [*params, count_limit(q) + 1])
 
 
 def compile_facet_from(q: Query, facet: str, table: str) -> tuple[str, Params] | None:

@@ -11,7 +11,6 @@ with ``timed_out`` so the page still renders (as Datasette does).
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -26,25 +25,27 @@ from indexer.search.sql import (
     compile_matches,
     compile_search,
     count_limit,
-    entity_filters,
     in_sample_order,
 )
 from indexer.search.sql_counted import (
     compile_facet_counted,
+    compile_facet_own,
     compile_kind_present,
-    compile_size,
     compile_total,
     countable,
+    own_set,
 )
 from indexer.search.sql_matches import compile_page_from
+from indexer.store import sqlite_scoring
 from indexer.store.base import StoreError
+from indexer.store.sqlite_plan import dense_filters
 from indexer.store.sqlite_read import hit
+from indexer.store.sqlite_scoring import RunApart
 
 _RISK_ORDER = [b[0] for b in RISK_BANDS]
 # Per connection, so per thread: no two searches share them.
 MATCHES = "temp.adtrace_matches"
 FACET_MATCHES = "temp.adtrace_facet_matches"  # a facet's own: without its own selection
-WALK_COST_RATIO = 4  # a listed-and-sorted match costs about 4 walked-and-probed rows
 
 
 # (total, total is a lower bound, facets): what paging through one search reuses.
@@ -52,9 +53,12 @@ Counted = tuple[int, bool, tuple[FacetResult, ...]]
 
 
 def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: str,
-           counted: Counted | None = None) -> SearchResult:
+           counted: Counted | None = None, apart: RunApart | None = None,
+           generation: str = "") -> SearchResult:
     """One page of hits, the total and the facets (``counted``: total and facets already
-    known for this query and this state of the data, e.g. when only the page changed)."""
+    known for this query and this state of the data, e.g. when only the page changed).
+    ``apart``: runs a statement on another connection (sqlite_scoring), for the text
+    scores of a large store; ``generation``: the store's, as this connection reads it."""
     started = time.perf_counter()
     try:
         if countable(q):  # every current ad: counts are kept
@@ -63,11 +67,12 @@ def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: s
                 tuple(run_facet(conn, q, f, facet_time_limit_ms, counted=compile_facet_counted(q, f))
                       for f in q.facets if f in FACETS))
             if q.sort == "risk":  # no index gives this order: sorted among the newest
-                _, cut, rows, _ = _from_matches(conn, replace(q, facets=()), facet_time_limit_ms, None)
+                _, cut, rows, _ = _from_matches(conn, replace(q, facets=()), facet_time_limit_ms)
             else:  # newest / oldest: a walk of the first-seen index
                 rows, cut = conn.execute(*compile_search(q)).fetchall(), False
         else:
-            total, lower, rows, facets = _from_matches(conn, q, facet_time_limit_ms, counted)
+            total, lower, rows, facets = _from_matches(conn, q, facet_time_limit_ms, counted,
+                                                       apart, generation)
             cut = lower
     except sqlite3.OperationalError as exc:
         raise StoreError(f"sqlite store {path}: search {q.text!r} failed: {exc}") from exc
@@ -77,45 +82,14 @@ def search(conn: sqlite3.Connection, q: Query, facet_time_limit_ms: int, path: s
                         order_sampled=cut and not in_sample_order(q))
 
 
-# Facet selections whose current-ad counts are kept (facet_totals), by kept facet name.
-_KEPT = {"site": "site", "lang": "lang", "risk": "risk", "status": "status"}
-
-
-def dense_filters(conn: sqlite3.Connection, q: Query) -> Dense:
-    """The conditions of q to probe per row rather than list matches by: all its entity
-    conditions if walking in sample order is cheaper than listing; else, when an entity
-    is rarer than a selected site, that site (so the rare entity drives, not the site's
-    index, which SQLite would otherwise prefer).
-
-    Each selection's size m comes from the kept totals (a lookup, not a count). With
-    the selections taken as independent, the walk reads about count_limit * n / prod(m)
-    rows (n: current ads) to keep count_limit of them; listing reads the smallest m,
-    each listed row costing about WALK_COST_RATIO walked ones (a lookup and a sort).
-    """
-    found = entity_filters(q)
-    if not found:
-        return frozenset()
-    n = max(1, int(conn.execute(*compile_total(replace(q, themes=None))).fetchone()[0]))
-    # (size, the condition, whether an index can list it: entities and sites can)
-    sizes = [(_size(conn, f"e:{kind}", values), (kind, values), True) for kind, values in found]
-    sizes += [(_size(conn, _KEPT[f], v), (f, v), f == "site") for f, v in q.filters.items()
-              if v and f in _KEPT]
-    density = max(math.prod(m / n for m, _, _ in sizes), 1 / n)
-    smallest, driver, _ = min(s for s in sizes if s[2])
-    if count_limit(q) / density < WALK_COST_RATIO * smallest:
-        return frozenset(found)
-    sites = {c for _, c, _ in sizes if c[0] == "site"}
-    return frozenset(sites) if driver not in sites else frozenset()
-
-
-def _size(conn: sqlite3.Connection, key: str, values: tuple[str, ...]) -> int:
-    return int(conn.execute(*compile_size(key, values)).fetchone()[0])
-
-
-def _keep(conn: sqlite3.Connection, table: str, q: Query, skip_facet: str = "") -> tuple[int, bool]:
-    """Fill ``table`` with q's matches, at most count_limit: (how many, whether more match)."""
-    rest = replace(q, filters={k: v for k, v in q.filters.items() if k != skip_facet})
-    sql, params = compile_matches(q, skip_facet, dense_filters(conn, rest))
+def _keep(conn: sqlite3.Connection, table: str, q: Query, skip_facet: str = "",
+          dense: Dense | None = None, scored: bool = True) -> tuple[int, bool]:
+    """Fill ``table`` with q's matches, at most count_limit: (how many, whether more match).
+    ``dense``: the plan's probed conditions, if already chosen; ``scored``: see
+    compile_matches."""
+    if dense is None:
+        dense = dense_filters(conn, own_set(q, skip_facet))
+    sql, params = compile_matches(q, skip_facet, dense, scored)
     conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(f"CREATE TABLE {table} AS {sql}", params)
     kept = int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -127,18 +101,26 @@ def _keep(conn: sqlite3.Connection, table: str, q: Query, skip_facet: str = "") 
 
 
 def _from_matches(conn: sqlite3.Connection, q: Query, limit_ms: int,
-                  counted: Counted | None) -> tuple[int, bool, list, tuple]:
+                  counted: Counted | None = None, apart: RunApart | None = None,
+                  generation: str = "") -> tuple[int, bool, list, tuple]:
     """Total, page and facets from one bounded match set: matched and ranked once, the
-    page sorted from its narrow rows."""
+    page sorted from its narrow rows. On a large store with a second core, the text
+    scores are computed apart while the facets are counted (sqlite_scoring)."""
     try:
-        kept, lower = _keep(conn, MATCHES, q)
+        dense = dense_filters(conn, q)
+        scoring = None
+        if apart is not None and counted is None and sqlite_scoring.worth_apart(conn, q):
+            scoring = sqlite_scoring.start(apart, q, dense)
+        kept, lower = _keep(conn, MATCHES, q, dense=dense, scored=scoring is None)
+        facets = counted[2] if counted is not None else tuple(
+            run_facet(conn, q, f, limit_ms, sampled=lower) for f in q.facets if f in FACETS)
+        if scoring is not None and not sqlite_scoring.fill(conn, MATCHES, kept, generation, scoring):
+            _keep(conn, MATCHES, q, dense=dense)  # read from other data: scored here after all
         rows = conn.execute(*compile_page_from(q, MATCHES)).fetchall()
-        if counted is not None:
-            return counted[0], counted[1], rows, counted[2]
-        facets = tuple(run_facet(conn, q, f, limit_ms, sampled=lower)
-                       for f in q.facets if f in FACETS)
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {MATCHES}")
+    if counted is not None:
+        return counted[0], counted[1], rows, counted[2]
     return kept, lower, rows, facets
 
 
@@ -158,11 +140,14 @@ def run_facet(conn: sqlite3.Connection, q: Query, facet: str, limit_ms: int, *,
               ) -> FacetResult:
     """One facet's values; a facet past its deadline is interrupted and marked timed out.
 
-    ``counted``: SQL over the maintained counts. Otherwise a facet with no selection of
+    ``counted``: SQL over the maintained counts, also used when the kept counts hold the
+    facet's own set (``compile_facet_own``). Otherwise a facet with no selection of
     its own counts the shared match set (``sampled``: that set was cut at count_limit); a
     facet with a selection counts without it (multi-select), so it keeps its own set.
     """
     label = FACETS[facet]
+    counted = counted or compile_facet_own(q, facet)  # exact, from the kept counts
+    sampled = sampled and counted is None
     try:
         if counted is None and q.filters.get(facet):
             # Made outside the deadline (bounded by count_limit, like the page's own set):

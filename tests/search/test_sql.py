@@ -11,6 +11,7 @@ import pytest
 from indexer.search.parse import parse_args, parse_text
 from indexer.search.query import COUNT_LIMIT, FACETS
 from indexer.search.sql import (
+    HELD,
     compile_facet_from,
     compile_matches,
     compile_search,
@@ -126,7 +127,8 @@ def test_every_compiled_facet_is_valid_sql_for_the_schema(facet):
     conn.executescript(DDL)
     conn.executescript(ASSESSMENT_DDL)
     query = q(q="girl -x city:utrecht", **{"f.site": ["a"], "f.status": ["live"], "as_of": "2026-01-01"})
-    for dense in (frozenset(), frozenset(entity_filters(query))):
+    held = frozenset((kind, values, HELD) for kind, values in entity_filters(query))
+    for dense in (frozenset(), frozenset(entity_filters(query)), held):
         conn.execute("DROP TABLE IF EXISTS m")
         conn.execute("CREATE TEMP TABLE m AS " + compile_matches(query, facet, dense)[0],
                      compile_matches(query, facet, dense)[1])

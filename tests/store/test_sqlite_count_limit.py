@@ -12,7 +12,7 @@ from contract_data import at, obs, seed
 from indexer.model import ad_id_for
 from indexer.search.parse import parse_args
 from indexer.search.query import FACETS, QueryError
-from indexer.search.sql import compile_matches
+from indexer.search.sql import HELD, compile_matches
 from indexer.store import sqlite_search
 from indexer.store.sqlite import SqliteStore
 
@@ -130,6 +130,26 @@ def test_the_plan_walks_for_common_values_and_lists_rare_ones(many_ads):
         assert dense({"f.site": "alpha"}) == frozenset()  # no entity condition to probe
     both = s.search(parse_args({"f.city": "Utrecht", "f.phone": "+31612340000"}))
     assert both.total == 2 and not both.total_is_lower_bound
+
+
+def test_a_walked_condition_with_few_versions_is_held_in_memory(many_ads):
+    """Text every ad has, and a number 43 of 300 ads carry: the walk reads about 70 rows
+    to keep 10, so the number's versions are listed once and each row looked up in
+    memory; a number every ad carries (far more versions than the walk reads) is probed."""
+    s = many_ads(300, phone=lambda i: "+31612340000" if i % 7 == 0 else f"+3161234{i:04d}")
+    q = replace(parse_args({"q": "ad", "f.phone": "+31612340000", "sort": "newest"}), count_limit=10)
+    with s._borrow() as conn:
+        dense = sqlite_search.dense_filters(conn, q)
+        assert dense == {("phone", ("+31612340000",), HELD)}
+        sql, params = compile_matches(q, dense=dense)
+        assert "+versions_fts.rowid IN (SELECT version_rowid FROM entities" in sql
+        probed = compile_matches(q, dense=frozenset({("phone", ("+31612340000",))}))
+        assert "EXISTS" in probed[0] and "EXISTS" not in sql
+        assert conn.execute(sql, params).fetchall() == conn.execute(*probed).fetchall()
+        everyone = replace(parse_args({"q": "ad", "f.city": "Utrecht"}), count_limit=10)
+        assert sqlite_search.dense_filters(conn, everyone) == {("place", ("Utrecht",))}
+    hits = s.search(q).hits
+    assert len(hits) == 10 and all(int(h.url.rsplit("p", 1)[1]) % 7 == 0 for h in hits)
 
 
 def test_a_rare_entity_drives_instead_of_a_selected_site(many_ads):
