@@ -52,7 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
             "ignored."),
     Setting("retention_days", 1826, "Default days a capture is kept before purge (5 years)."),
     Setting("facet_time_limit_ms", 1000, "Time limit for one facet query."),
-    Setting("search_count_limit", 5_000, "Embedded store: the most matches one search "
+    Setting("search_count_limit", 3_000, "Embedded store: the most matches one search "
             "counts; beyond, the total reads \"more than\" and facets and sorting are over "
             "these first matches (the most recently recorded). Bounds the cost of a word that "
             "matches every ad."),

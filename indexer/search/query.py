@@ -45,9 +45,11 @@ RISK_BANDS: tuple[tuple[str, float, float], ...] = (
 
 MAX_PER_PAGE = 200
 # Matches counted exactly before a search says "more than": bounds the work of a word that
-# matches every ad (as Elasticsearch's track_total_hits does). At 5,000 a word that every
-# one of 1M ads has takes about 60 ms with all facets on two cores (benchmarks/store_bench.py).
-COUNT_LIMIT = 5_000
+# matches every ad (as Elasticsearch's track_total_hits does). Chosen on the reference
+# machine (2 cores): with 5,000, the web UI's search p95 under 10 users at 100k ads was
+# 323 ms, with 3,000 240 ms (benchmarks/ui_load_bench.py; the target is 300 ms); at 1M ads
+# the slowest shape (a phrase and a place) had a p95 of 192 ms with 5,000.
+COUNT_LIMIT = 3_000
 
 
 @dataclass(frozen=True)
