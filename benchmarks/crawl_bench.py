@@ -7,10 +7,12 @@ first day twice, each in its own child process and with the same concurrency:
 - bare: a plain Scrapy spider that fetches the same listings and ad pages and reads
   the same fields with the same selectors (crawler.extract), and nothing else;
 - end to end: ``crawler.run.crawl`` — fetch, WARC archive, images (fetched, hashed,
-  stored), parse, enrich (spaCy), store (SQLite, batched).
+  stored), parse, enrich (spaCy), store (SQLite, batched); each crawl child hands images,
+  enrichment and the store to its ingest worker process (crawler.ingest_worker), whose
+  CPU is counted with its child's (RUSAGE_CHILDREN covers the waited-for grandchildren).
 Figures are printed beside each other, with the ratio end-to-end / bare (the target:
-at least 0.5, and at least 150 ad pages/s on 2 cores) and the peak memory (max RSS) of
-each child. Both crawls share the machine with the demo server, which is part of the
+at least 0.5, and at least 150 ad pages/s on 2 cores) and the peak memory (max RSS of
+the largest process: a crawl child or its worker, not their sum) of each run. Both crawls share the machine with the demo server, which is part of the
 cost of both; its CPU per ad page is printed too.
 
 The demo site draws its photos with Pillow on request and keeps only the last 512, so

@@ -2,8 +2,11 @@
 
 It sits next to the downloader (priority 950, above decompression and redirects), so
 the WARC holds the bytes exactly as received, redirects and robots.txt included. The
-Capture is attached to the request meta for the spider; image responses are also stored
-content-addressed and their ImageRef attached. A failure to archive is not swallowed:
+Capture is attached to the request meta for the spider. An image response gets an
+ImageRef: when the crawl stores into the index (``ADTRACE_STORE_URL``), a pending one
+(hash, URL, content type) that the ingest pipeline completes, storing the image
+content-addressed and inspecting it off the reactor (crawler.ingest_core); otherwise it
+is stored and inspected here. A failure to archive is not swallowed:
 a response that cannot be archived must not be used.
 """
 
@@ -20,12 +23,14 @@ from crawler.clock import Clock
 from crawler.size_cap import TRUNCATED_KEY
 from indexer.archive import Fetched, WarcWriter, store_image
 from indexer.archive.writer import DEFAULT_MAX_FILE_BYTES
+from indexer.model import ImageRef
 
 CAPTURE_KEY = "adtrace_capture"
 IMAGE_KEY = "adtrace_image"
 IMAGE_REF_KEY = "adtrace_image_ref"
-__all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_REF_KEY", "TRUNCATED_KEY", "ArchiveMiddleware",
-           "SourceProxyMiddleware"]
+IMAGE_PENDING_KEY = "adtrace_image_pending"
+__all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REF_KEY", "TRUNCATED_KEY",
+           "ArchiveMiddleware", "SourceProxyMiddleware"]
 
 
 def _headers(headers: Any) -> list[tuple[str, str]]:
@@ -37,9 +42,11 @@ def _headers(headers: Any) -> list[tuple[str, str]]:
 
 
 class ArchiveMiddleware:
-    def __init__(self, archive_dir: str, clock: Clock, max_file_bytes: int) -> None:
+    def __init__(self, archive_dir: str, clock: Clock, max_file_bytes: int,
+                 images_in_pipeline: bool = False) -> None:
         self.archive_dir = archive_dir
         self.clock = clock
+        self.images_in_pipeline = images_in_pipeline
         self.writer = WarcWriter(archive_dir, max_file_bytes=max_file_bytes)
 
     @classmethod
@@ -48,7 +55,8 @@ class ArchiveMiddleware:
         if not archive_dir:
             raise NotConfigured("ADTRACE_ARCHIVE_DIR is not set")
         mw = cls(archive_dir, Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START")),
-                 crawler.settings.getint("ADTRACE_WARC_MAX_BYTES", DEFAULT_MAX_FILE_BYTES))
+                 crawler.settings.getint("ADTRACE_WARC_MAX_BYTES", DEFAULT_MAX_FILE_BYTES),
+                 images_in_pipeline=bool(crawler.settings.get("ADTRACE_STORE_URL")))
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 
@@ -66,6 +74,11 @@ class ArchiveMiddleware:
         if fetched.truncated:
             request.meta[TRUNCATED_KEY] = True
         elif request.meta.get(IMAGE_KEY) and 200 <= response.status < 300:
+            if self.images_in_pipeline:
+                request.meta[IMAGE_PENDING_KEY] = ImageRef(
+                    sha256=capture.sha256, source_url=response.url,
+                    content_type=fetched.content_type)
+                return response
             request.meta[IMAGE_REF_KEY] = store_image(
                 self.archive_dir, response.body, response.url, fetched.content_type)
         return response

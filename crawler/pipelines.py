@@ -1,15 +1,20 @@
 """Thin item pipeline: hand ads to the indexer in small batches, record removals and the run.
 
 Built from settings (``ADTRACE_STORE_URL``; unset → NotConfigured, the crawl then only
-archives). Ads are enriched and written through ``Ingestor.ingest_many`` in batches of
-``ADTRACE_INGEST_BATCH`` (spaCy's pipe and one transaction per batch are much faster).
+archives). Ads go in batches of ``ADTRACE_INGEST_BATCH`` to the ingest worker
+(crawler.ingest_worker: a second process, so images, spaCy and the store use the other
+core), or, with ``ADTRACE_INGEST_WORKER`` off or no worker to be had, to the same work
+done here (crawler.ingest_core). Either way the images are stored and inspected, the
+ads enriched and written through ``Ingestor.ingest_many`` in order, and what they did
+(counters, errors with their URLs) comes back to this crawl's stats.
 Crash safety does not depend on the batch: every page is in the WARC before its item
 gets here, and an ad whose write a kill lost is not in the store (or has its old last
-seen), so the next run fetches it again. The batch is flushed before any removal (a
+seen), so the next run fetches it again. The batch is handed over before any removal (a
 removal must follow the ad's last write) and when the spider closes.
 
-When the spider closes, ads missing from enough complete listings are marked removed
-(crawler.revisits) and the run is recorded in the store (indexer.crawl_runs).
+When the spider closes, everything handed over is written first; then ads missing from
+enough complete listings are marked removed (crawler.revisits) and the run is recorded
+in the store (indexer.crawl_runs).
 
 When the store is unavailable (at open or during the crawl) the crawl goes on: pages are
 in the archive already, and what the store did not take goes to the spool
@@ -19,6 +24,8 @@ otherwise), replayed at the start of the next crawl that finds the store up.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import time
 from datetime import timedelta
@@ -33,57 +40,82 @@ from crawler.items import AdItem, RemovalItem
 from crawler.register import source_info
 from crawler.revisits import removals_by_absence
 from indexer.crawl_runs import CrawlRun
-from indexer.model import Observation, WriteResult
 
 log = logging.getLogger(__name__)
 
 
 class IngestPipeline:
-    def __init__(self, crawler: Crawler, store_url: str, batch_size: int) -> None:
+    def __init__(self, crawler: Crawler, store_url: str, batch_size: int,
+                 use_worker: bool = True) -> None:
         self.crawler = crawler
         self.store_url = store_url
         self.batch_size = max(1, batch_size)
-        self.store: Any = None
-        self.ingestor: Any = None
+        self.use_worker = use_worker
+        self.worker: Any = None  # crawler.ingest_worker.WorkerClient
+        self.core: Any = None  # crawler.ingest_core.IngestCore, when there is no worker
+        self.spooling = False
+        self._ready = False  # the worker said it opened the store (or the spool)
         self.pending: list[AdItem] = []
         self._t0 = time.monotonic()
-        self.spool: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IngestPipeline:
         store_url = crawler.settings.get("ADTRACE_STORE_URL")
         if not store_url:
             raise NotConfigured("ADTRACE_STORE_URL is not set")
-        pipe = cls(crawler, store_url, crawler.settings.getint("ADTRACE_INGEST_BATCH", 32))
+        pipe = cls(crawler, store_url, crawler.settings.getint("ADTRACE_INGEST_BATCH", 32),
+                   crawler.settings.getbool("ADTRACE_INGEST_WORKER", True))
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
         return pipe
 
     def open_spider(self, spider: Any = None) -> None:
-        from indexer.ingest import Ingestor
-        from indexer.spool import SPOOL_FILE, Spool
-        from indexer.store import open_store
-        from indexer.store.base import StoreError
+        """Start the worker (its answer is awaited at the first batch: it loads spaCy and
+        opens the store while the crawl fetches its first pages), or open the store here."""
+        from crawler.ingest_worker import WorkerClient
 
         self._t0 = time.monotonic()
-        settings = self.crawler.settings
-        self.spool = Spool(settings.get("ADTRACE_SPOOL") or Path(
-            settings.get("ADTRACE_ARCHIVE_DIR") or ".").parent / SPOOL_FILE)
-        info = source_info(self._spider().source)
+        if self.use_worker:
+            try:
+                self.worker = WorkerClient(self._core_config())
+                return
+            except OSError as exc:
+                log.warning("no ingest worker (%s); ingesting in the crawl process", exc)
+        self._log(self._start_core(self._core_config()))
+
+    def _worker_ready(self) -> bool:
+        """Whether the worker is there to take work (waits for its start once)."""
+        from crawler.ingest_worker import WorkerGone
+
+        if self.worker is None:
+            return False
+        if self._ready:
+            return True
         try:
-            self.store = open_store(self.store_url)
-            self.ingestor = Ingestor(self.store)
-            self.ingestor.register_source(info)
-        except StoreError as exc:
-            log.error("store unavailable, spooling to %s: %s", self.spool.path, exc)
-            if self.store is not None:
-                self.store.close()
-            self.store = self.ingestor = None
-            self.spool.add_source(info)
-            return
-        replayed = self.spool.replay(self.ingestor)
-        if replayed.replayed or replayed.left:
-            log.info("spool %s: replayed %d, %d left %s", self.spool.path, replayed.replayed,
-                     replayed.left, replayed.error)
+            line, self.spooling = self.worker.wait_ready()
+        except WorkerGone as exc:
+            log.warning("%s; ingesting in the crawl process", exc)
+            self.worker.close()
+            self.worker = None
+            self._log(self._start_core(self._core_config()))
+            return False
+        self._ready = True
+        self._log(line)
+        return True
+
+    @staticmethod
+    def _log(line: str) -> None:
+        if line:
+            log.info("%s", line)
+
+    def _start_core(self, config: dict[str, Any]) -> str:
+        from crawler.ingest_core import IngestCore
+        from indexer.model import SourceInfo
+
+        self.core = IngestCore(config["store_url"], config["archive_dir"], config["spool"],
+                               SourceInfo(**config["source_info"]))
+        line = self.core.open()
+        self.spooling = self.core.spooling
+        return line
 
     def close_spider(self, spider: Any = None) -> None:
         self.flush()
@@ -95,85 +127,108 @@ class IngestPipeline:
                 self.flush()
         elif isinstance(item, RemovalItem):
             self.flush()
-            if self.ingestor is None:
-                self.spool.add_removal(item.source_id, item.site_ad_id, item.at, item.reason)
-            elif self.ingestor.mark_removed(item.source_id, item.site_ad_id, item.at,
-                                          item.reason):
-                self._count("removed")
+            self._send(("removal", item))
         return item
 
     # ------------------------------------------------------------------ batches
     def flush(self) -> None:
-        """Write the pending ads; a failing batch is retried one ad at a time so one bad
-        ad costs only itself (counted as an error with its URL)."""
+        """Hand the pending ads over (to the worker, or written here)."""
         batch, self.pending = self.pending, []
-        if not batch:
-            return
-        if self.ingestor is None:
-            for item in batch:
-                self._to_spool(item)
+        if batch:
+            self._send(("ads", batch))
+
+    def _send(self, message: tuple[str, Any]) -> None:
+        from crawler.ingest_worker import WorkerGone
+
+        if self._worker_ready():
+            try:
+                self.worker.submit(message)
+                for outcome in self.worker.poll():
+                    self._apply(outcome)
+                return
+            except WorkerGone as exc:
+                if any(m is message for m in self._lose_worker(exc)):
+                    return  # handed over before the failure: done again already
+        self._do_here(message)
+
+    def _lose_worker(self, exc: Exception) -> list[tuple[str, Any]]:
+        """The worker is gone: what it did not confirm is done again here (store writes
+        are idempotent), and so is everything after."""
+        redo = self.worker.unconfirmed()
+        log.error("%s; ingesting in the crawl process from now on (%d batch(es) it did not "
+                  "confirm are written again)", exc, len(redo))
+        with contextlib.suppress(Exception):
+            self.worker.close()
+        self.worker = None
+        self._log(self._start_core(self._core_config()))
+        for message in redo:
+            self._do_here(message)
+        return redo
+
+    def _do_here(self, message: tuple[str, Any]) -> None:
+        self._apply(self.core.ads(message[1]) if message[0] == "ads"
+                    else self.core.removal(message[1]))
+
+    def _core_config(self) -> dict[str, Any]:
+        from indexer.spool import SPOOL_FILE
+
+        settings = self.crawler.settings
+        return {"store_url": self.store_url,
+                "archive_dir": str(settings.get("ADTRACE_ARCHIVE_DIR") or "."),
+                "spool": str(settings.get("ADTRACE_SPOOL") or Path(
+                    settings.get("ADTRACE_ARCHIVE_DIR") or ".").parent / SPOOL_FILE),
+                "source_info": dataclasses.asdict(source_info(self._spider().source))}
+
+    def _apply(self, outcome: Any) -> None:
+        for key, n in outcome.counts.items():
+            self.crawler.stats.inc_value(f"adtrace/{key}", n)  # type: ignore[union-attr]
+        for url, reason in outcome.errors:
+            self._spider().record_error(url, reason)
+
+    def _drain(self) -> None:
+        """Wait until everything handed over is written."""
+        from crawler.ingest_worker import WorkerGone
+
+        if not self._worker_ready():
             return
         try:
-            results = self.ingestor.ingest_many([_obs(i) for i in batch])
-        except Exception as exc:  # noqa: BLE001 - fall back to one by one, below
-            log.warning("batch of %d failed (%s); writing one by one", len(batch), exc)
-            for item in batch:
-                self._ingest_one(item)
-            return
-        for result in results:
-            self._tally(result)
-
-    def _ingest_one(self, item: AdItem) -> None:
-        from indexer.store.base import StoreError
-
-        try:
-            self._tally(self.ingestor.ingest(_obs(item)))
-        except StoreError as exc:
-            log.error("store failed writing %s, spooled: %s", item.url, exc)
-            self._to_spool(item)
-        except Exception as exc:  # noqa: BLE001 - counted per source, the crawl goes on
-            self._spider().record_error(item.url, f"could not store: {exc}")
-
-    def _to_spool(self, item: AdItem) -> None:
-        self.spool.add(_obs(item))
-        self._count("spooled")
-
-    def _tally(self, result: WriteResult) -> None:
-        self._count("ads_seen")
-        if result.new_ad:
-            self._count("new_ads")
-        elif result.new_version:
-            self._count("new_versions")
-        else:
-            self._count("unchanged")
+            self.worker.finish(self._apply)
+        except WorkerGone as exc:
+            self._lose_worker(exc)
+        self.worker = None
 
     # ------------------------------------------------------------------ end of run
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
-        if self.store is None:
-            self.flush()  # into the spool
-            return
-        try:
-            self.flush()
-            run = self._finish_run(reason)
-            self.store.record_crawl_run(run)
-        finally:
-            self.store.close()
-            self.store = None
+        """Everything handed over is written first; then removals by absence and the run
+        record, through a store opened here (the worker has closed its own)."""
+        from indexer.store import open_store
 
-    def _finish_run(self, reason: str) -> CrawlRun:
+        self.flush()
+        self._drain()
+        if self.core is not None:
+            self.core.close()
+        if self.spooling:
+            return  # the store was unavailable at the start: the ads went to the spool
+        store = open_store(self.store_url)
+        try:
+            store.record_crawl_run(self._finish_run(store, reason))
+        finally:
+            store.close()
+
+    def _finish_run(self, store: Any, reason: str) -> CrawlRun:
         spider = self._spider()
         source = spider.source
         duration = time.monotonic() - self._t0
         finished = spider.run_start + timedelta(seconds=duration)
         missing = tuple(spider.missing_from_listings()) if spider.listings_complete else ()
         if spider.listings_complete and missing:
-            earlier = self.store.crawl_runs(source.id, limit=max(10, 4 * source.
-                                                                 missing_runs_before_removed))
+            earlier = store.crawl_runs(source.id, limit=max(10, 4 * source.
+                                                            missing_runs_before_removed))
             why = (f"missing from complete listings in {source.missing_runs_before_removed} "
                    "consecutive run(s)")
             for site_ad_id in removals_by_absence(missing, earlier,
                                                   source.missing_runs_before_removed):
-                if self.ingestor.mark_removed(source.id, site_ad_id, finished, why):
+                if store.mark_removed(source.id, site_ad_id, finished, why):
                     self._count("removed")
         get = self.crawler.stats.get_value  # type: ignore[union-attr]
         return CrawlRun(
@@ -192,7 +247,3 @@ class IngestPipeline:
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"adtrace/{key}")  # type: ignore[union-attr]
 
-
-def _obs(item: AdItem) -> Observation:
-    return Observation(source_id=item.source_id, site_ad_id=item.site_ad_id, url=item.url,
-                       capture=item.capture, fields=item.fields)

@@ -71,6 +71,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     store_url = job.get("store_url", "")
     known_given: dict[str, list[list[str]]] = job.get("known_ads") or {}
     process = CrawlerProcess({"LOG_LEVEL": job.get("log_level", "WARNING")})
+    levels: list[int] = []
     crawlers: dict[str, Crawler] = {}
     failures: list[str] = []
     for source in sources:
@@ -78,6 +79,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             source, store_url=store_url, archive_dir=job["archive_dir"],
             clock_start=job.get("clock_start", ""), progress=job.get("progress", True),
             overrides=job.get("settings"))
+        levels.append(_level(settings.get("LOG_LEVEL", "DEBUG")))
         known = known_given.get(source.id)
         known_ads = [tuple(k) for k in known] if known is not None \
             else known_live_ads(store_url, source.id)
@@ -85,10 +87,27 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         crawlers[source.id] = crawler
         process.crawl(crawler, source=source, known_ads=known_ads).addErrback(
             _failed, source.id, failures)
+    _quiet_scrapy_below(min(levels, default=logging.NOTSET))
     process.start()
     if failures:
         raise CrawlFailed("; ".join(failures))
     return {sid: _stats(c) for sid, c in crawlers.items()}
+
+
+def _level(value: Any) -> int:
+    """A LOG_LEVEL setting (name or number) as a number; unknown → NOTSET (log all)."""
+    if isinstance(value, int):
+        return value
+    number = logging.getLevelName(str(value).upper())
+    return number if isinstance(number, int) else logging.NOTSET
+
+
+def _quiet_scrapy_below(level: int) -> None:
+    """Scrapy's root handler filters by the crawl's LOG_LEVEL, but leaves the root logger
+    at NOTSET, so every request's "Crawled" and every item's "Scraped from" debug record
+    was built and then dropped; a level on the "scrapy" logger skips them before they are
+    made (the lowest LOG_LEVEL of the job's crawlers: nothing they would show is lost)."""
+    logging.getLogger("scrapy").setLevel(level)
 
 
 class CrawlFailed(RuntimeError):

@@ -18,6 +18,8 @@ BASE: dict[str, Any] = {
     "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.SourceProxyMiddleware": 100,
                                "crawler.middlewares.ArchiveMiddleware": 950},
     "ITEM_PIPELINES": {"crawler.pipelines.IngestPipeline": 300},
+    "DOWNLOAD_HANDLERS": {"http": "crawler.http_handler.PooledHTTP11DownloadHandler",
+                          "https": "crawler.http_handler.PooledHTTP11DownloadHandler"},
     "EXTENSIONS": {"crawler.extensions.CrawlMonitor": 500,
                    "crawler.size_cap.PageSizeCap": 510,
                    "scrapy.extensions.telnet.TelnetConsole": None},
@@ -27,6 +29,8 @@ BASE: dict[str, Any] = {
     "DOWNLOAD_WARNSIZE": 0,
     "ADTRACE_MAX_PAGE_BYTES": DEFAULT_MAX_PAGE_BYTES,
     "ADTRACE_INGEST_BATCH": 32,
+    # enrich and store in a second process (crawler.ingest_worker); False: in this one
+    "ADTRACE_INGEST_WORKER": True,
     "RETRY_TIMES": 1,
     "COOKIES_ENABLED": False,
     # items in flight per response: Scrapy starts this many asyncio workers for every

@@ -30,7 +30,13 @@ from twisted.python.failure import Failure
 from crawler.clock import Clock
 from crawler.extract import ad_id_of, fields_of, image_urls, is_removed, links, strip_scripts
 from crawler.items import AdItem, RemovalItem
-from crawler.middlewares import CAPTURE_KEY, IMAGE_KEY, IMAGE_REF_KEY, TRUNCATED_KEY
+from crawler.middlewares import (
+    CAPTURE_KEY,
+    IMAGE_KEY,
+    IMAGE_PENDING_KEY,
+    IMAGE_REF_KEY,
+    TRUNCATED_KEY,
+)
 from crawler.revisits import is_due, missing_ads
 from crawler.source import Source
 from crawler.structured import JSONLD_PREFIX, jsonld_objects
@@ -72,6 +78,7 @@ class GenericSpider(scrapy.Spider):
         self._requested: set[str] = set()
         self._revisited = False
         self._image_cache: dict[str, ImageRef] = {}
+        self._images_pending = False  # the archive leaves images to the ingest pipeline
         self._wants_jsonld = any(e.strip().startswith(JSONLD_PREFIX)
                                  for e in source.selectors.fields.values())
         self.run_start: datetime = datetime.now(UTC)
@@ -196,17 +203,25 @@ class GenericSpider(scrapy.Spider):
         ``engine.download_async`` skips the scheduler, the spider middlewares and a
         callback per image, which cost more CPU than archiving the image; downloader
         middlewares (robots, retries, redirects, the archive) still see every request.
+        Images left pending by the archive (stored by the ingest pipeline) travel with
+        the ad as bytes, those fetched for this ad only: an image an earlier ad of the
+        run showed is known to the pipeline by then.
         """
         todo = [u for u in dict.fromkeys(ad.image_urls) if u not in self._image_cache]
         fetched = await asyncio.gather(*(self._fetch_image(u, ad.url) for u in todo))
-        refs = {**self._image_cache, **dict(zip(todo, fetched, strict=True))}
+        bodies = {ref.sha256: body for ref, body in fetched if ref is not None and body is not None}
+        refs = {**self._image_cache, **{u: ref for u, (ref, _) in zip(todo, fetched,
+                                                                        strict=True)}}
         images = [ref for url in ad.image_urls if (ref := refs.get(url)) is not None]
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
                           images=tuple(dict.fromkeys(images)))
-        return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields)
+        return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,
+                      images_pending=self._images_pending, image_bodies=bodies)
 
-    async def _fetch_image(self, url: str, page_url: str) -> ImageRef | None:
-        """One image through the archive; a failure is counted with its URL, never raised.
+    async def _fetch_image(self, url: str, page_url: str
+                           ) -> tuple[ImageRef | None, bytes | None]:
+        """One image through the archive: (its ref, its bytes when the ref is pending); a
+        failure is counted with its URL, never raised.
 
         The Referer is set here as Scrapy's referer middleware (a spider middleware, which
         this path skips) would: sites that refuse hot-linked images look for it."""
@@ -217,15 +232,18 @@ class GenericSpider(scrapy.Spider):
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # noqa: BLE001 - any failure costs this image only
             self.record_error(url, f"image failed: {_failure_message(exc)}")
-            return None
+            return None, None
         ref: ImageRef | None = response.meta.get(IMAGE_REF_KEY)
+        body = None
+        if ref is None and (ref := response.meta.get(IMAGE_PENDING_KEY)) is not None:
+            self._images_pending, body = True, response.body
         if ref is None:
             why = ("image was not archived" if 200 <= response.status < 300
                    else f"image failed: http {response.status}")
             self.record_error(url, why)
-            return None
+            return None, None
         self._image_cache[url] = ref
-        return ref
+        return ref, body
 
     # ------------------------------------------------------------------ revisits, errors
     def on_idle(self, spider: Any = None) -> None:

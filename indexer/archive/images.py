@@ -69,6 +69,22 @@ def store_image(root: str | Path, body: bytes, source_url: str = "",
                     content_type=content_type.split(";")[0].strip(), width=width, height=height)
 
 
+def describe_stored(root: str | Path, sha256: str, source_url: str = "",
+                    content_type: str = "") -> ImageRef | None:
+    """The ImageRef of an image archived earlier under ``sha256``, without its bytes at
+    hand: the remembered inspection (this process, then ``image_meta``), else the stored
+    file read and inspected again. None when the archive does not hold it."""
+    known = _seen.get(sha256) or _read_meta(root, sha256)
+    if known is None:
+        path = find_image(root, sha256)
+        if path is None:
+            return None
+        return store_image(root, path.read_bytes(), source_url, content_type)
+    phash, width, height, _fmt = known
+    return ImageRef(sha256=sha256, phash=phash, source_url=source_url,
+                    content_type=content_type.split(";")[0].strip(), width=width, height=height)
+
+
 def inspect_once(sha256: str, body: bytes, root: str | Path | None = None) -> Inspection:
     """``_inspect(body)``, remembered by the body's SHA-256 (the caller's hash of ``body``):
     the same bytes always decode the same, so a photo seen before costs a dict lookup

@@ -24,6 +24,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from indexer.archive import records
 from indexer.archive.digest import warc_digest_of
 from indexer.archive.index import CaptureIndex, IndexEntry
 from indexer.model import Capture
@@ -89,21 +90,25 @@ class WarcWriter:
         digest = hashlib.sha256(fetched.body).digest()
         sha = digest.hex()
         previous = self.index.latest(fetched.url)
+        warc_date = _warc_date(fetched.fetched_at)
         if previous is not None and previous.sha256 == sha:
             record = self._revisit_record(fetched, previous, digest)
+            record_id = record.rec_headers.get_header("WARC-Record-ID")
+            data = self._serialise(record)
             revisit_of = previous.original_id
         else:
-            record = self._response_record(fetched, digest)
+            record_id = records.new_record_id()
+            data = records.response_record(
+                fetched.url, record_id, warc_date, warc_digest_of(digest),
+                self._http_headers(fetched).to_ascii_bytes(), fetched.body, fetched.truncated)
             revisit_of = ""
-        data = self._serialise(record)
         rel, offset = self._append(data)
         capture = Capture(
             url=fetched.url, fetched_at=fetched.fetched_at, status=fetched.status,
             sha256=sha, warc_file=rel, warc_offset=offset, warc_length=len(data),
             content_type=fetched.content_type, revisit_of=revisit_of,
         )
-        self._append(self._serialise(self._request_record(fetched, record)))
-        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        self._append(self._request_record(fetched, record_id, warc_date))
         self.index.add(IndexEntry.for_capture(capture, record_id, previous))
         return capture
 
@@ -125,23 +130,6 @@ class WarcWriter:
         status_line = f"{fetched.status} {fetched.reason or _reason(fetched.status)}"
         return StatusAndHeaders(status_line, list(fetched.headers), protocol="HTTP/1.1")
 
-    def _response_record(self, fetched: Fetched, digest: bytes):  # noqa: ANN202 - warcio
-        """The payload digest is given (hashed once, above), so warcio hashes only the block."""
-        headers = self._extra_headers(fetched)
-        headers["WARC-Payload-Digest"] = warc_digest_of(digest)
-        return self._records.create_warc_record(
-            fetched.url, "response", payload=io.BytesIO(fetched.body),
-            length=len(fetched.body), http_headers=self._http_headers(fetched),
-            warc_headers_dict=headers,
-        )
-
-    @staticmethod
-    def _extra_headers(fetched: Fetched) -> dict[str, str]:
-        headers = {"WARC-Date": _warc_date(fetched.fetched_at)}
-        if fetched.truncated:
-            headers["WARC-Truncated"] = fetched.truncated
-        return headers
-
     def _revisit_record(self, fetched: Fetched, previous: IndexEntry,  # noqa: ANN202
                         digest: bytes):
         return self._records.create_revisit_record(
@@ -155,18 +143,13 @@ class WarcWriter:
             },
         )
 
-    def _request_record(self, fetched: Fetched, response):  # noqa: ANN001, ANN202
+    @staticmethod
+    def _request_record(fetched: Fetched, concurrent_to: str, warc_date: str) -> bytes:
         path = fetched.url.split("://", 1)[-1].partition("/")[2]
-        headers = StatusAndHeaders(f"{fetched.method} /{path} HTTP/1.1",
-                                   list(fetched.request_headers), is_http_request=True)
-        record = self._records.create_warc_record(
-            fetched.url, "request", http_headers=headers,
-            warc_headers_dict={
-                "WARC-Date": _warc_date(fetched.fetched_at),
-                "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
-            },
-        )
-        return record
+        head = records.http_head(f"{fetched.method} /{path} HTTP/1.1",
+                                 fetched.request_headers, request=True)
+        return records.request_record(fetched.url, records.new_record_id(), warc_date,
+                                      concurrent_to, head)
 
     def _serialise(self, record) -> bytes:  # noqa: ANN001
         """The record as one gzip member (warcio writes to the builder's ``out``)."""

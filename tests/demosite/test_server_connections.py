@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import time
 from urllib.parse import urlsplit
 
 from demosite.server import DemoServer
@@ -33,3 +34,20 @@ def test_one_connection_serves_many_requests() -> None:
         finally:
             conn.close()
 
+
+
+def test_answers_on_a_kept_connection_do_not_wait_for_a_delayed_ack() -> None:
+    """Headers and body are written apart; with Nagle's algorithm on, the body waited for
+    the client's delayed ACK (40 ms on Linux) and every keep-alive answer took 44 ms."""
+    with DemoServer(World(seed=1, n_ads=40, days=1)) as server:
+        conn = _connect(server)
+        try:
+            took = []
+            for _ in range(15):
+                started = time.perf_counter()
+                conn.request("GET", "/robots.txt")
+                assert conn.getresponse().read()
+                took.append(time.perf_counter() - started)
+        finally:
+            conn.close()
+    assert sorted(took)[len(took) // 2] < 0.02, took

@@ -1,0 +1,169 @@
+"""The ingest pipeline's work, wherever it runs: images completed, ads enriched and
+stored, or spooled while the store is down.
+
+``IngestCore`` runs in the ingest worker process (crawler.ingest_worker), beside the
+Scrapy reactor, so the crawl uses a second core; or in the crawl process itself when no
+worker runs. It never talks to Scrapy: it takes items and returns an ``Outcome`` (the
+counters to add and the errors to record, each with its URL), which the pipeline
+applies to the crawl's stats and run record.
+
+Order is kept: ads and removals are handled in the order they came, a removal after
+every ad before it. Crash safety is the crawler's: every page and image is in the WARC
+before its item reaches this class, and an ad whose write a kill lost is not in the
+store (or has its old last seen), so the next run fetches it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.items import AdItem, RemovalItem
+from indexer.model import ImageRef, Observation, SourceInfo, WriteResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What a piece of work did: counters (``adtrace/<key>``) and errors (URL, reason)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+class IngestCore:
+    """Opens the store (or, when it is unavailable, the spool) for one source."""
+
+    def __init__(self, store_url: str, archive_dir: str, spool_path: str | Path,
+                 info: SourceInfo) -> None:
+        self.store_url = store_url
+        self.archive_dir = archive_dir
+        self.spool_path = Path(spool_path)
+        self.info = info
+        self.store: Any = None
+        self.ingestor: Any = None
+        self.spool: Any = None
+
+    @property
+    def spooling(self) -> bool:
+        return self.ingestor is None
+
+    def open(self) -> str:
+        """Open the store and replay the spool; returns a line for the log ("" if none)."""
+        from indexer.ingest import Ingestor
+        from indexer.spool import Spool
+        from indexer.store import open_store
+        from indexer.store.base import StoreError
+
+        self.spool = Spool(self.spool_path)
+        try:
+            self.store = open_store(self.store_url)
+            self.ingestor = Ingestor(self.store)
+            self.ingestor.register_source(self.info)
+        except StoreError as exc:
+            log.error("store unavailable, spooling to %s: %s", self.spool.path, exc)
+            if self.store is not None:
+                self.store.close()
+            self.store = self.ingestor = None
+            self.spool.add_source(self.info)
+            return ""
+        replayed = self.spool.replay(self.ingestor)
+        if replayed.replayed or replayed.left:
+            return (f"spool {self.spool.path}: replayed {replayed.replayed}, "
+                    f"{replayed.left} left {replayed.error}")
+        return ""
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    # ------------------------------------------------------------------ work
+    def ads(self, batch: list[AdItem]) -> Outcome:
+        """Write a batch of ads; a failing batch is retried one ad at a time so one bad ad
+        costs only itself (counted as an error with its URL)."""
+        out = Outcome()
+        observations = []
+        for item in batch:
+            try:
+                observations.append(_obs(item, self.archive_dir))
+            except OSError as exc:  # the image copy could not be written
+                out.errors.append((item.url, f"could not store its images: {exc}"))
+        if not observations:
+            return out
+        if self.ingestor is None:
+            for obs in observations:
+                self._to_spool(obs, out)
+            return out
+        try:
+            results = self.ingestor.ingest_many(observations)
+        except Exception as exc:  # noqa: BLE001 - fall back to one by one, below
+            log.warning("batch of %d failed (%s); writing one by one", len(observations), exc)
+            for obs in observations:
+                self._ingest_one(obs, out)
+            return out
+        for result in results:
+            _tally(result, out)
+        return out
+
+    def removal(self, item: RemovalItem) -> Outcome:
+        out = Outcome()
+        if self.ingestor is None:
+            self.spool.add_removal(item.source_id, item.site_ad_id, item.at, item.reason)
+        elif self.ingestor.mark_removed(item.source_id, item.site_ad_id, item.at, item.reason):
+            out.count("removed")
+        return out
+
+    def _ingest_one(self, obs: Observation, out: Outcome) -> None:
+        from indexer.store.base import StoreError
+
+        try:
+            _tally(self.ingestor.ingest(obs), out)
+        except StoreError as exc:
+            log.error("store failed writing %s, spooled: %s", obs.url, exc)
+            self._to_spool(obs, out)
+        except Exception as exc:  # noqa: BLE001 - counted per source, the crawl goes on
+            out.errors.append((obs.url, f"could not store: {exc}"))
+
+    def _to_spool(self, obs: Observation, out: Outcome) -> None:
+        self.spool.add(obs)
+        out.count("spooled")
+
+
+def _tally(result: WriteResult, out: Outcome) -> None:
+    out.count("ads_seen")
+    if result.new_ad:
+        out.count("new_ads")
+    elif result.new_version:
+        out.count("new_versions")
+    else:
+        out.count("unchanged")
+
+
+def _obs(item: AdItem, archive_dir: str) -> Observation:
+    fields = item.fields
+    if item.images_pending:
+        fields = dataclasses.replace(fields, images=tuple(dict.fromkeys(
+            complete_image(archive_dir, ref, item.image_bodies.get(ref.sha256))
+            for ref in fields.images)))
+    return Observation(source_id=item.source_id, site_ad_id=item.site_ad_id, url=item.url,
+                       capture=item.capture, fields=fields)
+
+
+def complete_image(archive_dir: str, ref: ImageRef, body: bytes | None) -> ImageRef:
+    """The full ImageRef of an image the crawl archived in its WARC: stored under its hash
+    and inspected (phash, size) from ``body``, or, for an image an earlier ad of the run
+    carried, from what the archive remembers of it."""
+    from indexer.archive.images import describe_stored, store_image
+
+    if body is not None:
+        return store_image(archive_dir, body, ref.source_url, ref.content_type)
+    known = describe_stored(archive_dir, ref.sha256, ref.source_url, ref.content_type)
+    return known if known is not None else ref

@@ -1,0 +1,79 @@
+"""The lean record builder writes what warcio's builder wrote, and warcio reads it."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+
+from indexer.archive import archive_verify, read_capture
+from indexer.archive.digest import warc_digest_of
+from indexer.archive.writer import Fetched, WarcWriter, _Sha256Writer, _warc_date
+
+AT = datetime(2026, 11, 4, 8, 30, 1, 123456, tzinfo=UTC)
+
+
+def _fetched(truncated: str = "") -> Fetched:
+    return Fetched(url="http://x.test/ad/1?q=%C3%BC", status=200,
+                   headers=[("Content-Type", "text/html"), ("X-Odd", "café ☕")],
+                   body=b"<html>hi</html>\x00\xff" * 50, fetched_at=AT,
+                   request_headers=[("User-Agent", "adtrace"), ("Referer", "http://x.test/")],
+                   truncated=truncated)
+
+
+def _warcio_bytes(f: Fetched) -> bytes:
+    """The two records as the writer built them with warcio before."""
+    builder = _Sha256Writer(io.BytesIO(), gzip=True, warc_version="1.1")
+    headers = {"WARC-Date": _warc_date(f.fetched_at)}
+    if f.truncated:
+        headers["WARC-Truncated"] = f.truncated
+    headers["WARC-Payload-Digest"] = warc_digest_of(hashlib.sha256(f.body).digest())
+    response = builder.create_warc_record(
+        f.url, "response", payload=io.BytesIO(f.body), length=len(f.body),
+        http_headers=StatusAndHeaders("200 OK", list(f.headers), protocol="HTTP/1.1"),
+        warc_headers_dict=headers)
+    out = builder.out = io.BytesIO()
+    builder.write_record(response)
+    path = f.url.split("://", 1)[-1].partition("/")[2]
+    request = builder.create_warc_record(
+        f.url, "request", http_headers=StatusAndHeaders(
+            f"GET /{path} HTTP/1.1", list(f.request_headers), is_http_request=True),
+        warc_headers_dict={"WARC-Date": _warc_date(f.fetched_at),
+                           "WARC-Concurrent-To": response.rec_headers.get_header(
+                               "WARC-Record-ID")})
+    builder.write_record(request)
+    return gzip.decompress(out.getvalue())
+
+
+def _ids_blanked(data: bytes) -> bytes:
+    return re.sub(rb"<urn:uuid:[0-9a-f-]{36}>", b"<id>", data)
+
+
+@pytest.mark.parametrize("truncated", ["", "length"])
+def test_records_match_what_warcio_built(tmp_path: Path, truncated: str) -> None:
+    f = _fetched(truncated)
+    with WarcWriter(tmp_path) as writer:
+        capture = writer.write(f)
+    written = gzip.decompress((tmp_path / capture.warc_file).read_bytes())
+    assert _ids_blanked(written) == _ids_blanked(_warcio_bytes(f))
+
+
+def test_records_read_back_and_verify(tmp_path: Path) -> None:
+    f = _fetched()
+    with WarcWriter(tmp_path) as writer:
+        capture = writer.write(f)
+    assert read_capture(tmp_path, capture).payload == f.body
+    with open(tmp_path / capture.warc_file, "rb") as fh:
+        records = list(ArchiveIterator(fh))
+    assert [r.rec_type for r in records] == ["response", "request"]
+    assert records[1].rec_headers.get_header("WARC-Concurrent-To") == \
+        records[0].rec_headers.get_header("WARC-Record-ID")
+    report = archive_verify(tmp_path)
+    assert not report.problems and report.files == 1
