@@ -111,6 +111,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._closed = False
         self._apart: ThreadPoolExecutor | None = None  # sqlite_scoring, started on first use
+        self._apart_busy = 0  # its threads at work
         try:
             with self._borrow() as conn:
                 sqlite_schema.create(conn, self.path, _SCHEMA_PARTS)
@@ -273,21 +274,30 @@ class SqliteStore:
             self._counted.clear()
             self._pages.clear()
 
-    def _run_apart(self, sql: str, params: list[object]) -> Future[sqlite_scoring.Scored]:
-        """Run one read on another connection and thread: (generation read at, rows)."""
+    def _run_apart(self, sql: str, params: list[object]) -> Future[sqlite_scoring.Scored] | None:
+        """Run one read on another connection and thread: (generation read at, rows).
+        None if every such thread is busy (other searches use the other cores): the
+        caller then reads in line rather than wait."""
         def run() -> sqlite_scoring.Scored:
-            with self._borrow() as conn:
-                conn.execute("BEGIN")
-                try:
-                    gen = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-                    return (gen[0] if gen else ""), conn.execute(sql, params).fetchall()
-                finally:
-                    conn.execute("COMMIT")
+            try:
+                with self._borrow() as conn:
+                    conn.execute("BEGIN")
+                    try:
+                        gen = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                        return (gen[0] if gen else ""), conn.execute(sql, params).fetchall()
+                    finally:
+                        conn.execute("COMMIT")
+            finally:
+                with self._lock:
+                    self._apart_busy -= 1
 
+        threads = max(1, (os.cpu_count() or 1) - 1)
         with self._lock:
+            if self._apart_busy >= threads:
+                return None
             if self._apart is None:
-                self._apart = ThreadPoolExecutor(max(1, (os.cpu_count() or 1) - 1),
-                                                 thread_name_prefix="adtrace-score")
+                self._apart = ThreadPoolExecutor(threads, thread_name_prefix="adtrace-score")
+            self._apart_busy += 1
             return self._apart.submit(run)
 
     def ads_for_identifier(self, kind: str, value: str,

@@ -32,7 +32,7 @@ SCORES = "temp.adtrace_scores"
 
 # (generation the rows were read at, [(vrow, score)]) of a statement run apart
 Scored = tuple[str, list[tuple[int, float]]]
-RunApart = Callable[[str, Params], "Future[Scored]"]
+RunApart = Callable[[str, Params], "Future[Scored] | None"]  # None: no thread free
 
 
 def worth_apart(conn: sqlite3.Connection, q: Query) -> bool:
@@ -50,8 +50,9 @@ def _has_phrase(q: Query) -> bool:
                for c in q.clauses for t in c.terms)
 
 
-def start(run: RunApart, q: Query, dense: Dense) -> Future[Scored]:
-    """Start scoring the rows the page's match set will keep, on another connection."""
+def start(run: RunApart, q: Query, dense: Dense) -> Future[Scored] | None:
+    """Start scoring the rows the page's match set will keep, on another connection
+    (None if no thread is free for it: the page is then scored in line)."""
     return run(*compile_scores(q, dense))
 
 

@@ -99,3 +99,16 @@ def test_close_waits_for_a_scoring_in_flight(texts, monkeypatch):
     assert texts._apart is not None
     texts.close()
     assert texts._apart is None and not texts._idle
+
+
+def test_with_every_scoring_thread_busy_the_page_is_scored_in_line(texts, monkeypatch):
+    q = QUERIES[0]
+    in_line = _page(texts, q)
+    monkeypatch.setattr(sqlite_scoring, "APART_MIN_ADS", 0)
+    filled: list[bool] = []
+    real_fill = sqlite_scoring.fill
+    monkeypatch.setattr(sqlite_scoring, "fill", lambda *a: filled.append(True) or real_fill(*a))
+    texts._apart_busy = max(1, (sqlite_scoring.os.cpu_count() or 1) - 1)  # others scoring
+    assert _page(texts, q) == in_line and filled == []
+    texts._apart_busy = 0
+    assert _page(texts, q) == in_line and filled == [True]
