@@ -87,9 +87,9 @@ def _from_totals(q: Query, facet: str) -> tuple[str, Params] | None:
         return (f"SELECT value, n FROM {TOTALS} WHERE facet = ? AND n > 0 ORDER BY {order} "
                 f"LIMIT ?", [kept, *tail])
     if facet == "theme":
-        return (f"SELECT s.theme AS value, sum(t.n) AS n FROM {TOTALS} t JOIN sources s ON "
-                f"s.id = t.value WHERE t.facet = 'site' GROUP BY 1 HAVING sum(t.n) > 0 "
-                f"ORDER BY {order} LIMIT ?", tail)
+        return _top(f"SELECT s.theme AS value, sum(t.n) AS n FROM {TOTALS} t JOIN sources s ON "
+                    f"s.id = t.value WHERE t.facet = 'site' GROUP BY 1 HAVING sum(t.n) > 0",
+                    order), tail
     return None
 
 

@@ -26,6 +26,7 @@ SELECTIONS = [
     {"city": ("Utrecht",), "site": ("alpha",)}, {"lang": ("en",)}, {"lang": ("en", "nl")},
     {"risk": ("none", "high")}, {"status": ("live",)}, {"phone": (PHONE_A,)},
     {"indicator": ("youth",), "site": ("beta", "gamma")}, {"indicator": ("youth",), "city": ("Antwerpen",)},
+    {"theme": ("other",)}, {"theme": ("other",), "site": ("alpha",)},
 ]
 THEMES = [None, ("trafficking",), ("other",)]
 
