@@ -12,8 +12,9 @@ kept row; otherwise the first connection scores its own rows after all.
 
 Only for phrases, and from ``APART_MIN_ADS`` current ads: below, the count is short
 (about 11 ms for a phrase at 100k ads), less than a second walk over the matches costs
-a busy server, so it is done in line. A p50 measured at a million ads, phrase and place,
-on an idle 2-core machine: 210 ms in line, 183 ms apart; one word: 60 ms in line, 70 apart.
+a busy server, so it is done in line. A p50 measured at a million ads (count limit
+5,000), phrase and place, on an idle 2-core machine: 210 ms in line, 183 ms apart; one
+word: 60 ms in line, 70 apart.
 """
 
 from __future__ import annotations
