@@ -92,7 +92,7 @@ class WarcWriter:
         previous = self.index.latest(fetched.url)
         warc_date = _warc_date(fetched.fetched_at)
         if previous is not None and previous.sha256 == sha:
-            record = self._revisit_record(fetched, previous, digest)
+            record = self._revisit_record(fetched, previous, digest, warc_date)
             record_id = record.rec_headers.get_header("WARC-Record-ID")
             data = self._serialise(record)
             revisit_of = previous.original_id
@@ -131,12 +131,12 @@ class WarcWriter:
         return StatusAndHeaders(status_line, list(fetched.headers), protocol="HTTP/1.1")
 
     def _revisit_record(self, fetched: Fetched, previous: IndexEntry,  # noqa: ANN202
-                        digest: bytes):
+                        digest: bytes, warc_date: str):
         return self._records.create_revisit_record(
             fetched.url, warc_digest_of(digest), previous.url, previous.original_warc_date,
             http_headers=self._http_headers(fetched),
             warc_headers_dict={
-                "WARC-Date": _warc_date(fetched.fetched_at),
+                "WARC-Date": warc_date,
                 "WARC-Refers-To": previous.original_record_id,
                 "WARC-Refers-To-Filename": previous.original_file,
                 "WARC-Refers-To-Offset": str(previous.original_offset),

@@ -21,8 +21,9 @@ TABLE = "facet_counts"
 TOTALS = "facet_totals"  # the same over all sources (indexer.store.sqlite_totals)
 
 
-# Kept facets with one value per current ad: a sum over several of their values is exact.
-_ONE_PER_AD = ("lang", "risk", "status")
+# Column facets counted per source under their own name; each current ad has exactly one
+# value of each, so a sum over several of their values is exact.
+KEPT_COLUMNS = ("site", "lang", "risk", "status")
 
 
 def countable(q: Query) -> bool:
@@ -112,7 +113,7 @@ def compile_site_by_kept(q: Query) -> tuple[str, Params] | None:
     facet, values = narrowed[0]
     if facet in ENTITY_KINDS and len(values) == 1:  # an ad may have two places: not summed
         key, cond, vals = f"e:{ENTITY_KINDS[facet]}", "c.value = ? COLLATE NOCASE", list(values)
-    elif facet in _ONE_PER_AD:
+    elif facet in KEPT_COLUMNS:
         key, cond, vals = facet, f"c.value IN ({_in(values)})", list(values)
     else:
         return None
@@ -140,7 +141,7 @@ def compile_facet_counted(q: Query, facet: str) -> tuple[str, Params] | None:
     if facet in ENTITY_KINDS:  # entity values compare case-insensitively, as in entities
         inner, head = (f"SELECT c.value COLLATE NOCASE AS value, sum(c.n) AS n FROM {TABLE} c "
                        f"WHERE c.facet = ? AND {scope} GROUP BY 1"), [f"e:{ENTITY_KINDS[facet]}"]
-    elif facet in ("site", "lang", "risk", "status"):
+    elif facet in KEPT_COLUMNS:
         inner, head = (f"SELECT c.value AS value, sum(c.n) AS n FROM {TABLE} c WHERE c.facet = ? "
                        f"AND {scope} GROUP BY 1"), [facet]
     elif facet == "theme":

@@ -21,7 +21,7 @@ import sqlite3
 
 from indexer.search.query import Query
 from indexer.search.sql import HELD, Dense, count_limit, entity_filters, fts_expression
-from indexer.search.sql_counted import compile_size, compile_total
+from indexer.search.sql_counted import KEPT_COLUMNS, compile_size, compile_total
 
 STEP = 0.9  # one row of the walked index (full-text or newest-first)
 PROBE = 3.0  # a probe of the entities index for one row
@@ -29,10 +29,6 @@ HELD_LOOKUP = 0.85  # a lookup in a set held in memory
 HOLD = 1.5  # putting one version into that set
 LIST = 12.5  # one listed match: version and ad looked up, sorted
 LIST_TEXT = 150.0  # the same checked against the full-text index (a MATCH per row)
-
-# Facet selections whose current-ad counts are kept (facet_totals), by kept facet name.
-_KEPT = {"site": "site", "lang": "lang", "risk": "risk", "status": "status"}
-
 
 def dense_filters(conn: sqlite3.Connection, q: Query) -> Dense:
     """The conditions of q to check per row rather than list matches by: all its entity
@@ -49,8 +45,8 @@ def dense_filters(conn: sqlite3.Connection, q: Query) -> Dense:
     n = max(1, int(conn.execute(*compile_total(Query())).fetchone()[0]))  # every current ad
     # (size, the condition, whether an index can list it: entities and sites can)
     sizes = [(_size(conn, f"e:{kind}", values), (kind, values), True) for kind, values in found]
-    sizes += [(_size(conn, _KEPT[f], v), (f, v), f == "site") for f, v in q.filters.items()
-              if v and f in _KEPT]
+    sizes += [(_size(conn, f, v), (f, v), f == "site") for f, v in q.filters.items()
+              if v and f in KEPT_COLUMNS]
     density = max(math.prod(m / n for m, _, _ in sizes), 1 / n)
     smallest, driver, _ = min(s for s in sizes if s[2])
     rows = min(n, count_limit(q) / density)
