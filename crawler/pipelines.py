@@ -63,7 +63,7 @@ class IngestPipeline:
         store_url = crawler.settings.get("ADTRACE_STORE_URL")
         if not store_url:
             raise NotConfigured("ADTRACE_STORE_URL is not set")
-        pipe = cls(crawler, store_url, crawler.settings.getint("ADTRACE_INGEST_BATCH", 32),
+        pipe = cls(crawler, store_url, crawler.settings.getint("ADTRACE_INGEST_BATCH", 64),
                    crawler.settings.getbool("ADTRACE_INGEST_WORKER", True))
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
         return pipe

@@ -24,6 +24,7 @@ import os
 import warnings
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 from indexer.archive.digest import sha256_hex
 from indexer.model import ImageRef
@@ -43,6 +44,7 @@ SEEN_MAX = 50_000  # inspections remembered per process (about 100 bytes each)
 
 Inspection = tuple[str, int, int, str]  # (phash, width, height, format)
 _seen: OrderedDict[str, Inspection] = OrderedDict()
+_made_dirs: set[str] = set()  # folders this process made (or found) for its writes
 
 
 def image_path(root: str | Path, sha256: str, ext: str) -> Path:
@@ -112,9 +114,12 @@ def _read_meta(root: str | Path, sha256: str) -> Inspection | None:
     """The remembered inspection, or None when missing or not in the expected form."""
     try:
         with open(os.path.join(root, META_DIR, sha256[:2], f"{sha256}.txt"), "rb") as fh:
-            parts = fh.read(200).decode("ascii").split()
+            raw = fh.read(200)
+        parts = raw.decode("ascii").split()
     except (OSError, UnicodeDecodeError):
         return None
+    if not raw.endswith(b"\n"):
+        return None  # a line cut short (written in place: see _write_meta)
     if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
         return None
     phash, fmt = ("" if parts[0] == "-" else parts[0]), ("" if parts[3] == "-" else parts[3])
@@ -126,9 +131,33 @@ def _read_meta(root: str | Path, sha256: str) -> Inspection | None:
 
 
 def _write_meta(root: str | Path, sha256: str, found: Inspection) -> None:
+    """One line, written in place with one write: no temp file and rename, which cost
+    more than the line. A line that a kill cut short has no newline and is not read
+    (``_read_meta``): the image is decoded again and the line rewritten."""
     phash, width, height, fmt = found
     line = f"{phash or '-'} {width} {height} {fmt or '-'}\n".encode("ascii", "replace")
-    _write_atomic(meta_path(root, sha256), line)
+    folder = os.path.join(root, META_DIR, sha256[:2])
+    _ensure_dir(folder)
+    path = os.path.join(folder, f"{sha256}.txt")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:  # the folder went (a purge) after it was made here
+        _made_dirs.discard(folder)
+        _ensure_dir(folder)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(folder: str) -> None:
+    """Make ``folder`` once per process (a set lookup instead of a mkdir per file)."""
+    if folder not in _made_dirs:
+        os.makedirs(folder, exist_ok=True)
+        if len(_made_dirs) >= SEEN_MAX:
+            _made_dirs.clear()
+        _made_dirs.add(folder)
 
 
 def _stored_under_any_ext(root: str | Path, sha256: str) -> bool:
@@ -153,9 +182,17 @@ def _inspect(body: bytes) -> Inspection:
                 if fmt == "JPEG":
                     img.draft("L", PHASH_DRAFT_SIZE)
                 img.load()
-                return str(imagehash.phash(img)), width, height, fmt
+                return _hex(imagehash.phash(img).hash), width, height, fmt
     except Exception:  # noqa: BLE001 - any decoder failure means "not an image we read"
         return "", 0, 0, ""
+
+
+def _hex(bits: Any) -> str:
+    """``str(ImageHash)`` for a 64-bit hash, without its character-per-bit detour: the
+    bits, first bit highest, as 16 hex digits (the same string)."""
+    import numpy
+
+    return numpy.packbits(numpy.asarray(bits, dtype=bool).ravel()).tobytes().hex()
 
 
 def _write_atomic(path: Path, body: bytes) -> None:
@@ -165,8 +202,15 @@ def _write_atomic(path: Path, body: bytes) -> None:
     is archived there first), so this file is a derived, content-addressed copy that can
     be rebuilt; an fsync per image blocked the crawl's one thread for most of its time.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = str(path.parent)
+    _ensure_dir(folder)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    try:
+        fh = open(tmp, "wb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:  # the folder went (a purge) after it was made here
+        _made_dirs.discard(folder)
+        _ensure_dir(folder)
+        fh = open(tmp, "wb")  # noqa: SIM115
+    with fh:
         fh.write(body)
     os.replace(tmp, path)

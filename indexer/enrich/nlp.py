@@ -54,10 +54,41 @@ def make_doc(nlp: Language, text: str, country: str) -> Doc:
     components read from ``doc._.adtrace_text``.
     """
     tokenizable = _LONG_RUN.sub(lambda m: m.group()[:-1] + " ", text) if _LONG_RUN.search(text) else text
+    _warm_tokenizer_cache(nlp, tokenizable)
     doc = nlp.make_doc(tokenizable)
     doc._.adtrace_text = text
     doc._.adtrace_country = country
     return doc
+
+
+WARM_AFTER = 2  # sightings of a chunk before it is put in the tokenizer's cache
+SIGHTINGS_MAX = 100_000  # chunks counted per pipeline (about 10 MB) before counting anew
+
+
+def _warm_tokenizer_cache(nlp: Language, text: str) -> None:
+    """Put ``text``'s recurring chunks in spaCy's tokenizer cache; the tokens are the same.
+
+    The tokenizer caches the tokens of each whitespace-separated chunk, but stops caching
+    for the rest of a text once any chunk in it hit a special case (spaCy issue #1250:
+    the flag is per text, not per chunk), and nearly every ad has one early on (a
+    bracket, a colon). So ads were tokenized affix by affix, chunk by chunk, every time:
+    most of the tokenizer's cost. A chunk seen a second time is tokenized here on its
+    own, where the flag covers only that chunk, so spaCy caches it exactly when it would
+    have had the flag been per chunk (a chunk that involves a special case is never
+    cached); the text's own tokenization then finds it in the cache. The cache's size
+    stays spaCy's (``max_cache_size``); one-off chunks (numbers, names) are not warmed.
+    """
+    seen: dict[str, int] | None = getattr(nlp, "_adtrace_chunk_sightings", None)
+    if seen is None or len(seen) > SIGHTINGS_MAX:
+        seen = {}
+        nlp._adtrace_chunk_sightings = seen  # type: ignore[attr-defined]
+    tokenizer = nlp.tokenizer
+    for chunk in text.split():
+        n = seen.get(chunk, 0)
+        if n < WARM_AFTER:
+            seen[chunk] = n + 1
+            if n + 1 == WARM_AFTER:
+                tokenizer(chunk)
 
 
 def source_text(doc: Doc) -> str:

@@ -16,6 +16,7 @@ so times and prices do not join up into numbers.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -180,7 +181,12 @@ def _is_trunk_in_parens(units: Sequence[_Unit], k: int) -> bool:
             and k + 1 < len(units) and ")" in units[k + 1].gap)
 
 
+@functools.lru_cache(maxsize=8192)
 def _parse(digits: str, intl: bool, region: str, bare_ok: bool) -> phonenumbers.PhoneNumber | None:
+    """The valid number ``digits`` stand for, or None. Cached: phonenumbers' parsing and
+    checks cost more than the rest of finding phones, and the same candidates recur (a
+    number on many ads, each of its prefixes tried longest first). The result is shared
+    between callers, who only read it."""
     try:
         if intl:
             num = phonenumbers.parse("+" + digits)

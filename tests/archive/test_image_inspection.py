@@ -105,7 +105,8 @@ def test_a_later_crawl_reads_what_the_bytes_decoded_to(monkeypatch: pytest.Monke
     assert archive_verify(tmp_path).ok and archive_verify(tmp_path).images == 1
 
 
-@pytest.mark.parametrize("damage", [b"", b"zz 1 2 PNG\n", b"../../x 1 2 PNG", b"\xff\xfe"])
+@pytest.mark.parametrize("damage", [b"", b"zz 1 2 PNG\n", b"../../x 1 2 PNG", b"\xff\xfe",
+                                    b"0123456789abcdef 64 48 PN"])  # last: cut short
 def test_a_damaged_record_is_decoded_again_and_rewritten(monkeypatch: pytest.MonkeyPatch,
                                                          tmp_path: Path, damage: bytes) -> None:
     body = _encoded(_photo(32, (64, 48)), "PNG")
@@ -133,3 +134,27 @@ def test_purging_an_image_takes_what_it_decoded_to(tmp_path: Path) -> None:
     assert delete_images(tmp_path, [ref.sha256]) == [ref.sha256]
     assert find_image(tmp_path, ref.sha256) is None
     assert not images.meta_path(tmp_path, ref.sha256).exists()
+
+
+def test_a_purged_folder_is_made_again_for_the_next_image(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    import shutil
+
+    first = store_image(tmp_path, _encoded(_photo(34, (64, 48)), "PNG"), "", "image/png")
+    shutil.rmtree(tmp_path / "images")
+    shutil.rmtree(tmp_path / images.META_DIR)
+    _forget(monkeypatch)  # decoded again: its line is written again too
+    again = store_image(tmp_path, _encoded(_photo(34, (64, 48)), "PNG"), "", "image/png")
+    assert find_image(tmp_path, again.sha256) is not None and again.phash == first.phash
+    assert images.meta_path(tmp_path, again.sha256).read_text().split()[0] == first.phash
+
+
+def test_the_hash_is_written_as_imagehash_writes_it() -> None:
+    """images._hex is str(ImageHash) without its per-bit detour: the same 16 digits."""
+    import numpy
+
+    rng = numpy.random.default_rng(7)
+    cases = [numpy.zeros((8, 8), bool), numpy.ones((8, 8), bool),
+             *(rng.random((8, 8)) > p for p in numpy.linspace(0.05, 0.95, 40))]
+    for bits in cases:
+        assert images._hex(bits) == str(imagehash.ImageHash(bits))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -77,3 +78,17 @@ def test_records_read_back_and_verify(tmp_path: Path) -> None:
         records[0].rec_headers.get_header("WARC-Record-ID")
     report = archive_verify(tmp_path)
     assert not report.problems and report.files == 1
+
+
+@pytest.mark.parametrize("size", [0, 300, 509, 1500, 40_000, 300_000])
+def test_records_of_every_size_read_back(tmp_path: Path, size: int) -> None:
+    """Each record's compressor is sized to it (records._compressor): small, around the
+    window sizes and past the largest window, warcio and gzip read back what was sent."""
+    body = (bytes(range(256)) * (size // 256 + 1))[:size]
+    f = dataclasses.replace(_fetched(), body=body, url=f"http://x.test/s/{size}")
+    with WarcWriter(tmp_path) as writer:
+        capture = writer.write(f)
+    assert read_capture(tmp_path, capture).payload == body
+    data = (tmp_path / capture.warc_file).read_bytes()
+    assert body in gzip.decompress(data)
+    assert archive_verify(tmp_path).ok
