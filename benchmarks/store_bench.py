@@ -13,9 +13,11 @@ days) and the store's remembered answers are dropped before each, so no timing i
 cache hit. Each shape is timed in two passes of --repeat different queries, and both
 are printed: the first pass is a fresh process's (its connections read each index page
 once into their page caches: a million-ad store is larger than SQLite's 2 GiB memory
-map, and the first few phrase searches cost up to twice the others), the second a store's
-that has been serving, which the p50 and p95 targets are about. An Elasticsearch run writes under a throw-away prefix and deletes it afterwards;
-a SQLite run refuses to touch an existing file.
+map, and the first few phrase searches cost up to twice the others), the second a
+store's that has been serving, which the p50 and p95 targets are about.
+
+An Elasticsearch run writes under a throw-away prefix and deletes it afterwards; a
+SQLite run refuses to touch an existing file.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def timed_shape(store: object, make: Callable[[random.Random], Query], r: random
 
 
 def p50_p95(lat: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile (nearest rank: of 20 timings, the second worst)."""
     ordered = sorted(lat)
     return statistics.median(ordered), ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)]
 
