@@ -137,18 +137,23 @@ def _write_meta(root: str | Path, sha256: str, found: Inspection) -> None:
     phash, width, height, fmt = found
     line = f"{phash or '-'} {width} {height} {fmt or '-'}\n".encode("ascii", "replace")
     folder = os.path.join(root, META_DIR, sha256[:2])
-    _ensure_dir(folder)
-    path = os.path.join(folder, f"{sha256}.txt")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    except FileNotFoundError:  # the folder went (a purge) after it was made here
-        _made_dirs.discard(folder)
-        _ensure_dir(folder)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = _create(folder, os.path.join(folder, f"{sha256}.txt"))
     try:
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def _create(folder: str, path: str) -> int:
+    """A descriptor to write ``path`` in ``folder`` from its start (made or emptied);
+    the folder is made once per process, and again if it went (a purge) since."""
+    _ensure_dir(folder)
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:
+        _made_dirs.discard(folder)
+        _ensure_dir(folder)
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 
 
 def _ensure_dir(folder: str) -> None:
@@ -202,15 +207,7 @@ def _write_atomic(path: Path, body: bytes) -> None:
     is archived there first), so this file is a derived, content-addressed copy that can
     be rebuilt; an fsync per image blocked the crawl's one thread for most of its time.
     """
-    folder = str(path.parent)
-    _ensure_dir(folder)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fh = open(tmp, "wb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:  # the folder went (a purge) after it was made here
-        _made_dirs.discard(folder)
-        _ensure_dir(folder)
-        fh = open(tmp, "wb")  # noqa: SIM115
-    with fh:
+    with os.fdopen(_create(str(path.parent), str(tmp)), "wb") as fh:
         fh.write(body)
     os.replace(tmp, path)
