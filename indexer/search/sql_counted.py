@@ -81,9 +81,8 @@ def compile_kind_present(kind: str) -> tuple[str, Params]:
 def _from_totals(q: Query, facet: str) -> tuple[str, Params] | None:
     """Without a theme wall: the all-source totals, read in their index's order."""
     order, tail = _facet_order(q, facet)
-    kept = f"e:{ENTITY_KINDS[facet]}" if facet in ENTITY_KINDS else {
-        "site": "site", "lang": "lang", "risk": "risk", "status": "status",
-        "first_seen": "week"}.get(facet)
+    kept = (f"e:{ENTITY_KINDS[facet]}" if facet in ENTITY_KINDS else facet
+            if facet in KEPT_COLUMNS else "week" if facet == "first_seen" else None)
     if kept is not None:
         return (f"SELECT value, n FROM {TOTALS} WHERE facet = ? AND n > 0 ORDER BY {order} "
                 f"LIMIT ?", [kept, *tail])

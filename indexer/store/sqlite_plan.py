@@ -30,6 +30,7 @@ HOLD = 1.5  # putting one version into that set
 LIST = 12.5  # one listed match: version and ad looked up, sorted
 LIST_TEXT = 150.0  # the same checked against the full-text index (a MATCH per row)
 
+
 def dense_filters(conn: sqlite3.Connection, q: Query) -> Dense:
     """The conditions of q to check per row rather than list matches by: all its entity
     conditions, each probed or held, if walking in sample order is cheaper than listing;

@@ -55,8 +55,9 @@ class Batch:
     Why: FTS5 flushes its pending index to a new segment at every statement savepoint,
     and every statement here that fires a trigger opens one -- indexed one by one, each
     version's text became a segment of its own, and writing and merging those cost about
-    a sixth of a batched ingest's CPU. ``corrections``: whether any analyst correction is active; when none is
-    (asked once per batch: writes add none), new versions skip looking for theirs.
+    a sixth of a batched ingest's CPU. ``corrections``: whether any analyst correction is
+    active; when none is (asked once per batch: writes add none), new versions skip
+    looking for theirs.
     """
 
     texts: list[TextRow] = field(default_factory=list)
