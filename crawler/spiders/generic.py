@@ -205,14 +205,18 @@ class GenericSpider(scrapy.Spider):
         middlewares (robots, retries, redirects, the archive) still see every request.
         Images left pending by the archive (stored by the ingest pipeline) travel with
         the ad as bytes, those fetched for this ad only: an image an earlier ad of the
-        run showed is known to the pipeline by then.
+        run showed is known to the pipeline by then. That holds because an image joins
+        the run's cache only here, as its ad is made (the ad goes to the pipeline first):
+        cached as soon as it arrived, a later ad could reach the pipeline without its
+        bytes before the ad that carries them, and be stored without its size and hash.
         """
         todo = [u for u in dict.fromkeys(ad.image_urls) if u not in self._image_cache]
         fetched = await asyncio.gather(*(self._fetch_image(u, ad.url) for u in todo))
         bodies = {ref.sha256: body for ref, body in fetched if ref is not None and body is not None}
-        refs = {**self._image_cache, **{u: ref for u, (ref, _) in zip(todo, fetched,
-                                                                        strict=True)}}
-        images = [ref for url in ad.image_urls if (ref := refs.get(url)) is not None]
+        for url, (ref, _) in zip(todo, fetched, strict=True):
+            if ref is not None:
+                self._image_cache[url] = ref
+        images = [ref for url in ad.image_urls if (ref := self._image_cache.get(url)) is not None]
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
                           images=tuple(dict.fromkeys(images)))
         return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,
@@ -242,7 +246,6 @@ class GenericSpider(scrapy.Spider):
                    else f"image failed: http {response.status}")
             self.record_error(url, why)
             return None, None
-        self._image_cache[url] = ref
         return ref, body
 
     # ------------------------------------------------------------------ revisits, errors
