@@ -3,7 +3,8 @@ while the crawl process only fetches, archives and parses.
 
 Scrapy's reactor runs on one core; image inspection, spaCy and the store are most of
 the rest of a crawl's CPU, so they run here, on the other core, fed through a pipe:
-``python -m crawler.ingest_worker <read fd> <write fd>``. Messages are pickled tuples:
+``python -m crawler.ingest_worker <read fd> <write fd> <parent pid>`` (it exits when that
+process is gone). Messages are pickled tuples:
 
 - to the worker: ``("open", config)`` first, then ``("ads", [AdItem, …])``,
   ``("removal", RemovalItem)`` in crawl order, and ``("finish",)``;
@@ -127,6 +128,11 @@ class WorkerClient:
         """The Outcomes reported so far (those read while ``submit`` waited included),
         without waiting; each is returned once."""
         self._drain()
+        return self.take_received()
+
+    def take_received(self) -> list[Any]:
+        """The Outcomes already read and not yet returned, without reading more: after a
+        failure, what the worker confirmed before it (its writes are in the store)."""
         done, self._received = self._received, []
         return done
 
@@ -140,8 +146,7 @@ class WorkerClient:
         """Ask the worker to write what is left and stop; its remaining Outcomes go to
         ``on_outcome`` as they come (so none is lost if the worker fails meanwhile)."""
         self.submit(("finish",))
-        received, self._received = self._received, []
-        for outcome in received:
+        for outcome in self.take_received():
             on_outcome(outcome)
         while True:
             message = self._recv(timeout)

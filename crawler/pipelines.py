@@ -154,6 +154,8 @@ class IngestPipeline:
     def _lose_worker(self, exc: Exception) -> list[tuple[str, Any]]:
         """The worker is gone: what it did not confirm is done again here (store writes
         are idempotent), and so is everything after."""
+        for outcome in self.worker.take_received():  # confirmed before it went: counted
+            self._apply(outcome)
         redo = self.worker.unconfirmed()
         log.error("%s; ingesting in the crawl process from now on (%d batch(es) it did not "
                   "confirm are written again)", exc, len(redo))

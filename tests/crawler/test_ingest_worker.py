@@ -230,3 +230,23 @@ def test_answers_read_while_waiting_are_kept_once(tmp_path: Path) -> None:
     assert worker.poll() == []
     worker.finish(outcomes.append)
     assert len(outcomes) == 3
+
+
+def test_answers_read_before_the_worker_died_are_still_handed_over(tmp_path: Path) -> None:
+    """Answers read while waiting and not yet polled survive the worker's death: the
+    pipeline counts them (their ads are stored) before it redoes the unconfirmed rest."""
+    worker = WorkerClient(_config(tmp_path))
+    worker.wait_ready()
+    worker.submit(("ads", [_ad(30_000 + k, []) for k in range(5)]))
+    deadline = time.monotonic() + 60
+    while worker.unanswered and time.monotonic() < deadline:
+        worker._drain()
+        worker._in.poll(0.05)
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    worker.proc.wait(timeout=30)
+    with pytest.raises(WorkerGone):
+        worker.poll()  # as the pipeline's next hand-over does: the pipe ends
+    outcomes = worker.take_received()
+    worker.close()
+    assert [o.counts.get("new_ads", 0) for o in outcomes] == [5]
+    assert worker.unconfirmed() == []
