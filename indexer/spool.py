@@ -7,13 +7,21 @@ received — the source, each observation, each removal — is appended here as 
 ``replay`` writes the lines to the store in order and keeps the ones it could not write,
 so nothing is lost; it runs at the start of the next crawl and by ``adtrace spool replay``.
 Replaying twice is harmless: store writes are idempotent.
+
+Several processes may share one spool (a crawl's ingest worker per source, an
+``adtrace spool replay`` beside a crawl): appends and a replay's read-write-rewrite take
+an exclusive lock on a file beside it, so a line appended while another process replays
+is never rewritten away.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,14 +53,25 @@ class Spool:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
-    def _append(self, record: dict[str, Any]) -> None:
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This process alone appends to or rewrites the spool until the block ends."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path.with_name(f".{self.path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
         finally:
-            os.close(fd)
+            os.close(fd)  # releases the lock
+
+    def _append(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        with self._locked():
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
 
     def add_source(self, info: SourceInfo) -> None:
         self._append({"kind": "source", "source": to_dict(info)})
@@ -78,6 +97,12 @@ class Spool:
         Stops at the first StoreError (the store is still down: writing on would only
         reorder history); damaged lines are logged with their number and dropped.
         """
+        if not self.path.exists():
+            return ReplayResult()
+        with self._locked():
+            return self._replay(ingestor)
+
+    def _replay(self, ingestor: Any) -> ReplayResult:
         result = ReplayResult()
         lines = [ln for ln in self.lines() if ln.strip()]
         if not lines:
