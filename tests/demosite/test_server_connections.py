@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import http.client
-import time
+import socket
 from urllib.parse import urlsplit
 
+import pytest
+
+from demosite import server as server_module
 from demosite.server import DemoServer
 from demosite.world import World
 
@@ -35,19 +38,26 @@ def test_one_connection_serves_many_requests() -> None:
             conn.close()
 
 
-
-def test_answers_on_a_kept_connection_do_not_wait_for_a_delayed_ack() -> None:
+def test_answers_on_a_kept_connection_do_not_wait_for_a_delayed_ack(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Headers and body are written apart; with Nagle's algorithm on, the body waited for
-    the client's delayed ACK (40 ms on Linux) and every keep-alive answer took 44 ms."""
+    the client's delayed ACK (40 ms on Linux) and every keep-alive answer took 44 ms. So
+    each connection the server accepts has TCP_NODELAY set (read off the server's own
+    socket; the time it saves is crawl_bench's to show, not a test's)."""
+    seen: list[int] = []
+    setup = server_module._Handler.setup
+
+    def recording_setup(self: server_module._Handler) -> None:
+        setup(self)
+        seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(server_module._Handler, "setup", recording_setup)
     with DemoServer(World(seed=1, n_ads=40, days=1)) as server:
         conn = _connect(server)
         try:
-            took = []
-            for _ in range(15):
-                started = time.perf_counter()
+            for _ in range(3):
                 conn.request("GET", "/robots.txt")
                 assert conn.getresponse().read()
-                took.append(time.perf_counter() - started)
         finally:
             conn.close()
-    assert sorted(took)[len(took) // 2] < 0.02, took
+    assert len(seen) == 1 and seen[0] != 0  # one kept connection, Nagle off
