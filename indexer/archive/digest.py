@@ -14,13 +14,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def warc_digest(data: bytes) -> str:
-    """The WARC header value for ``data`` (``sha256:`` + base32, as warcio writes it)."""
-    return warc_digest_of(hashlib.sha256(data).digest())
-
-
 def warc_digest_of(digest: bytes) -> str:
-    """The WARC header value for an already computed SHA-256 ``digest`` (raw bytes)."""
+    """The WARC header value for a SHA-256 ``digest`` (raw bytes): ``sha256:`` + base32,
+    as warcio writes it."""
     return "sha256:" + base64.b32encode(digest).decode("ascii")
 
 
