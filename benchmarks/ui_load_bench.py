@@ -26,6 +26,7 @@ import http.client
 import os
 import random
 import re
+import shlex
 import socket
 import statistics
 import subprocess
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     conn.close()
 
     port = free_port()
-    proc = start_server(store_path, data, port, args.serve_args.split())
+    proc = start_server(store_path, data, port, shlex.split(args.serve_args))
     try:
         clients = [Client(port) for _ in range(args.users)]
         for u, c in enumerate(clients):

@@ -32,7 +32,7 @@ class BatchRow:
     count: int
     hits: tuple[Hit, ...]
     error: str = ""
-    more: bool = False  # the store stopped counting at count: at least this many
+    more: bool = False  # the store stopped counting at count: more than this many
 
 
 def entries(text: str) -> list[str]:

@@ -19,6 +19,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -31,7 +32,6 @@ from gunicorn.workers.gthread import ThreadWorker
 
 GRACE = 20  # seconds a request in progress may take to finish at shutdown
 KEEPALIVE = 75  # seconds an idle keep-alive connection stays open (nginx uses 75 too)
-BACKLOG = 1024  # pending connections the kernel queues while every thread is busy
 ACCESS_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms worker %(p)s'
 
 
@@ -61,7 +61,8 @@ def check_address(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            why = "the port is already in use" if exc.errno == 98 else exc.strerror
+            why = ("the port is already in use" if exc.errno == errno.EADDRINUSE
+                   else exc.strerror or str(exc))
             raise ServeError(f"cannot listen on {host}:{port}: {why} "
                              "(is another adtrace serve running? choose --port)") from exc
 
@@ -113,7 +114,6 @@ def options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
         "threads": threads,
         "worker_class": "webui.server.GracefulThreadWorker",
         "keepalive": KEEPALIVE,
-        "backlog": BACKLOG,
         "graceful_timeout": GRACE,
         "timeout": 120,  # heartbeat of a stuck worker (gthread beats from its main loop)
         "accesslog": "-",
