@@ -39,6 +39,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from crawler import gc_policy
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUEUE_BATCHES = 8  # batches handed over, not yet sent (they hold image bytes): the bound
 READY_TIMEOUT_S = 120.0
@@ -215,6 +217,7 @@ def serve(inbox: Connection, outbox: Connection) -> int:
     except Exception as exc:  # noqa: BLE001 - reported; the crawl ingests in its own process
         outbox.send(("failed", f"{type(exc).__name__}: {exc}"))
         return 1
+    gc_policy.for_long_run()  # spaCy and the store are loaded: all that lives as long
     outbox.send(("ready", line, core.spooling))
     try:
         while True:

@@ -13,6 +13,7 @@ import logging
 import sys
 from typing import Any
 
+from crawler import gc_policy
 from crawler.register import source_from_dict
 from crawler.run import STAT_KEYS
 from crawler.settings import scrapy_settings
@@ -88,6 +89,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         process.crawl(crawler, source=source, known_ads=known_ads).addErrback(
             _failed, source.id, failures)
     _quiet_scrapy_below(min(levels, default=logging.NOTSET))
+    gc_policy.for_long_run()
     process.start()
     if failures:
         raise CrawlFailed("; ".join(failures))

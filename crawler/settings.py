@@ -20,9 +20,17 @@ BASE: dict[str, Any] = {
     "ITEM_PIPELINES": {"crawler.pipelines.IngestPipeline": 300},
     "DOWNLOAD_HANDLERS": {"http": "crawler.http_handler.PooledHTTP11DownloadHandler",
                           "https": "crawler.http_handler.PooledHTTP11DownloadHandler"},
+    # No console into a running crawl: Scrapy's telnet console and its remote control
+    # (an HTTP server on localhost that runs any Python code sent to it, its token in a
+    # file in the user's home) would let any local process act inside the crawler.
     "EXTENSIONS": {"crawler.extensions.CrawlMonitor": 500,
                    "crawler.size_cap.PageSizeCap": 510,
                    "scrapy.extensions.telnet.TelnetConsole": None},
+    "TELNETCONSOLE_ENABLED": False,
+    "REMOTE_CONTROL_ENABLED": False,
+    # Scrapy's own downloader/* byte and status counters: nothing reads them (a run is
+    # reported by the adtrace/* counters), and they rebuilt every request as HTTP text
+    "DOWNLOADER_STATS": False,
     "DOWNLOAD_TIMEOUT": 30,
     # Scrapy's cap would drop an oversized page whole; ours keeps what came (size_cap)
     "DOWNLOAD_MAXSIZE": 0,
@@ -67,3 +75,23 @@ def scrapy_settings(source: Source, *, store_url: str, archive_dir: str, clock_s
     })
     settings.update(overrides or {})
     return settings
+
+
+# Downloader middlewares that act only on spider attributes: each still costs every
+# request (and every image) a call on the way out and back, so a spider class that has
+# none of the attributes goes without them. A custom spider that sets them keeps them.
+IDLE_UNLESS = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": ("allowed_domains",),
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": ("http_user", "http_pass"),
+}
+
+
+def without_idle_middlewares(settings: dict[str, Any], spider_cls: type) -> dict[str, Any]:
+    """``settings`` with the middlewares of IDLE_UNLESS that ``spider_cls`` gives nothing
+    to do switched off (those the settings name explicitly are left as they are)."""
+    chosen = dict(settings.get("DOWNLOADER_MIDDLEWARES") or {})
+    for path, attributes in IDLE_UNLESS.items():
+        if path not in chosen and not any(getattr(spider_cls, a, None) for a in attributes):
+            chosen[path] = None
+    return {**settings, "DOWNLOADER_MIDDLEWARES": chosen}
+

@@ -105,9 +105,13 @@ class GenericSpider(scrapy.Spider):
 
     @classmethod
     def for_source(cls, source: Source, settings: dict[str, Any]) -> type[GenericSpider]:
-        """A subclass carrying one source's Scrapy settings (politeness, robots, …)."""
+        """A subclass carrying one source's Scrapy settings (politeness, robots, …),
+        without the middlewares this spider class gives nothing to do."""
+        from crawler.settings import without_idle_middlewares
+
         return type(f"GenericSpider_{source.id.replace('-', '_')}", (cls,),
-                    {"custom_settings": settings, "name": f"generic-{source.id}"})
+                    {"custom_settings": without_idle_middlewares(settings, cls),
+                     "name": f"generic-{source.id}"})
 
     # ------------------------------------------------------------------ requests
     async def start(self) -> Any:
