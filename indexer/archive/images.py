@@ -7,16 +7,21 @@ file that does not decode is still kept as evidence, without a perceptual hash.
 
 Decoding is most of an image's cost, so it is done as little as possible: what a
 SHA-256 decoded to is remembered, in memory (``_seen``: the same photo in many ads is
-decoded once per process) and beside the archive (``image_meta/ab/<sha256>.txt``, one
-line: phash, width, height, format), so a revisit that fetches the same photo again
-reads a line instead of decoding it. The line is derived data, checked when read and
-recomputed when it does not parse; the image bytes stay the evidence. A JPEG is
-decoded straight to the small grey picture the perceptual hash reads
-(``Image.draft``: the decoder scales by 1/2…1/8 in the DCT).
-That draft changes a JPEG's hash by at most a bit or two against a full decode, far
-inside any near-duplicate distance; PNG and other formats are decoded as before.
+decoded once per process) and on the image file itself, as an extended attribute
+(``user.adtrace.inspection``, one line: phash, width, height, format), so a revisit
+that fetches the same photo again reads a line instead of decoding it. The attribute is
+set on the temporary file before it is renamed into place, so the file and its line
+appear together, and it costs no file of its own: a line per image in a file of its own
+(``image_meta/ab/<sha256>.txt``, as archives made before kept it) took an inode and a
+4 KiB block for some 30 bytes, and a file creation per image. That file is still read
+when an image has no attribute, and still written where the file system keeps no
+extended attributes. The line is derived data, checked when read and recomputed when it
+does not parse; the image bytes stay the evidence. A JPEG is decoded straight to the
+small grey picture the perceptual hash reads (``Image.draft``: the decoder scales by
+1/2…1/8 in the DCT). That draft changes a JPEG's hash by at most a bit or two against a
+full decode, far inside any near-duplicate distance; PNG and other formats are decoded
+as before.
 """
-
 from __future__ import annotations
 
 import io
@@ -31,6 +36,7 @@ from indexer.model import ImageRef
 
 IMAGE_DIR = "images"
 META_DIR = "image_meta"  # outside IMAGE_DIR: archive_verify hashes every file in there
+XATTR = "user.adtrace.inspection"  # what an image file decoded to, kept on the file
 MAX_PIXELS = 40_000_000
 _EXTENSIONS = {
     "image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif",
@@ -38,7 +44,10 @@ _EXTENSIONS = {
 }
 _PIL_EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp"}
 # every extension store_image can give a file: checked by stat, not by a directory glob
-_ALL_EXT = tuple(sorted({*_EXTENSIONS.values(), *_PIL_EXT.values(), "bin"}))
+# (the most common first: an archived photo is found by its first stat or two)
+_COMMON_EXT = ("jpg", "png", "webp", "gif")
+_ALL_EXT = (*_COMMON_EXT, *sorted({*_EXTENSIONS.values(), *_PIL_EXT.values(), "bin"}
+                                  - set(_COMMON_EXT)))
 PHASH_DRAFT_SIZE = (64, 64)  # phash reads a 32×32 picture; the JPEG draft stays above it
 SEEN_MAX = 50_000  # inspections remembered per process (about 100 bytes each)
 
@@ -62,11 +71,20 @@ def store_image(root: str | Path, body: bytes, source_url: str = "",
                 content_type: str = "") -> ImageRef:
     """Keep ``body`` under its hash (once) and describe it as an ImageRef."""
     sha = sha256_hex(body)
-    phash, width, height, fmt = inspect_once(sha, body, root)
-    ext = _PIL_EXT.get(fmt) or _EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "bin")
-    path = image_path(root, sha, ext)
-    if not path.exists() and not _stored_under_any_ext(root, sha):
-        _write_atomic(path, body)
+    stored = _stored_file(root, sha)
+    found = _recall(sha)
+    if found is None:
+        found = _read_saved(root, sha, stored) if stored is not None else _read_meta(root, sha)
+        if found is None:
+            found = _inspect(body)
+            if stored is not None:
+                _save(root, sha, stored, found)
+        _remember(sha, found)
+    phash, width, height, fmt = found
+    if stored is None:
+        ext = _PIL_EXT.get(fmt) or _EXTENSIONS.get(
+            content_type.split(";")[0].strip().lower(), "bin")
+        _write_atomic(root, sha, image_path(root, sha, ext), body, found)
     return ImageRef(sha256=sha, phash=phash, source_url=source_url,
                     content_type=content_type.split(";")[0].strip(), width=width, height=height)
 
@@ -74,52 +92,65 @@ def store_image(root: str | Path, body: bytes, source_url: str = "",
 def describe_stored(root: str | Path, sha256: str, source_url: str = "",
                     content_type: str = "") -> ImageRef | None:
     """The ImageRef of an image archived earlier under ``sha256``, without its bytes at
-    hand: the remembered inspection (this process, then ``image_meta``), else the stored
-    file read and inspected again. None when the archive does not hold it."""
-    known = _seen.get(sha256) or _read_meta(root, sha256)
+    hand: the remembered inspection (this process, then the file's attribute or its
+    ``image_meta`` line), else the stored file read and inspected again. None when the
+    archive does not hold it."""
+    known = _recall(sha256)
     if known is None:
-        path = find_image(root, sha256)
-        if path is None:
+        stored = _stored_file(root, sha256)
+        if stored is None:
             return None
-        return store_image(root, path.read_bytes(), source_url, content_type)
+        known = _read_saved(root, sha256, stored)
+        if known is None:
+            return store_image(root, stored.read_bytes(), source_url, content_type)
     phash, width, height, _fmt = known
     return ImageRef(sha256=sha256, phash=phash, source_url=source_url,
                     content_type=content_type.split(";")[0].strip(), width=width, height=height)
 
 
-def inspect_once(sha256: str, body: bytes, root: str | Path | None = None) -> Inspection:
-    """``_inspect(body)``, remembered by the body's SHA-256 (the caller's hash of ``body``):
-    the same bytes always decode the same, so a photo seen before costs a dict lookup
-    (this process) or reading one line (``root``'s ``image_meta``, any earlier crawl)."""
+def inspect_once(sha256: str, body: bytes) -> Inspection:
+    """``_inspect(body)``, remembered in this process by the body's SHA-256 (the caller's
+    hash of ``body``): the same bytes always decode the same, so a photo seen before
+    costs a dict lookup."""
+    known = _recall(sha256)
+    if known is not None:
+        return known
+    found = _inspect(body)
+    _remember(sha256, found)
+    return found
+
+
+def _recall(sha256: str) -> Inspection | None:
+    """What these bytes decoded to, if this process remembers it (as the most recent)."""
     known = _seen.get(sha256)
     if known is not None:
         _seen.move_to_end(sha256)
-        return known
-    found = _read_meta(root, sha256) if root is not None else None
-    if found is None:
-        found = _inspect(body)
-        if root is not None:
-            _write_meta(root, sha256, found)
+    return known
+
+
+def _remember(sha256: str, found: Inspection) -> None:
     _seen[sha256] = found
     if len(_seen) > SEEN_MAX:
         _seen.popitem(last=False)
-    return found
 
 
 def meta_path(root: str | Path, sha256: str) -> Path:
     return Path(root) / META_DIR / sha256[:2] / f"{sha256}.txt"
 
 
-def _read_meta(root: str | Path, sha256: str) -> Inspection | None:
-    """The remembered inspection, or None when missing or not in the expected form."""
-    try:
-        with open(os.path.join(root, META_DIR, sha256[:2], f"{sha256}.txt"), "rb") as fh:
-            raw = fh.read(200)
-        parts = raw.decode("ascii").split()
-    except (OSError, UnicodeDecodeError):
-        return None
+def _line(found: Inspection) -> bytes:
+    phash, width, height, fmt = found
+    return f"{phash or '-'} {width} {height} {fmt or '-'}\n".encode("ascii", "replace")
+
+
+def _parse(raw: bytes) -> Inspection | None:
+    """A saved line as an Inspection, or None when it is not in the expected form."""
     if not raw.endswith(b"\n"):
-        return None  # a line cut short (written in place: see _write_meta)
+        return None  # a line cut short (a meta file is written in place: _write_meta)
+    try:
+        parts = raw.decode("ascii").split()
+    except UnicodeDecodeError:
+        return None
     if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
         return None
     phash, fmt = ("" if parts[0] == "-" else parts[0]), ("" if parts[3] == "-" else parts[3])
@@ -130,16 +161,42 @@ def _read_meta(root: str | Path, sha256: str) -> Inspection | None:
     return phash, int(parts[1]), int(parts[2]), fmt
 
 
+def _read_saved(root: str | Path, sha256: str, stored: Path) -> Inspection | None:
+    """What the stored file decoded to: its attribute, else its ``image_meta`` line."""
+    try:
+        found = _parse(os.getxattr(stored, XATTR))
+    except OSError:  # no attribute (an older archive), or none kept on this file system
+        found = None
+    return found if found is not None else _read_meta(root, sha256)
+
+
+def _save(root: str | Path, sha256: str, stored: Path, found: Inspection) -> None:
+    """Remember on the stored file what it decoded to (its ``image_meta`` line where the
+    file system keeps no extended attributes)."""
+    try:
+        os.setxattr(stored, XATTR, _line(found))
+    except OSError:
+        _write_meta(root, sha256, found)
+
+
+def _read_meta(root: str | Path, sha256: str) -> Inspection | None:
+    """The inspection in the image's ``image_meta`` line, or None when missing or not in
+    the expected form."""
+    try:
+        with open(os.path.join(root, META_DIR, sha256[:2], f"{sha256}.txt"), "rb") as fh:
+            return _parse(fh.read(200))
+    except OSError:
+        return None
+
+
 def _write_meta(root: str | Path, sha256: str, found: Inspection) -> None:
     """One line, written in place with one write: no temp file and rename, which cost
     more than the line. A line that a kill cut short has no newline and is not read
-    (``_read_meta``): the image is decoded again and the line rewritten."""
-    phash, width, height, fmt = found
-    line = f"{phash or '-'} {width} {height} {fmt or '-'}\n".encode("ascii", "replace")
+    (``_parse``): the image is decoded again and the line rewritten."""
     folder = os.path.join(root, META_DIR, sha256[:2])
     fd = _create(folder, os.path.join(folder, f"{sha256}.txt"))
     try:
-        os.write(fd, line)
+        os.write(fd, _line(found))
     finally:
         os.close(fd)
 
@@ -165,11 +222,15 @@ def _ensure_dir(folder: str) -> None:
         _made_dirs.add(folder)
 
 
-def _stored_under_any_ext(root: str | Path, sha256: str) -> bool:
-    """Whether the bytes are archived already under another extension (the same bytes
-    once served with another content type); a few stats instead of a directory glob."""
+def _stored_file(root: str | Path, sha256: str) -> Path | None:
+    """The archived file of these bytes under any extension it can have (the same bytes
+    once served with another content type are not stored twice); a few stats instead of
+    a directory glob."""
     stem = os.path.join(root, IMAGE_DIR, sha256[:2], sha256)  # str paths: pathlib cost more
-    return any(os.path.exists(f"{stem}.{ext}") for ext in _ALL_EXT)
+    for ext in _ALL_EXT:
+        if os.path.exists(candidate := f"{stem}.{ext}"):
+            return Path(candidate)
+    return None
 
 
 def _inspect(body: bytes) -> Inspection:
@@ -200,8 +261,10 @@ def _hex(bits: Any) -> str:
     return numpy.packbits(numpy.asarray(bits, dtype=bool).ravel()).tobytes().hex()
 
 
-def _write_atomic(path: Path, body: bytes) -> None:
-    """Write whole or not at all (temp file + rename: a killed crawl leaves no half file).
+def _write_atomic(root: str | Path, sha256: str, path: Path, body: bytes,
+                  found: Inspection) -> None:
+    """Write whole or not at all (temp file + rename: a killed crawl leaves no half file),
+    with what the bytes decoded to as the file's attribute, set before the rename.
 
     No fsync: the image's bytes are already evidence in the WARC (every image response
     is archived there first), so this file is a derived, content-addressed copy that can
@@ -210,4 +273,11 @@ def _write_atomic(path: Path, body: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with os.fdopen(_create(str(path.parent), str(tmp)), "wb") as fh:
         fh.write(body)
+        try:
+            os.setxattr(fh.fileno(), XATTR, _line(found))
+            saved = True
+        except OSError:  # this file system keeps no extended attributes
+            saved = False
     os.replace(tmp, path)
+    if not saved:
+        _write_meta(root, sha256, found)

@@ -1,10 +1,13 @@
 """Image inspection costs as little as it can: a JPEG is decoded at draft size, the same
-bytes are decoded once (per process, and across crawls through ``image_meta``), and an
-archived file is found by a few stats, not a glob."""
+bytes are decoded once (per process, and across crawls through the line kept on the
+image file, or in ``image_meta`` where there is none), and an archived file is found by a
+few stats, not a glob."""
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import random
 from pathlib import Path
 
@@ -89,35 +92,85 @@ def _forget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(images, "_seen", type(images._seen)())
 
 
+def _no_decode(data: bytes) -> tuple[str, int, int, str]:
+    raise AssertionError("decoded again")
+
+
+def _line_on(tmp_path: Path, sha256: str) -> list[str]:
+    path = find_image(tmp_path, sha256)
+    assert path is not None
+    return os.getxattr(path, images.XATTR).decode("ascii").split()
+
+
 def test_a_later_crawl_reads_what_the_bytes_decoded_to(monkeypatch: pytest.MonkeyPatch,
                                                       tmp_path: Path) -> None:
     body = _encoded(_photo(31), "PNG")
     first = store_image(tmp_path, body, "http://a.test/1.png", "image/png")
-    assert images.meta_path(tmp_path, first.sha256).is_file()
+    assert _line_on(tmp_path, first.sha256) == [first.phash, "480", "640", "PNG"]
+    assert not (tmp_path / images.META_DIR).exists()  # no file of its own per image
     _forget(monkeypatch)
-
-    def no_decode(data: bytes) -> tuple[str, int, int, str]:
-        raise AssertionError("decoded again")
-
-    monkeypatch.setattr(images, "_inspect", no_decode)
+    monkeypatch.setattr(images, "_inspect", _no_decode)
     again = store_image(tmp_path, body, "http://a.test/1.png", "image/png")
     assert (again.phash, again.width, again.height) == (first.phash, 480, 640)
+    described = images.describe_stored(tmp_path, first.sha256, "http://b.test/x", "image/png")
+    assert described is not None and described.phash == first.phash
     assert archive_verify(tmp_path).ok and archive_verify(tmp_path).images == 1
 
 
+def test_an_older_archive_line_in_image_meta_is_still_read(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    body = _encoded(_photo(35, (64, 48)), "PNG")
+    first = store_image(tmp_path, body, "", "image/png")
+    path = find_image(tmp_path, first.sha256)
+    assert path is not None
+    os.removexattr(path, images.XATTR)  # as an archive written before the attribute
+    meta = images.meta_path(tmp_path, first.sha256)
+    meta.parent.mkdir(parents=True)
+    meta.write_text(f"{first.phash} 64 48 PNG\n")
+    _forget(monkeypatch)
+    monkeypatch.setattr(images, "_inspect", _no_decode)
+    again = store_image(tmp_path, body, "", "image/png")
+    assert (again.phash, again.width, again.height) == (first.phash, 64, 48)
+
+
+def test_without_extended_attributes_the_line_goes_to_image_meta(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def unsupported(*args: object) -> None:
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(os, "setxattr", unsupported)
+    body = _encoded(_photo(36, (64, 48)), "PNG")
+    first = store_image(tmp_path, body, "", "image/png")
+    meta = images.meta_path(tmp_path, first.sha256)
+    assert meta.read_text().split() == [first.phash, "64", "48", "PNG"]
+    assert find_image(tmp_path, first.sha256) is not None  # the image itself is stored
+    _forget(monkeypatch)
+    monkeypatch.setattr(images, "_inspect", _no_decode)
+    assert store_image(tmp_path, body, "", "image/png").phash == first.phash
+
+
+@pytest.mark.parametrize("kept_in", ["attribute", "image_meta"])
 @pytest.mark.parametrize("damage", [b"", b"zz 1 2 PNG\n", b"../../x 1 2 PNG", b"\xff\xfe",
                                     b"0123456789abcdef 64 48 PN"])  # last: cut short
 def test_a_damaged_record_is_decoded_again_and_rewritten(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path, damage: bytes) -> None:
+                                                         tmp_path: Path, damage: bytes,
+                                                         kept_in: str) -> None:
     body = _encoded(_photo(32, (64, 48)), "PNG")
     _forget(monkeypatch)  # the same bytes in every case: decode and record them here
     first = store_image(tmp_path, body, "", "image/png")
-    meta = images.meta_path(tmp_path, first.sha256)
-    meta.write_bytes(damage)
+    path = find_image(tmp_path, first.sha256)
+    assert path is not None
+    if kept_in == "attribute":
+        os.setxattr(path, images.XATTR, damage)
+    else:  # an older archive's line
+        os.removexattr(path, images.XATTR)
+        meta = images.meta_path(tmp_path, first.sha256)
+        meta.parent.mkdir(parents=True)
+        meta.write_bytes(damage)
     _forget(monkeypatch)
     again = store_image(tmp_path, body, "", "image/png")
     assert (again.phash, again.width, again.height) == (first.phash, 64, 48)
-    assert meta.read_text().split() == [first.phash, "64", "48", "PNG"]
+    assert _line_on(tmp_path, first.sha256) == [first.phash, "64", "48", "PNG"]
 
 
 def test_an_undecodable_image_is_remembered_as_such(monkeypatch: pytest.MonkeyPatch,
@@ -131,9 +184,12 @@ def test_an_undecodable_image_is_remembered_as_such(monkeypatch: pytest.MonkeyPa
 
 def test_purging_an_image_takes_what_it_decoded_to(tmp_path: Path) -> None:
     ref = store_image(tmp_path, _encoded(_photo(33, (64, 48)), "PNG"), "", "image/png")
+    meta = images.meta_path(tmp_path, ref.sha256)  # and an older archive's line for it
+    meta.parent.mkdir(parents=True)
+    meta.write_text(f"{ref.phash} 64 48 PNG\n")
     assert delete_images(tmp_path, [ref.sha256]) == [ref.sha256]
-    assert find_image(tmp_path, ref.sha256) is None
-    assert not images.meta_path(tmp_path, ref.sha256).exists()
+    assert find_image(tmp_path, ref.sha256) is None  # its attribute went with it
+    assert not meta.exists()
 
 
 def test_a_purged_folder_is_made_again_for_the_next_image(monkeypatch: pytest.MonkeyPatch,
@@ -142,11 +198,10 @@ def test_a_purged_folder_is_made_again_for_the_next_image(monkeypatch: pytest.Mo
 
     first = store_image(tmp_path, _encoded(_photo(34, (64, 48)), "PNG"), "", "image/png")
     shutil.rmtree(tmp_path / "images")
-    shutil.rmtree(tmp_path / images.META_DIR)
-    _forget(monkeypatch)  # decoded again: its line is written again too
+    _forget(monkeypatch)  # decoded again: its line is kept again too
     again = store_image(tmp_path, _encoded(_photo(34, (64, 48)), "PNG"), "", "image/png")
     assert find_image(tmp_path, again.sha256) is not None and again.phash == first.phash
-    assert images.meta_path(tmp_path, again.sha256).read_text().split()[0] == first.phash
+    assert _line_on(tmp_path, again.sha256)[0] == first.phash
 
 
 def test_the_hash_is_written_as_imagehash_writes_it() -> None:
