@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import socket
 from urllib.parse import urlsplit
 
@@ -40,8 +41,9 @@ def test_one_connection_serves_many_requests() -> None:
 
 def test_answers_on_a_kept_connection_do_not_wait_for_a_delayed_ack(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Headers and body are written apart; with Nagle's algorithm on, the body waited for
-    the client's delayed ACK (40 ms on Linux) and every keep-alive answer took 44 ms. So
+    """An answer written in parts (headers and body once, a large body still) waits, with
+    Nagle's algorithm on, for the client's delayed ACK (40 ms on Linux): every keep-alive
+    answer took 44 ms when headers and body were written apart. So
     each connection the server accepts has TCP_NODELAY set (read off the server's own
     socket; the time it saves is crawl_bench's to show, not a test's)."""
     seen: list[int] = []
@@ -61,3 +63,56 @@ def test_answers_on_a_kept_connection_do_not_wait_for_a_delayed_ack(
         finally:
             conn.close()
     assert len(seen) == 1 and seen[0] != 0  # one kept connection, Nagle off
+
+
+class _CountingSocket:
+    """The server's side of a connection, counting the writes that reach the socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock, self.writes = sock, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+    def sendall(self, data: bytes) -> None:  # http.server's unbuffered writer
+        self.writes += 1
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str, buffering: int = -1) -> object:
+        if "w" not in mode:
+            return self._sock.makefile(mode, buffering)
+        counting = self
+
+        class Raw(io.RawIOBase):
+            def writable(self) -> bool:
+                return True
+
+            def write(self, data: bytes) -> int:  # type: ignore[override]
+                counting.sendall(bytes(data))
+                return len(data)
+
+        return io.BufferedWriter(Raw(), buffering)
+
+
+def test_each_answer_goes_out_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Status line, headers and body in one write, as real servers send a small answer:
+    http.server wrote the headers and the body apart, and a client then read each
+    answer twice."""
+    connections: list[_CountingSocket] = []
+    setup = server_module._Handler.setup
+
+    def counting_setup(self: server_module._Handler) -> None:
+        self.request = _CountingSocket(self.request)
+        connections.append(self.request)
+        setup(self)
+
+    monkeypatch.setattr(server_module._Handler, "setup", counting_setup)
+    with DemoServer(World(seed=1, n_ads=40, days=1)) as server:
+        conn = _connect(server)
+        try:
+            for path in ("/robots.txt", "/velvet/", "/no/such/page"):
+                conn.request("GET", path)
+                assert conn.getresponse().read()
+        finally:
+            conn.close()
+    assert len(connections) == 1 and connections[0].writes == 3
