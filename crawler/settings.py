@@ -26,7 +26,6 @@ BASE: dict[str, Any] = {
     "EXTENSIONS": {"crawler.extensions.CrawlMonitor": 500,
                    "crawler.size_cap.PageSizeCap": 510,
                    "scrapy.extensions.telnet.TelnetConsole": None},
-    "TELNETCONSOLE_ENABLED": False,
     "REMOTE_CONTROL_ENABLED": False,
     # Scrapy's own downloader/* byte and status counters: nothing reads them (a run is
     # reported by the adtrace/* counters), and they rebuilt every request as HTTP text
@@ -77,21 +76,24 @@ def scrapy_settings(source: Source, *, store_url: str, archive_dir: str, clock_s
     return settings
 
 
-# Downloader middlewares that act only on spider attributes: each still costs every
-# request (and every image) a call on the way out and back, so a spider class that has
-# none of the attributes goes without them. A custom spider that sets them keeps them.
-IDLE_UNLESS = {
-    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": ("allowed_domains",),
-    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": ("http_user", "http_pass"),
+# Downloader middlewares with nothing to do unless a spider attribute or a setting gives
+# them something: each still costs every request (and every image) a call on the way out
+# and back, so a crawl without any of these goes without them. Only class attributes
+# count (a custom spider that sets them in __init__ must set them on the class).
+IDLE_UNLESS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": (("allowed_domains",), ()),
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": (
+        ("http_user", "http_pass"), ("HTTPAUTH_USER", "HTTPAUTH_PASS")),
 }
 
 
 def without_idle_middlewares(settings: dict[str, Any], spider_cls: type) -> dict[str, Any]:
-    """``settings`` with the middlewares of IDLE_UNLESS that ``spider_cls`` gives nothing
-    to do switched off (those the settings name explicitly are left as they are)."""
+    """``settings`` with the middlewares of IDLE_UNLESS that neither ``spider_cls`` nor the
+    settings give anything to do switched off (those the settings name are left alone)."""
     chosen = dict(settings.get("DOWNLOADER_MIDDLEWARES") or {})
-    for path, attributes in IDLE_UNLESS.items():
-        if path not in chosen and not any(getattr(spider_cls, a, None) for a in attributes):
+    for path, (attributes, names) in IDLE_UNLESS.items():
+        used = (any(getattr(spider_cls, a, None) for a in attributes)
+                or any(settings.get(n) for n in names))
+        if path not in chosen and not used:
             chosen[path] = None
     return {**settings, "DOWNLOADER_MIDDLEWARES": chosen}
-

@@ -108,6 +108,13 @@ class _Handler(BaseHTTPRequestHandler):
     # answer took 44 ms on 127.0.0.1 when headers and body were written apart)
     disable_nagle_algorithm = True
 
+    def handle_expect_100(self) -> bool:
+        """The "100 Continue" goes out at once: the client waits for it to send the body
+        (the buffer above is flushed only after each answer)."""
+        ok = super().handle_expect_100()
+        self.wfile.flush()
+        return ok
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """Quiet: crawls make thousands of requests."""
 

@@ -38,6 +38,7 @@ from crawler.middlewares import (
     TRUNCATED_KEY,
 )
 from crawler.revisits import is_due, missing_ads
+from crawler.settings import without_idle_middlewares
 from crawler.source import Source
 from crawler.structured import JSONLD_PREFIX, jsonld_objects
 from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError
@@ -107,8 +108,6 @@ class GenericSpider(scrapy.Spider):
     def for_source(cls, source: Source, settings: dict[str, Any]) -> type[GenericSpider]:
         """A subclass carrying one source's Scrapy settings (politeness, robots, …),
         without the middlewares this spider class gives nothing to do."""
-        from crawler.settings import without_idle_middlewares
-
         return type(f"GenericSpider_{source.id.replace('-', '_')}", (cls,),
                     {"custom_settings": without_idle_middlewares(settings, cls),
                      "name": f"generic-{source.id}"})

@@ -24,6 +24,7 @@ as before.
 """
 from __future__ import annotations
 
+import errno
 import io
 import os
 import warnings
@@ -37,6 +38,9 @@ from indexer.model import ImageRef
 IMAGE_DIR = "images"
 META_DIR = "image_meta"  # outside IMAGE_DIR: archive_verify hashes every file in there
 XATTR = "user.adtrace.inspection"  # what an image file decoded to, kept on the file
+_HAS_XATTRS = hasattr(os, "setxattr")  # Linux; elsewhere the image_meta line is used
+# a file system (or a mount) that keeps no user attributes: the image_meta line instead
+_NO_XATTRS = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES)
 MAX_PIXELS = 40_000_000
 _EXTENSIONS = {
     "image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif",
@@ -64,7 +68,7 @@ def find_image(root: str | Path, sha256: str) -> Path | None:
     """The stored file for a hash, whatever its extension; None if not archived."""
     if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
         return None
-    return next(iter(sorted((Path(root) / IMAGE_DIR / sha256[:2]).glob(f"{sha256}.*"))), None)
+    return _stored_file(root, sha256)
 
 
 def store_image(root: str | Path, body: bytes, source_url: str = "",
@@ -74,7 +78,7 @@ def store_image(root: str | Path, body: bytes, source_url: str = "",
     stored = _stored_file(root, sha)
     found = _recall(sha)
     if found is None:
-        found = _read_saved(root, sha, stored) if stored is not None else _read_meta(root, sha)
+        found = _read_saved(root, sha, stored) if stored is not None else None
         if found is None:
             found = _inspect(body)
             if stored is not None:
@@ -102,22 +106,12 @@ def describe_stored(root: str | Path, sha256: str, source_url: str = "",
             return None
         known = _read_saved(root, sha256, stored)
         if known is None:
-            return store_image(root, stored.read_bytes(), source_url, content_type)
+            known = _inspect(stored.read_bytes())
+            _save(root, sha256, stored, known)
+        _remember(sha256, known)
     phash, width, height, _fmt = known
     return ImageRef(sha256=sha256, phash=phash, source_url=source_url,
                     content_type=content_type.split(";")[0].strip(), width=width, height=height)
-
-
-def inspect_once(sha256: str, body: bytes) -> Inspection:
-    """``_inspect(body)``, remembered in this process by the body's SHA-256 (the caller's
-    hash of ``body``): the same bytes always decode the same, so a photo seen before
-    costs a dict lookup."""
-    known = _recall(sha256)
-    if known is not None:
-        return known
-    found = _inspect(body)
-    _remember(sha256, found)
-    return found
 
 
 def _recall(sha256: str) -> Inspection | None:
@@ -163,20 +157,29 @@ def _parse(raw: bytes) -> Inspection | None:
 
 def _read_saved(root: str | Path, sha256: str, stored: Path) -> Inspection | None:
     """What the stored file decoded to: its attribute, else its ``image_meta`` line."""
-    try:
-        found = _parse(os.getxattr(stored, XATTR))
-    except OSError:  # no attribute (an older archive), or none kept on this file system
-        found = None
+    found = None
+    if _HAS_XATTRS:
+        try:
+            found = _parse(os.getxattr(stored, XATTR))
+        except OSError as exc:
+            if exc.errno not in (*_NO_XATTRS, errno.ENODATA, errno.ENOENT):
+                raise  # a failing disk is an error, not a photo to decode again
     return found if found is not None else _read_meta(root, sha256)
 
 
 def _save(root: str | Path, sha256: str, stored: Path, found: Inspection) -> None:
     """Remember on the stored file what it decoded to (its ``image_meta`` line where the
     file system keeps no extended attributes)."""
-    try:
-        os.setxattr(stored, XATTR, _line(found))
-    except OSError:
-        _write_meta(root, sha256, found)
+    if _HAS_XATTRS:
+        try:
+            os.setxattr(stored, XATTR, _line(found))
+            return
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return  # purged meanwhile: nothing left to remember it on
+            if exc.errno not in _NO_XATTRS:
+                raise
+    _write_meta(root, sha256, found)
 
 
 def _read_meta(root: str | Path, sha256: str) -> Inspection | None:
@@ -271,13 +274,16 @@ def _write_atomic(root: str | Path, sha256: str, path: Path, body: bytes,
     be rebuilt; an fsync per image blocked the crawl's one thread for most of its time.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    saved = False
     with os.fdopen(_create(str(path.parent), str(tmp)), "wb") as fh:
         fh.write(body)
-        try:
-            os.setxattr(fh.fileno(), XATTR, _line(found))
-            saved = True
-        except OSError:  # this file system keeps no extended attributes
-            saved = False
+        if _HAS_XATTRS:
+            try:
+                os.setxattr(fh.fileno(), XATTR, _line(found))
+                saved = True
+            except OSError as exc:
+                if exc.errno not in _NO_XATTRS:
+                    raise
     os.replace(tmp, path)
     if not saved:
         _write_meta(root, sha256, found)

@@ -17,7 +17,7 @@ from PIL import Image
 
 from indexer.archive import archive_verify, images
 from indexer.archive.digest import sha256_hex
-from indexer.archive.images import find_image, inspect_once, store_image
+from indexer.archive.images import find_image, store_image
 from indexer.archive.purge import delete_images
 
 
@@ -69,12 +69,13 @@ def test_the_same_bytes_are_decoded_once(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert again.source_url == "http://b.test/other.jpg"
 
 
-def test_remembered_inspections_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_remembered_inspections_are_bounded(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
     monkeypatch.setattr(images, "SEEN_MAX", 3)
     monkeypatch.setattr(images, "_seen", type(images._seen)())
     bodies = [_encoded(_photo(20 + i, (64, 48)), "PNG") for i in range(5)]
     for body in bodies:
-        inspect_once(sha256_hex(body), body)
+        store_image(tmp_path, body, "", "image/png")
     assert list(images._seen) == [sha256_hex(b) for b in bodies[2:]]
 
 
@@ -112,6 +113,7 @@ def test_a_later_crawl_reads_what_the_bytes_decoded_to(monkeypatch: pytest.Monke
     monkeypatch.setattr(images, "_inspect", _no_decode)
     again = store_image(tmp_path, body, "http://a.test/1.png", "image/png")
     assert (again.phash, again.width, again.height) == (first.phash, 480, 640)
+    _forget(monkeypatch)  # described from the file's line, without the bytes at hand
     described = images.describe_stored(tmp_path, first.sha256, "http://b.test/x", "image/png")
     assert described is not None and described.phash == first.phash
     assert archive_verify(tmp_path).ok and archive_verify(tmp_path).images == 1
@@ -147,6 +149,34 @@ def test_without_extended_attributes_the_line_goes_to_image_meta(
     _forget(monkeypatch)
     monkeypatch.setattr(images, "_inspect", _no_decode)
     assert store_image(tmp_path, body, "", "image/png").phash == first.phash
+
+
+def test_without_extended_attributes_at_all_the_line_goes_to_image_meta(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(images, "_HAS_XATTRS", False)  # as on a system without os.setxattr
+    body = _encoded(_photo(37, (64, 48)), "PNG")
+    first = store_image(tmp_path, body, "", "image/png")
+    assert images.meta_path(tmp_path, first.sha256).read_text().split()[0] == first.phash
+    _forget(monkeypatch)
+    monkeypatch.setattr(images, "_inspect", _no_decode)
+    assert store_image(tmp_path, body, "", "image/png").phash == first.phash
+
+
+@pytest.mark.parametrize("call", ["setxattr", "getxattr"])
+def test_a_failing_disk_is_an_error_not_a_photo_to_decode_again(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, call: str) -> None:
+    body = _encoded(_photo(38, (64, 48)), "PNG")
+    if call == "getxattr":
+        store_image(tmp_path, body, "", "image/png")
+        _forget(monkeypatch)
+
+    def failing(*args: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, call, failing)
+    with pytest.raises(OSError, match="Input/output error"):
+        store_image(tmp_path, body, "", "image/png")
+    assert not (tmp_path / images.META_DIR).exists()  # no line written in its place
 
 
 @pytest.mark.parametrize("kept_in", ["attribute", "image_meta"])

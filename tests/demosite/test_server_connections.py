@@ -116,3 +116,21 @@ def test_each_answer_goes_out_in_one_write(monkeypatch: pytest.MonkeyPatch) -> N
         finally:
             conn.close()
     assert len(connections) == 1 and connections[0].writes == 3
+
+
+def test_a_client_that_waits_for_100_continue_gets_it_at_once() -> None:
+    """An answer is sent in one write after it is complete, but "100 Continue" must go
+    out before it: the client sends the body only once it has it."""
+    with DemoServer(World(seed=1, n_ads=40, days=2)) as server:
+        parts = urlsplit(server.url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+            sock.sendall(b"POST /__demo__/day/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
+                         b"Expect: 100-continue\r\n\r\n")
+            assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")  # 10 s: fails
+            sock.sendall(b"ignored")
+            answer = b""
+            while b'"day": 1' not in answer:
+                chunk = sock.recv(4096)
+                assert chunk, answer
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
