@@ -11,8 +11,8 @@ long-lived objects (Scrapy, Twisted, spaCy's vocabulary) again and again.
 (``gc.freeze``: kept out of every later sweep; those objects live as long as the
 process anyway), and the young generation is swept after 50,000 new objects rather than
 700; the older ones keep their ratios (every tenth sweep also sweeps the next). Cycles
-are still collected, later: crawl_bench's end-to-end peak memory stayed at 203–209 MB
-(208 MB before).
+are still collected, later: crawl_bench's end-to-end peak memory was 202–210 MB in the
+runs that measured this (208 MB before).
 """
 
 from __future__ import annotations

@@ -217,7 +217,7 @@ def serve(inbox: Connection, outbox: Connection) -> int:
     except Exception as exc:  # noqa: BLE001 - reported; the crawl ingests in its own process
         outbox.send(("failed", f"{type(exc).__name__}: {exc}"))
         return 1
-    gc_policy.for_long_run()  # spaCy and the store are loaded: all that lives as long
+    gc_policy.for_long_run()  # set up (store open, spaCy loaded): it lives as long as we do
     outbox.send(("ready", line, core.spooling))
     try:
         while True:

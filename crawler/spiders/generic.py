@@ -107,7 +107,8 @@ class GenericSpider(scrapy.Spider):
     @classmethod
     def for_source(cls, source: Source, settings: dict[str, Any]) -> type[GenericSpider]:
         """A subclass carrying one source's Scrapy settings (politeness, robots, …),
-        without the middlewares this spider class gives nothing to do."""
+        without the middlewares that neither this class nor the settings give anything to
+        do (crawler.settings.without_idle_middlewares)."""
         return type(f"GenericSpider_{source.id.replace('-', '_')}", (cls,),
                     {"custom_settings": without_idle_middlewares(settings, cls),
                      "name": f"generic-{source.id}"})
