@@ -72,6 +72,7 @@ def _audit(action: str, target: str, details: dict) -> None:
 def run_purge(args: argparse.Namespace) -> int:
     from adtrace import settings
     from indexer import purge
+    from indexer.archive.lock import ArchiveBusy
 
     if not args.dry_run and not args.yes:
         raise CommandError("purge deletes evidence for good: add --yes, or --dry-run to see "
@@ -89,7 +90,10 @@ def run_purge(args: argparse.Namespace) -> int:
                                    older_than=args.older_than, wipe=args.wipe)
         except purge.RetentionError as exc:
             raise CommandError(str(exc)) from exc
-        report = purge.run(store, settings.archive_dir(), chosen, args.dry_run)
+        try:
+            report = purge.run(store, settings.archive_dir(), chosen, args.dry_run)
+        except ArchiveBusy as exc:
+            raise CommandError(str(exc)) from exc
     finally:
         store.close()
     _print(report)

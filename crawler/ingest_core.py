@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.items import AdItem, RemovalItem
+from indexer.archive import lock as archive_lock
 from indexer.model import ImageRef, Observation, SourceInfo, WriteResult
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class IngestCore:
         self.store: Any = None
         self.ingestor: Any = None
         self.spool: Any = None
+        self._archive_lock: int | None = None  # images go into the archive: no purge meanwhile
 
     @property
     def spooling(self) -> bool:
@@ -62,6 +64,7 @@ class IngestCore:
         from indexer.store import open_store
         from indexer.store.base import StoreError
 
+        self._archive_lock = archive_lock.hold_shared(self.archive_dir)
         self.spool = Spool(self.spool_path)
         try:
             self.store = open_store(self.store_url)
@@ -84,6 +87,8 @@ class IngestCore:
         if self.store is not None:
             self.store.close()
             self.store = None
+        archive_lock.release(self._archive_lock)
+        self._archive_lock = None
 
     # ------------------------------------------------------------------ work
     def ads(self, batch: list[AdItem]) -> Outcome:

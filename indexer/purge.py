@@ -110,15 +110,24 @@ def targets(sources: list[SourceInfo], policy: Policy, now: datetime, *, theme: 
 
 def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
         dry_run: bool) -> PurgeReport:
-    """Purge each target from the store, then its records and images from the archive."""
+    """Purge each target from the store, then its records and images from the archive.
+
+    The archive is held alone from before the store is touched (indexer.archive.lock):
+    while a crawl writes to it, ArchiveBusy is raised and nothing is purged."""
+    from indexer.archive import lock as archive_lock
     from indexer.archive import purge as archive_purge
 
-    results = [store.purge(t.source_id, t.before, dry_run=dry_run) for t in chosen]
-    report = PurgeReport(results, dry_run=dry_run)
-    if dry_run or archive_root is None or not Path(archive_root).exists():
+    with_archive = (not dry_run and archive_root is not None and Path(archive_root).exists())
+    held = archive_lock.hold_alone(archive_root) if with_archive else None
+    try:
+        results = [store.purge(t.source_id, t.before, dry_run=dry_run) for t in chosen]
+        report = PurgeReport(results, dry_run=dry_run)
+        if not with_archive:
+            return report
+        caps = [(c.warc_file, c.warc_offset) for r in results for c in r.captures]
+        report.archive = archive_purge.purge_records(archive_root, caps, store)
+        report.archive.deleted_images = archive_purge.delete_images(
+            archive_root, sorted({h for r in results for h in r.images}))
         return report
-    caps = [(c.warc_file, c.warc_offset) for r in results for c in r.captures]
-    report.archive = archive_purge.purge_records(archive_root, caps, store)
-    report.archive.deleted_images = archive_purge.delete_images(
-        archive_root, sorted({h for r in results for h in r.images}))
-    return report
+    finally:
+        archive_lock.release(held)

@@ -12,7 +12,8 @@ Crash safety: new files are written beside the old ones, then a journal
 (``purge-journal.json``: temp file → file, and capture id → new place) is written, then
 files are swapped in with ``os.replace``, the store and the capture index are updated by
 capture id (idempotent), and the journal is deleted. ``resume`` finishes a journal a
-crash left behind. No crawl may write to the archive while a purge runs.
+crash left behind. No crawl writes to the archive while a purge runs: indexer.purge
+holds the archive's lock alone (indexer.archive.lock).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from indexer.archive import lock as archive_lock
 from indexer.archive import records
 from indexer.archive.digest import warc_digest_of
 from indexer.archive.index import CaptureIndex, IndexEntry
@@ -74,6 +75,7 @@ class WarcWriter:
                  prefix: str = "adtrace") -> None:
         self.root = Path(root)
         (self.root / WARC_DIR).mkdir(parents=True, exist_ok=True)
+        self._lock: int | None = archive_lock.hold_shared(self.root)  # no purge meanwhile
         self.max_file_bytes = max_file_bytes
         self.prefix = prefix
         self.index = CaptureIndex(self.root)
@@ -113,6 +115,13 @@ class WarcWriter:
         return capture
 
     def close(self) -> None:
+        """Finish the current file and let a purge have the archive (once nothing else
+        writes to it)."""
+        self._close_file()
+        archive_lock.release(self._lock)
+        self._lock = None
+
+    def _close_file(self) -> None:
         if self._fh is not None:
             self._fh.flush()
             os.fsync(self._fh.fileno())
@@ -169,7 +178,7 @@ class WarcWriter:
     def _file_for(self, size: int) -> io.BufferedWriter:
         if self._fh is not None and self._fh.tell() + size > self.max_file_bytes \
                 and self._fh.tell() > 0:
-            self.close()
+            self._close_file()
         if self._fh is None:
             self._open_new()
         assert self._fh is not None

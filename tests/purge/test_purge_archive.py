@@ -11,6 +11,7 @@ from adtrace.cli import main
 from indexer import purge
 from indexer.archive.images import find_image, store_image
 from indexer.archive.index import CaptureIndex
+from indexer.archive.lock import ArchiveBusy
 from indexer.archive.purge import JOURNAL, purge_records
 from indexer.archive.reader import read_capture
 from indexer.archive.verify import archive_verify
@@ -159,6 +160,9 @@ def test_cli_purge_hold_and_audit(world, tmp_path: Path, monkeypatch, capsys) ->
     assert main(["purge", "--source", "old", "--wipe", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "would delete" in out and "1 held ads kept" in out
+    with WarcWriter(root):  # a crawl writing to the archive: refused, with the reason
+        assert main(["purge", "--source", "old", "--wipe", "--yes"]) == 2
+    assert "written to by a crawl: nothing was purged" in capsys.readouterr().err
     assert main(["purge", "--source", "old", "--wipe", "--yes"]) == 0
     assert "archive: removed" in capsys.readouterr().out
     again = SqliteStore(tmp_path / "store.sqlite3")
@@ -172,3 +176,96 @@ def test_cli_purge_hold_and_audit(world, tmp_path: Path, monkeypatch, capsys) ->
     assert audit.verify(conn).ok
     conn.close()
     assert main(["hold", "remove", "nope"]) == 2
+
+
+def _archive_state(root: Path, store: SqliteStore) -> tuple[object, list[bytes]]:
+    return store.stats(), sorted(p.read_bytes() for p in (root / "warcs").iterdir())
+
+
+def test_a_purge_refuses_while_a_crawl_writes_and_changes_nothing(world) -> None:
+    root, store = world
+    chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
+    before = _archive_state(root, store)
+    writer = WarcWriter(root)  # a crawl process writing to the archive
+    try:
+        with pytest.raises(ArchiveBusy, match="being written to by a crawl: nothing"):
+            purge.run(store, root, chosen, dry_run=False)
+        assert _archive_state(root, store) == before
+        assert purge.run(store, root, chosen, dry_run=True).totals["captures"] == 3
+    finally:
+        writer.close()
+    assert purge.run(store, root, chosen, dry_run=False).totals["captures"] == 3
+
+
+def test_an_ingest_worker_holds_the_archive_too(world, tmp_path: Path) -> None:
+    from crawler.ingest_core import IngestCore
+
+    root, store = world
+    chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
+    core = IngestCore(str(tmp_path / "store.sqlite3"), str(root), tmp_path / "spool.jsonl",
+                      SOURCES[0])
+    core.open()
+    try:
+        with pytest.raises(ArchiveBusy):
+            purge.run(store, root, chosen, dry_run=False)
+    finally:
+        core.close()
+    assert purge.run(store, root, chosen, dry_run=False).totals["captures"] == 3
+
+
+HOLDER = """
+import sys
+from indexer.archive.writer import WarcWriter
+writer = WarcWriter(sys.argv[1])
+print("writing", flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_a_killed_crawl_leaves_no_lock_behind(world) -> None:
+    import subprocess
+    import sys
+
+    root, store = world
+    chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
+    crawl = subprocess.Popen([sys.executable, "-c", HOLDER, str(root)], text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert crawl.stdout is not None and crawl.stdout.readline() == "writing\n"
+        with pytest.raises(ArchiveBusy):  # another process's lock counts
+            purge.run(store, root, chosen, dry_run=False)
+    finally:
+        crawl.kill()
+        crawl.wait()
+    assert purge.run(store, root, chosen, dry_run=False).totals["captures"] == 3
+
+
+def test_a_crawl_that_starts_during_a_purge_waits_for_it(world) -> None:
+    import logging
+    import threading
+
+    from indexer.archive import lock
+
+    root, _store = world
+    waiting = threading.Event()
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting for the purge" in record.getMessage():
+                waiting.set()
+
+    handler = Seen()
+    lock.log.addHandler(handler)
+    made: list[WarcWriter] = []
+    held = lock.hold_alone(root)  # a purge runs
+    try:
+        crawl = threading.Thread(target=lambda: made.append(WarcWriter(root)), daemon=True)
+        crawl.start()
+        assert waiting.wait(10)  # it found the purge and waits
+        assert not made
+    finally:
+        lock.release(held)
+        lock.log.removeHandler(handler)
+    crawl.join(10)
+    assert made and not crawl.is_alive()
+    made[0].close()

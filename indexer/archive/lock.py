@@ -1,0 +1,61 @@
+"""Who may change the archive at once: crawls share it, a purge has it alone.
+
+Crawls only add to the archive (WARC files of their own, images by hash), so any number
+may write at once. A purge rewrites WARC files and deletes images: a crawl writing
+while it runs could lose records (appended to a file the purge then replaces) or refer
+to an image the purge just deleted. So every process that writes to an archive (a crawl
+process, an ingest worker) holds a shared lock on its ``archive.lock`` for as long as it
+writes, and a purge takes that lock alone: it refuses at once, having changed nothing,
+while a crawl holds it, and a crawl that starts during a purge waits for it to end.
+The locks are ``flock``s: the kernel drops them with the process, killed or not.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+LOCK_FILE = "archive.lock"
+log = logging.getLogger(__name__)
+
+
+class ArchiveBusy(RuntimeError):
+    """The archive is being written to (a crawl runs): it cannot be purged now."""
+
+
+def _open(root: str | Path) -> int:
+    Path(root).mkdir(parents=True, exist_ok=True)
+    return os.open(Path(root) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def hold_shared(root: str | Path) -> int:
+    """Take a writer's share of ``root``'s lock (waiting out a purge); returns the
+    descriptor that holds it, for ``release``."""
+    fd = _open(root)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.warning("archive %s is being purged: waiting for the purge to end", root)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def hold_alone(root: str | Path) -> int:
+    """Take ``root``'s lock for a purge, or raise ArchiveBusy at once if a crawl is
+    writing to it; returns the descriptor that holds it, for ``release``."""
+    fd = _open(root)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ArchiveBusy(f"archive {root} is being written to by a crawl: nothing was "
+                          "purged; purge when no crawl runs") from None
+    return fd
+
+
+def release(fd: int | None) -> None:
+    """Give the lock back (closing the descriptor releases it)."""
+    if fd is not None:
+        os.close(fd)
