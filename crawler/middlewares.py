@@ -57,7 +57,10 @@ class ArchiveMiddleware:
         mw = cls(archive_dir, Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START")),
                  crawler.settings.getint("ADTRACE_WARC_MAX_BYTES", DEFAULT_MAX_FILE_BYTES),
                  images_in_pipeline=bool(crawler.settings.get("ADTRACE_STORE_URL")))
-        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        # closed when the engine stops, after every spider_closed handler: the pipeline's
+        # last drain may still wait for its ingest worker, and the archive lock the writer
+        # holds must keep a purge out until then (indexer.archive.lock)
+        crawler.signals.connect(mw.engine_stopped, signal=signals.engine_stopped)
         return mw
 
     def process_response(self, request: Request, response: Response,
@@ -83,7 +86,7 @@ class ArchiveMiddleware:
                 self.archive_dir, response.body, response.url, fetched.content_type)
         return response
 
-    def spider_closed(self, spider: Any = None) -> None:
+    def engine_stopped(self) -> None:
         self.writer.close()
 
 

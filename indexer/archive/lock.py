@@ -18,11 +18,13 @@ import os
 from pathlib import Path
 
 LOCK_FILE = "archive.lock"
+JOURNAL = "purge-journal.json"  # a purge's journal (indexer.archive.purge): there until it ends
 log = logging.getLogger(__name__)
 
 
 class ArchiveBusy(RuntimeError):
-    """The archive is being written to (a crawl runs): it cannot be purged now."""
+    """The archive cannot be had now: a crawl writes to it (no purge), or a purge was
+    interrupted (no crawl until it is finished)."""
 
 
 def _open(root: str | Path) -> int:
@@ -32,13 +34,19 @@ def _open(root: str | Path) -> int:
 
 def hold_shared(root: str | Path) -> int:
     """Take a writer's share of ``root``'s lock (waiting out a purge); returns the
-    descriptor that holds it, for ``release``."""
+    descriptor that holds it, for ``release``. A purge that was killed halfway (its
+    journal is still there) must be finished first: the capture index still points at
+    the old places, and revisit records written now would refer to them."""
     fd = _open(root)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         log.warning("archive %s is being purged: waiting for the purge to end", root)
         fcntl.flock(fd, fcntl.LOCK_SH)
+    if (Path(root) / JOURNAL).exists():
+        os.close(fd)
+        raise ArchiveBusy(f"archive {root}: a purge was interrupted ({JOURNAL} is there); "
+                          "run `adtrace purge --yes` again to finish it before crawling")
     return fd
 
 

@@ -32,10 +32,10 @@ from warcio.archiveiterator import ArchiveIterator
 from indexer.archive.digest import hex_from_warc_digest
 from indexer.archive.images import IMAGE_DIR, meta_path
 from indexer.archive.index import INDEX_FILE, CaptureIndex
+from indexer.archive.lock import JOURNAL
 from indexer.archive.writer import WARC_DIR
 from indexer.model import from_iso, short_hash, to_iso
 
-JOURNAL = "purge-journal.json"
 Moves = dict[str, tuple[str, int, int]]  # capture id → (file, offset, length)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

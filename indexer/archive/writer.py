@@ -75,16 +75,21 @@ class WarcWriter:
                  prefix: str = "adtrace") -> None:
         self.root = Path(root)
         (self.root / WARC_DIR).mkdir(parents=True, exist_ok=True)
-        self._lock: int | None = archive_lock.hold_shared(self.root)  # no purge meanwhile
         self.max_file_bytes = max_file_bytes
         self.prefix = prefix
-        self.index = CaptureIndex(self.root)
         self._fh: io.BufferedWriter | None = None
         # one record builder for every record: warcio's looks up the host name and makes
         # a header parser each time one is made, which cost as much as building a record
         self._records = _Sha256Writer(io.BytesIO(), gzip=True, warc_version="1.1")
         self._rel = ""
         self._seq = 0
+        # no purge from here to close(); taken before the index is read (a purge rewrites it)
+        self._lock: int | None = archive_lock.hold_shared(self.root)
+        try:
+            self.index = CaptureIndex(self.root)
+        except BaseException:
+            archive_lock.release(self._lock)
+            raise
 
     # ------------------------------------------------------------------ public
     def write(self, fetched: Fetched) -> Capture:
