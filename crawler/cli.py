@@ -145,11 +145,15 @@ def run_archive_verify(args: argparse.Namespace) -> int:
     from adtrace import settings
     from adtrace.cli import CommandError
     from indexer.archive import archive_verify
+    from indexer.archive.lock import ArchiveBusy
 
     root = args.archive or str(settings.archive_dir())
     if not os.path.isdir(root):
         raise CommandError(f"--archive {root}: not a folder")
-    report = archive_verify(root)
+    try:
+        report = archive_verify(root)
+    except ArchiveBusy as exc:
+        raise CommandError(str(exc)) from exc
     print(f"{report.files} WARC file(s), {report.records} record(s), {report.images} image(s)")
     for problem in report.problems:
         print(f"BAD  {problem}")

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from indexer.archive import lock as archive_lock
 from indexer.archive.digest import hex_from_warc_digest, sha256_hex
 from indexer.archive.images import IMAGE_DIR
 from indexer.archive.reader import ArchiveError, read_raw
@@ -40,8 +41,22 @@ class VerifyReport:
 
 
 def archive_verify(archive_dir: str | Path) -> VerifyReport:
-    """Check every WARC record's digests and every image's content address."""
+    """Check every WARC record's digests and every image's content address.
+
+    A purge rewrites files and deletes images, so the check holds the archive lock
+    shared (indexer.archive.lock) as crawls do: it waits for a running purge to end,
+    and a purge waits for it (ArchiveBusy when a purge was interrupted)."""
     root = Path(archive_dir)
+    if not root.is_dir():
+        return VerifyReport()
+    held = archive_lock.hold_shared(root)
+    try:
+        return _verify(root)
+    finally:
+        archive_lock.release(held)
+
+
+def _verify(root: Path) -> VerifyReport:
     report = VerifyReport()
     for path in sorted((root / WARC_DIR).glob("*.warc.gz")):
         report.files += 1

@@ -243,7 +243,8 @@ def test_a_killed_crawl_leaves_no_lock_behind(world) -> None:
     assert purge.run(store, root, chosen, dry_run=False).totals["captures"] == 3
 
 
-def test_a_crawl_that_starts_during_a_purge_waits_for_it(world) -> None:
+@pytest.mark.parametrize("start", [WarcWriter, archive_verify], ids=["crawl", "verify"])
+def test_a_crawl_or_check_that_starts_during_a_purge_waits_for_it(world, start) -> None:
     import logging
     import threading
 
@@ -259,10 +260,10 @@ def test_a_crawl_that_starts_during_a_purge_waits_for_it(world) -> None:
 
     handler = Seen()
     lock.log.addHandler(handler)
-    made: list[WarcWriter] = []
+    made: list[object] = []
     held = lock.hold_alone(root)  # a purge runs
     try:
-        crawl = threading.Thread(target=lambda: made.append(WarcWriter(root)), daemon=True)
+        crawl = threading.Thread(target=lambda: made.append(start(root)), daemon=True)
         crawl.start()
         assert waiting.wait(10)  # it found the purge and waits
         assert not made
@@ -271,7 +272,10 @@ def test_a_crawl_that_starts_during_a_purge_waits_for_it(world) -> None:
         lock.log.removeHandler(handler)
     crawl.join(10)
     assert made and not crawl.is_alive()
-    made[0].close()
+    if isinstance(made[0], WarcWriter):
+        made[0].close()
+    else:
+        assert made[0].ok  # the check ran, on an archive no purge was changing
 
 
 def test_no_crawl_writes_until_an_interrupted_purge_is_finished(world) -> None:
