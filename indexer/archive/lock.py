@@ -58,7 +58,7 @@ def hold_alone(root: str | Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise ArchiveBusy(f"archive {root} is being written to by a crawl: nothing was "
+        raise ArchiveBusy(f"archive {root} is in use by a crawl (or a check): nothing was "
                           "purged; purge when no crawl runs") from None
     return fd
 

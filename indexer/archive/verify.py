@@ -44,8 +44,9 @@ def archive_verify(archive_dir: str | Path) -> VerifyReport:
     """Check every WARC record's digests and every image's content address.
 
     A purge rewrites files and deletes images, so the check holds the archive lock
-    shared (indexer.archive.lock) as crawls do: it waits for a running purge to end,
-    and a purge waits for it (ArchiveBusy when a purge was interrupted)."""
+    shared (indexer.archive.lock) as crawls do: it waits for a running purge to end, a
+    purge started meanwhile refuses, and ArchiveBusy is raised when a purge was
+    interrupted (to be finished first)."""
     root = Path(archive_dir)
     if not root.is_dir():
         return VerifyReport()

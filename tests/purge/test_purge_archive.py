@@ -162,7 +162,7 @@ def test_cli_purge_hold_and_audit(world, tmp_path: Path, monkeypatch, capsys) ->
     assert "would delete" in out and "1 held ads kept" in out
     with WarcWriter(root):  # a crawl writing to the archive: refused, with the reason
         assert main(["purge", "--source", "old", "--wipe", "--yes"]) == 2
-    assert "written to by a crawl: nothing was purged" in capsys.readouterr().err
+    assert "in use by a crawl (or a check): nothing was purged" in capsys.readouterr().err
     assert main(["purge", "--source", "old", "--wipe", "--yes"]) == 0
     assert "archive: removed" in capsys.readouterr().out
     again = SqliteStore(tmp_path / "store.sqlite3")
@@ -188,7 +188,7 @@ def test_a_purge_refuses_while_a_crawl_writes_and_changes_nothing(world) -> None
     before = _archive_state(root, store)
     writer = WarcWriter(root)  # a crawl process writing to the archive
     try:
-        with pytest.raises(ArchiveBusy, match="being written to by a crawl: nothing"):
+        with pytest.raises(ArchiveBusy, match="in use by a crawl .or a check.: nothing was purged"):
             purge.run(store, root, chosen, dry_run=False)
         assert _archive_state(root, store) == before
         assert purge.run(store, root, chosen, dry_run=True).totals["captures"] == 3
