@@ -47,13 +47,13 @@ def hold_shared(root: str | Path) -> int:
     if (Path(root) / JOURNAL).exists():
         os.close(fd)
         raise ArchiveBusy(f"archive {root}: a purge was interrupted ({JOURNAL} is there); "
-                          "run `adtrace purge --yes` again to finish it before crawling")
+                          "run `adtrace purge --yes` again to finish it first")
     return fd
 
 
 def hold_alone(root: str | Path) -> int:
-    """Take ``root``'s lock for a purge, or raise ArchiveBusy at once if a crawl is
-    writing to it; returns the descriptor that holds it, for ``release``."""
+    """Take ``root``'s lock for a purge, or raise ArchiveBusy at once if a crawl (or a
+    check) holds it; returns the descriptor that holds it, for ``release``."""
     fd = _open(root)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
