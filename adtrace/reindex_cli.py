@@ -10,7 +10,9 @@ captures are listed by file@offset and make the exit status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +79,6 @@ def _open(url: str, what: str) -> Any:
 
 def run_reindex(args: argparse.Namespace) -> int:
     from adtrace import settings
-    from adtrace.progress import Progress
-    from adtrace.reindex import Reextractor, Reindexer
-    from indexer.store import StoreError
 
     if args.batch < 1:
         raise CommandError(f"--batch {args.batch}: must be at least 1")
@@ -91,6 +90,35 @@ def run_reindex(args: argparse.Namespace) -> int:
         raise CommandError(f"archive {archive}: not a folder (set --archive or ADTRACE_ARCHIVE_DIR)")
     sources = _sources(Path(args.sources) if args.sources else settings.sources_dir())
     enricher = _enricher(args.catalogue)
+    with _archive_held(archive):  # no purge changes the archive or the store meanwhile
+        report = _reindex(args, source_url, archive, sources, enricher)
+    _print(report, enricher, args)
+    return 1 if report.problems else 0
+
+
+@contextlib.contextmanager
+def _archive_held(archive: Path) -> Iterator[None]:
+    """The archive lock, shared (indexer.archive.lock): a running purge is waited for,
+    one started meanwhile refuses, an interrupted one must be finished first."""
+    from indexer.archive import lock as archive_lock
+
+    try:
+        held = archive_lock.hold_shared(archive)
+    except archive_lock.ArchiveBusy as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        yield
+    finally:
+        archive_lock.release(held)
+
+
+def _reindex(args: argparse.Namespace, source_url: str, archive: Path,
+             sources: dict[str, Any], enricher: Any) -> Any:
+    """Rebuild in place, or into ``--to``; the report (adtrace.reindex.ReindexReport)."""
+    from adtrace.progress import Progress
+    from adtrace.reindex import Reextractor, Reindexer
+    from indexer.store import StoreError
+
     store = _open(source_url, "store")
     target = _open(args.to, "--to") if args.to else None
     try:
@@ -109,8 +137,7 @@ def run_reindex(args: argparse.Namespace) -> int:
         store.close()
         if target is not None:
             target.close()
-    _print(report, enricher, args)
-    return 1 if report.problems else 0
+    return report
 
 
 def run_signals(args: argparse.Namespace) -> int:

@@ -5,10 +5,10 @@ may write at once. A purge rewrites WARC files and deletes images: a crawl writi
 while it runs could lose records (appended to a file the purge then replaces) or refer
 to an image the purge just deleted. So every process that writes to an archive (a crawl
 process, an ingest worker) holds a shared lock on its ``archive.lock`` for as long as it
-writes (and ``archive_verify`` while it reads), and a purge takes that lock alone: it
-refuses at once, having changed nothing, while a crawl holds it, and a crawl that starts
-during a purge waits for it to end.
-The locks are ``flock``s: the kernel drops them with the process, killed or not.
+writes (and ``archive_verify`` and ``adtrace reindex`` while they read), and a purge
+takes that lock alone: it refuses at once, having changed nothing, while a crawl holds
+it, and a crawl that starts during a purge waits for it to end. The locks are
+``flock``s: the kernel drops them with the process, killed or not.
 """
 
 from __future__ import annotations

@@ -208,6 +208,20 @@ def test_to_the_same_store_is_refused(install: Path, capsys: pytest.CaptureFixtu
     assert "is the store being reindexed" in capsys.readouterr().err
 
 
+def test_reindex_refuses_until_an_interrupted_purge_is_finished(install: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Reindex reads the archive under its lock (indexer.archive.lock): a purge killed
+    halfway left the archive's places moved, so it must be finished first."""
+    from indexer.archive.lock import JOURNAL, hold_alone, release
+
+    (install / "archive" / JOURNAL).write_text('{"swaps": [], "moves": {}, "dropped": []}')
+    assert main(["reindex"]) == 2
+    assert "a purge was interrupted" in capsys.readouterr().err
+    (install / "archive" / JOURNAL).unlink()
+    assert main(["reindex"]) == 0  # and while it ran, it held the lock: now free again
+    release(hold_alone(install / "archive"))
+
+
 def test_signals_command_refreshes_and_explains(install: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["signals"]) == 0
     rows = dict(line.split("\t")[:2] for line in capsys.readouterr().out.splitlines())
