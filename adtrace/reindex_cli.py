@@ -10,9 +10,7 @@ captures are listed by file@offset and make the exit status 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +77,7 @@ def _open(url: str, what: str) -> Any:
 
 def run_reindex(args: argparse.Namespace) -> int:
     from adtrace import settings
+    from indexer.archive import lock as archive_lock
 
     if args.batch < 1:
         raise CommandError(f"--batch {args.batch}: must be at least 1")
@@ -90,26 +89,13 @@ def run_reindex(args: argparse.Namespace) -> int:
         raise CommandError(f"archive {archive}: not a folder (set --archive or ADTRACE_ARCHIVE_DIR)")
     sources = _sources(Path(args.sources) if args.sources else settings.sources_dir())
     enricher = _enricher(args.catalogue)
-    with _archive_held(archive):  # no purge changes the archive or the store meanwhile
-        report = _reindex(args, source_url, archive, sources, enricher)
+    try:  # the archive lock, shared: no purge changes the archive or the store meanwhile
+        with archive_lock.shared(archive):
+            report = _reindex(args, source_url, archive, sources, enricher)
+    except archive_lock.ArchiveBusy as exc:  # an interrupted purge must be finished first
+        raise CommandError(str(exc)) from exc
     _print(report, enricher, args)
     return 1 if report.problems else 0
-
-
-@contextlib.contextmanager
-def _archive_held(archive: Path) -> Iterator[None]:
-    """The archive lock, shared (indexer.archive.lock): a running purge is waited for,
-    one started meanwhile refuses, an interrupted one must be finished first."""
-    from indexer.archive import lock as archive_lock
-
-    try:
-        held = archive_lock.hold_shared(archive)
-    except archive_lock.ArchiveBusy as exc:
-        raise CommandError(str(exc)) from exc
-    try:
-        yield
-    finally:
-        archive_lock.release(held)
 
 
 def _reindex(args: argparse.Namespace, source_url: str, archive: Path,

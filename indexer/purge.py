@@ -117,17 +117,14 @@ def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
     from indexer.archive import lock as archive_lock
     from indexer.archive import purge as archive_purge
 
-    with_archive = (not dry_run and archive_root is not None and Path(archive_root).exists())
-    held = archive_lock.hold_alone(archive_root) if with_archive else None
-    try:
-        results = [store.purge(t.source_id, t.before, dry_run=dry_run) for t in chosen]
-        report = PurgeReport(results, dry_run=dry_run)
-        if not with_archive:
-            return report
+    if dry_run or archive_root is None or not Path(archive_root).exists():
+        return PurgeReport([store.purge(t.source_id, t.before, dry_run=dry_run)
+                            for t in chosen], dry_run=dry_run)
+    with archive_lock.alone(archive_root):
+        results = [store.purge(t.source_id, t.before, dry_run=False) for t in chosen]
+        report = PurgeReport(results)
         caps = [(c.warc_file, c.warc_offset) for r in results for c in r.captures]
         report.archive = archive_purge.purge_records(archive_root, caps, store)
         report.archive.deleted_images = archive_purge.delete_images(
             archive_root, sorted({h for r in results for h in r.images}))
         return report
-    finally:
-        archive_lock.release(held)

@@ -76,21 +76,11 @@ def store_image(root: str | Path, body: bytes, source_url: str = "",
     """Keep ``body`` under its hash (once) and describe it as an ImageRef."""
     sha = sha256_hex(body)
     stored = _stored_file(root, sha)
-    found = _recall(sha)
-    if found is None:
-        found = _read_saved(root, sha, stored) if stored is not None else None
-        if found is None:
-            found = _inspect(body)
-            if stored is not None:
-                _save(root, sha, stored, found)
-        _remember(sha, found)
-    phash, width, height, fmt = found
+    found = _inspection(root, sha, stored, body)
     if stored is None:
-        ext = _PIL_EXT.get(fmt) or _EXTENSIONS.get(
-            content_type.split(";")[0].strip().lower(), "bin")
+        ext = _PIL_EXT.get(found[3]) or _EXTENSIONS.get(_media_type(content_type).lower(), "bin")
         _write_atomic(root, sha, image_path(root, sha, ext), body, found)
-    return ImageRef(sha256=sha, phash=phash, source_url=source_url,
-                    content_type=content_type.split(";")[0].strip(), width=width, height=height)
+    return _ref(sha, found, source_url, content_type)
 
 
 def describe_stored(root: str | Path, sha256: str, source_url: str = "",
@@ -99,19 +89,41 @@ def describe_stored(root: str | Path, sha256: str, source_url: str = "",
     hand: the remembered inspection (this process, then the file's attribute or its
     ``image_meta`` line), else the stored file read and inspected again. None when the
     archive does not hold it."""
-    known = _recall(sha256)
-    if known is None:
+    stored = None
+    if sha256 not in _seen:
         stored = _stored_file(root, sha256)
         if stored is None:
             return None
-        known = _read_saved(root, sha256, stored)
-        if known is None:
-            known = _inspect(stored.read_bytes())
-            _save(root, sha256, stored, known)
-        _remember(sha256, known)
-    phash, width, height, _fmt = known
+    return _ref(sha256, _inspection(root, sha256, stored, None), source_url, content_type)
+
+
+def _inspection(root: str | Path, sha256: str, stored: Path | None,
+                body: bytes | None) -> Inspection:
+    """What the bytes decoded to: remembered in this process, else saved with the stored
+    file, else decoded (``body``, or the stored file's bytes) and saved and remembered."""
+    found = _recall(sha256)
+    if found is not None:
+        return found
+    found = _read_saved(root, sha256, stored) if stored is not None else None
+    if found is None:
+        if body is None:
+            assert stored is not None, "no bytes and no stored file to inspect"
+            body = stored.read_bytes()
+        found = _inspect(body)
+        if stored is not None:
+            _save(root, sha256, stored, found)
+    _remember(sha256, found)
+    return found
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip()
+
+
+def _ref(sha256: str, found: Inspection, source_url: str, content_type: str) -> ImageRef:
+    phash, width, height, _fmt = found
     return ImageRef(sha256=sha256, phash=phash, source_url=source_url,
-                    content_type=content_type.split(";")[0].strip(), width=width, height=height)
+                    content_type=_media_type(content_type), width=width, height=height)
 
 
 def _recall(sha256: str) -> Inspection | None:

@@ -13,9 +13,11 @@ it, and a crawl that starts during a purge waits for it to end. The locks are
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 LOCK_FILE = "archive.lock"
@@ -68,3 +70,23 @@ def release(fd: int | None) -> None:
     """Give the lock back (closing the descriptor releases it)."""
     if fd is not None:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def shared(root: str | Path) -> Iterator[None]:
+    """``hold_shared`` for a ``with`` block (a reader such as verify or reindex)."""
+    fd = hold_shared(root)
+    try:
+        yield
+    finally:
+        release(fd)
+
+
+@contextlib.contextmanager
+def alone(root: str | Path) -> Iterator[None]:
+    """``hold_alone`` for a ``with`` block (a purge)."""
+    fd = hold_alone(root)
+    try:
+        yield
+    finally:
+        release(fd)

@@ -50,11 +50,8 @@ def archive_verify(archive_dir: str | Path) -> VerifyReport:
     root = Path(archive_dir)
     if not root.is_dir():
         return VerifyReport()
-    held = archive_lock.hold_shared(root)
-    try:
+    with archive_lock.shared(root):
         return _verify(root)
-    finally:
-        archive_lock.release(held)
 
 
 def _verify(root: Path) -> VerifyReport:

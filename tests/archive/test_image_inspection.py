@@ -119,6 +119,19 @@ def test_a_later_crawl_reads_what_the_bytes_decoded_to(monkeypatch: pytest.Monke
     assert archive_verify(tmp_path).ok and archive_verify(tmp_path).images == 1
 
 
+def test_a_stored_file_without_its_line_is_described_from_its_bytes(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    first = store_image(tmp_path, _encoded(_photo(39, (64, 48)), "PNG"), "", "image/png")
+    path = find_image(tmp_path, first.sha256)
+    assert path is not None
+    os.removexattr(path, images.XATTR)  # as copied without its attributes
+    _forget(monkeypatch)
+    again = images.describe_stored(tmp_path, first.sha256, "http://b.test/x", "image/png")
+    assert again is not None and (again.sha256, again.phash) == (first.sha256, first.phash)
+    assert _line_on(tmp_path, first.sha256)[0] == first.phash  # and kept on it again
+    assert images.describe_stored(tmp_path, "0" * 64) is None  # not archived
+
+
 def test_an_older_archive_line_in_image_meta_is_still_read(monkeypatch: pytest.MonkeyPatch,
                                                           tmp_path: Path) -> None:
     body = _encoded(_photo(35, (64, 48)), "PNG")
