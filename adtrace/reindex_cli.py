@@ -90,7 +90,7 @@ def run_reindex(args: argparse.Namespace) -> int:
     sources = _sources(Path(args.sources) if args.sources else settings.sources_dir())
     enricher = _enricher(args.catalogue)
     try:  # the archive lock, shared: no purge changes the archive or the store meanwhile
-        with archive_lock.shared(archive):
+        with archive_lock.held(archive):
             report = _reindex(args, source_url, archive, sources, enricher)
     except archive_lock.ArchiveBusy as exc:  # an interrupted purge must be finished first
         raise CommandError(str(exc)) from exc

@@ -120,7 +120,7 @@ def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
     if dry_run or archive_root is None or not Path(archive_root).exists():
         return PurgeReport([store.purge(t.source_id, t.before, dry_run=dry_run)
                             for t in chosen], dry_run=dry_run)
-    with archive_lock.alone(archive_root):
+    with archive_lock.held(archive_root, alone=True):
         results = [store.purge(t.source_id, t.before, dry_run=False) for t in chosen]
         report = PurgeReport(results)
         caps = [(c.warc_file, c.warc_offset) for r in results for c in r.captures]

@@ -73,19 +73,10 @@ def release(fd: int | None) -> None:
 
 
 @contextlib.contextmanager
-def shared(root: str | Path) -> Iterator[None]:
-    """``hold_shared`` for a ``with`` block (a reader such as verify or reindex)."""
-    fd = hold_shared(root)
-    try:
-        yield
-    finally:
-        release(fd)
-
-
-@contextlib.contextmanager
-def alone(root: str | Path) -> Iterator[None]:
-    """``hold_alone`` for a ``with`` block (a purge)."""
-    fd = hold_alone(root)
+def held(root: str | Path, *, alone: bool = False) -> Iterator[None]:
+    """The lock for a ``with`` block: alone (a purge), else shared (a reader such as
+    verify or reindex)."""
+    fd = hold_alone(root) if alone else hold_shared(root)
     try:
         yield
     finally:

@@ -50,7 +50,7 @@ def archive_verify(archive_dir: str | Path) -> VerifyReport:
     root = Path(archive_dir)
     if not root.is_dir():
         return VerifyReport()
-    with archive_lock.shared(root):
+    with archive_lock.held(root):
         return _verify(root)
 
 
