@@ -1,7 +1,7 @@
 """Images stored content-addressed: ``images/ab/abcdef….<ext>`` by SHA-256.
 
 The same photo on many ads and sites is stored once and named by its hash, so it can
-be cited and linked; a perceptual hash (imagehash.phash) finds near-duplicates that a
+be cited and linked; a perceptual hash (indexer.archive.phash) finds near-duplicates that a
 re-encode or a crop changed. Ad images are hostile input: decoding is bounded and a
 file that does not decode is still kept as evidence, without a perceptual hash.
 
@@ -20,7 +20,7 @@ does not parse; the image bytes stay the evidence. A JPEG is decoded straight to
 small grey picture the perceptual hash reads (``Image.draft``: the decoder scales by
 1/2…1/8 in the DCT). That draft changes a JPEG's hash by at most a bit or two against a
 full decode, far inside any near-duplicate distance; PNG and other formats are decoded
-as before.
+in full (and hashed as imagehash hashes them: indexer.archive.phash).
 """
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ import os
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 from indexer.archive.digest import sha256_hex
 from indexer.model import ImageRef
@@ -250,8 +249,9 @@ def _stored_file(root: str | Path, sha256: str) -> Path | None:
 
 def _inspect(body: bytes) -> Inspection:
     """(phash, width, height, format) or blanks if the bytes are not a decodable image."""
-    import imagehash
     from PIL import Image
+
+    from indexer.archive.phash import phash_hex
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
@@ -263,17 +263,10 @@ def _inspect(body: bytes) -> Inspection:
                 if fmt == "JPEG":
                     img.draft("L", PHASH_DRAFT_SIZE)
                 img.load()
-                return _hex(imagehash.phash(img).hash), width, height, fmt
+                return phash_hex(img), width, height, fmt
     except Exception:  # noqa: BLE001 - any decoder failure means "not an image we read"
         return "", 0, 0, ""
 
-
-def _hex(bits: Any) -> str:
-    """``str(ImageHash)`` for a 64-bit hash, without its character-per-bit detour: the
-    bits, first bit highest, as 16 hex digits (the same string)."""
-    import numpy
-
-    return numpy.packbits(numpy.asarray(bits, dtype=bool).ravel()).tobytes().hex()
 
 
 def _write_atomic(root: str | Path, sha256: str, path: Path, body: bytes,

@@ -245,14 +245,3 @@ def test_a_purged_folder_is_made_again_for_the_next_image(monkeypatch: pytest.Mo
     again = store_image(tmp_path, _encoded(_photo(34, (64, 48)), "PNG"), "", "image/png")
     assert find_image(tmp_path, again.sha256) is not None and again.phash == first.phash
     assert _line_on(tmp_path, again.sha256)[0] == first.phash
-
-
-def test_the_hash_is_written_as_imagehash_writes_it() -> None:
-    """images._hex is str(ImageHash) without its per-bit detour: the same 16 digits."""
-    import numpy
-
-    rng = numpy.random.default_rng(7)
-    cases = [numpy.zeros((8, 8), bool), numpy.ones((8, 8), bool),
-             *(rng.random((8, 8)) > p for p in numpy.linspace(0.05, 0.95, 40))]
-    for bits in cases:
-        assert images._hex(bits) == str(imagehash.ImageHash(bits))

@@ -1,0 +1,74 @@
+"""The perceptual hash is imagehash's phash bit for bit (imagehash, with scipy, is a
+test dependency only: the reference), on photos and on the flat pictures where rounding
+noise would otherwise decide bits, and it tells near-duplicates from other pictures."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import imagehash
+import pytest
+from PIL import Image, ImageFilter
+
+from indexer.archive import phash
+from indexer.archive.phash import phash_hex
+
+
+def _photo(seed: int, size: tuple[int, int]) -> Image.Image:
+    """A busy picture: rectangles of many colours on a backdrop."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    for _ in range(40):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        r = rng.randrange(6, max(8, size[0] // 4))
+        img.paste(tuple(rng.randrange(256) for _ in range(3)), (x, y, x + r, y + r))
+    return img
+
+
+def _flat_pictures() -> list[Image.Image]:
+    """Pictures whose frequencies are mostly zero: one colour, halves, gradients."""
+    half = Image.new("L", (64, 64), 0)
+    half.paste(255, (0, 0, 32, 64))
+    return [Image.new("L", (64, 64), 128), Image.new("RGB", (300, 200), (10, 200, 30)),
+            half, Image.linear_gradient("L"), Image.radial_gradient("L"),
+            Image.radial_gradient("L").resize((480, 640))]
+
+
+def _distance(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+@pytest.mark.parametrize("size", [(32, 32), (64, 48), (240, 320), (480, 640), (1000, 90)])
+def test_a_photo_hashes_as_imagehash_bit_for_bit(size: tuple[int, int]) -> None:
+    for seed in range(25):
+        img = _photo(seed, size)
+        assert phash_hex(img) == str(imagehash.phash(img)), (size, seed)
+
+
+def test_a_flat_picture_hashes_as_imagehash_not_as_rounding_noise() -> None:
+    for i, img in enumerate(_flat_pictures()):
+        assert phash_hex(img) == str(imagehash.phash(img)), i
+
+
+def test_without_the_rounding_flat_pictures_would_hash_as_noise(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Why the frequencies are rounded: the products' last bits are not scipy's."""
+    monkeypatch.setattr(phash, "DECIMALS", 15)
+    differ = [phash_hex(img) != str(imagehash.phash(img)) for img in _flat_pictures()]
+    assert any(differ)
+
+
+def test_near_duplicates_are_near_and_other_pictures_far() -> None:
+    def reencoded(img: Image.Image) -> Image.Image:
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=60)
+        return Image.open(io.BytesIO(buf.getvalue()))
+
+    for seed in range(20):
+        img = _photo(seed, (480, 640))
+        h = phash_hex(img)
+        assert _distance(h, phash_hex(reencoded(img))) <= 4
+        assert _distance(h, phash_hex(img.resize((240, 320)))) <= 4
+        assert _distance(h, phash_hex(img.filter(ImageFilter.GaussianBlur(1)))) <= 4
+        assert _distance(h, phash_hex(_photo(seed + 1000, (480, 640)))) >= 12
