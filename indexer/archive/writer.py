@@ -50,8 +50,13 @@ class Fetched:
 
     @property
     def content_type(self) -> str:
+        return self.header("Content-Type")
+
+    def header(self, wanted: str) -> str:
+        """The first value of a response header (any case), or ""."""
+        wanted = wanted.lower()
         for name, value in self.headers:
-            if name.lower() == "content-type":
+            if name.lower() == wanted:
                 return value
         return ""
 
@@ -107,7 +112,9 @@ class WarcWriter:
             record_id = records.new_record_id()
             data = records.response_record(
                 fetched.url, record_id, warc_date, warc_digest_of(digest),
-                self._http_headers(fetched).to_ascii_bytes(), fetched.body, fetched.truncated)
+                self._http_headers(fetched).to_ascii_bytes(), fetched.body, fetched.truncated,
+                compressed_payload=records.payload_is_compressed(
+                    fetched.content_type, fetched.header("Content-Encoding")))
             revisit_of = ""
         rel, offset = self._append(data)
         capture = Capture(

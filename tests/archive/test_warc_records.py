@@ -92,3 +92,33 @@ def test_records_of_every_size_read_back(tmp_path: Path, size: int) -> None:
     data = (tmp_path / capture.warc_file).read_bytes()
     assert body in gzip.decompress(data)
     assert archive_verify(tmp_path).ok
+
+
+@pytest.mark.parametrize(("headers", "stored"), [
+    ([("Content-Type", "image/jpeg")], True),
+    ([("Content-Type", "IMAGE/PNG; charset=binary")], True),
+    ([("Content-Type", "video/mp4")], True),
+    ([("Content-Type", "text/html"), ("Content-Encoding", "gzip")], True),
+    ([("Content-Type", "text/html"), ("content-encoding", "br")], True),
+    ([("Content-Type", "text/html"), ("Content-Encoding", "identity")], False),
+    ([("Content-Type", "text/html; charset=utf-8")], False),
+    ([("Content-Type", "image/svg+xml")], False),
+    ([("Content-Type", "image/bmp")], False),
+    ([], False),
+])
+def test_a_compressed_payload_is_stored_as_it_is_and_reads_back(
+        tmp_path: Path, headers: list[tuple[str, str]], stored: bool) -> None:
+    """A body compressed already is not deflated again (records.payload_is_compressed):
+    its bytes stand in the file as they are, inside a gzip member that any reader
+    inflates; a body that deflates is deflated."""
+    body = b"<p>the same words, again and again</p>\n" * 200
+    f = dataclasses.replace(_fetched(), headers=headers, body=body)
+    with WarcWriter(tmp_path) as writer:
+        capture = writer.write(f)
+    data = (tmp_path / capture.warc_file).read_bytes()
+    assert (body in data) is stored
+    assert (len(data) > len(body)) is stored
+    assert read_capture(tmp_path, capture).payload == body
+    with open(tmp_path / capture.warc_file, "rb") as fh:
+        assert [r.rec_type for r in ArchiveIterator(fh)] == ["response", "request"]
+    assert archive_verify(tmp_path).ok
