@@ -79,6 +79,9 @@ class GenericSpider(scrapy.Spider):
         self._requested: set[str] = set()
         self._revisited = False
         self._image_cache: dict[str, ImageRef] = {}
+        # image fetches under way: an ad that shows an image another ad is fetching waits
+        # for that fetch instead of fetching (and archiving) the same URL a second time
+        self._image_fetches: dict[str, asyncio.Future[tuple[ImageRef | None, bytes | None]]] = {}
         self._images_pending = False  # the archive leaves images to the ingest pipeline
         self._wants_jsonld = any(e.strip().startswith(JSONLD_PREFIX)
                                  for e in source.selectors.fields.values())
@@ -213,9 +216,10 @@ class GenericSpider(scrapy.Spider):
         the run's cache only here, as its ad is made (the ad goes to the pipeline first):
         cached as soon as it arrived, a later ad could reach the pipeline without its
         bytes before the ad that carries them, and be stored without its size and hash.
+        Two ads that wait for the same fetch (``_shared_fetch``) both carry its bytes.
         """
         todo = [u for u in dict.fromkeys(ad.image_urls) if u not in self._image_cache]
-        fetched = await asyncio.gather(*(self._fetch_image(u, ad.url) for u in todo))
+        fetched = await asyncio.gather(*(self._shared_fetch(u, ad.url) for u in todo))
         bodies = {ref.sha256: body for ref, body in fetched if ref is not None and body is not None}
         for url, (ref, _) in zip(todo, fetched, strict=True):
             if ref is not None:
@@ -225,6 +229,17 @@ class GenericSpider(scrapy.Spider):
                           images=tuple(dict.fromkeys(images)))
         return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,
                       images_pending=self._images_pending, image_bodies=bodies)
+
+    def _shared_fetch(self, url: str, page_url: str
+                      ) -> asyncio.Future[tuple[ImageRef | None, bytes | None]]:
+        """The fetch of ``url`` under way (another ad shows the same image: both get its
+        ref and bytes, so whichever reaches the pipeline first stores it), or a new one."""
+        fetch = self._image_fetches.get(url)
+        if fetch is None:
+            fetch = asyncio.ensure_future(self._fetch_image(url, page_url))
+            self._image_fetches[url] = fetch
+            fetch.add_done_callback(lambda _: self._image_fetches.pop(url, None))
+        return fetch
 
     async def _fetch_image(self, url: str, page_url: str
                            ) -> tuple[ImageRef | None, bytes | None]:

@@ -73,10 +73,16 @@ class FixtureSite:
         self.lock = threading.Lock()
         self.slow: set[str] = set()  # paths that answer only after ``release`` is set
         self.release = threading.Event()
+        # path → another path: the answer waits until that other path has been asked for
+        # (orders a crawl's steps without sleeps); ``arrived`` holds every path asked for
+        self.hold_until: dict[str, str] = {}
+        self.arrived: set[str] = set()
+        self._arrival = threading.Condition()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server API
+                site._arrive(self.path)
                 if self.path in site.slow:
                     site.release.wait(timeout=30)
                 with site.lock:
@@ -99,6 +105,16 @@ class FixtureSite:
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _arrive(self, path: str) -> None:
+        """Note that ``path`` was asked for, then wait (30 s at most) for the path it is
+        held until, if any."""
+        with self._arrival:
+            self.arrived.add(path)
+            self._arrival.notify_all()
+            after = self.hold_until.get(path)
+            if after is not None:
+                self._arrival.wait_for(lambda: after in self.arrived, timeout=30)
 
     def start(self) -> FixtureSite:
         self.thread.start()

@@ -95,3 +95,32 @@ def test_parse_failures_and_timeouts_are_counted_not_fatal(site: FixtureSite, so
     # the 500, the binary ad page, the page without ad fields, the 503 image, the timeout
     assert result["stats"]["errors"] == 5
     assert result["stats"]["finish_reason"] == "finished"
+
+
+def test_an_image_two_ads_wait_for_is_fetched_and_archived_once(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Ad 2 is read while ad 1's fetch of the image they share is still under way (the
+    site holds ad 2 until that fetch arrives, and the image until ad 2 asks for its own
+    other image): ad 2 waits for the same fetch instead of fetching the URL again."""
+    def ad(title: str, images: str) -> bytes:
+        return (f'<html><body><h1 class="title">{title}</h1><div class="description">'
+                f'Text of {title}.</div><div class="gallery">{images}</div></body></html>'
+                ).encode()
+
+    site.html("/city/amsterdam/", b'<html><body><a class="ad-link" href="/ad/1">1</a>'
+                                  b'<a class="ad-link" href="/ad/2">2</a></body></html>')
+    site.html("/ad/1", ad("One", '<img src="/img/1.png">'))
+    site.html("/ad/2", ad("Two", '<img src="/img/1.png"><img src="/img/2.png">'))
+    site.hold_until.update({"/ad/2": "/img/1.png", "/img/1.png": "/img/2.png"})
+    result = collect(source, tmp_path)
+    ads = ads_by_id(result)
+    assert site.requests.count("/img/1.png") == 1
+    shared = [[i for i in ads[n]["fields"]["images"] if i["source_url"].endswith("/1.png")]
+              for n in ("1", "2")]
+    assert shared[0] == shared[1] and len(shared[0]) == 1 and len(shared[0][0]["phash"]) == 16
+    assert [i["source_url"].rsplit("/", 1)[1] for i in ads["2"]["fields"]["images"]] == \
+        ["1.png", "2.png"]
+    report = archive_verify(tmp_path)
+    assert report.ok and report.images == 2
+    # robots.txt, 1 listing, 2 ads, 2 images, each once: request + response each
+    assert report.records == 2 * 6
