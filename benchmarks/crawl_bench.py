@@ -1,6 +1,7 @@
 """Crawl benchmark: end-to-end ad pages per second beside a bare Scrapy spider.
 
     .venv/bin/python benchmarks/crawl_bench.py [--ads 10000] [--concurrency 16]
+                                               [--image-baseline]
 
 Serves a demo world (both demo sites) on 127.0.0.1 from this process, then crawls its
 first day twice, each in its own child process and with the same concurrency:
@@ -12,8 +13,15 @@ first day twice, each in its own child process and with the same concurrency:
   CPU is counted with its child's (RUSAGE_CHILDREN covers the waited-for grandchildren).
 Figures are printed beside each other, with the ratio end-to-end / bare (the target:
 at least 0.5, and at least 150 ad pages/s on 2 cores) and the peak memory (max RSS of
-the largest process: a crawl child or its worker, not their sum) of each run. Both crawls share the machine with the demo server, which is part of the
-cost of both; its CPU per ad page is printed too.
+the largest process: a crawl child or its worker, not their sum) of each run. Both
+crawls share the machine with the demo server, which is part of the cost of both; its
+CPU per ad page is printed too.
+
+The bare spider fetches no images, while the end-to-end crawl fetches every ad's photos
+(about 1.7 per ad page on the demo world). ``--image-baseline`` runs the bare spider a
+second time, fetching each photo once as well (and doing nothing with it), and prints
+the end-to-end rate against that too: it tells the cost of the photo fetches themselves
+from the cost of what the crawl does with them. The targets stay against the bare spider.
 
 The demo site draws its photos with Pillow on request and keeps only the last 512, so
 on a 10,000-ad world the server would spend more CPU drawing photos than the crawler
@@ -51,11 +59,15 @@ def bare_child() -> int:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.extract import ad_id_of, fields_of, links, strip_scripts
+    from crawler.extract import ad_id_of, fields_of, image_urls, links, strip_scripts
     from crawler.register import source_from_dict
 
     job = json.load(sys.stdin)
-    counts = {"ad_pages": 0}
+    counts = {"ad_pages": 0, "images": 0}
+    fetch_images = bool(job.get("images"))
+    requested: set[str] = set()  # each image URL once per run, as the real crawl fetches
+    if fetch_images:
+        from crawler.spiders.generic import MAX_IMAGES_PER_AD
 
     class BareSpider(scrapy.Spider):
         name = "bare"
@@ -77,11 +89,20 @@ def bare_child() -> int:
             for url in links(sel, self.source.selectors.next_page, response.url):
                 yield scrapy.Request(url, self.listing)
 
-        def ad(self, response: Any) -> None:
+        def ad(self, response: Any) -> Any:
             sel = strip_scripts(response.selector)
             ad_id_of(self.source, response.url, sel)
             fields_of(sel, self.source)
             counts["ad_pages"] += 1
+            if fetch_images:
+                urls = image_urls(sel, self.source.selectors.images, response.url)
+                for url in urls[:MAX_IMAGES_PER_AD]:
+                    if url not in requested:
+                        requested.add(url)
+                        yield scrapy.Request(url, self.image)
+
+        def image(self, response: Any) -> None:
+            counts["images"] += 1
 
     process = CrawlerProcess({
         "LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": True, "COOKIES_ENABLED": False,
@@ -125,10 +146,12 @@ def prerender_photos(world: Any, day: int = 0) -> int:
     return cached.cache_info().currsize
 
 
-def run_bare(sources: list[Any], concurrency: int) -> tuple[int, float, int, float]:
+def run_bare(sources: list[Any], concurrency: int, images: bool = False
+             ) -> tuple[int, float, int, float, int]:
     from crawler.register import source_to_dict
 
-    job = {"sources": [source_to_dict(s) for s in sources], "concurrency": concurrency}
+    job = {"sources": [source_to_dict(s) for s in sources], "concurrency": concurrency,
+           "images": images}
     t0, cpu0 = time.perf_counter(), _cpu_children()
     proc = subprocess.run([sys.executable, __file__, "--bare-child"], input=json.dumps(job),
                           text=True, capture_output=True, check=False, cwd=ROOT)
@@ -136,7 +159,7 @@ def run_bare(sources: list[Any], concurrency: int) -> tuple[int, float, int, flo
     if proc.returncode != 0:
         raise SystemExit(f"bare crawl failed: {proc.stderr[-2000:]}")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    return int(data["ad_pages"]), elapsed, int(data["maxrss_kb"]), cpu
+    return int(data["ad_pages"]), elapsed, int(data["maxrss_kb"]), cpu, int(data["images"])
 
 
 def run_full(sources: list[Any], concurrency: int, work: Path
@@ -161,6 +184,10 @@ def main() -> int:
     parser.add_argument("--live-photos", action="store_true",
                         help="let the demo server draw photos on request (default: drawn "
                         "before the timed runs, as a static file server would have them)")
+    parser.add_argument("--image-baseline", action="store_true",
+                        help="also run the bare spider fetching each ad's images (and doing "
+                        "nothing with them), and print the end-to-end rate against it too: "
+                        "for context, the targets stay against the bare spider")
     parser.add_argument("--bare-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_child:
@@ -182,8 +209,11 @@ def main() -> int:
               f"{args.concurrency}; {len(sources)} sources")
         load = os.getloadavg()[0]
         server_cpu0 = time.process_time()  # this process is the demo server (its threads)
-        bare_n, bare_s, bare_kb, bare_cpu = run_bare(sources, args.concurrency)
+        bare_n, bare_s, bare_kb, bare_cpu, _ = run_bare(sources, args.concurrency)
         server_cpu1 = time.process_time()
+        with_images = (run_bare(sources, args.concurrency, images=True)
+                       if args.image_baseline else None)
+        server_cpu1b = time.process_time()
         with tempfile.TemporaryDirectory(prefix="adtrace-crawl-bench-") as tmp:
             full_n, full_s, full_kb, full_cpu, summary = run_full(sources, args.concurrency,
                                                                   Path(tmp))
@@ -201,10 +231,18 @@ def main() -> int:
     print(f"end to end (fetch, archive, images, parse, enrich, store): {full_n:6d} ad pages in "
           f"{full_s:6.1f} s = {full_rate:7.1f} ad pages/s, "
           f"{1000 * full_cpu / max(1, full_n):5.1f} CPU ms/ad page, peak {full_kb / 1024:5.0f} MB; "
-          f"demo server {1000 * (server_cpu2 - server_cpu1) / max(1, full_n):4.1f} CPU ms/ad page")
+          f"demo server {1000 * (server_cpu2 - server_cpu1b) / max(1, full_n):4.1f} CPU ms/ad page")
     print(f"  ({summary})")
     print(f"ratio end-to-end / bare: {ratio:.2f} (target >= {TARGET_RATIO}); "
           f"end-to-end {full_rate:.0f} ad pages/s (target >= {TARGET_RATE:.0f})")
+    if with_images is not None:
+        img_n, img_s, img_kb, img_cpu, img_count = with_images
+        print(f"for context, bare scrapy fetching the ads' images too ({img_count} images, "
+              f"each once): {img_n:6d} ad pages in {img_s:6.1f} s = {img_n / img_s:7.1f} ad "
+              f"pages/s, {1000 * img_cpu / max(1, img_n):5.1f} CPU ms/ad page, peak "
+              f"{img_kb / 1024:5.0f} MB; demo server "
+              f"{1000 * (server_cpu1b - server_cpu1) / max(1, img_n):4.1f} CPU ms/ad page; "
+              f"end-to-end / this: {full_rate / (img_n / img_s):.2f}")
     ok = ratio >= TARGET_RATIO and full_rate >= TARGET_RATE and full_n == bare_n == live
     print("TARGETS MET" if ok else "TARGETS NOT MET")
     return 0 if ok else 1
