@@ -233,13 +233,14 @@ class GenericSpider(scrapy.Spider):
     def _shared_fetch(self, url: str, page_url: str
                       ) -> asyncio.Future[tuple[ImageRef | None, bytes | None]]:
         """The fetch of ``url`` under way (another ad shows the same image: both get its
-        ref and bytes, so whichever reaches the pipeline first stores it), or a new one."""
+        ref and bytes, so whichever reaches the pipeline first stores it), or a new one.
+        Shielded: an ad whose wait is cancelled does not cancel the others' fetch."""
         fetch = self._image_fetches.get(url)
         if fetch is None:
             fetch = asyncio.ensure_future(self._fetch_image(url, page_url))
             self._image_fetches[url] = fetch
             fetch.add_done_callback(lambda _: self._image_fetches.pop(url, None))
-        return fetch
+        return asyncio.shield(fetch)
 
     async def _fetch_image(self, url: str, page_url: str
                            ) -> tuple[ImageRef | None, bytes | None]:
