@@ -285,3 +285,26 @@ def test_no_crawl_writes_until_an_interrupted_purge_is_finished(world) -> None:
         WarcWriter(root)
     assert purge_records(root, []).removed_records == 0  # any purge finishes it first
     WarcWriter(root).close()
+
+
+def test_a_crawl_keeps_the_archive_until_its_engine_stops(world) -> None:
+    """The crawl's archive middleware holds the lock through spider_closed (the
+    pipeline's last drain may still be waiting for its ingest worker then) and gives it
+    up when the engine stops: a real Crawler, its own signals."""
+    from scrapy import signals
+    from scrapy.crawler import Crawler
+    from scrapy.spiders import Spider
+
+    from crawler.middlewares import ArchiveMiddleware
+
+    root, store = world
+    chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
+    crawler = Crawler(Spider, {"ADTRACE_ARCHIVE_DIR": str(root)})
+    middleware = ArchiveMiddleware.from_crawler(crawler)  # kept, as the crawl's manager keeps
+    crawler.signals.send_catch_log(signals.spider_closed, spider=Spider("s"),
+                                   reason="finished")
+    with pytest.raises(ArchiveBusy):
+        purge.run(store, root, chosen, dry_run=False)
+    crawler.signals.send_catch_log(signals.engine_stopped)
+    assert middleware.writer._lock is None
+    assert purge.run(store, root, chosen, dry_run=False).totals["captures"] == 3
