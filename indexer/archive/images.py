@@ -1,9 +1,9 @@
 """Images stored content-addressed: ``images/ab/abcdef….<ext>`` by SHA-256.
 
 The same photo on many ads and sites is stored once and named by its hash, so it can
-be cited and linked; a perceptual hash (indexer.archive.phash) finds near-duplicates that a
-re-encode or a crop changed. Ad images are hostile input: decoding is bounded and a
-file that does not decode is still kept as evidence, without a perceptual hash.
+be cited and linked; a perceptual hash (indexer.archive.phash) finds near-duplicates
+that a re-encode or a crop changed. Ad images are hostile input: decoding is bounded
+and a file that does not decode is still kept as evidence, without a perceptual hash.
 
 Decoding is most of an image's cost, so it is done as little as possible: what a
 SHA-256 decoded to is remembered, in memory (``_seen``: the same photo in many ads is
@@ -266,7 +266,6 @@ def _inspect(body: bytes) -> Inspection:
                 return phash_hex(img), width, height, fmt
     except Exception:  # noqa: BLE001 - any decoder failure means "not an image we read"
         return "", 0, 0, ""
-
 
 
 def _write_atomic(root: str | Path, sha256: str, path: Path, body: bytes,

@@ -15,9 +15,10 @@ match reaches back past the record's start), and any gzip reader inflates it the
 
 A payload that is compressed already (a photo, a video, a body sent with a
 Content-Encoding: ``payload_is_compressed``) is stored in its member without deflating
-it again (level 0: still gzip, read as any other member). Deflating a JPEG photo at
-level 9 took 100 µs to save a percent or two of it, and images are most of a crawl's
-fetches; a text page is still deflated at level 9.
+it again (level 0: still gzip, read as any other member). Deflating a JPEG at level 9
+took 100 µs for a demo photo of 6 KB and 5.8 ms for a 270 KB one, to save a few percent
+of it (2–13% on the JPEGs tried here); images are most of a crawl's fetches. A text page
+is still deflated at level 9.
 """
 
 from __future__ import annotations
