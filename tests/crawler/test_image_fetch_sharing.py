@@ -7,6 +7,7 @@ download is a stand-in that answers when the test says."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +26,13 @@ def _spider(download: Any) -> GenericSpider:
     spider = GenericSpider(source)
     spider.crawler = SimpleNamespace(engine=SimpleNamespace(download_async=download))
     return spider
+
+
+def _run(coro: Any) -> Any:
+    """``asyncio.run`` in a thread of its own: a session fixture of the suite (the
+    browser's) may keep an event loop running in the test's thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=30)
 
 
 def test_a_cancelled_waiter_leaves_the_shared_fetch_to_the_other() -> None:
@@ -48,6 +56,6 @@ def test_a_cancelled_waiter_leaves_the_shared_fetch_to_the_other() -> None:
         ref, _body = await second
         return len(calls), ref, first.cancelled()
 
-    fetches, ref, cancelled = asyncio.run(scenario())
+    fetches, ref, cancelled = _run(scenario())
     assert fetches == 1 and cancelled
     assert ref is not None and ref.sha256 == "a" * 64
