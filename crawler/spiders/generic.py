@@ -79,8 +79,9 @@ class GenericSpider(scrapy.Spider):
         self._requested: set[str] = set()
         self._revisited = False
         self._image_cache: dict[str, ImageRef] = {}
-        # image fetches under way: an ad that shows an image another ad is fetching waits
-        # for that fetch instead of fetching (and archiving) the same URL a second time
+        # image fetches not yet in the cache (under way, or done while the ad that asked
+        # waits for its other images): an ad that shows the same image takes that fetch
+        # instead of fetching (and archiving) the same URL a second time
         self._image_fetches: dict[str, asyncio.Future[tuple[ImageRef | None, bytes | None]]] = {}
         self._images_pending = False  # the archive leaves images to the ingest pipeline
         self._wants_jsonld = any(e.strip().startswith(JSONLD_PREFIX)
@@ -216,7 +217,8 @@ class GenericSpider(scrapy.Spider):
         the run's cache only here, as its ad is made (the ad goes to the pipeline first):
         cached as soon as it arrived, a later ad could reach the pipeline without its
         bytes before the ad that carries them, and be stored without its size and hash.
-        Two ads that wait for the same fetch (``_shared_fetch``) both carry its bytes.
+        Ads that take the same fetch (``_shared_fetch``) all carry its bytes; the fetch
+        leaves the table of fetches when its image joins the cache.
         """
         todo = [u for u in dict.fromkeys(ad.image_urls) if u not in self._image_cache]
         fetched = await asyncio.gather(*(self._shared_fetch(u, ad.url) for u in todo))
@@ -224,6 +226,7 @@ class GenericSpider(scrapy.Spider):
         for url, (ref, _) in zip(todo, fetched, strict=True):
             if ref is not None:
                 self._image_cache[url] = ref
+                self._image_fetches.pop(url, None)
         images = [ref for url in ad.image_urls if (ref := self._image_cache.get(url)) is not None]
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
                           images=tuple(dict.fromkeys(images)))
@@ -232,15 +235,22 @@ class GenericSpider(scrapy.Spider):
 
     def _shared_fetch(self, url: str, page_url: str
                       ) -> asyncio.Future[tuple[ImageRef | None, bytes | None]]:
-        """The fetch of ``url`` under way (another ad shows the same image: both get its
-        ref and bytes, so whichever reaches the pipeline first stores it), or a new one.
-        Shielded: an ad whose wait is cancelled does not cancel the others' fetch."""
+        """The fetch of ``url`` another ad started (under way, or done but not yet in the
+        cache: each ad gets its ref and bytes, so whichever reaches the pipeline first
+        stores it), or a new one. A failed fetch leaves the table at once, so a later ad
+        tries again. Shielded: an ad whose wait is cancelled does not cancel the fetch
+        the others wait for (if every waiter is cancelled, at shutdown, the fetch still
+        ends and its response is archived, as every response is)."""
         fetch = self._image_fetches.get(url)
         if fetch is None:
             fetch = asyncio.ensure_future(self._fetch_image(url, page_url))
             self._image_fetches[url] = fetch
-            fetch.add_done_callback(lambda _: self._image_fetches.pop(url, None))
+            fetch.add_done_callback(lambda done: self._forget_failed(url, done))
         return asyncio.shield(fetch)
+
+    def _forget_failed(self, url: str, fetch: asyncio.Future[Any]) -> None:
+        if fetch.cancelled() or fetch.exception() is not None or fetch.result()[0] is None:
+            self._image_fetches.pop(url, None)
 
     async def _fetch_image(self, url: str, page_url: str
                            ) -> tuple[ImageRef | None, bytes | None]:

@@ -77,6 +77,7 @@ class FixtureSite:
         # (orders a crawl's steps without sleeps); ``arrived`` holds every path asked for
         self.hold_until: dict[str, str] = {}
         self.arrived: set[str] = set()
+        self.holds_timed_out: list[str] = []  # held paths answered without their cue
         self._arrival = threading.Condition()
         site = self
 
@@ -107,14 +108,15 @@ class FixtureSite:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _arrive(self, path: str) -> None:
-        """Note that ``path`` was asked for, then wait (30 s at most) for the path it is
-        held until, if any."""
+        """Note that ``path`` was asked for, then wait for the path it is held until, if
+        any (30 s at most: a hold that ran out is noted in ``holds_timed_out``)."""
         with self._arrival:
             self.arrived.add(path)
             self._arrival.notify_all()
             after = self.hold_until.get(path)
-            if after is not None:
-                self._arrival.wait_for(lambda: after in self.arrived, timeout=30)
+            if after is not None and not self._arrival.wait_for(
+                    lambda: after in self.arrived, timeout=30):
+                self.holds_timed_out.append(path)
 
     def start(self) -> FixtureSite:
         self.thread.start()

@@ -114,6 +114,7 @@ def test_an_image_two_ads_wait_for_is_fetched_and_archived_once(
     site.hold_until.update({"/ad/2": "/img/1.png", "/img/1.png": "/img/2.png"})
     result = collect(source, tmp_path)
     ads = ads_by_id(result)
+    assert site.holds_timed_out == []  # the steps came in the order the holds set
     assert site.requests.count("/img/1.png") == 1
     shared = [[i for i in ads[n]["fields"]["images"] if i["source_url"].endswith("/1.png")]
               for n in ("1", "2")]
