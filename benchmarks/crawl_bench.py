@@ -22,6 +22,8 @@ The bare spider fetches no images, while the end-to-end crawl fetches every ad's
 second time, fetching each photo once as well (and doing nothing with it), and prints
 the end-to-end rate against that too: it tells the cost of the photo fetches themselves
 from the cost of what the crawl does with them. The targets stay against the bare spider.
+That spider requests the photos as any plain spider would, through the scheduler; the
+real crawl fetches them with ``engine.download_async``, which skips the scheduler.
 
 The demo site draws its photos with Pillow on request and keeps only the last 512, so
 on a 10,000-ad world the server would spend more CPU drawing photos than the crawler
@@ -65,7 +67,6 @@ def bare_child() -> int:
     job = json.load(sys.stdin)
     counts = {"ad_pages": 0, "images": 0}
     fetch_images = bool(job.get("images"))
-    requested: set[str] = set()  # each image URL once per run, as the real crawl fetches
     if fetch_images:
         from crawler.spiders.generic import MAX_IMAGES_PER_AD
 
@@ -96,10 +97,8 @@ def bare_child() -> int:
             counts["ad_pages"] += 1
             if fetch_images:
                 urls = image_urls(sel, self.source.selectors.images, response.url)
-                for url in urls[:MAX_IMAGES_PER_AD]:
-                    if url not in requested:
-                        requested.add(url)
-                        yield scrapy.Request(url, self.image)
+                for url in urls[:MAX_IMAGES_PER_AD]:  # each once: Scrapy's duplicate filter
+                    yield scrapy.Request(url, self.image)
 
         def image(self, response: Any) -> None:
             counts["images"] += 1

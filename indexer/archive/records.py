@@ -109,7 +109,7 @@ def _record(fields: list[tuple[str, str]], content_type: str, head: bytes,
                      gz.compress(_END), gz.flush()))
 
 
-def _compressor(size: int, level: int = LEVEL) -> Any:
+def _compressor(size: int, level: int) -> Any:
     """A gzip compressor at ``level`` whose window just covers ``size`` bytes, with its
     match tables scaled to the window."""
     wbits = min(zlib.MAX_WBITS, max(MIN_WBITS, size.bit_length()))

@@ -50,13 +50,8 @@ class Fetched:
 
     @property
     def content_type(self) -> str:
-        return self.header("Content-Type")
-
-    def header(self, wanted: str) -> str:
-        """The first value of a response header (any case), or ""."""
-        wanted = wanted.lower()
         for name, value in self.headers:
-            if name.lower() == wanted:
+            if name.lower() == "content-type":
                 return value
         return ""
 
@@ -110,11 +105,12 @@ class WarcWriter:
             revisit_of = previous.original_id
         else:
             record_id = records.new_record_id()
+            http = self._http_headers(fetched)
             data = records.response_record(
                 fetched.url, record_id, warc_date, warc_digest_of(digest),
-                self._http_headers(fetched).to_ascii_bytes(), fetched.body, fetched.truncated,
+                http.to_ascii_bytes(), fetched.body, fetched.truncated,
                 compressed_payload=records.payload_is_compressed(
-                    fetched.content_type, fetched.header("Content-Encoding")))
+                    http.get_header("Content-Type", ""), http.get_header("Content-Encoding", "")))
             revisit_of = ""
         rel, offset = self._append(data)
         capture = Capture(
