@@ -249,6 +249,8 @@ class GenericSpider(scrapy.Spider):
         return asyncio.shield(fetch)
 
     def _forget_failed(self, url: str, fetch: asyncio.Future[Any]) -> None:
+        """Drop a fetch that got no image from the table (one that did leaves it when its
+        image joins the cache, in ``_with_images``)."""
         if fetch.cancelled() or fetch.exception() is not None or fetch.result()[0] is None:
             self._image_fetches.pop(url, None)
 

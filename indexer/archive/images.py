@@ -140,7 +140,14 @@ def _remember(sha256: str, found: Inspection) -> None:
 
 
 def meta_path(root: str | Path, sha256: str) -> Path:
-    return Path(root) / META_DIR / sha256[:2] / f"{sha256}.txt"
+    return Path(_meta_place(root, sha256)[1])
+
+
+def _meta_place(root: str | Path, sha256: str) -> tuple[str, str]:
+    """(folder, file) of an image's ``image_meta`` line, as str paths (pathlib cost more
+    on the paths every image takes)."""
+    folder = os.path.join(root, META_DIR, sha256[:2])
+    return folder, os.path.join(folder, f"{sha256}.txt")
 
 
 def _line(found: Inspection) -> bytes:
@@ -197,7 +204,7 @@ def _read_meta(root: str | Path, sha256: str) -> Inspection | None:
     """The inspection in the image's ``image_meta`` line, or None when missing or not in
     the expected form."""
     try:
-        with open(os.path.join(root, META_DIR, sha256[:2], f"{sha256}.txt"), "rb") as fh:
+        with open(_meta_place(root, sha256)[1], "rb") as fh:
             return _parse(fh.read(200))
     except OSError:
         return None
@@ -207,8 +214,7 @@ def _write_meta(root: str | Path, sha256: str, found: Inspection) -> None:
     """One line, written in place with one write: no temp file and rename, which cost
     more than the line. A line that a kill cut short has no newline and is not read
     (``_parse``): the image is decoded again and the line rewritten."""
-    folder = os.path.join(root, META_DIR, sha256[:2])
-    fd = _create(folder, os.path.join(folder, f"{sha256}.txt"))
+    fd = _create(*_meta_place(root, sha256))
     try:
         os.write(fd, _line(found))
     finally:
