@@ -20,7 +20,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
 from crawler.clock import Clock
+from crawler.proxy_url import is_socks_url
 from crawler.size_cap import TRUNCATED_KEY
+from crawler.socks import SOCKS_KEY
 from indexer.archive import Fetched, WarcWriter, store_image
 from indexer.archive.writer import DEFAULT_MAX_FILE_BYTES
 from indexer.model import ImageRef
@@ -33,12 +35,21 @@ __all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REF_KEY", "TR
            "ArchiveMiddleware", "SourceProxyMiddleware"]
 
 
+# request headers not archived: the proxy's credentials (sent to an HTTP proxy, never to
+# the site) are no evidence, and a WARC file handed on must not carry them
+_NOT_ARCHIVED = frozenset({"proxy-authorization"})
+
+
 def _headers(headers: Any) -> list[tuple[str, str]]:
     out = []
     for name, vals in headers.items():
         for val in vals:
             out.append((name.decode("latin-1"), val.decode("latin-1")))
     return out
+
+
+def _request_headers(headers: Any) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in _headers(headers) if k.lower() not in _NOT_ARCHIVED]
 
 
 class ArchiveMiddleware:
@@ -68,7 +79,7 @@ class ArchiveMiddleware:
         fetched = Fetched(
             url=response.url, status=response.status, headers=_headers(response.headers),
             body=response.body, fetched_at=self.clock.now(), method=request.method,
-            request_headers=_headers(request.headers),
+            request_headers=_request_headers(request.headers),
             truncated="length" if (request.meta.get(TRUNCATED_KEY)
                                    or "download_stopped" in response.flags) else "",
         )
@@ -91,7 +102,9 @@ class ArchiveMiddleware:
 
 
 class SourceProxyMiddleware:
-    """Send every request of the crawl through the source's proxy (``ADTRACE_PROXY``).
+    """Send every request of the crawl through the source's proxy (``ADTRACE_PROXY``): an
+    HTTP proxy through Scrapy's HttpProxyMiddleware, a SOCKS5 proxy through the crawl's
+    download handler (crawler.http_handler, crawler.socks).
 
     Set on all requests here, not per request in the spider, because Scrapy's own
     requests (robots.txt) do not come from the spider: through a proxy meant to hide the
@@ -100,6 +113,7 @@ class SourceProxyMiddleware:
 
     def __init__(self, proxy: str) -> None:
         self.proxy = proxy
+        self.socks = is_socks_url(proxy)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SourceProxyMiddleware:
@@ -109,4 +123,11 @@ class SourceProxyMiddleware:
         return cls(proxy)
 
     def process_request(self, request: Request, spider: Any = None) -> None:
-        request.meta["proxy"] = self.proxy
+        if self.socks:
+            # for the download handler (crawler.http_handler); "proxy" None keeps Scrapy's
+            # HTTP proxy middleware, and the environment's proxies, off this request (it
+            # would send the SOCKS credentials to the site as a Proxy-Authorization header)
+            request.meta[SOCKS_KEY] = self.proxy
+            request.meta["proxy"] = None
+        else:
+            request.meta["proxy"] = self.proxy

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from crawler.proxy_url import SocksProxy, is_socks_url, without_password
 from crawler.source import Politeness, Section, Selectors, Source
 from indexer.model import SourceInfo
 
@@ -113,12 +114,16 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
     if robots == "ignore" and not robots_reason:
         raise c.fail("robots_reason", "is required when robots is 'ignore' (say why)")
     proxy = c.text(data, "proxy", "proxy", required=False)
-    if proxy.startswith(("socks4://", "socks5://", "socks5h://")):
-        raise c.fail("proxy", f"{proxy!r}: SOCKS proxies are not supported (Scrapy has no "
-                     "SOCKS download handler); use an HTTP proxy, e.g. Tor's HTTPTunnelPort "
-                     "or Privoxy in front of Tor")
-    if proxy and not re.match(r"^https?://[^/\s]+", proxy):
-        raise c.fail("proxy", f"{proxy!r} must be an http:// or https:// proxy URL")
+    if is_socks_url(proxy):
+        try:
+            SocksProxy.parse(proxy)
+        except ValueError as exc:
+            raise c.fail("proxy", f"{exc} (SOCKS: socks5h://[user:password@]host:port, "
+                         "e.g. Tor's socks5h://127.0.0.1:9050; SOCKS4 is not supported)"
+                         ) from None
+    elif proxy and not re.match(r"^https?://[^/\s]+", proxy):
+        raise c.fail("proxy", f"{without_password(proxy)!r} must be an http://, https://, "
+                     "socks5:// or socks5h:// proxy URL")
     return Source(
         id=source_id, name=c.text(data, "name", "name"), theme=c.text(data, "theme", "theme"),
         country=country, base_url=base_url, reason=c.text(data, "reason", "reason"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.settings.default_settings import RETRY_EXCEPTIONS
+
 from crawler.size_cap import DEFAULT_MAX_PAGE_BYTES
 from crawler.source import Source
 
@@ -41,6 +43,8 @@ BASE: dict[str, Any] = {
     # enrich and store in a second process (crawler.ingest_worker); False: in this one
     "ADTRACE_INGEST_WORKER": True,
     "RETRY_TIMES": 1,
+    # a SOCKS stream that failed is tried again, as Scrapy tries a failed HTTP tunnel
+    "RETRY_EXCEPTIONS": [*RETRY_EXCEPTIONS, "crawler.socks.SocksStreamError"],
     "COOKIES_ENABLED": False,
     # items in flight per response: Scrapy starts this many asyncio workers for every
     # callback's output, and a callback here yields a handful (the default 100 cost more

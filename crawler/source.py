@@ -21,7 +21,8 @@ missing_runs_before_removed: 2    # absent from this many complete listings in a
 politeness: {download_delay: 0.0, concurrency: 8, autothrottle: true}
 robots: obey                      # obey | ignore (then robots_reason is required)
 user_agent: adtrace/0.1 (+research)
-proxy: ""                         # http://host:port (SOCKS: use Tor's HTTPTunnelPort)
+proxy: ""                         # http://host:port or socks5h://[user:password@]host:port
+                                  # (Tor: socks5h://127.0.0.1:9050; socks5:// resolves names here)
 selectors:
   ad_links: "a.ad-link::attr(href)"          # CSS (or xpath: prefix) on listing pages
   next_page: "a.next::attr(href)"            # pagination

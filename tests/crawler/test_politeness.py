@@ -35,9 +35,23 @@ def test_robots_ignored_only_with_a_reason_and_proxy_set() -> None:
         source("robots: ignore\n")
 
 
-def test_socks_is_refused_with_the_way_out() -> None:
-    with pytest.raises(SourceError, match="f.yaml: proxy: .*SOCKS.*HTTPTunnelPort"):
-        source('proxy: "socks5://127.0.0.1:9050"\n')
+def test_socks5_proxies_are_taken_and_bad_ones_refused_without_showing_the_password() -> None:
+    for url in ("socks5h://127.0.0.1:9050", "socks5://user:p%40ss@proxy.example:1080",
+                "SOCKS5H://tor"):
+        assert source(f'proxy: "{url}"\n').proxy == url
+    refused = {
+        "socks4://127.0.0.1:9050": "the scheme must be socks5:// or socks5h://.*SOCKS4 is not",
+        "socks5h://127.0.0.1:99999": "the port must be a number",
+        "socks5h://:9050": "names no proxy host",
+        "socks5h://127.0.0.1:9050/tor": "nothing after the port",
+        "socks5h://:hunter2@127.0.0.1:9050": "a password needs a user name",
+        "socks5h://u:" + "x" * 256 + "@127.0.0.1:9050": "longer than the 255 bytes",
+        "ftp://u:hunter2@127.0.0.1:21": "must be an http://, https://, socks5:// or socks5h://",
+    }
+    for url, why in refused.items():
+        with pytest.raises(SourceError, match=f"f.yaml: proxy: .*{why}") as caught:
+            source(f'proxy: "{url}"\n')
+        assert "hunter2" not in str(caught.value) and "x" * 256 not in str(caught.value)
 
 
 def test_removal_threshold_and_schedule_are_validated() -> None:

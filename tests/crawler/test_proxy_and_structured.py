@@ -1,8 +1,11 @@
-"""A source's HTTP proxy carries every request; JSON-LD and microdata fields are read."""
+"""A source's HTTP proxy carries every request, its login kept out of the archive; JSON-LD
+and microdata fields are read."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gzip
 import http.client
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,11 +28,14 @@ class ForwardProxy:
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.logins: list[bytes] = []  # the Proxy-Authorization header of each request
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 proxy.seen.append(self.path)
+                if self.headers.get("Proxy-Authorization"):
+                    proxy.logins.append(self.headers["Proxy-Authorization"].encode())
                 parts = urlsplit(self.path)
                 conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
                 conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
@@ -72,3 +78,22 @@ def test_proxy_and_structured_fields(site: FixtureSite, source: Source, tmp_path
     # every request went through the proxy, robots.txt and images included
     assert f"{site.url}robots.txt" in proxy.seen and f"{site.url}ad/1" in proxy.seen
     assert len(proxy.seen) == len(site.requests)
+
+
+def test_an_http_proxy_login_goes_to_the_proxy_and_never_into_the_archive(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    proxy = ForwardProxy()
+    try:
+        login = proxy.url.replace("http://", "http://carol:pr0xy-secret@")
+        result = collect(dataclasses.replace(source, proxy=login), tmp_path)
+    finally:
+        proxy.stop()
+    assert {i["url"].rsplit("/", 1)[-1] for i in result["items"]
+            if i["kind"] == "AdItem"} == {"1", "2", "3"}
+    # the proxy was asked with the login (Scrapy sends it as Proxy-Authorization) ...
+    token = base64.b64encode(b"carol:pr0xy-secret")
+    assert proxy.logins and set(proxy.logins) == {b"Basic " + token}
+    # ... and the WARC request records, the evidence, do not carry it
+    archived = b"".join(gzip.decompress(p.read_bytes()) for p in tmp_path.rglob("*.warc.gz"))
+    assert b"WARC-Type: request" in archived and b"/ad/1" in archived
+    assert token not in archived and b"Proxy-Authorization" not in archived
