@@ -127,7 +127,7 @@ class SourceProxyMiddleware:
             # for the download handler (crawler.http_handler); "proxy" None keeps Scrapy's
             # HTTP proxy middleware, and the environment's proxies, off this request (it
             # would send the SOCKS credentials to the site as a Proxy-Authorization header)
-            request.meta[SOCKS_KEY] = self.proxy
+            request.meta[SOCKS_KEY] = True
             request.meta["proxy"] = None
         else:
             request.meta["proxy"] = self.proxy

@@ -7,8 +7,7 @@ so that checking a source file does not load Twisted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 SCHEMES = {"socks5": False, "socks5h": True}  # scheme → the proxy resolves names
@@ -21,7 +20,7 @@ class SocksProxy:
     port: int
     remote_dns: bool
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a traceback or a log
 
     @classmethod
     def parse(cls, url: str) -> SocksProxy:
@@ -56,20 +55,30 @@ class SocksProxy:
         """The proxy as errors and logs show it: no credentials."""
         return f"{'socks5h' if self.remote_dns else 'socks5'}://{self.host}:{self.port}"
 
-    def pool_key(self) -> tuple[Any, ...]:
-        """What a pooled connection through this proxy belongs to: the proxy and the
-        credentials (Tor gives other credentials another circuit)."""
-        return ("socks", self.host, self.port, self.remote_dns, self.username, self.password)
-
 
 def without_password(url: str) -> str:
-    """``url`` with its password replaced, for error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """``url`` with its password replaced, for error messages (read without a URL parser,
+    which refuses some malformed URLs that a message must still show)."""
+    head, at, tail = url.rpartition("@")
+    scheme, sep, login = head.partition("://")
+    if not at or ":" not in login:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    return f"{scheme}{sep}{login.split(':', 1)[0]}:***@{tail}"
+
+
+def check_http_proxy(url: str) -> None:
+    """ValueError if ``url`` is no usable ``http(s)://[user:password@]host[:port]``."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"{without_password(url)!r}: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{without_password(url)!r} must be an http://, https://, "
+                         "socks5:// or socks5h:// proxy URL")
 
 
 def is_socks_url(url: str) -> bool:
-    return urlsplit(url).scheme.lower().startswith("socks")
+    """Whether ``url`` names a SOCKS proxy (by its scheme: a malformed rest of the URL is
+    for ``SocksProxy.parse`` to refuse, with its reason)."""
+    return url.lower().startswith("socks")

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from crawler.proxy_url import SocksProxy, is_socks_url, without_password
+from crawler.proxy_url import SocksProxy, check_http_proxy, is_socks_url
 from crawler.source import Politeness, Section, Selectors, Source
 from indexer.model import SourceInfo
 
@@ -121,9 +121,11 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
             raise c.fail("proxy", f"{exc} (SOCKS: socks5h://[user:password@]host:port, "
                          "e.g. Tor's socks5h://127.0.0.1:9050; SOCKS4 is not supported)"
                          ) from None
-    elif proxy and not re.match(r"^https?://[^/\s]+", proxy):
-        raise c.fail("proxy", f"{without_password(proxy)!r} must be an http://, https://, "
-                     "socks5:// or socks5h:// proxy URL")
+    elif proxy:
+        try:
+            check_http_proxy(proxy)
+        except ValueError as exc:
+            raise c.fail("proxy", str(exc)) from None
     return Source(
         id=source_id, name=c.text(data, "name", "name"), theme=c.text(data, "theme", "theme"),
         country=country, base_url=base_url, reason=c.text(data, "reason", "reason"),

@@ -25,8 +25,9 @@ import ipaddress
 import struct
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.error import ConnectingCancelledError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.web.client import URI
@@ -35,7 +36,7 @@ from zope.interface import implementer
 
 from crawler.proxy_url import SocksProxy
 
-SOCKS_KEY = "adtrace_socks"  # request meta: the source's SOCKS proxy URL
+SOCKS_KEY = "adtrace_socks"  # request meta: True sends the request through the SOCKS proxy
 
 _NO_AUTH, _USER_PASS, _NONE_ACCEPTABLE = 0x00, 0x02, 0xFF
 _IPV4, _DOMAIN, _IPV6 = 0x01, 0x03, 0x04
@@ -117,7 +118,7 @@ class SocksClientEndpoint(TCP4ClientEndpoint):
 
     def __init__(self, reactor: Any, proxy: SocksProxy, host: str, port: int, *,
                  tls: Any = None, timeout: float = 30,
-                 bindAddress: tuple[str, int] | None = None) -> None:
+                 bindAddress: tuple[str, int] | None = None) -> None:  # noqa: N803
         super().__init__(reactor, proxy.host, proxy.port, timeout, bindAddress)
         self._proxy = proxy
         self._target = (host, port)
@@ -125,20 +126,25 @@ class SocksClientEndpoint(TCP4ClientEndpoint):
         self._buffer = bytearray()
         self._step = ""
         self._protocol: Protocol | None = None
+        self._connecting: Deferred[Protocol] | None = None
         self._ready: Deferred[Protocol] = Deferred(self._cancel)
 
     def connect(self, protocolFactory: Factory) -> Deferred[Protocol]:  # noqa: N803 - Twisted API
-        d = super().connect(protocolFactory)
-        d.addCallbacks(self._connected, self._unreachable)
+        self._connecting = super().connect(protocolFactory)
+        self._connecting.addCallbacks(self._connected, self._unreachable)
         return self._ready
 
     def _cancel(self, _: Deferred[Protocol]) -> None:
-        """A download timeout while negotiating: drop the connection to the proxy."""
-        if self._protocol is not None and self._protocol.transport is not None:
+        """A download timeout: stop dialling the proxy, or drop the connection to it."""
+        if self._protocol is None:
+            if self._connecting is not None:
+                self._connecting.cancel()
+        elif self._protocol.transport is not None:
             self._protocol.transport.abortConnection()
 
     def _unreachable(self, failure: Failure) -> None:
-        if not self._ready.called:
+        if not self._ready.called and not failure.check(CancelledError,
+                                                             ConnectingCancelledError):
             self._ready.errback(SocksStreamError(
                 f"SOCKS proxy {self._proxy.label} could not be reached: "
                 f"{failure.getErrorMessage()}"))
@@ -148,21 +154,20 @@ class SocksClientEndpoint(TCP4ClientEndpoint):
         self._lent = (protocol.dataReceived, protocol.connectionLost)
         protocol.dataReceived = self._received  # type: ignore[method-assign]
         protocol.connectionLost = self._lost  # type: ignore[method-assign]
-        if self._proxy.remote_dns:
-            self._send_greeting()
+        if self._ready.called:  # cancelled while the proxy was being dialled
+            self._abort()
             return
-        # socks5://: the crawler resolves the name and the proxy gets an address
         host = self._target[0]
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
+        if not self._proxy.remote_dns and not _is_address(host):
+            # socks5://: the crawler resolves the name and the proxy gets an address
             self._reactor.resolve(host).addCallbacks(self._resolved, self._unresolved)
             return
         self._send_greeting()
 
     def _resolved(self, address: str) -> None:
-        self._target = (address, self._target[1])
-        self._send_greeting()
+        if not self._ready.called:
+            self._target = (address, self._target[1])
+            self._send_greeting()
 
     def _unresolved(self, failure: Failure) -> None:
         self._fail(SocksStreamError(
@@ -186,49 +191,55 @@ class SocksClientEndpoint(TCP4ClientEndpoint):
             self._fail(exc)
 
     def _advance(self) -> bool:
-        """Take the next answer from the buffer if it is whole; True if one was taken."""
-        buf = self._buffer
+        """Take the next answer from the buffer if enough of it came; True if taken."""
+        if len(self._buffer) < 2:
+            return False
         if self._step == "method":
-            if len(buf) < 2:
-                return False
-            version, method = buf[0], buf[1]
-            del buf[:2]
-            if version != 5:
-                raise SocksError(f"answered as SOCKS version {version}, not 5 (is it a "
-                                 "SOCKS5 proxy?)")
-            if method == _NONE_ACCEPTABLE or method not in (_NO_AUTH, _USER_PASS):
-                raise SocksError("wants a user name and password (give them in the proxy "
-                                 "URL)" if not self._proxy.username else
-                                 "does not take a user name and password")
-            if method == _USER_PASS:
-                if not self._proxy.username:
-                    raise SocksError("wants a user name and password (give them in the "
-                                     "proxy URL)")
-                self._step = "auth"
-                self._write(credentials(self._proxy))
-            else:
-                self._send_connect()
+            self._take_method()
             return True
         if self._step == "auth":
-            if len(buf) < 2:
-                return False
-            status = buf[1]
-            del buf[:2]
-            if status != 0:
+            version, status = self._buffer[:2]
+            del self._buffer[:2]
+            if version != 1 or status != 0:
                 raise SocksError("refused the user name and password")
             self._send_connect()
             return True
-        # "reply"
-        need = reply_length(bytes(buf[:5]))
-        if need is None or len(buf) < need:
-            return False
-        code = buf[1]
-        rest = bytes(buf[need:])
-        del buf[:]
+        return self._take_reply()
+
+    def _take_method(self) -> None:
+        version, method = self._buffer[:2]
+        del self._buffer[:2]
+        if version != 5:
+            raise SocksError(f"answered as SOCKS version {version}, not 5 (is it a SOCKS5 "
+                             "proxy?)")
+        if method == _USER_PASS and self._proxy.username:
+            self._step = "auth"
+            self._write(credentials(self._proxy))
+        elif method == _NO_AUTH:
+            self._send_connect()
+        elif not self._proxy.username:
+            raise SocksError("wants a user name and password (give them in the proxy URL)")
+        elif method == _NONE_ACCEPTABLE:
+            raise SocksError("does not take a user name and password")
+        else:
+            raise SocksError(f"chose an authentication method ({method:#04x}) that was "
+                             "not offered")
+
+    def _take_reply(self) -> bool:
+        """The CONNECT reply: a failure is told as soon as its code came, a success once
+        the whole reply (its bound address has a length of its own) is in."""
+        version, code = self._buffer[:2]
+        if version != 5:
+            raise SocksError(f"answered the CONNECT as SOCKS version {version}, not 5")
         if code != 0:
             reason = REPLIES.get(code, f"reply code {code:#04x}")
             raise SocksStreamError(f"could not reach {self._target[0]}:{self._target[1]}: "
                                    f"{reason}")
+        need = reply_length(bytes(self._buffer[:5]))
+        if need is None or len(self._buffer) < need:
+            return False
+        rest = bytes(self._buffer[need:])
+        self._buffer.clear()
         self._step = ""
         self._hand_over(rest)
         return False
@@ -243,11 +254,15 @@ class SocksClientEndpoint(TCP4ClientEndpoint):
         protocol = self._protocol
         assert protocol is not None and protocol.transport is not None
         protocol.dataReceived, protocol.connectionLost = self._lent  # type: ignore[method-assign]
+        if self._ready.called:  # cancelled meanwhile: nobody waits for this stream
+            self._abort()
+            return
+        transport = protocol.transport
         if self._tls is not None:
-            protocol.transport.startTLS(self._tls)  # type: ignore[attr-defined]
+            transport.startTLS(self._tls)  # type: ignore[attr-defined]
         self._ready.callback(protocol)
-        if rest:  # a site that spoke first; TLS or HTTP reads it as its own
-            protocol.dataReceived(rest)
+        if rest:  # a site that spoke first: read through TLS if it is on
+            transport.protocol.dataReceived(rest)  # type: ignore[attr-defined]
 
     def _lost(self, reason: Failure) -> None:
         """The proxy hung up while negotiating."""
@@ -263,8 +278,19 @@ class SocksClientEndpoint(TCP4ClientEndpoint):
         self._step = ""
         if not self._ready.called:
             self._ready.errback(type(error)(f"SOCKS proxy {self._proxy.label} {error}"))
+        self._abort()
+
+    def _abort(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:
             self._protocol.transport.abortConnection()
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 @implementer(IAgentEndpointFactory)

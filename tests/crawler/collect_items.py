@@ -25,13 +25,16 @@ def main() -> int:
     source = source_from_dict(job["source"])
     settings = scrapy_settings(source, store_url="", archive_dir=job["archive_dir"],
                                clock_start=job.get("clock_start", ""), progress=False,
-                               overrides={"DOWNLOAD_TIMEOUT": job.get("timeout", 5), "RETRY_TIMES": 0})
+                               overrides={"DOWNLOAD_TIMEOUT": job.get("timeout", 5), "RETRY_TIMES": 0,
+                                          **job.get("settings", {})})
     items: list[dict] = []
 
     def collect(item: object, response: object = None, spider: object = None) -> None:
         items.append({"kind": type(item).__name__, **to_dict(item)})
 
-    process = CrawlerProcess({"LOG_LEVEL": job.get("log_level", "ERROR")})
+    # the job's settings go to the process too: some (DNS_RESOLVER) are read only there
+    process = CrawlerProcess({"LOG_LEVEL": job.get("log_level", "ERROR"),
+                              **job.get("settings", {})})
     crawler = process.create_crawler(GenericSpider.for_source(source, settings))
     crawler.signals.connect(collect, signal=signals.item_scraped)
     process.crawl(crawler, source=source, known_ads=job.get("known_ads", []))

@@ -47,6 +47,10 @@ def test_socks5_proxies_are_taken_and_bad_ones_refused_without_showing_the_passw
         "socks5h://:hunter2@127.0.0.1:9050": "a password needs a user name",
         "socks5h://u:" + "x" * 256 + "@127.0.0.1:9050": "longer than the 255 bytes",
         "ftp://u:hunter2@127.0.0.1:21": "must be an http://, https://, socks5:// or socks5h://",
+        "socks5h://u:hunter2@[::1:9050": "Invalid IPv6 URL",
+        "http://u:hunter2@[::1:8080": "Invalid IPv6 URL",
+        "http://u:hunter2@proxy:port": "Port could not be cast",
+        "http://": "must be an http://",
     }
     for url, why in refused.items():
         with pytest.raises(SourceError, match=f"f.yaml: proxy: .*{why}") as caught:

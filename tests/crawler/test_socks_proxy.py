@@ -58,33 +58,50 @@ def _archive_bytes(archive: Path) -> bytes:
     return b"".join(gzip.decompress(p.read_bytes()) for p in sorted(archive.rglob("*.warc.gz")))
 
 
+@pytest.fixture
+def dns_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the crawl's resolver (recording_resolver) notes each name it resolved."""
+    log = tmp_path / "dns.log"
+    log.touch()
+    monkeypatch.setenv("ADTRACE_TEST_DNS_LOG", str(log))
+    return log
+
+
+RECORD_DNS = {"DNS_RESOLVER": "tests.crawler.recording_resolver.RecordingResolver"}
+
+
 def test_socks5h_carries_every_request_and_lets_the_proxy_resolve_the_name(
-        site: FixtureSite, source: Source, proxy: SocksServer, tmp_path: Path) -> None:
-    result = collect(_through(source, proxy.url("socks5h"), _hidden_base(site)), tmp_path)
+        site: FixtureSite, source: Source, proxy: SocksServer, tmp_path: Path,
+        dns_log: Path) -> None:
+    result = collect(_through(source, proxy.url("socks5h"), _hidden_base(site)),
+                     tmp_path / "archive", settings=RECORD_DNS)
     assert _ads(result) == DAY_ONE_ADS
+    assert HIDDEN not in dns_log.read_text()  # the crawler never looked the name up
     # robots.txt, listings, ads and images all came, and only through the proxy: the
     # name resolves nowhere else, and every stream named the site, never an address
     assert {"/robots.txt", "/city/amsterdam/", "/ad/1", "/img/1.png"} <= set(site.requests)
     assert proxy.streams and {(kind, host) for kind, host, _, _ in proxy.streams} == {
         ("domain", HIDDEN)}
     # the archive holds the site's URLs as requested, the image among them
-    image = CaptureIndex(tmp_path).latest(f"{_hidden_base(site)}img/1.png")
+    image = CaptureIndex(tmp_path / "archive").latest(f"{_hidden_base(site)}img/1.png")
     assert image is not None and image.status == 200
 
 
 def test_socks5_with_a_login_resolves_here_and_keeps_the_password_out_of_the_archive(
-        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+        site: FixtureSite, source: Source, tmp_path: Path, dns_log: Path) -> None:
     proxy = SocksServer(username="alice", password="s3cret-word").start()
+    base = f"http://localhost:{site.server.server_address[1]}/"
     try:
-        result = collect(_through(source, proxy.url("socks5", "alice", "s3cret-word")),
-                         tmp_path)
+        result = collect(_through(source, proxy.url("socks5", "alice", "s3cret-word"), base),
+                         tmp_path / "archive", settings=RECORD_DNS)
     finally:
         proxy.stop()
     assert _ads(result) == DAY_ONE_ADS
+    assert "localhost" in dns_log.read_text().split()  # resolved here, as socks5:// says
     assert proxy.streams and proxy.logins_refused == 0
     assert {(kind, host, user) for kind, host, _, user in proxy.streams} == {
         ("ipv4", "127.0.0.1", "alice")}
-    archived = _archive_bytes(tmp_path)
+    archived = _archive_bytes(tmp_path / "archive")
     assert b"/ad/1" in archived
     assert b"s3cret-word" not in archived and b"Proxy-Authorization" not in archived
 
