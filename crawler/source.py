@@ -25,7 +25,7 @@ proxy: ""                         # http://host:port or socks5h://[user:password
                                   # (Tor: socks5h://127.0.0.1:9050; socks5:// resolves names here)
 selectors:
   ad_links: "a.ad-link::attr(href)"          # CSS (or xpath: prefix) on listing pages
-  next_page: "a.next::attr(href)"            # pagination
+  next_page: "a.next::attr(href)"            # pagination: a next link, or all page numbers
   ad_id: {from_url: "/ad/(\\d+)"}            # or {css: "…"}
   fields:                                    # CSS or XPath on ad pages
     title: "h1.title::text"

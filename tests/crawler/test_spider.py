@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from crawl_helpers import collect
@@ -125,3 +126,29 @@ def test_an_image_two_ads_wait_for_is_fetched_and_archived_once(
     assert report.ok and report.images == 2
     # robots.txt, 1 listing, 2 ads, 2 images, each once: request + response each
     assert report.records == 2 * 6
+
+
+def test_numbered_pagination_reads_every_page_once(site: FixtureSite, source: Source,
+                                                   tmp_path: Path) -> None:
+    """Listings that show page numbers (1 2 3 4) and no "next" link: the next_page
+    selector takes every number, and each page is fetched once however often linked."""
+    ad = page("ad3.html")
+    def url(n: int) -> str:
+        return "/city/amsterdam/" if n == 1 else f"/city/amsterdam/p{n}"
+
+    numbers = "".join(f'<a class="num" href="{url(n)}">{n}</a>' for n in range(1, 5))
+    for n in range(1, 5):
+        ads = "".join(f'<li><a class="ad-link" href="/ad/{10 * n + k}">x</a></li>'
+                      for k in range(3))
+        body = f'<ul class="ads">{ads}</ul><nav>{numbers}</nav>'.encode()
+        site.html(url(n), body)
+        for k in range(3):
+            site.html(f"/ad/{10 * n + k}", ad)
+    numbered = dataclasses.replace(source, selectors=dataclasses.replace(
+        source.selectors, next_page="nav a.num::attr(href)"))
+    result = collect(numbered, tmp_path)
+    assert sorted(ads_by_id(result), key=int) == [str(10 * n + k) for n in range(1, 5)
+                                                  for k in range(3)]
+    assert sorted(p for p in site.requests if p.startswith("/city/")) == sorted(
+        url(n) for n in range(1, 5))
+    assert result["stats"]["errors"] == 0
