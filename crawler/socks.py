@@ -295,9 +295,9 @@ def _is_address(host: str) -> bool:
 
 @implementer(IAgentEndpointFactory)
 class SocksEndpointFactory:
-    """Endpoints through ``proxy`` for Twisted's ``Agent.usingEndpointFactory``: a crawl
-    gives each proxy a connection pool of its own, so a pooled connection never mixes
-    direct streams with streams through a proxy, or streams of other credentials."""
+    """Endpoints through ``proxy`` for Twisted's ``Agent.usingEndpointFactory`` (the
+    crawl's handler keeps these connections in a pool of their own, so one is never
+    reused for a direct request, or a direct one for a request through the proxy)."""
 
     def __init__(self, reactor: Any, proxy: SocksProxy, tls_policy: Any, *,
                  timeout: float = 30, bind_address: Any = None) -> None:
