@@ -33,7 +33,7 @@ from twisted.internet.defer import Deferred
 from twisted.web.client import Agent, HTTPConnectionPool
 
 from crawler.proxy_url import SocksProxy, is_socks_url
-from crawler.socks import SOCKS_KEY, SocksEndpointFactory
+from crawler.socks import SOCKS_KEY, SocksEndpointFactory, SocksError
 
 log = logging.getLogger(__name__)
 SPARE_CONNECTIONS = 16  # idle connections kept per host beyond the concurrency
@@ -49,8 +49,11 @@ class PooledHTTP11DownloadHandler(HTTP11DownloadHandler):
         self._socks_pool: HTTPConnectionPool | None = None
 
     async def download_request(self, request: Request) -> Response:
-        if self._socks is None or not request.meta.get(SOCKS_KEY):
+        if not request.meta.get(SOCKS_KEY):
             return await super().download_request(request)
+        if self._socks is None:  # fail closed: never send such a request around the proxy
+            raise SocksError(f"{request.url}: marked for a SOCKS proxy, but the crawl's "
+                             "ADTRACE_PROXY names none")
         agent = _SocksScrapyAgent(
             self._socks, contextFactory=self._contextFactory, bindAddress=self._bind_address,
             pool=self._pool_through_proxy(), maxsize=self._default_maxsize,

@@ -8,7 +8,7 @@ so that checking a source file does not load Twisted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 SCHEMES = {"socks5": False, "socks5h": True}  # scheme → the proxy resolves names
 DEFAULT_PORT = 1080
@@ -38,9 +38,7 @@ class SocksProxy:
                              "1 to 65535") from None
         if not parts.hostname:
             raise ValueError(f"{without_password(url)!r}: names no proxy host")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError(f"{without_password(url)!r}: a proxy URL is "
-                             "scheme://[user:password@]host:port, with nothing after the port")
+        _nothing_after_the_port(url, parts)
         user, password = unquote(parts.username or ""), unquote(parts.password or "")
         for what, value in (("user name", user), ("password", password)):
             if len(value.encode()) > 255:
@@ -57,13 +55,15 @@ class SocksProxy:
 
 
 def without_password(url: str) -> str:
-    """``url`` with its password replaced, for error messages (read without a URL parser,
-    which refuses some malformed URLs that a message must still show)."""
-    head, at, tail = url.rpartition("@")
-    scheme, sep, login = head.partition("://")
-    if not at or ":" not in login:
+    """``url`` with everything before its last ``@`` masked (a login, or what may be one),
+    for error messages: read without a URL parser, which refuses the malformed URLs a
+    message must still show (a mistyped ``://`` among them)."""
+    if "@" not in url:
         return url
-    return f"{scheme}{sep}{login.split(':', 1)[0]}:***@{tail}"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    return f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
 
 
 def check_http_proxy(url: str) -> None:
@@ -76,6 +76,15 @@ def check_http_proxy(url: str) -> None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{without_password(url)!r} must be an http://, https://, "
                          "socks5:// or socks5h:// proxy URL")
+    _nothing_after_the_port(url, parts)
+
+
+def _nothing_after_the_port(url: str, parts: SplitResult) -> None:
+    """A path, query or fragment in a proxy URL is a typo, and Scrapy would read an ``@``
+    in it as the end of a login."""
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{without_password(url)!r}: a proxy URL is "
+                         "scheme://[user:password@]host:port, with nothing after the port")
 
 
 def is_socks_url(url: str) -> bool:

@@ -200,7 +200,9 @@ class SocksClientEndpoint(TCP4ClientEndpoint):
         if self._step == "auth":
             version, status = self._buffer[:2]
             del self._buffer[:2]
-            if version != 1 or status != 0:
+            if version != 1:
+                raise SocksError(f"answered the login as version {version}, not 1")
+            if status != 0:
                 raise SocksError("refused the user name and password")
             self._send_connect()
             return True
@@ -215,9 +217,9 @@ class SocksClientEndpoint(TCP4ClientEndpoint):
         if method == _USER_PASS and self._proxy.username:
             self._step = "auth"
             self._write(credentials(self._proxy))
-        elif method == _NO_AUTH:
+        elif method == _NO_AUTH:  # asks for nothing (harmless even when a login was offered)
             self._send_connect()
-        elif not self._proxy.username:
+        elif method in (_USER_PASS, _NONE_ACCEPTABLE) and not self._proxy.username:
             raise SocksError("wants a user name and password (give them in the proxy URL)")
         elif method == _NONE_ACCEPTABLE:
             raise SocksError("does not take a user name and password")

@@ -32,7 +32,7 @@ def main() -> int:
     def collect(item: object, response: object = None, spider: object = None) -> None:
         items.append({"kind": type(item).__name__, **to_dict(item)})
 
-    # the job's settings go to the process too: some (DNS_RESOLVER) are read only there
+    # the job's settings go to the process too: some (TWISTED_DNS_RESOLVER) are read only there
     process = CrawlerProcess({"LOG_LEVEL": job.get("log_level", "ERROR"),
                               **job.get("settings", {})})
     crawler = process.create_crawler(GenericSpider.for_source(source, settings))

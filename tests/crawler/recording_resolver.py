@@ -1,6 +1,6 @@
 """Scrapy's DNS resolver, noting every name the crawl asked it for in the file that
 ``ADTRACE_TEST_DNS_LOG`` names: a test of a SOCKS crawl reads which names were resolved
-on the crawler's side (set with ``DNS_RESOLVER``; the crawl runs in a child process)."""
+on the crawler's side (set with ``TWISTED_DNS_RESOLVER``; the crawl runs in a child process)."""
 
 from __future__ import annotations
 

@@ -51,6 +51,11 @@ def test_socks5_proxies_are_taken_and_bad_ones_refused_without_showing_the_passw
         "http://u:hunter2@[::1:8080": "Invalid IPv6 URL",
         "http://u:hunter2@proxy:port": "Port could not be cast",
         "http://": "must be an http://",
+        "http://host:3128/a@b": "nothing after the port",  # Scrapy would read a login here
+        # a mistyped scheme still keeps the password out of the message
+        "user:hunter2@proxy:8080": "must be an http://",
+        "http//u:hunter2@host:3128": "must be an http://",
+        "socks5h:/u:hunter2@host:1080": "names no proxy host",
     }
     for url, why in refused.items():
         with pytest.raises(SourceError, match=f"f.yaml: proxy: .*{why}") as caught:

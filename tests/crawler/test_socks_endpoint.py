@@ -86,7 +86,8 @@ def test_a_refusal_is_told_as_soon_as_its_code_came() -> None:
 @pytest.mark.parametrize(("answers", "message"), [
     (b"\x04\x5a", "answered as SOCKS version 4, not 5"),
     (b"\x05\xff", "wants a user name and password"),
-    (b"\x05\x01", "wants a user name and password"),
+    (b"\x05\x02", "wants a user name and password"),
+    (b"\x05\x01", "chose an authentication method (0x01) that was not offered"),
     (b"\x05\x00\x04\x00", "answered the CONNECT as SOCKS version 4"),
 ])
 def test_a_proxy_that_answers_wrongly_is_named_with_what_it_did(answers: bytes,
@@ -97,6 +98,53 @@ def test_a_proxy_that_answers_wrongly_is_named_with_what_it_did(answers: bytes,
     (failure,) = outcome
     assert failure.check(SocksError) and not failure.check(SocksStreamError)
     assert message in str(failure.value)
+
+
+def test_a_login_answer_of_another_version_is_not_taken_for_a_yes() -> None:
+    _d, reactor, outcome = dial("socks5h://me:pw@proxy:1080")
+    protocol, _ = answer(reactor)
+    feed(protocol, b"\x05\x02\x05\x00")
+    (failure,) = outcome
+    assert "answered the login as version 5, not 1" in str(failure.value)
+
+
+class TLSTransport(StringTransport):
+    """A transport that, as Twisted's TCP one, puts a TLS layer in front of the protocol
+    on ``startTLS``: what arrives after that is for the layer, not for the protocol."""
+
+    def __init__(self, protocol: Any) -> None:
+        super().__init__()
+        self.protocol = protocol
+        self.tls_received = b""
+
+    def startTLS(self, creator: Any) -> None:  # noqa: N802 - Twisted API
+        transport = self
+
+        class Layer(Protocol):
+            def dataReceived(self, data: bytes) -> None:  # noqa: N802
+                transport.tls_received += data
+
+        self.protocol = Layer()
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_bytes_in_the_same_segment_as_the_reply_reach_the_site_protocol(tls: bool) -> None:
+    reactor = MemoryReactorClock()
+    endpoint = SocksClientEndpoint(reactor, SocksProxy.parse("socks5h://proxy:1080"),
+                                   "site.example", 443, tls=object() if tls else None)
+    outcome: list = []
+    endpoint.connect(Factory.forProtocol(Site)).addBoth(outcome.append)
+    protocol = reactor.tcpClients[0][2].buildProtocol(IPv4Address("TCP", "127.0.0.1", 1080))
+    transport = TLSTransport(protocol)
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"\x05\x00")
+    protocol.dataReceived(OK_REPLY + b"\x16\x03\x01 hello")  # the reply and the site's first
+    site = outcome[0]
+    assert isinstance(site, Site)
+    if tls:  # through the TLS layer, never to the HTTP parser as they came
+        assert transport.tls_received == b"\x16\x03\x01 hello" and site.received == b""
+    else:
+        assert site.received == b"\x16\x03\x01 hello"
 
 
 def test_a_proxy_that_hangs_up_midway_fails_the_stream() -> None:

@@ -67,7 +67,7 @@ def dns_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return log
 
 
-RECORD_DNS = {"DNS_RESOLVER": "tests.crawler.recording_resolver.RecordingResolver"}
+RECORD_DNS = {"TWISTED_DNS_RESOLVER": "tests.crawler.recording_resolver.RecordingResolver"}
 
 
 def test_socks5h_carries_every_request_and_lets_the_proxy_resolve_the_name(
