@@ -119,7 +119,9 @@ class SourceProxyMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SourceProxyMiddleware:
         proxy = crawler.settings.get("ADTRACE_PROXY") or ""
         if not proxy:
-            raise NotConfigured("no proxy for this source")
+            # no message: Scrapy logs a NotConfigured with one as a warning, and a
+            # source without a proxy is the usual case, not something to warn about
+            raise NotConfigured
         return cls(proxy)
 
     def process_request(self, request: Request, spider: Any = None) -> None:
