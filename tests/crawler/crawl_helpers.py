@@ -6,6 +6,7 @@ folders have a conftest module, and ``from conftest import`` finds whichever cam
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -26,3 +27,13 @@ def collect(source: Source, archive_dir: Path, **job: Any) -> dict[str, Any]:
                           cwd=REPO, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def ad_ids(result: dict[str, Any]) -> set[str]:
+    """The last path segment of every ad page a crawl read (the fixture's ad ids)."""
+    return {i["url"].rsplit("/", 1)[-1] for i in result["items"] if i["kind"] == "AdItem"}
+
+
+def warc_bytes(archive: Path) -> bytes:
+    """Every WARC record of an archive, uncompressed: to look for what must not be there."""
+    return b"".join(gzip.decompress(p.read_bytes()) for p in sorted(archive.rglob("*.warc.gz")))

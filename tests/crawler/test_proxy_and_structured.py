@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import gzip
 import http.client
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawl_helpers import collect
+from crawl_helpers import ad_ids, collect, warc_bytes
 from fixture_site import FixtureSite
 
 from crawler.source import Source
@@ -88,12 +87,11 @@ def test_an_http_proxy_login_goes_to_the_proxy_and_never_into_the_archive(
         result = collect(dataclasses.replace(source, proxy=login), tmp_path)
     finally:
         proxy.stop()
-    assert {i["url"].rsplit("/", 1)[-1] for i in result["items"]
-            if i["kind"] == "AdItem"} == {"1", "2", "3"}
+    assert ad_ids(result) == {"1", "2", "3"}
     # the proxy was asked with the login (Scrapy sends it as Proxy-Authorization) ...
     token = base64.b64encode(b"carol:pr0xy-secret")
     assert proxy.logins and set(proxy.logins) == {b"Basic " + token}
     # ... and the WARC request records, the evidence, do not carry it
-    archived = b"".join(gzip.decompress(p.read_bytes()) for p in tmp_path.rglob("*.warc.gz"))
+    archived = warc_bytes(tmp_path)
     assert b"WARC-Type: request" in archived and b"/ad/1" in archived
     assert token not in archived and b"Proxy-Authorization" not in archived

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gzip
 import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from crawl_helpers import collect
+from crawl_helpers import ad_ids, collect, warc_bytes
 from fixture_site import FixtureSite
 from socks_server import SocksServer
 
@@ -31,6 +30,7 @@ from indexer.store import open_store
 T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 HIDDEN = "adsite.onion-test.invalid"  # .invalid never resolves (RFC 2606): only the proxy knows it
 DAY_ONE_ADS = {"1", "2", "3"}  # ad 4 answers 500
+GOOD_PASSWORD, BAD_PASSWORD = "pw-accepted-7f3", "pw-refused-9c1"  # never in a message
 
 
 @pytest.fixture
@@ -40,22 +40,13 @@ def proxy() -> Iterator[SocksServer]:
     server.stop()
 
 
-def _through(source: Source, proxy_url: str, base_url: str | None = None) -> Source:
-    """The fixture source, crawled through ``proxy_url`` (at ``base_url`` if given)."""
-    base = base_url or source.base_url
-    return dataclasses.replace(source, proxy=proxy_url, base_url=base)
+def _through(source: Source, proxy_url: str, base_url: str) -> Source:
+    """The fixture source at ``base_url``, crawled through ``proxy_url``."""
+    return dataclasses.replace(source, proxy=proxy_url, base_url=base_url)
 
 
 def _hidden_base(site: FixtureSite, scheme: str = "http") -> str:
     return f"{scheme}://{HIDDEN}:{site.server.server_address[1]}/"
-
-
-def _ads(result: dict) -> set[str]:
-    return {i["url"].rsplit("/", 1)[-1] for i in result["items"] if i["kind"] == "AdItem"}
-
-
-def _archive_bytes(archive: Path) -> bytes:
-    return b"".join(gzip.decompress(p.read_bytes()) for p in sorted(archive.rglob("*.warc.gz")))
 
 
 @pytest.fixture
@@ -75,7 +66,7 @@ def test_socks5h_carries_every_request_and_lets_the_proxy_resolve_the_name(
         dns_log: Path) -> None:
     result = collect(_through(source, proxy.url("socks5h"), _hidden_base(site)),
                      tmp_path / "archive", settings=RECORD_DNS)
-    assert _ads(result) == DAY_ONE_ADS
+    assert ad_ids(result) == DAY_ONE_ADS
     assert HIDDEN not in dns_log.read_text()  # the crawler never looked the name up
     # robots.txt, listings, ads and images all came, and only through the proxy: the
     # name resolves nowhere else, and every stream named the site, never an address
@@ -96,12 +87,12 @@ def test_socks5_with_a_login_resolves_here_and_keeps_the_password_out_of_the_arc
                          tmp_path / "archive", settings=RECORD_DNS)
     finally:
         proxy.stop()
-    assert _ads(result) == DAY_ONE_ADS
+    assert ad_ids(result) == DAY_ONE_ADS
     assert "localhost" in dns_log.read_text().split()  # resolved here, as socks5:// says
     assert proxy.streams and proxy.logins_refused == 0
     assert {(kind, host, user) for kind, host, _, user in proxy.streams} == {
         ("ipv4", "127.0.0.1", "alice")}
-    archived = _archive_bytes(tmp_path / "archive")
+    archived = warc_bytes(tmp_path / "archive")
     assert b"/ad/1" in archived
     assert b"s3cret-word" not in archived and b"Proxy-Authorization" not in archived
 
@@ -110,7 +101,7 @@ def test_socks5h_carries_https(site_tls: FixtureSite, source: Source, proxy: Soc
                                tmp_path: Path) -> None:
     base = _hidden_base(site_tls, "https")
     result = collect(_through(source, proxy.url("socks5h"), base), tmp_path)
-    assert _ads(result) == DAY_ONE_ADS
+    assert ad_ids(result) == DAY_ONE_ADS
     assert {host for _, host, _, _ in proxy.streams} == {HIDDEN}
     entry = CaptureIndex(tmp_path).latest(f"{base}ad/1")
     assert entry is not None and entry.status == 200
@@ -132,14 +123,14 @@ def test_a_proxy_fault_costs_its_requests_each_counted_with_its_reason(
         fault: str, reason: str, site: FixtureSite, source: Source, tmp_path: Path) -> None:
     proxy = SocksServer(hosts={HIDDEN: "127.0.0.1"},
                         username="alice" if fault in ("wrong password", "no login given")
-                        else "", password="right", mute=fault == "proxy mute",
+                        else "", password=GOOD_PASSWORD, mute=fault == "proxy mute",
                         reply=0xF0 if fault == "onion failure" else 0)
     port = proxy.port
     if fault == "proxy down":
         proxy.server.server_close()  # the port is closed: nothing listens there
     else:
         proxy.start()
-    login = ("alice", "wrong") if fault == "wrong password" else ("", "")
+    login = ("alice", BAD_PASSWORD) if fault == "wrong password" else ("", "")
     host = "elsewhere.invalid" if fault == "unknown name" else HIDDEN
     src = _through(source, proxy.url("socks5h", *login),
                    f"http://{host}:{site.server.server_address[1]}/")
@@ -160,8 +151,33 @@ def test_a_proxy_fault_costs_its_requests_each_counted_with_its_reason(
     expected = reason.format(port=port, site_port=site.server.server_address[1])
     assert run.error_samples and all(expected in e.reason for e in run.error_samples), \
         run.error_samples
-    assert all("right" not in e.reason and "wrong" not in e.reason for e in run.error_samples)
+    assert all(GOOD_PASSWORD not in e.reason and BAD_PASSWORD not in e.reason
+               for e in run.error_samples)
     assert site.requests == []  # nothing reached the site around the proxy
+
+
+def test_a_failed_stream_is_tried_again_and_a_refused_login_is_not(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    def attempts(fault: str, retries: int) -> int:
+        proxy = SocksServer(username="alice" if fault == "login" else "",
+                            password=GOOD_PASSWORD,
+                            hosts={HIDDEN: "127.0.0.1"}).start()
+        host = "elsewhere.invalid" if fault == "stream" else HIDDEN
+        src = _through(source, proxy.url("socks5h", *(("alice", BAD_PASSWORD) if fault == "login"
+                                                      else ())),
+                       f"http://{host}:{site.server.server_address[1]}/")
+        try:
+            crawl([src], str(tmp_path / f"{fault}{retries}.sqlite3"), tmp_path / "archive",
+                  clock=T, progress=False, timeout=120,
+                  settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": retries})
+        finally:
+            proxy.stop()
+        return proxy.logins_refused if fault == "login" else len(proxy.streams)
+
+    once = attempts("stream", 0)
+    assert once >= 1 and attempts("stream", 1) == 2 * once
+    refused = attempts("login", 0)
+    assert refused >= 1 and attempts("login", 1) == refused
 
 
 # --------------------------------------------------------------------------- https site
@@ -201,25 +217,3 @@ def _self_signed(folder: Path, name: str) -> tuple[Path, Path]:
                                            serialization.NoEncryption()))
     return cert_path, key_path
 
-
-def test_a_failed_stream_is_tried_again_and_a_refused_login_is_not(
-        site: FixtureSite, source: Source, tmp_path: Path) -> None:
-    def attempts(fault: str, retries: int) -> int:
-        proxy = SocksServer(username="alice" if fault == "login" else "", password="right",
-                            hosts={HIDDEN: "127.0.0.1"}).start()
-        host = "elsewhere.invalid" if fault == "stream" else HIDDEN
-        src = _through(source, proxy.url("socks5h", *(("alice", "wrong") if fault == "login"
-                                                      else ())),
-                       f"http://{host}:{site.server.server_address[1]}/")
-        try:
-            crawl([src], str(tmp_path / f"{fault}{retries}.sqlite3"), tmp_path / "archive",
-                  clock=T, progress=False, timeout=120,
-                  settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": retries})
-        finally:
-            proxy.stop()
-        return proxy.logins_refused if fault == "login" else len(proxy.streams)
-
-    once = attempts("stream", 0)
-    assert once >= 1 and attempts("stream", 1) == 2 * once
-    refused = attempts("login", 0)
-    assert refused >= 1 and attempts("login", 1) == refused
