@@ -39,7 +39,17 @@ def phash_hex(image: Any) -> str:
     pixels = numpy.asarray(small, dtype=numpy.float64)
     basis = _dct_basis()
     low = numpy.round(basis @ pixels @ basis.T, DECIMALS)  # DCT-II, lowest frequencies
-    return numpy.packbits((low > numpy.median(low)).ravel()).tobytes().hex()
+    return numpy.packbits((low > _median(low)).ravel()).tobytes().hex()
+
+
+def _median(values: Any) -> Any:
+    """numpy.median of the 64 frequencies, to the bit (the mean of the two middle ones),
+    without its generic path, which cost a sixth of the hash."""
+    import numpy
+
+    ordered = numpy.sort(values, axis=None)
+    n = ordered.size
+    return (ordered[(n - 1) // 2] + ordered[n // 2]) / 2
 
 
 @lru_cache(maxsize=1)
