@@ -4,7 +4,9 @@ The picture is made grey and 32×32 (LANCZOS), its 2-D DCT-II taken, and each of
 8×8 lowest frequencies compared with their median: 64 bits, written as 16 hex digits,
 first bit highest, as ``str(imagehash.phash(img))`` writes them. Near-duplicates (a
 re-encode, a resize, a light crop) differ in a few bits, other pictures in about half;
-the hashes stay comparable with those other tools compute with imagehash.
+the hashes stay comparable with those other tools compute with imagehash (the archive
+hashes a JPEG's draft and another format's picture reduced to that size, which moves a
+few of them by a bit or two: indexer.archive.images).
 
 imagehash takes the DCT with scipy, which cost each ingest worker a third of a second
 of imports at start, and computes all 32×32 frequencies to keep 64. Here only the 8
@@ -43,8 +45,8 @@ def phash_hex(image: Any) -> str:
 
 
 def _median(values: Any) -> Any:
-    """numpy.median of the 64 frequencies, to the bit (the mean of the two middle ones),
-    without its generic path, which cost a sixth of the hash."""
+    """numpy.median of the frequencies (the mean of the two middle ones: the same bits
+    of the hash), without its generic path, which cost a tenth of the hash."""
     import numpy
 
     ordered = numpy.sort(values, axis=None)

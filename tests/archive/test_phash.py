@@ -9,10 +9,11 @@ import io
 import random
 
 import imagehash
+import numpy
 import pytest
 from PIL import Image, ImageFilter
 
-from indexer.archive.phash import phash_hex
+from indexer.archive.phash import _median, phash_hex
 
 
 def _photo(seed: int, size: tuple[int, int]) -> Image.Image:
@@ -54,7 +55,6 @@ def test_a_flat_picture_hashes_as_imagehash_not_as_rounding_noise() -> None:
 def test_where_scipy_leaves_rounding_noise_at_the_median_one_bit_may_differ() -> None:
     """Checkerboards and a lone dot have frequencies that are zero but for rounding, in
     scipy's result too: imagehash's bit there is noise, so a bit may differ, no more."""
-    import numpy
 
     pictures = []
     for square in range(1, 12):
@@ -81,3 +81,13 @@ def test_near_duplicates_are_near_and_other_pictures_far() -> None:
         assert _distance(h, phash_hex(img.resize((240, 320)))) <= 4
         assert _distance(h, phash_hex(img.filter(ImageFilter.GaussianBlur(1)))) <= 4
         assert _distance(h, phash_hex(_photo(seed + 1000, (480, 640)))) >= 12
+
+
+def test_the_median_is_numpys() -> None:
+    """The hash's own median gives numpy.median's value, ties and flat pictures included."""
+    rng = numpy.random.default_rng(4)
+    cases = [numpy.zeros((8, 8)), numpy.full((8, 8), 3.5), numpy.arange(64.0).reshape(8, 8),
+             numpy.round(rng.normal(0, 1e3, (8, 8)), 6),
+             rng.integers(-3, 4, (8, 8)).astype(float)]
+    for values in cases:
+        assert _median(values) == numpy.median(values)
