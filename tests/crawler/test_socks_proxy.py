@@ -23,6 +23,7 @@ from fixture_site import FixtureSite
 from socks_server import SocksServer
 
 from crawler.run import crawl
+from crawler.settings import BASE
 from crawler.source import Source
 from indexer.archive.index import CaptureIndex
 from indexer.store import open_store
@@ -154,6 +155,27 @@ def test_a_proxy_fault_costs_its_requests_each_counted_with_its_reason(
     assert all(GOOD_PASSWORD not in e.reason and BAD_PASSWORD not in e.reason
                for e in run.error_samples)
     assert site.requests == []  # nothing reached the site around the proxy
+
+
+def test_a_request_marked_for_socks_in_a_crawl_without_a_proxy_is_never_sent(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """The download handler fails closed: a request marked for the proxy (every one,
+    here) is refused when the crawl has no SOCKS proxy, not sent straight to the site."""
+    marked = {**BASE["DOWNLOADER_MIDDLEWARES"], "tests.crawler.mark_socks.MarkForSocks": 50}
+    store_path = str(tmp_path / "s.sqlite3")
+    stats = crawl([source], store_path, tmp_path / "archive", clock=T, progress=False,
+                  timeout=120, settings={"DOWNLOADER_MIDDLEWARES": marked, "RETRY_TIMES": 0})
+    got = stats.sources[source.id]
+    assert got.finish_reason == "finished" and got.new_ads == 0 and got.errors >= 1
+    store = open_store(store_path)
+    try:
+        run = store.crawl_runs(source.id)[0]
+    finally:
+        store.close()
+    assert run.error_samples and all(
+        "marked for a SOCKS proxy, but the crawl's ADTRACE_PROXY names none" in e.reason
+        for e in run.error_samples), run.error_samples
+    assert site.requests == []
 
 
 def test_a_failed_stream_is_tried_again_and_a_refused_login_is_not(
