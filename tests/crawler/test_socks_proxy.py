@@ -22,10 +22,11 @@ from crawl_helpers import ad_ids, collect, warc_bytes
 from fixture_site import FixtureSite
 from socks_server import SocksServer
 
-from crawler.run import crawl
+from crawler.run import CrawlStats, crawl
 from crawler.settings import BASE
 from crawler.source import Source
 from indexer.archive.index import CaptureIndex
+from indexer.crawl_runs import CrawlRun
 from indexer.store import open_store
 
 T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -108,6 +109,17 @@ def test_socks5h_carries_https(site_tls: FixtureSite, source: Source, proxy: Soc
     assert entry is not None and entry.status == 200
 
 
+def _failed_run(stats: CrawlStats, source_id: str, store_path: str) -> CrawlRun:
+    """The run record of a crawl that finished without an ad and with errors."""
+    got = stats.sources[source_id]
+    assert got.finish_reason == "finished" and got.new_ads == 0 and got.errors >= 1
+    store = open_store(store_path)
+    try:
+        return store.crawl_runs(source_id)[0]
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(("fault", "reason"), [
     ("wrong password", "SOCKS proxy socks5h://127.0.0.1:{port} refused the user name and "
                        "password"),
@@ -142,13 +154,7 @@ def test_a_proxy_fault_costs_its_requests_each_counted_with_its_reason(
     finally:
         if fault != "proxy down":
             proxy.stop()
-    got = stats.sources[src.id]
-    assert got.finish_reason == "finished" and got.new_ads == 0 and got.errors >= 1
-    store = open_store(store_path)
-    try:
-        run = store.crawl_runs(src.id)[0]
-    finally:
-        store.close()
+    run = _failed_run(stats, src.id, store_path)
     expected = reason.format(port=port, site_port=site.server.server_address[1])
     assert run.error_samples and all(expected in e.reason for e in run.error_samples), \
         run.error_samples
@@ -165,13 +171,7 @@ def test_a_request_marked_for_socks_in_a_crawl_without_a_proxy_is_never_sent(
     store_path = str(tmp_path / "s.sqlite3")
     stats = crawl([source], store_path, tmp_path / "archive", clock=T, progress=False,
                   timeout=120, settings={"DOWNLOADER_MIDDLEWARES": marked, "RETRY_TIMES": 0})
-    got = stats.sources[source.id]
-    assert got.finish_reason == "finished" and got.new_ads == 0 and got.errors >= 1
-    store = open_store(store_path)
-    try:
-        run = store.crawl_runs(source.id)[0]
-    finally:
-        store.close()
+    run = _failed_run(stats, source.id, store_path)
     assert run.error_samples and all(
         "marked for a SOCKS proxy, but the crawl's ADTRACE_PROXY names none" in e.reason
         for e in run.error_samples), run.error_samples
