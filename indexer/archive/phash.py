@@ -46,7 +46,7 @@ def phash_hex(image: Any) -> str:
 
 def _median(values: Any) -> Any:
     """numpy.median of the frequencies (the mean of the two middle ones: the same bits
-    of the hash), without its generic path, which cost a tenth of the hash."""
+    of the hash), without its generic path, which cost up to a tenth of the hash."""
     import numpy
 
     ordered = numpy.sort(values, axis=None)

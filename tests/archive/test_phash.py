@@ -55,7 +55,6 @@ def test_a_flat_picture_hashes_as_imagehash_not_as_rounding_noise() -> None:
 def test_where_scipy_leaves_rounding_noise_at_the_median_one_bit_may_differ() -> None:
     """Checkerboards and a lone dot have frequencies that are zero but for rounding, in
     scipy's result too: imagehash's bit there is noise, so a bit may differ, no more."""
-
     pictures = []
     for square in range(1, 12):
         for size in (32, 64, 320):
