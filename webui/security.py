@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
 
@@ -33,7 +34,7 @@ CSRF_FIELD = "csrf_token"
 
 CSP = (
     "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; img-src 'self' data:"
+    "frame-ancestors 'none'; img-src 'self' data:; form-action 'self'"
 )
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -64,8 +65,12 @@ def _check_csrf() -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths: never redirect to another site after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only local paths: never redirect to another site after login. A path with a
+    control character is refused too: browsers (and urlsplit) drop tabs and newlines, so
+    "/<tab>/evil.example" would arrive as "//evil.example"."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and target.isprintable()
+            and not urlsplit(target).netloc):
         return target
     return url_for("search.search")
 
