@@ -6,7 +6,7 @@ import re
 import sqlite3
 
 import pytest
-from webui_world import login
+from webui_world import build_world, login
 
 from webui import db
 from webui.app import create_app
@@ -100,6 +100,31 @@ def test_images_come_only_from_the_archive(client, world) -> None:  # type: igno
     assert client.get("/image/" + world.image_sha.upper()).status_code == 404
     assert client.get("/image/..%2F..%2Fsecret_key").status_code == 404
     assert client.get("/image/abc").status_code == 404
+
+
+def test_an_image_is_behind_the_wall_of_the_ads_that_show_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The archived photo shows only in a 'trafficking' ad: a user granted only 'research'
+    gets a 404, as for the ad itself (a 200 would also tell that the photo is archived)."""
+    world = build_world(tmp_path, {"rita": ("research",), "ann": ("trafficking",)})
+    app = create_app({"STORE_URL": str(world.store_path), "DATA_DIR": str(world.data_dir),
+                      "ARCHIVE_DIR": str(world.archive_dir), "SECRET_KEY": "t"})
+    rita, ann = login(app.test_client(), "rita"), login(app.test_client(), "ann")
+    assert rita.get(f"/ad/{world.anna_id}").status_code == 404
+    assert rita.get(f"/image/{world.image_sha}").status_code == 404
+    assert ann.get(f"/image/{world.image_sha}").status_code == 200
+
+
+def test_an_image_opened_on_its_own_is_audited(client, world, audit_rows) -> None:  # type: ignore[no-untyped-def]
+    """Loaded into one of our pages, an image is covered by that page's audit row; asked
+    for on its own (a tab, a script), it is a look-up and gets a row of its own."""
+    before = len(audit_rows("view_archived"))
+    page = client.get(f"/image/{world.image_sha}", headers={"Sec-Fetch-Dest": "image"})
+    assert page.status_code == 200 and len(audit_rows("view_archived")) == before
+    alone = client.get(f"/image/{world.image_sha}")
+    assert alone.status_code == 200
+    rows = audit_rows("view_archived")
+    assert len(rows) == before + 1 and rows[0].target == world.image_sha
+    assert rows[0].details["ads"] == [world.anna_id]
 
 
 def test_admin_audit_page_and_analyst_refused(client, analyst) -> None:  # type: ignore[no-untyped-def]

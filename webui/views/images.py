@@ -1,13 +1,24 @@
 """Images come only from the archive, never from an ad site: loading anything from the
-site in an analyst's browser would tell its operator the police are watching."""
+site in an analyst's browser would tell its operator the police are watching.
+
+An image is behind the same theme wall as the ads that show it: a user gets it only if
+an ad they may see carried it (else 404, as for an ad outside their themes). A browser
+loading it into one of our pages (``Sec-Fetch-Dest: image``) is covered by that page's
+audit row; any other request for it (opened on its own, by a script) is a look-up of
+its own and is audited as ``view_archived``.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, abort, current_app, request, send_file
 from werkzeug.wrappers import Response
+
+from webui import audit
+from webui.app import get_store
+from webui.views.common import sources_by_id, visible_hits
 
 bp = Blueprint("images", __name__)
 
@@ -31,9 +42,15 @@ def find_image(archive_dir: Path, sha256: str) -> Path | None:
 def image(sha256: str) -> Response:
     if not SHA256_RE.match(sha256):
         abort(404)
+    shown_by = visible_hits(get_store().ads_for_identifier("image", sha256), sources_by_id())
+    if not shown_by:
+        abort(404)
     path = find_image(Path(current_app.config["ARCHIVE_DIR"]), sha256)
     if path is None:
         abort(404)
+    if request.headers.get("Sec-Fetch-Dest") != "image":
+        audit.record("view_archived", target=sha256,
+                     details={"image": True, "ads": [h.ad_id for h in shown_by[:20]]})
     response = send_file(path, mimetype=TYPES[path.suffix], max_age=86400, etag=True)
     response.headers["Content-Disposition"] = "inline"
     return response
