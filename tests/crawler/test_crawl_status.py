@@ -67,3 +67,12 @@ def test_crawls_page_shows_runs_within_the_users_themes(store_path: Path,
     assert ">120<" in html and ">40<" in html and "95.5 s" in html
     assert "http 500 &lt;script&gt;" in html and "<script>" not in html.split("<main>")[1]
     assert 'href="/crawls"' in html
+    # the page names ad URLs and what the sites answered: its view is in the audit log
+    from webui import audit
+
+    conn = db.connect(data)
+    try:
+        seen = audit.events(conn, user="ann", action="view_sources")
+    finally:
+        conn.close()
+    assert [(e.target, e.details["sources"]) for e in seen] == [("crawls", 1)]

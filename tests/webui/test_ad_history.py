@@ -127,6 +127,20 @@ def test_archived_page_is_framed_sandboxed_and_inert(client, world, archived_ad)
     assert html.count("data:image/png;base64,") == 1 and sha not in html
 
 
+def test_archived_page_opened_on_its_own_is_audited(client, world, archived_ad, audit_rows):
+    """In its frame the archived page is covered by the capture page's row; opened on its
+    own it gets a row of its own."""
+    page = client.get(f"/ad/{archived_ad}").get_data(as_text=True)
+    capture_url = re.search(rf'href="(/ad/{archived_ad}/capture/[0-9a-f]{{32}})"', page).group(1)
+    before = len(rows_for(audit_rows, "view_archived", archived_ad))
+    framed = client.get(capture_url + "/page", headers={"Sec-Fetch-Dest": "iframe"})
+    assert framed.status_code == 200
+    assert len(rows_for(audit_rows, "view_archived", archived_ad)) == before
+    assert client.get(capture_url + "/page").status_code == 200
+    rows = rows_for(audit_rows, "view_archived", archived_ad)
+    assert len(rows) == before + 1 and rows[0].details["capture"] == capture_url.rsplit("/", 1)[1]
+
+
 def test_archived_page_of_a_missing_warc_says_so(client, world):
     page = client.get(f"/ad/{world.anna_id}").get_data(as_text=True)
     capture_url = re.search(rf'href="(/ad/{world.anna_id}/capture/[0-9a-f]{{32}})"', page).group(1)

@@ -104,6 +104,22 @@ def test_csv_export_is_audited(client, audit_rows) -> None:  # type: ignore[no-u
     assert {r["title"] for r in rows} == {"Anna new in Utrecht", "Trend Utrecht weekly"}
     event = audit_rows("export", user="ada")[0]
     assert event.details["rows"] == 2 and event.details["args"] == [["q", "utrecht"]]
+    assert event.details["complete"] is True
+
+
+def test_a_csv_export_cut_off_by_the_client_is_audited_too(client, audit_rows, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The rows handed out are in the log even when the download stops halfway."""
+    from webui.views import search
+
+    monkeypatch.setattr(search, "MAX_PER_PAGE", 1)  # one hit per streamed chunk
+    before = len(audit_rows("export", user="ada"))
+    resp = client.get("/export.csv?q=utrecht", buffered=False)
+    first = next(iter(resp.response))
+    assert b"Anna new in Utrecht" in first or b"Trend Utrecht weekly" in first
+    resp.close()  # the client goes away after the first chunk
+    events = audit_rows("export", user="ada")
+    assert len(events) == before + 1
+    assert events[0].details["rows"] == 1 and events[0].details["complete"] is False
 
 
 def test_csv_cells_never_become_formulas() -> None:

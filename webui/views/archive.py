@@ -19,6 +19,7 @@ from indexer.model import AdRecord
 from webui import audit
 from webui.archived_page import image_resolver, make_inert
 from webui.views.ads import find_capture, load_ad
+from webui.views.common import loaded_into_page
 from webui.views.images import TYPES, find_image
 
 bp = Blueprint("archive", __name__)
@@ -73,4 +74,6 @@ def archived_page(ad_id: str, capture_id: str) -> Response:
                              lambda sha: inline_image(archive_dir, sha) or "")
     html = make_inert(rec.decoded(), lambda ref: resolve(ref) or None,
                       charset=_charset(rec.content_type))
+    if not loaded_into_page("iframe"):  # in the capture page, that page's row covers it
+        audit.record("view_archived", target=record.id, details={"capture": cap.id})
     return Response(html, mimetype="text/html")

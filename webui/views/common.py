@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import abort, g
+from flask import abort, g, request
 
 from indexer.model import SourceInfo
 from indexer.search.query import Hit, Query
@@ -37,3 +37,10 @@ def require_visible(source_id: str, sources: dict[str, SourceInfo]) -> None:
     """Outside the user's themes an ad does not exist for them: 404, not 403."""
     if not visible_source(source_id, sources):
         abort(404)
+
+
+def loaded_into_page(destination: str) -> bool:
+    """Whether the browser is loading this response into one of our pages, as an
+    ``image`` or an ``iframe`` (its Sec-Fetch-Dest): that page's own audit row covers it.
+    Opened on its own (a tab, a script), the same response is a look-up to audit."""
+    return request.headers.get("Sec-Fetch-Dest") == destination

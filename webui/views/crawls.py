@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from crawler.status import source_status
+from webui import audit
 from webui.app import get_store
 from webui.views.common import sources_by_id, visible_source
 
@@ -22,4 +23,6 @@ def crawls() -> str:
     sources = sources_by_id()
     rows = [r for r in source_status(get_store()) if visible_source(r.source_id, sources)]
     names = {sid: s.name for sid, s in sources.items()}
+    # the error samples name ad URLs and what the sites answered
+    audit.record("view_sources", target="crawls", details={"sources": len(rows)})
     return render_template("crawls.html", rows=rows, names=names)

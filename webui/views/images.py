@@ -5,7 +5,7 @@ An image is behind the same theme wall as the ads that show it: a user gets it o
 an ad they may see carried it (else 404, as for an ad outside their themes). A browser
 loading it into one of our pages (``Sec-Fetch-Dest: image``) is covered by that page's
 audit row; any other request for it (opened on its own, by a script) is a look-up of
-its own and is audited as ``view_archived``.
+its own and is audited as ``view_archived`` (webui.views.common.loaded_into_page).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, request, send_file
+from flask import Blueprint, abort, current_app, send_file
 from werkzeug.wrappers import Response
 
 from webui import audit
 from webui.app import get_store
-from webui.views.common import sources_by_id, visible_hits
+from webui.views.common import loaded_into_page, sources_by_id, visible_hits
 
 bp = Blueprint("images", __name__)
 
@@ -48,7 +48,7 @@ def image(sha256: str) -> Response:
     path = find_image(Path(current_app.config["ARCHIVE_DIR"]), sha256)
     if path is None:
         abort(404)
-    if request.headers.get("Sec-Fetch-Dest") != "image":
+    if not loaded_into_page("image"):
         audit.record("view_archived", target=sha256,
                      details={"image": True, "ads": [h.ad_id for h in shown_by[:20]]})
     response = send_file(path, mimetype=TYPES[path.suffix], max_age=86400, etag=True)

@@ -98,7 +98,8 @@ def _csv_safe(value: Any) -> str:
 @bp.route("/export.csv")
 def export() -> Response:
     """Every hit of the search (up to EXPORT_LIMIT) as CSV, streamed page by page so a
-    large export neither waits nor fills memory; audited with its size when done."""
+    large export neither waits nor fills memory; audited with the rows handed out however
+    the stream ends (done, cut off by the client, or failed), and whether it was whole."""
     asked = walled(parse_args(request.args))  # a bad query fails here, before streaming
 
     def rows() -> Iterator[str]:
@@ -109,25 +110,29 @@ def export() -> Response:
         writer.writerow(CSV_COLUMNS)
         # counted as far as it exports: the page's own limit would cut the file short
         query = replace(asked, page=1, per_page=MAX_PER_PAGE, facets=(), count_limit=EXPORT_LIMIT)
-        count = 0
-        while count < EXPORT_LIMIT:
-            result = store.search(query)
-            for h in result.hits[: EXPORT_LIMIT - count]:
-                site = sources[h.source_id].name if h.source_id in sources else h.source_id
-                writer.writerow([_csv_safe(v) for v in (
-                    h.ad_id, site, h.title, h.first_seen.isoformat(), h.last_seen.isoformat(),
-                    h.removed_at.isoformat() if h.removed_at else "", h.versions, h.risk_score,
-                    "; ".join(h.places), "; ".join(h.phones), "; ".join(h.indicators),
-                    h.language)])
-                count += 1
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-            if query.page >= result.pages or not result.hits:
-                break
-            query = query.with_page(query.page + 1)
-        audit.record("export", target=asked.text,
-                     details={"args": query_to_args(asked), "rows": count, "format": "csv"})
+        count, whole = 0, False
+        try:
+            while count < EXPORT_LIMIT:
+                result = store.search(query)
+                for h in result.hits[: EXPORT_LIMIT - count]:
+                    site = sources[h.source_id].name if h.source_id in sources else h.source_id
+                    writer.writerow([_csv_safe(v) for v in (
+                        h.ad_id, site, h.title, h.first_seen.isoformat(),
+                        h.last_seen.isoformat(), h.removed_at.isoformat() if h.removed_at else "",
+                        h.versions, h.risk_score, "; ".join(h.places), "; ".join(h.phones),
+                        "; ".join(h.indicators), h.language)])
+                    count += 1
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+                if query.page >= result.pages or not result.hits:
+                    break
+                query = query.with_page(query.page + 1)
+            whole = True
+        finally:
+            audit.record("export", target=asked.text,
+                         details={"args": query_to_args(asked), "rows": count, "format": "csv",
+                                  "complete": whole})
 
     return Response(stream_with_context(rows()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=adtrace-search.csv"})
