@@ -5,8 +5,10 @@ analyst's browser from running it or from calling the site (which would tell the
 operator that the police are watching):
 1. this rewrite removes script, frames, objects, links, forms' targets, meta refreshes,
    event handlers and every ``href``; images point at their archived copies
-   (``/image/<sha256>``) and an image with no archived copy is dropped; CSS ``url(…)``
-   and ``@import`` are removed;
+   (``/image/<sha256>``) and an image with no archived copy is dropped; CSS ``url(…)``,
+   ``image-set(…)`` and ``@import`` are removed (CSS escapes first, so that ``\75 rl(``
+   is no way round, and again until nothing changes, so that a removal cannot join two
+   halves into a new one), and a style sheet that would end its own element is dropped;
 2. the route serves it with its own strict CSP (no script, nothing from elsewhere);
 3. the ad page embeds it in ``<iframe sandbox>`` without allow-scripts or
    allow-same-origin.
@@ -32,17 +34,39 @@ URL_ATTRS = frozenset({"href", "action", "formaction", "background", "poster", "
                        "data", "lowsrc", "dynsrc"})
 LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-srcset")
 _CSS_URL = re.compile(r"url\s*\([^)]*\)", re.IGNORECASE)
+# CSS functions that load an image from a plain string, without url()
+_CSS_IMAGE_FN = re.compile(
+    r"(?:-webkit-)?(?:image-set|image|cross-fade|element)\s*\([^)]*\)?", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"@import[^;]*;?", re.IGNORECASE)
 _CSS_BAD = re.compile(r"expression\s*\(|behavio(u)?r\s*:|-moz-binding", re.IGNORECASE)
+_CSS_ESCAPE = re.compile(r"\\[0-9a-fA-F]{1,6}\s?|\\(.)", re.DOTALL)
 
 Resolver = Callable[[str], str | None]  # absolute image URL → local URL, or None
 
 
 def clean_css(css: str) -> str:
-    """CSS with every external reference removed (url(), @import, old IE script hooks)."""
-    css = _CSS_IMPORT.sub("", css)
-    css = _CSS_URL.sub("none", css)
-    return _CSS_BAD.sub("x:", css)
+    """CSS with every external reference removed (url(), image-set() and the like,
+    @import, old IE script hooks). Escapes are undone first (``\\75 rl(`` is ``url(``
+    to a browser) and the removals repeated until nothing changes."""
+    css = _CSS_ESCAPE.sub(_unescaped, css)
+    while True:
+        cleaned = _CSS_IMPORT.sub("", css)
+        cleaned = _CSS_URL.sub("none", cleaned)
+        cleaned = _CSS_IMAGE_FN.sub("none", cleaned)
+        cleaned = _CSS_BAD.sub("x:", cleaned)
+        if cleaned == css:
+            return css
+        css = cleaned
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    """A CSS escape as the character it stands for (a backslash before another
+    character: that character; a hex escape out of range or a control: nothing)."""
+    if match.group(1) is not None:
+        return match.group(1)
+    code = int(match.group(0)[1:].strip(), 16)
+    char = chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else ""
+    return char if char.isprintable() else ""
 
 
 def image_resolver(page_url: str, archived: Mapping[str, str],
@@ -78,10 +102,19 @@ def _fix_image(el: etree._Element, resolve: Resolver) -> None:
     el.drop_tree()
 
 
+def _as_img(el: etree._Element) -> None:
+    """An ``<image>`` as the ``<img>`` a browser makes of it. The parser here reads it as
+    a container, so what it holds is kept after it, as a browser shows it."""
+    img = etree.Element("img", dict(el.attrib))
+    el.addprevious(img)
+    el.drop_tag()
+
+
 def _clean_attrs(el: etree._Element) -> None:
     for name in list(el.attrib):
         low = name.lower()
-        if low.startswith("on") or low in URL_ATTRS or low.startswith("xmlns") or ":" in low:
+        if (low.startswith("on") or low in URL_ATTRS or low.startswith("xmlns") or ":" in low
+                or low in ("srcset", "imagesrcset")):
             del el.attrib[name]
         elif low == "style":
             el.set(name, clean_css(el.get(name) or ""))
@@ -115,6 +148,8 @@ def make_inert(html: bytes, resolve: Resolver, charset: str = "") -> str:
         tag = el.tag.lower()
         if tag in DROP or ":" in tag:
             el.drop_tree()
+        elif tag == "image":
+            _as_img(el)
     for el in list(doc.iter()):
         if not isinstance(el.tag, str):
             continue
@@ -125,5 +160,7 @@ def make_inert(html: bytes, resolve: Resolver, charset: str = "") -> str:
         _clean_attrs(el)
         if el.tag.lower() == "style":
             el.text = clean_css(el.text or "")
+            if "</" in el.text:  # written out raw, it would end the element early
+                el.drop_tree()
     body = lxml.html.tostring(doc, encoding="unicode", method="html")
     return "<!doctype html>\n<meta charset=\"utf-8\">\n" + body

@@ -43,6 +43,8 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
+    # no DNS look-ups for names in a page (an ad site's name would reach its DNS server)
+    "X-DNS-Prefetch-Control": "off",
 }
 
 

@@ -1,5 +1,11 @@
 """The hostile world: demo ads that all carry payloads plus a hand-made hostile ad with
-an SVG "image", crawled for real into a store (imported by conftest and the tests)."""
+an SVG "image", crawled for real into a store (imported by conftest and the tests).
+
+The hand-made ad's page also carries markup aimed at the archived-page rewrite: a style
+sheet that a careless removal of ``@import`` would close early (letting out a meta
+refresh and an image from elsewhere), an ``<image srcset>``, CSS escapes and
+``image-set()``. Its meta refresh waits longer than Scrapy's METAREFRESH_MAXDELAY, so the
+crawl archives the page instead of following it."""
 
 from __future__ import annotations
 
@@ -27,6 +33,11 @@ javascript:alert(5) http://{EVIL}/link</p><p>Bel 06-12 34 56 78</p></div>
 <span class="city">&lt;svg onload=alert(6)&gt;Amsterdam</span>
 <dl><dt>Age</dt><dd>&quot;&gt;&lt;img src=http://{EVIL}/age.png onerror=alert(7)&gt;</dd></dl>
 <div class="gallery"><img src="/img/evil.svg"><img src="/img/1.png"></div>
+<style>p{{}}</sty@import x;le><meta http-equiv="refresh" content="600;url=http://{EVIL}/refresh">
+<img src="http://{EVIL}/breakout.png"></style>
+<image srcset="http://{EVIL}/image-srcset.png 1x"><p>after the image</p>
+<div style="background:\\75 rl(http://{EVIL}/escaped.png)">.</div>
+<style>b{{background-image:image-set("http://{EVIL}/set.png" 1x)}} @\\69mport "http://{EVIL}/i.css";</style>
 </body></html>""".encode()
 
 

@@ -5,8 +5,8 @@ Demo ads that all carry payloads and a hand-made hostile ad (script, event handl
 an SVG "image" with script) were crawled for real into a store (see conftest). Here a
 browser signs in and opens search, every ad, its archived capture, an identifier page
 and the CSV export: no dialog opens, no payload marker is set, nothing is requested
-from anywhere but the app, every page has the security headers and every form a CSRF
-token.
+from anywhere but the app, no element points anywhere else (not even one the CSP would
+stop), every page has the security headers and every form a CSRF token.
 """
 
 from __future__ import annotations
@@ -31,12 +31,23 @@ INERT_JS = """() => ({
   jsLinks: [...document.querySelectorAll('[href],[src],[action]')].map(e =>
       e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action'))
       .filter(v => /^\\s*javascript:/i.test(v)),
-  foreign: [...document.querySelectorAll('iframe,object,embed,svg script,style')]
-      .filter(e => e.tagName !== 'STYLE' || /url\\(/.test(e.textContent))
+  foreign: [...document.querySelectorAll('iframe,object,embed,svg script')]
       .filter(e => !(e.tagName === 'IFRAME' && e.hasAttribute('sandbox')
                      && !/allow-scripts/.test(e.getAttribute('sandbox'))
                      && e.src.startsWith(location.origin + '/')))  // the app's own, inert
       .map(e => e.tagName),
+  loaders: [...document.querySelectorAll('style,[style],meta[http-equiv]')]
+      .filter(e => e.tagName === 'META' ? /refresh/i.test(e.getAttribute('http-equiv'))
+                   : /url\\(|image-set|@import/i.test(
+                       e.tagName === 'STYLE' ? e.textContent : e.getAttribute('style')))
+      .map(e => e.tagName),
+  elsewhere: [...document.querySelectorAll('[src],[srcset],[href],[poster],[background],[action]')]
+      .flatMap(e => ['src', 'srcset', 'href', 'poster', 'background', 'action']
+          .map(a => e.getAttribute(a)).filter(Boolean))
+      .flatMap(v => v.split(',').map(x => x.trim().split(/\\s+/)[0]))
+      .filter(v => { try { const u = new URL(v, location.href);
+                           return u.origin !== location.origin && u.protocol !== 'data:'; }
+                     catch (err) { return false; } }),
   forms: [...document.querySelectorAll('form')]
       .filter(f => (f.getAttribute('method') || 'get').toLowerCase() === 'post')
       .filter(f => !(f.querySelector('input[name=csrf_token]') || {}).value)
@@ -146,6 +157,8 @@ def _no_payload_runs(browser, hostile: Hostile, ads) -> None:  # noqa: ANN001
         assert state["handlers"] == [], (path, state["handlers"])
         assert state["jsLinks"] == [], (path, state["jsLinks"])
         assert state["foreign"] == [], (path, state["foreign"])
+        assert state["loaders"] == [], (path, state["loaders"])
+        assert state["elsewhere"] == [], (path, state["elsewhere"])  # even if CSP blocks it
         assert state["forms"] == [], (path, state["forms"])
     assert visited >= 20
     assert dialogs == []

@@ -1,0 +1,46 @@
+"""The archived-page rewrite against markup aimed at its own rules: nothing that names
+another site survives, and what is not a way out is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from webui.archived_page import clean_css, make_inert
+
+SITE = "ad.example"
+
+
+def _inert(html: str) -> str:
+    return make_inert(html.encode(), lambda ref: "/image/" + "a" * 64 if "ok.png" in ref else None)
+
+
+@pytest.mark.parametrize("html", [
+    # removing @import closes the style sheet: the meta refresh and the image get out
+    f'<style>p{{}}</sty@import x;le><meta http-equiv=refresh content="0;url=https://{SITE}/r">'
+    f'<img src="https://{SITE}/i.png"></style>',
+    f'<style><\\/style><img src="https://{SITE}/i.png"></style>',  # an escape that closes it
+    f'<image srcset="https://{SITE}/a.png 1x" src="https://{SITE}/b.png">',  # a browser's <img>
+    f'<p srcset="https://{SITE}/x.png" imagesrcset="https://{SITE}/y.png">z</p>',
+    f'<div style="background:\\75 rl(https://{SITE}/x)">a</div>',  # url( written with an escape
+    f'<style>@\\69mport "https://{SITE}/a.css";</style>',
+    f'<style>@imp@import x;ort "https://{SITE}/c.css";</style>',  # a removal that joins halves
+    f'<style>b{{background:image-set("https://{SITE}/x.png" 1x, url(https://{SITE}/y) 2x)}}'
+    f'</style>',
+    f'<div style="background-image: -webkit-image-set(\'https://{SITE}/q.png\' 1x)">q</div>',
+    f'<style>i{{background:cross-fade(url(a), "https://{SITE}/b.png", 50%)}}</style>',
+])
+def test_no_reference_to_another_site_survives(html: str) -> None:
+    out = _inert(f"<p>before</p>{html}<p>after</p>")
+    assert SITE not in out, out
+    assert "before" in out and "after" in out
+
+
+def test_an_image_element_is_an_img_and_keeps_what_follows_it() -> None:
+    out = _inert('<image src="/ok.png"><p>held</p>')
+    assert f'<img src="/image/{"a" * 64}">' in out and "<p>held</p>" in out
+
+
+def test_plain_css_is_kept() -> None:
+    css = "p{color:red} h1{font-weight:bold;margin:0 1em}"
+    assert clean_css(css) == css
+    assert clean_css('q::before{content:"\\201C"}') == 'q::before{content:"\u201c"}'
