@@ -2,9 +2,9 @@
 
 ``webui.app.get_store`` hands views this wrapper whenever the user has a wall, so a
 view cannot forget it: search gets ``Query.themes``; get_ad, ads_for_identifier,
-iter_ads, entity_summary, aggregates and suppressions get ``themes=``; reads and writes
-keyed by an ad id (assessments, signal reasons, legal holds …) first check that the ad
-is visible and otherwise behave as for an unknown ad. Everything else (the source
+ads_showing_image, iter_ads, entity_summary, aggregates and suppressions get
+``themes=``; reads and writes keyed by an ad id (assessments, signal reasons, legal
+holds …) first check that the ad is visible and otherwise behave as for an unknown ad. Everything else (the source
 register, crawl runs) passes through: it names sources, not ads or people.
 
 For the trends-only role (``people=False``) the wrapper also answers every per-ad or
@@ -64,6 +64,13 @@ class WalledStore:
         if not self.people:
             return []
         return self._store.ads_for_identifier(kind, value, themes=narrowed(themes, self.themes))
+
+    def ads_showing_image(self, sha256: str, themes: tuple[str, ...] | None = None,
+                          limit: int = 20) -> list[str]:
+        if not self.people:
+            return []
+        return self._store.ads_showing_image(sha256, themes=narrowed(themes, self.themes),
+                                             limit=limit)
 
     def iter_ads(self, themes: tuple[str, ...] | None = None) -> Iterator[AdRecord]:
         if not self.people:

@@ -58,6 +58,12 @@ class Store(Protocol):
         """Every ad that ever carried this identifier (phone E.164, email, handle, …),
         in any version, newest first; only ads of sources of ``themes`` (None: all)."""
 
+    def ads_showing_image(self, sha256: str, themes: tuple[str, ...] | None = None,
+                          limit: int = 20) -> list[str]:
+        """Ids of up to ``limit`` ads that ever showed the image (in any version, in no
+        particular order); only ads of sources of ``themes`` (None: all). Whether a user
+        may see a photo, without loading every ad a photo used a thousand times has."""
+
     def iter_ads(self, themes: tuple[str, ...] | None = None) -> Iterator[AdRecord]:
         """Every ad with all versions, captures and enrichment: the bulk export; only ads
         of sources of ``themes`` (None: all)."""

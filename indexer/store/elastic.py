@@ -62,6 +62,7 @@ from indexer.store.elastic_bodies import (
     capture_doc,
     close_version_update,
     identifier_body,
+    image_ads_body,
     last_seen_update,
     live_ads_body,
     read_alias,
@@ -454,6 +455,14 @@ class ElasticStore:
         except ValueError as exc:
             raise StoreError(str(exc)) from exc
         return list(self._hits(self._search("versions", body)["hits"]["hits"]))
+
+    def ads_showing_image(self, sha256: str, themes: tuple[str, ...] | None = None,
+                          limit: int = 20) -> list[str]:
+        allowed = self._walled(themes)
+        if allowed is not None and not allowed:
+            return []
+        found = self._search("versions", image_ads_body(sha256, allowed, limit))["hits"]["hits"]
+        return [h["_source"]["ad_id"] for h in found]
 
     def iter_ads(self, themes: tuple[str, ...] | None = None) -> Iterator[AdRecord]:
         allowed = self._walled(themes)

@@ -324,6 +324,16 @@ IDENTIFIER_FIELDS: dict[str, str] = {
 }
 
 
+def image_ads_body(sha256: str, sources: frozenset[str] | None, limit: int) -> dict[str, Any]:
+    """Up to ``limit`` ads (one hit each, their ids only) whose versions showed the image,
+    of ``sources`` only (None: any)."""
+    wanted: list[dict[str, Any]] = [{"term": {"image_hashes": sha256.lower()}}]
+    if sources is not None:
+        wanted.append({"terms": {"source_id": sorted(sources)}})
+    return {"query": {"bool": {"filter": wanted}}, "collapse": {"field": "ad_id"},
+            "_source": ["ad_id"], "size": limit, "track_total_hits": False}
+
+
 def identifier_body(kind: str, value: str, size: int = 10_000) -> dict[str, Any]:
     """Every ad that ever carried this identifier: one hit per ad (collapse), newest first."""
     if kind not in IDENTIFIER_FIELDS:

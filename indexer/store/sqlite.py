@@ -314,6 +314,12 @@ class SqliteStore:
         return self._read(lambda c: sqlite_read.ads_for_identifier(c, kind, value),
                           f"ads for {kind} {value!r}")
 
+    def ads_showing_image(self, sha256: str, themes: tuple[str, ...] | None = None,
+                          limit: int = 20) -> list[str]:
+        allowed = self._walled(themes)
+        return self._read(lambda c: sqlite_images.ad_ids_for_image(c, sha256, allowed, limit),
+                          f"ads showing image {sha256!r}")
+
     def iter_ads(self, themes: tuple[str, ...] | None = None) -> Iterator[AdRecord]:
         allowed = self._walled(themes)
         with self._borrow() as conn:

@@ -55,3 +55,17 @@ def ads_for_image(conn: sqlite3.Connection, sha256: str) -> list[Hit]:
         "JOIN versions v ON v.rowid = m.vrow JOIN ads a ON a.rowid = v.ad_rowid "
         "ORDER BY v.first_seen DESC, a.id", (sha256.lower(),)).fetchall()
     return [hit(r) for r in rows]
+
+
+def ad_ids_for_image(conn: sqlite3.Connection, sha256: str, sources: frozenset[str] | None,
+                     limit: int) -> list[str]:
+    """Ids of up to ``limit`` ads that showed the image, of ``sources`` only (None: any)."""
+    sql = ("SELECT DISTINCT a.id FROM version_images vi JOIN ads a ON a.rowid = vi.ad_rowid "
+           "WHERE vi.sha256 = ?")
+    params: list[object] = [sha256.lower()]
+    if sources is not None:
+        if not sources:
+            return []
+        sql += f" AND a.source_id IN ({', '.join('?' * len(sources))})"
+        params += sorted(sources)
+    return [r[0] for r in conn.execute(sql + " LIMIT ?", (*params, limit)).fetchall()]

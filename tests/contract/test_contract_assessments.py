@@ -90,3 +90,13 @@ def test_ads_sharing_a_photo_are_found_by_its_hash(store):
     store.write(obs("gamma", "3", at(3), "Zoe again", images=(photo,)), enr())  # a later version
     assert len(store.ads_for_identifier("image", photo)) == 3
     assert store.ads_for_identifier("image", "c" * 64) == []
+    three = {ad_id_for("alpha", "1"), ad_id_for("beta", "7"), ad_id_for("gamma", "3")}
+    assert set(store.ads_showing_image(photo)) == three
+    assert set(store.ads_showing_image(photo.upper())) == three
+    shown = store.ads_showing_image(photo, limit=2)
+    assert len(shown) == 2 and set(shown) <= three
+    assert store.ads_showing_image("c" * 64) == []
+    assert store.ads_showing_image(photo, themes=("other",)) == [ad_id_for("gamma", "3")]
+    assert set(store.ads_showing_image(photo, themes=("trafficking",))) == three - {
+        ad_id_for("gamma", "3")}
+    assert store.ads_showing_image(photo, themes=()) == []

@@ -65,6 +65,16 @@ def test_absence_is_open_until_the_ad_returns(obs) -> None:
     assert "lte" in b.absence(at, at + timedelta(days=1))
 
 
+def test_image_ads_body_asks_for_ids_only_behind_the_wall() -> None:
+    body = b.image_ads_body("AB" * 32, frozenset({"beta", "alpha"}), 20)
+    assert body["query"]["bool"]["filter"] == [{"term": {"image_hashes": "ab" * 32}},
+                                               {"terms": {"source_id": ["alpha", "beta"]}}]
+    assert body["collapse"] == {"field": "ad_id"} and body["_source"] == ["ad_id"]
+    assert body["size"] == 20 and body["track_total_hits"] is False
+    unwalled = b.image_ads_body("ab" * 32, None, 5)
+    assert unwalled["query"]["bool"]["filter"] == [{"term": {"image_hashes": "ab" * 32}}]
+
+
 def test_identifier_body_collapses_on_ad_and_rejects_unknown_kinds() -> None:
     body = b.identifier_body("phone", "+31612345678")
     assert body["query"]["bool"]["filter"] == [{"term": {"phones": "+31612345678"}}]

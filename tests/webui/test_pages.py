@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from webui_world import build_world, login
 
-from webui import db
+from webui import audit, db
 from webui.app import create_app
 
 
@@ -112,6 +112,16 @@ def test_an_image_is_behind_the_wall_of_the_ads_that_show_it(tmp_path) -> None: 
     assert rita.get(f"/ad/{world.anna_id}").status_code == 404
     assert rita.get(f"/image/{world.image_sha}").status_code == 404
     assert ann.get(f"/image/{world.image_sha}").status_code == 200
+    # the miss is a look-up too, audited whatever the request says it is
+    assert rita.get(f"/image/{world.image_sha}",
+                    headers={"Sec-Fetch-Dest": "image"}).status_code == 404
+    conn = db.connect(world.data_dir)
+    try:
+        probes = audit.events(conn, user="rita", action="view_archived")
+    finally:
+        conn.close()
+    assert [(e.target, e.details["found"], e.details["ads"]) for e in probes] == [
+        (world.image_sha, False, [])] * 2
 
 
 def test_an_image_opened_on_its_own_is_audited(client, world, audit_rows) -> None:  # type: ignore[no-untyped-def]
@@ -124,7 +134,7 @@ def test_an_image_opened_on_its_own_is_audited(client, world, audit_rows) -> Non
     assert alone.status_code == 200
     rows = audit_rows("view_archived")
     assert len(rows) == before + 1 and rows[0].target == world.image_sha
-    assert rows[0].details["ads"] == [world.anna_id]
+    assert rows[0].details["found"] is True and rows[0].details["ads"] == [world.anna_id]
 
 
 def test_admin_audit_page_and_analyst_refused(client, analyst) -> None:  # type: ignore[no-untyped-def]
