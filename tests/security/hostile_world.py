@@ -3,8 +3,8 @@ an SVG "image", crawled for real into a store (imported by conftest and the test
 
 The hand-made ad's page also carries markup aimed at the archived-page rewrite: a style
 sheet that a careless removal of ``@import`` would close early (letting out a meta
-refresh and an image from elsewhere), an ``<image srcset>``, CSS escapes and
-``image-set()``. Its meta refresh waits longer than Scrapy's METAREFRESH_MAXDELAY, so the
+refresh and an image from elsewhere), an ``<image srcset>``, CSS escapes (once and
+twice) and ``image-set()``. Its meta refresh waits longer than Scrapy's METAREFRESH_MAXDELAY, so the
 crawl archives the page instead of following it."""
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ javascript:alert(5) http://{EVIL}/link</p><p>Bel 06-12 34 56 78</p></div>
 <img src="http://{EVIL}/breakout.png"></style>
 <image srcset="http://{EVIL}/image-srcset.png 1x"><p>after the image</p>
 <div style="background:\\75 rl(http://{EVIL}/escaped.png)">.</div>
+<div style="background:\\\\75rl(http://{EVIL}/escaped-twice.png)">.</div>
 <style>b{{background-image:image-set("http://{EVIL}/set.png" 1x)}} @\\69mport "http://{EVIL}/i.css";</style>
 </body></html>""".encode()
 

@@ -114,9 +114,11 @@ def test_every_post_form_carries_the_token(client, world) -> None:  # type: igno
 
 @pytest.mark.parametrize("target", [
     "//evil.example/x", "https://evil.example/x", "/\\evil.example/x",
-    "/\t/evil.example/", "/\n/evil.example/", "/\r\n/evil.example/", "\t//evil.example/"])
+    "/\t/evil.example/", "/\n/evil.example/", "/\r\n/evil.example/", "\t//evil.example/",
+    "/search?q=" + "x" * 6000])  # too long: kept in the session, its cookie is refused
 def test_login_never_redirects_off_site(app, target: str) -> None:  # type: ignore[no-untyped-def]
-    """Browsers drop tabs and newlines from a URL: "/<tab>/evil.example" is "//evil.example"."""
+    """Browsers drop tabs and newlines from a URL: "/<tab>/evil.example" is "//evil.example".
+    A page too long to keep in the session cookie is not kept either."""
     client = app.test_client()
     token = token_from(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf_token": token,
