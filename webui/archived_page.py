@@ -6,9 +6,10 @@ operator that the police are watching):
 1. this rewrite removes script, frames, objects, links, forms' targets, meta refreshes,
    event handlers and every ``href``; images point at their archived copies
    (``/image/<sha256>``) and an image with no archived copy is dropped; CSS ``url(…)``,
-   ``image-set(…)`` and ``@import`` are removed (CSS escapes first, so that ``\75 rl(``
+   ``image-set(…)`` and ``@import`` are removed (escapes undone first, so that ``\75 rl(``
    is no way round, and again until nothing changes, so that a removal cannot join two
-   halves into a new one), and a style sheet that would end its own element is dropped;
+   halves into a new one; a sheet that does not settle, or is too long, is dropped), and
+   a style sheet that would end its own element is dropped;
 2. the route serves it with its own strict CSP (no script, nothing from elsewhere);
 3. the ad page embeds it in ``<iframe sandbox>`` without allow-scripts or
    allow-same-origin.
@@ -169,7 +170,7 @@ def make_inert(html: bytes, resolve: Resolver, charset: str = "") -> str:
         _clean_attrs(el)
         if el.tag.lower() == "style":
             el.text = clean_css(el.text or "")
-            if "</" in el.text:  # written out raw, it would end the element early
+            if "</" in (el.text or ""):  # written out raw, it would end the element
                 el.drop_tree()
     body = lxml.html.tostring(doc, encoding="unicode", method="html")
     return "<!doctype html>\n<meta charset=\"utf-8\">\n" + body

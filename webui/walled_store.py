@@ -4,8 +4,9 @@
 view cannot forget it: search gets ``Query.themes``; get_ad, ads_for_identifier,
 ads_showing_image, iter_ads, entity_summary, aggregates and suppressions get
 ``themes=``; reads and writes keyed by an ad id (assessments, signal reasons, legal
-holds …) first check that the ad is visible and otherwise behave as for an unknown ad. Everything else (the source
-register, crawl runs) passes through: it names sources, not ads or people.
+holds …) first check that the ad is visible and otherwise behave as for an unknown ad.
+Everything else (the source register, crawl runs) passes through: it names sources, not
+ads or people.
 
 For the trends-only role (``people=False``) the wrapper also answers every per-ad or
 per-person read as empty and takes the phone numbers out of aggregates and facets: such a
