@@ -98,6 +98,8 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from adtrace import settings
+    from adtrace.output_file import OutputRefused, written_whole
     from webui import audit, audit_export
 
     conn = _connect()
@@ -107,8 +109,10 @@ def run_export(args: argparse.Namespace) -> int:
             n = audit_export.write(rows, args.format, sys.stdout)
         else:
             try:
-                with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                with written_whole(args.output, settings.archive_dir(), newline="") as fh:
                     n = audit_export.write(rows, args.format, fh)
+            except OutputRefused as exc:
+                raise CommandError(str(exc)) from exc
             except OSError as exc:
                 raise CommandError(f"cannot write {args.output!r}: {exc.strerror}") from exc
         audit.append(conn, _cli_user(), "audit_export", args.output,

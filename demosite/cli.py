@@ -75,10 +75,12 @@ def run_truth(args: argparse.Namespace) -> int:
     if not args.out:
         sys.stdout.write(text + "\n")
         return 0
+    from adtrace.output_file import OutputRefused, written_whole
+
     try:
-        with open(args.out, "w", encoding="utf-8") as fh:
+        with written_whole(args.out) as fh:
             fh.write(text + "\n")
-    except OSError as exc:
+    except (OSError, OutputRefused) as exc:
         raise CommandError(f"--out {args.out}: {exc}") from exc
     print(f"wrote the truth of day {args.day} ({len(truth['ads'])} ads) "
           f"to {args.out}", file=sys.stderr)

@@ -70,9 +70,14 @@ def run_export(args: argparse.Namespace) -> int:
     if args.out == "-":
         _write(sys.stdout, rows)
     else:
+        from adtrace import settings
+        from adtrace.output_file import OutputRefused, written_whole
+
         try:
-            with open(args.out, "w", encoding="utf-8") as fh:
+            with written_whole(args.out, settings.archive_dir()) as fh:
                 _write(fh, rows)
+        except OutputRefused as exc:
+            raise CommandError(f"--out {exc}") from exc
         except OSError as exc:
             raise CommandError(f"--out {args.out}: cannot write: {exc.strerror}") from exc
     print(f"exported {len(rows)} assessments", file=sys.stderr)

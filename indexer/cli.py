@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import nullcontext
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import IO, Any
 
 from adtrace.cli import CommandError
@@ -121,10 +121,17 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_out(path: str) -> IO[str]:
+@contextmanager
+def _open_out(path: str) -> Iterator[IO[str]]:
+    """The export's file, whole or not at all, never over the store or the archive."""
+    from adtrace import settings
+    from adtrace.output_file import OutputRefused, written_whole
+
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "w", encoding="utf-8")
+        with written_whole(path, settings.archive_dir()) as fh:
+            yield fh
+    except OutputRefused as exc:
+        raise CommandError(f"--out {exc}") from exc
     except OSError as exc:
         raise CommandError(f"--out {path}: cannot write: {exc.strerror}") from exc
 
