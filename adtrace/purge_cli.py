@@ -165,19 +165,24 @@ def run_hold_list(args: argparse.Namespace) -> int:
 def run_spool_replay(args: argparse.Namespace) -> int:
     from adtrace import settings
     from indexer.ingest import Ingestor
-    from indexer.spool import SPOOL_FILE, Spool
+    from indexer.spool import SPOOL_FILE, NotASpool, Spool
 
     spool = Spool(args.spool or settings.archive_dir().parent / SPOOL_FILE)
+    if spool.path.is_dir():
+        raise CommandError(f"--spool {spool.path}: a folder, not a spool file")
     if not len(spool):
         print(f"spool {spool.path}: empty")
         return 0
     store = _store()
     try:
-        result = spool.replay(Ingestor(store))
+        result = spool.replay(Ingestor(store), named=bool(args.spool))
+    except NotASpool as exc:
+        raise CommandError(f"--spool {exc}") from exc
     finally:
         store.close()
     print(f"spool {spool.path}: replayed {result.replayed}, left {result.left}, "
-          f"damaged {result.damaged}")
+          f"damaged {result.damaged}" + (f" (moved to {spool.damaged_path})"
+                                         if result.damaged else ""))
     if result.left:
         raise CommandError(f"store still failing, {result.left} spooled lines kept: "
                            f"{result.error}")

@@ -6,7 +6,10 @@ received — the source, each observation, each removal — is appended here as 
 (a single write, so a kill leaves at most one partial last line, which is skipped).
 ``replay`` writes the lines to the store in order and keeps the ones it could not write,
 so nothing is lost; it runs at the start of the next crawl and by ``adtrace spool replay``.
-Replaying twice is harmless: store writes are idempotent.
+Replaying twice is harmless: store writes are idempotent. A line that is not a record the
+store can take (cut short by a kill, or broken) is moved, byte for byte, to
+``<spool>.damaged.jsonl`` beside it, never dropped; and a file named on the command line
+in which no line is a spool record (another file named by mistake) is refused untouched.
 
 Several processes may share one spool (a crawl's ingest worker per source, an
 ``adtrace spool replay`` beside a crawl): appends and a replay's read-write-rewrite take
@@ -39,6 +42,13 @@ from indexer.store.base import StoreError
 
 log = logging.getLogger(__name__)
 SPOOL_FILE = "spool.jsonl"
+
+
+KINDS = frozenset({"source", "obs", "removal"})
+
+
+class NotASpool(ValueError):
+    """The file holds no spool record: it is not a spool, and is left as it is."""
 
 
 @dataclass
@@ -91,48 +101,77 @@ class Spool:
     def __len__(self) -> int:
         return sum(1 for line in self.lines() if line.strip())
 
-    def replay(self, ingestor: Any) -> ReplayResult:
+    @property
+    def damaged_path(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}.damaged{self.path.suffix}")
+
+    def replay(self, ingestor: Any, named: bool = False) -> ReplayResult:
         """Write spooled lines through ``ingestor``; keep what could not be written.
 
         Stops at the first StoreError (the store is still down: writing on would only
-        reorder history); damaged lines are logged with their number and dropped.
+        reorder history); damaged lines are logged with their number and moved to
+        ``damaged_path``. A file a user ``named`` in which no line is a record raises
+        NotASpool and is left as it is (the crawl's own spool is always a spool).
         """
         if not self.path.exists():
             return ReplayResult()
         with self._locked():
-            return self._replay(ingestor)
+            return self._replay(ingestor, named)
 
-    def _replay(self, ingestor: Any) -> ReplayResult:
+    def _replay(self, ingestor: Any, named: bool) -> ReplayResult:
         result = ReplayResult()
-        lines = [ln for ln in self.lines() if ln.strip()]
-        if not lines:
-            return result
-        keep: list[str] = []
-        for n, line in enumerate(lines, 1):
+        raw = [ln for ln in self.path.read_bytes().splitlines() if ln.strip()]
+        records = [_record(ln) for ln in raw]
+        if named and raw and not any(records):
+            raise NotASpool(f"{self.path}: no line is a spool record; left as it is")
+        keep: list[bytes] = []
+        damaged: list[bytes] = []
+        for n, (line, record) in enumerate(zip(raw, records, strict=True), 1):
             if keep:
                 keep.append(line)
                 continue
             try:
-                record = json.loads(line)
+                if record is None:
+                    raise ValueError("not a spool record")
                 _apply(ingestor, record)
                 result.replayed += 1
             except StoreError as exc:
                 result.error = str(exc)
                 keep.append(line)
             except (ValueError, KeyError, TypeError) as exc:
-                result.damaged += 1
-                log.error("spool %s line %d is damaged and dropped: %s", self.path, n, exc)
-        result.left = len(keep)
+                damaged.append(line)
+                log.error("spool %s line %d is damaged, moved to %s: %s", self.path, n,
+                          self.damaged_path, exc)
+        result.damaged, result.left = len(damaged), len(keep)
+        self._set_aside(damaged)
         self._rewrite(keep)
         return result
 
-    def _rewrite(self, keep: list[str]) -> None:
+    def _set_aside(self, damaged: list[bytes]) -> None:
+        """Append damaged lines, as they were, to the file beside the spool."""
+        if not damaged:
+            return
+        with open(self.damaged_path, "ab") as fh:
+            fh.write(b"".join(line + b"\n" for line in damaged))
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _rewrite(self, keep: list[bytes]) -> None:
         if not keep:
             self.path.unlink(missing_ok=True)
             return
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+        tmp.write_bytes(b"".join(line + b"\n" for line in keep))
         os.replace(tmp, self.path)
+
+
+def _record(line: bytes) -> dict[str, Any] | None:
+    """A spool record (a JSON object of a known kind), or None."""
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("kind") in KINDS else None
 
 
 def _apply(ingestor: Any, record: dict[str, Any]) -> None:

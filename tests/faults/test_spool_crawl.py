@@ -13,7 +13,7 @@ from fixture_site import SOURCE_YAML, FixtureSite
 from adtrace.cli import main
 from indexer.archive import archive_verify
 from indexer.archive.index import CaptureIndex
-from indexer.model import ad_id_for
+from indexer.model import SourceInfo, ad_id_for
 from indexer.spool import Spool
 from indexer.store import open_store
 
@@ -90,17 +90,35 @@ def test_closed_elasticsearch_port_spools_and_cli_replays(site: FixtureSite, tmp
     assert main(["spool", "replay"]) == 0  # nothing left: a no-op
 
 
-def test_replay_stops_at_failure_and_drops_damaged_lines(tmp_path: Path) -> None:
+def test_damaged_lines_are_moved_aside_and_a_file_with_no_record_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from indexer.ingest import Ingestor
+    from indexer.spool import NotASpool
     from indexer.store.base import StoreError
     from indexer.store.sqlite import SqliteStore
 
     spool = Spool(tmp_path / "spool.jsonl")
-    spool.path.write_text('{"kind": "nonsense"}\n{broken\n', encoding="utf-8")
+    spool.add_source(SourceInfo("alpha", "Alpha", "trafficking", "NL", "http://a.test"))
+    damaged = b'{"kind": "nonsense"}\n{broken\n\xff\xfe not utf-8\n{"kind": "obs", "obs": {}}\n'
+    with open(spool.path, "ab") as fh:
+        fh.write(damaged)
     store = SqliteStore(tmp_path / "s.sqlite3")
     result = spool.replay(Ingestor(store, enricher=object()))
-    assert (result.replayed, result.damaged, result.left) == (0, 2, 0)
+    assert (result.replayed, result.damaged, result.left) == (1, 4, 0)
     assert not spool.path.exists()
+    assert spool.damaged_path.read_bytes() == damaged  # kept byte for byte, never dropped
     store.close()
     with pytest.raises(StoreError):
         store.sources()
+
+    # a file named by mistake (the archive's capture index) is refused, left as it was
+    index = tmp_path / "captures.jsonl"
+    index.write_text('{"id": "c1", "url": "http://a.test/1"}\n', encoding="utf-8")
+    with pytest.raises(NotASpool):
+        Spool(index).replay(Ingestor(SqliteStore(tmp_path / "t.sqlite3"), enricher=object()),
+                            named=True)
+    monkeypatch.setenv("ADTRACE_STORE", str(tmp_path / "t.sqlite3"))
+    assert main(["spool", "replay", "--spool", str(index)]) == 2
+    assert "no line is a spool record" in capsys.readouterr().err
+    assert index.read_text(encoding="utf-8") == '{"id": "c1", "url": "http://a.test/1"}\n'
+    assert main(["spool", "replay", "--spool", str(tmp_path)]) == 2
