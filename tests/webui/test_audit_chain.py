@@ -127,10 +127,18 @@ def test_audit_search_and_export_commands(tmp_path, monkeypatch, capsys) -> None
     assert main(["audit", "search", "--since", "last tuesday"]) == 2
     assert "'last tuesday'" in capsys.readouterr().err
 
+    conn = db.connect(tmp_path)  # a query typed in the UI: tabs, a newline, a terminal escape
+    audit.append(conn, "user1", "search", "anna\n999\t2026\tadmin\tpurge\t{}\x1b[2K\\x")
+    conn.close()
+    assert main(["audit", "search", "--user", "user1", "--limit", "1"]) == 0
+    line = capsys.readouterr().out
+    assert line.count("\n") == 1 and line.count("\t") == 5 and "\x1b" not in line
+    assert line.split("\t")[4] == "anna\\n999\\t2026\\tadmin\\tpurge\\t{}\\x1b[2K\\\\x"
+
     out = tmp_path / "audit.csv"
     assert main(["audit", "export", "--format", "csv", "-o", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6", "7"]
     assert rows[5]["user"].startswith("'=") and rows[5]["target"] == "'=cmd"
     assert len(rows[0]["hash"]) == 64
     capsys.readouterr()
