@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import sqlite3
 import sys
 
 from adtrace import __version__
+from adtrace.settings import SettingsError
 
 # Modules that define register(subparsers); the order is the order in --help.
 AREAS: tuple[str, ...] = (
@@ -58,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()  # option defaults come from the settings
+    except SettingsError as exc:
+        print(f"adtrace: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -72,6 +79,36 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``adtrace export | head``): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        # a full disk, a folder given for a file, a corrupt database, a store that is down,
+        # a bad setting: said in a line naming what failed (--verbose adds the traceback)
+        if not isinstance(exc, _said_in_a_line()):
+            raise
+        logging.getLogger("adtrace").debug("%s failed", args.command, exc_info=True)
+        print(f"adtrace {args.command}: {_described(exc)}", file=sys.stderr)
+        return 2
+
+
+def _said_in_a_line() -> tuple[type[BaseException], ...]:
+    """Errors of the machine or the data, not of the code (imported only when one came:
+    the store's module is not loaded for ``adtrace --help``)."""
+    from indexer.store.base import StoreError
+
+    return (OSError, sqlite3.DatabaseError, StoreError, SettingsError)
+
+
+def _described(exc: BaseException) -> str:
+    """An error in one line, with the file it concerns when it names one."""
+    if isinstance(exc, OSError) and exc.strerror:
+        names = " -> ".join(str(n) for n in (exc.filename, exc.filename2) if n)
+        return f"{names}: {exc.strerror}" if names else exc.strerror
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"a database (the store or the accounts file) cannot be used: {exc}"
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ evidence or the audit log before the export even read it. Here the text goes to 
 temporary file beside the target and is renamed over it only when complete, and a path
 that names a database (SQLite's header), a WARC file or anything in the archive folder
 is refused before anything is written. The file is made readable by its owner only
-(mkstemp's mode): exports hold what the store holds.
+(mkstemp's mode): exports hold what the store holds. A pipe or a device (``/dev/stdout``)
+is written into as it is, never renamed over.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def check_target(path: str | Path, archive_dir: str | Path | None = None) -> Non
         raise OutputRefused(f"{path} is a WARC file name: an export never writes one")
     if target.is_dir():
         raise OutputRefused(f"{path} is a folder")
+    if not target.is_file():  # new, or a pipe or a device: nothing to read (a pipe blocks)
+        return
     with contextlib.suppress(OSError), open(target, "rb") as fh:
         if fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER:
             raise OutputRefused(f"{path} is a database (a store or the accounts file?): "
@@ -51,6 +54,10 @@ def written_whole(path: str | Path, archive_dir: str | Path | None = None,
     says. OSError and OutputRefused reach the caller, which names the option."""
     check_target(path, archive_dir)
     target = Path(path)
+    if target.exists() and not target.is_file():  # a pipe or a device: written into as is
+        with open(target, "w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

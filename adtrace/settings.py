@@ -67,12 +67,22 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+class SettingsError(ValueError):
+    """A setting or the config file that cannot be used, named (the command line prints
+    it without a traceback)."""
+
+
 def _config_file() -> dict[str, Any]:
     path = os.environ.get("ADTRACE_CONFIG") or ("adtrace.yaml" if Path("adtrace.yaml").exists() else "")
     if not path:
         return {}
     # Read once per file version: many settings are read at start-up, one file serves all.
-    return _read_config(str(Path(path).resolve()), os.stat(path).st_mtime_ns, path)
+    try:
+        return _read_config(str(Path(path).resolve()), os.stat(path).st_mtime_ns, path)
+    except OSError as exc:
+        raise SettingsError(f"config file {path} (ADTRACE_CONFIG): {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"config file {path}: not valid YAML: {exc}") from exc
 
 
 @lru_cache(maxsize=8)
@@ -80,10 +90,10 @@ def _read_config(resolved: str, mtime_ns: int, path: str) -> dict[str, Any]:
     with open(resolved, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: config file must be a mapping of setting names to values")
+        raise SettingsError(f"{path}: config file must be a mapping of setting names to values")
     unknown = set(data) - set(_BY_NAME)
     if unknown:
-        raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        raise SettingsError(f"{path}: unknown settings {sorted(unknown)}")
     return data
 
 
@@ -91,12 +101,17 @@ def get(name: str) -> Any:
     """Return a setting's value, converted to the type of its default."""
     setting = _BY_NAME[name]
     raw: Any = os.environ.get(setting.env)
+    where = setting.env
     if raw is None:
         raw = _config_file().get(name, setting.default)
+        where = f"{name} in the config file"
     if isinstance(setting.default, bool):
         return str(raw).lower() in {"1", "true", "yes", "on"}
     if isinstance(setting.default, int):
-        return int(raw)
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where}: {raw!r} is not a whole number") from None
     return raw
 
 

@@ -44,3 +44,26 @@ def test_settings_command_shows_environment_overrides(monkeypatch, capsys):
     monkeypatch.setenv("ADTRACE_PORT", "5123")
     assert main(["settings"]) == 0
     assert "ADTRACE_PORT=5123" in capsys.readouterr().out
+
+
+def test_a_bad_setting_or_config_file_is_named_not_a_traceback(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ADTRACE_SEARCH_COUNT_LIMIT", "abc")
+    assert main(["search", "anna"]) == 2
+    assert "ADTRACE_SEARCH_COUNT_LIMIT: 'abc' is not a whole number" in capsys.readouterr().err
+    monkeypatch.delenv("ADTRACE_SEARCH_COUNT_LIMIT")
+    monkeypatch.setenv("ADTRACE_CONFIG", str(tmp_path / "missing.yaml"))
+    assert main(["stats"]) == 2
+    assert "missing.yaml (ADTRACE_CONFIG): No such file" in capsys.readouterr().err
+    (tmp_path / "bad.yaml").write_text("store: [1,\n", encoding="utf-8")
+    monkeypatch.setenv("ADTRACE_CONFIG", str(tmp_path / "bad.yaml"))
+    assert main(["stats"]) == 2
+    assert "bad.yaml: not valid YAML" in capsys.readouterr().err
+
+
+def test_a_corrupt_database_is_named_not_a_traceback(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path))
+    (tmp_path / "accounts.sqlite3").write_bytes(b"not a database at all " * 200)
+    assert main(["audit", "verify"]) == 2
+    assert "adtrace audit: a database (the store or the accounts file) cannot be used" in \
+        capsys.readouterr().err

@@ -3,6 +3,10 @@ or the archive: one mistyped path used to empty the evidence or the audit log.""
 
 from __future__ import annotations
 
+import os
+import stat
+import threading
+
 import pytest
 
 from adtrace.cli import main
@@ -23,6 +27,21 @@ def test_a_failed_export_leaves_the_old_file_and_no_temporary(tmp_path) -> None:
     with written_whole(out) as fh:
         fh.write("today's\n")
     assert out.read_text(encoding="utf-8") == "today's\n"
+
+
+def test_a_pipe_is_written_into_not_replaced(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A pipe or a device (/dev/stdout, /dev/full) is written into: renamed over, it
+    would be replaced by a plain file."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text(encoding="utf-8")),
+                              daemon=True)  # a regression must not hang the run
+    reader.start()
+    with written_whole(fifo) as fh:
+        fh.write("through the pipe\n")
+    reader.join(timeout=30)
+    assert got == ["through the pipe\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 def test_evidence_is_never_a_target(tmp_path) -> None:  # type: ignore[no-untyped-def]
