@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import IO, Any
 
 from adtrace.cli import CommandError
@@ -38,11 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _open() -> Any:
+    """The store, for commands that only read it: a SQLite file that is not there is an
+    error (a mistyped path would otherwise be made, empty, and every search answer "0")."""
     from adtrace import settings
     from indexer.store import StoreError, open_store
 
+    url = settings.store_url().strip()
+    path = url.removeprefix("sqlite:///")
+    if "://" not in path and not Path(path).is_file():
+        raise CommandError(f"store {path}: no such file (ADTRACE_STORE, or ADTRACE_DATA_DIR "
+                           "for its folder; a crawl or the demo makes it)")
     try:
-        return open_store(settings.store_url())
+        return open_store(url)
     except StoreError as exc:
         raise CommandError(str(exc)) from exc
 

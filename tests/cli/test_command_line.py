@@ -47,7 +47,10 @@ def test_settings_command_shows_environment_overrides(monkeypatch, capsys):
 
 
 def test_a_bad_setting_or_config_file_is_named_not_a_traceback(monkeypatch, capsys, tmp_path):
+    from indexer.store import open_store
+
     monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path))
+    open_store(str(tmp_path / "adtrace.sqlite3")).close()
     monkeypatch.setenv("ADTRACE_SEARCH_COUNT_LIMIT", "abc")
     assert main(["search", "anna"]) == 2
     assert "ADTRACE_SEARCH_COUNT_LIMIT: 'abc' is not a whole number" in capsys.readouterr().err
@@ -67,3 +70,13 @@ def test_a_corrupt_database_is_named_not_a_traceback(monkeypatch, capsys, tmp_pa
     assert main(["audit", "verify"]) == 2
     assert "adtrace audit: a database (the store or the accounts file) cannot be used" in \
         capsys.readouterr().err
+
+
+def test_reading_a_store_that_is_not_there_is_an_error_not_an_empty_answer(monkeypatch, capsys,
+                                                                           tmp_path):
+    """A mistyped store path used to be made, empty, and every search answered "0 ads"."""
+    monkeypatch.setenv("ADTRACE_STORE", str(tmp_path / "typo" / "x.sqlite3"))
+    for command in (["search", "anna"], ["stats"], ["export"], ["assessments"]):
+        assert main(command) == 2, command
+        assert "x.sqlite3: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
