@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import Any
 
 from adtrace import settings
 from adtrace.cli import CommandError
@@ -65,6 +66,19 @@ def _cli_user() -> str:
         return "cli"
 
 
+def record(action: str, target: str = "", details: dict[str, Any] | None = None) -> None:
+    """Audit a command as the web UI audits a request: the same log (the accounts file),
+    the operating-system user as ``cli:<name>``. Searches, views and exports from the
+    command line are in the log as they are from the UI."""
+    from webui import audit, db
+
+    conn = db.connect(settings.data_dir())
+    try:
+        audit.append(conn, _cli_user(), action, target, details)
+    finally:
+        conn.close()
+
+
 def run_verify(args: argparse.Namespace) -> int:
     from webui import audit
 
@@ -84,9 +98,14 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     import json
 
+    from webui import audit
+
     conn = _connect()
     try:
         rows = _events(conn, args, max(1, args.limit), newest_first=True)
+        audit.append(conn, _cli_user(), "audit_search", "",
+                     {"user": args.user, "action": args.action, "since": args.since,
+                      "until": args.until, "total": len(rows)})
     finally:
         conn.close()
     for e in rows:

@@ -58,15 +58,9 @@ def _store():  # noqa: ANN202 - a Store
 
 
 def _audit(action: str, target: str, details: dict) -> None:
-    from adtrace import settings
-    from adtrace.audit_cli import _cli_user
-    from webui import audit, db
+    from adtrace.audit_cli import record
 
-    conn = db.connect(settings.data_dir())
-    try:
-        audit.append(conn, _cli_user(), action, target, details)
-    finally:
-        conn.close()
+    record(action, target, details)
 
 
 def run_purge(args: argparse.Namespace) -> int:

@@ -134,7 +134,13 @@ def run_signals(args: argparse.Namespace) -> int:
     store = _open(settings.store_url(), "store")
     try:
         if args.ad:
-            for signal, reasons in store.signal_reasons(args.ad).items():
+            from adtrace.audit_cli import record
+
+            reasons_of = store.signal_reasons(args.ad)
+            record("view_ad", args.ad, {"signals": len(reasons_of), "interface": "cli"})
+            if not reasons_of:
+                print(f"ad {args.ad}: no cross-ad signal (or no such ad)", file=sys.stderr)
+            for signal, reasons in reasons_of.items():
                 for reason in reasons:
                     print(f"{signal}\t{reason}")
             return 0

@@ -60,6 +60,7 @@ def _write(fh: IO[str], rows: list[dict[str, Any]]) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from adtrace.audit_cli import record
     from indexer.cli import _open
 
     store = _open()
@@ -67,6 +68,8 @@ def run_export(args: argparse.Namespace) -> int:
         rows = labelled(store, args.label, args.latest, args.with_text)
     finally:
         store.close()
+    record("export", args.out, {"format": "labels", "rows": len(rows), "label": args.label,
+                                "with_text": args.with_text, "interface": "cli"})
     if args.out == "-":
         _write(sys.stdout, rows)
     else:

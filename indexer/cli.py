@@ -69,8 +69,9 @@ def _args_for(args: argparse.Namespace) -> dict[str, list[str]]:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from adtrace.audit_cli import record
     from indexer.model import to_dict
-    from indexer.search.parse import parse_args
+    from indexer.search.parse import parse_args, query_to_args
     from indexer.search.query import QueryError
     from indexer.store.base import StoreError
 
@@ -85,6 +86,8 @@ def run_search(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     finally:
         store.close()
+    record("search", query.text, {"args": query_to_args(query), "total": result.total,
+                                  "interface": "cli"})
     if args.json:
         for h in result.hits:
             print(json.dumps({"hit": to_dict(h)}, ensure_ascii=False))
@@ -116,15 +119,26 @@ def _clip(text: str, width: int = 60) -> str:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from adtrace.audit_cli import record
     from indexer.model import to_dict
 
     store = _open()
     target: Any = sys.stdout if args.out == "-" else None
+    n = 0
+
+    def ads() -> Iterator[dict[str, Any]]:
+        nonlocal n
+        for ad in store.iter_ads():
+            yield to_dict(ad)
+            n += 1
+
     try:
         with (nullcontext(target) if target else _open_out(args.out)) as fh:
-            n = _write_jsonl(fh, (to_dict(ad) for ad in store.iter_ads()))
+            _write_jsonl(fh, ads())
     finally:
         store.close()
+        # every ad of every theme: in the log however it ended (the ads written so far)
+        record("export", args.out, {"format": "jsonl", "ads": n, "interface": "cli"})
     print(f"exported {n} ads", file=sys.stderr)
     return 0
 

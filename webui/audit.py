@@ -28,7 +28,8 @@ from typing import Any
 # ``register_actions`` when its module is imported.
 ACTIONS: tuple[str, ...] = (
     "login", "login_failed", "logout", "notice_accepted", "session_expired",
-    "account_locked", "account_unlocked", "search", "view_ad", "view_identifier",
+    "account_locked", "account_unlocked", "account_added", "account_disabled",
+    "account_enabled", "password_set", "search", "view_ad", "view_identifier",
     "view_archived", "view_dashboard", "view_report", "export", "assessment",
     "saved_search", "saved_search_delete", "saved_search_rename", "watch_list",
     "batch_search", "correction", "correction_undo", "audit_search", "audit_export",

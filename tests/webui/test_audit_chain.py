@@ -138,7 +138,9 @@ def test_audit_search_and_export_commands(tmp_path, monkeypatch, capsys) -> None
     out = tmp_path / "audit.csv"
     assert main(["audit", "export", "--format", "csv", "-o", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6", "7"]
+    # the three searches of the log from this command line are in it too
+    assert [r["id"] for r in rows] == [str(i) for i in range(1, 11)]
+    assert [r["action"] for r in rows].count("audit_search") == 3
     assert rows[5]["user"].startswith("'=") and rows[5]["target"] == "'=cmd"
     assert len(rows[0]["hash"]) == 64
     capsys.readouterr()
