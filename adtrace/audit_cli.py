@@ -14,6 +14,7 @@ from typing import Any
 
 from adtrace import settings
 from adtrace.cli import CommandError
+from adtrace.terminal import cell
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
@@ -109,21 +110,14 @@ def run_search(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     for e in rows:
-        details = _shown(json.dumps(e.details, sort_keys=True, ensure_ascii=False), json=True)
-        print(f"{e.id}\t{e.at}\t{_shown(e.user)}\t{_shown(e.action)}\t{_shown(e.target)}"
+        # a query typed in the UI can hold tabs, newlines, escapes: one cell each
+        details = cell(json.dumps(e.details, sort_keys=True, ensure_ascii=False),
+                       keep_backslash=True)  # JSON's own escapes
+        print(f"{e.id}\t{e.at}\t{cell(e.user)}\t{cell(e.action)}\t{cell(e.target)}"
               f"\t{details}")
     if not rows:
         print("no matching audit rows", file=sys.stderr)
     return 0
-
-
-def _shown(text: str, json: bool = False) -> str:
-    """A field of the log as one cell of a terminal line: a query typed in the UI can hold
-    tabs, newlines and terminal escapes, which printed raw would forge or hide rows.
-    Anything not printable is written as its escape, and so is a backslash (but in JSON,
-    whose own escapes are kept)."""
-    return "".join(ch if ch.isprintable() and (json or ch != "\\")
-                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -70,6 +70,7 @@ def run_sources_check(args: argparse.Namespace) -> int:
 def run_crawl_status(args: argparse.Namespace) -> int:
     from adtrace import settings
     from adtrace.cli import CommandError
+    from adtrace.terminal import cell
     from crawler.status import source_status, status_line
     from indexer.store import open_store
     from indexer.store.base import StoreError
@@ -90,7 +91,7 @@ def run_crawl_status(args: argparse.Namespace) -> int:
     for row in rows:
         print(status_line(row))
         for err in (row.last.error_samples[:3] if row.last else ()):
-            print(f"    error: {err.url}: {err.reason}")
+            print(f"    error: {cell(err.url)}: {cell(err.reason, keep_backslash=True)}")
     if not rows:
         print("no sources and no crawl runs recorded")
     return 0

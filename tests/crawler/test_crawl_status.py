@@ -30,7 +30,8 @@ def store_path(tmp_path: Path) -> Path:
             "demo-board", T, T + timedelta(minutes=2), pages=120, new_ads=40, new_versions=7,
             unchanged=70, removed=3, errors=2, duration=95.5, finish_reason="finished",
             listings_complete=True,
-            error_samples=(RunError("http://x/ad/4", "http 500 <script>"),)))
+            error_samples=(RunError("http://x/ad/4", "http 500 <script>"),
+                           RunError("http://x/ad/5\n    error: fake", "gone\x1b[2J\rcleared"))))
     return path
 
 
@@ -43,6 +44,9 @@ def test_cli_prints_the_last_run_per_source(store_path: Path, tmp_path: Path,
     assert ("demo-board: last run 2026-11-02T09:00:00Z (finished) pages=120 new_ads=40 "
             "new_versions=7 removed=3 errors=2 duration=95.5s") in out
     assert "    error: http://x/ad/4: http 500 <script>" in out
+    # what a site sent stays on its own line, its escapes shown, never acted on
+    assert "    error: http://x/ad/5\\n    error: fake: gone\\x1b[2J\\rcleared" in out
+    assert "\x1b" not in out and "\r" not in out
     assert "secret-site: never crawled" in out
 
 
