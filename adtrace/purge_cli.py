@@ -84,17 +84,23 @@ def run_purge(args: argparse.Namespace) -> int:
                                    older_than=args.older_than, wipe=args.wipe)
         except purge.RetentionError as exc:
             raise CommandError(str(exc)) from exc
+        scope = {"theme": args.theme, "source": args.source, "older_than": args.older_than,
+                 "wipe": args.wipe}
+        target = args.source or args.theme or "retention"
+        if not args.dry_run:  # in the log before anything goes: a purge that dies is too
+            _audit("purge", target, {**scope, "phase": "started"})
         try:
             report = purge.run(store, settings.archive_dir(), chosen, args.dry_run)
         except ArchiveBusy as exc:
+            if not args.dry_run:
+                _audit("purge", target, {**scope, "phase": "refused", "reason": str(exc)})
             raise CommandError(str(exc)) from exc
     finally:
         store.close()
     _print(report)
     if not args.dry_run:
-        _audit("purge", args.source or args.theme or "retention", {
-            "theme": args.theme, "source": args.source, "older_than": args.older_than,
-            "wipe": args.wipe, **report.totals,
+        _audit("purge", target, {
+            **scope, "phase": "done", **report.totals,
             "per_source": {r.source_id: len(r.captures) for r in report.results},
             "archive_records": report.archive.removed_records if report.archive else 0})
     return 0
@@ -136,12 +142,12 @@ def run_hold_add(args: argparse.Namespace) -> int:
 def run_hold_remove(args: argparse.Namespace) -> int:
     store = _store()
     try:
-        gone = store.release_hold(args.ad_id)
+        if args.ad_id not in {h.ad_id for h in store.holds()}:
+            raise CommandError(f"ad {args.ad_id!r} is not under legal hold")
+        _audit("hold_remove", args.ad_id, {})  # logged before the hold goes, not after
+        store.release_hold(args.ad_id)
     finally:
         store.close()
-    if not gone:
-        raise CommandError(f"ad {args.ad_id!r} is not under legal hold")
-    _audit("hold_remove", args.ad_id, {})
     print(f"legal hold on ad {args.ad_id} lifted")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -171,8 +172,11 @@ def test_cli_purge_hold_and_audit(world, tmp_path: Path, monkeypatch, capsys) ->
     from webui import audit, db
 
     conn = db.connect(tmp_path)
-    actions = [r["action"] for r in conn.execute("SELECT action FROM audit ORDER BY id")]
-    assert actions == ["hold_add", "purge"]
+    rows = [(r["action"], json.loads(r["details"]).get("phase"))
+            for r in conn.execute("SELECT action, details FROM audit ORDER BY id")]
+    # each purge is in the log before it starts, then with how it ended
+    assert rows == [("hold_add", None), ("purge", "started"), ("purge", "refused"),
+                    ("purge", "started"), ("purge", "done")]
     assert audit.verify(conn).ok
     conn.close()
     assert main(["hold", "remove", "nope"]) == 2
