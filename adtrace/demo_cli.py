@@ -85,10 +85,15 @@ def run(args: argparse.Namespace) -> int:
             check_address(args.host, args.port)
         except ServeError as exc:
             raise CommandError(str(exc)) from exc
+    try:
+        world = World(seed=args.seed, n_ads=args.ads, days=args.days)
+    except ValueError as exc:  # --days 0, --ads -1: said before the folder is touched
+        from adtrace.cli import CommandError
+
+        raise CommandError(str(exc)) from exc
     prepare_dir(folder)
     store_url = str(folder / "adtrace.sqlite3")
     archive = folder / "archive"
-    world = World(seed=args.seed, n_ads=args.ads, days=args.days)
     server = DemoServer(world)
     server.start()
     print(f"demo ad world: {args.ads} ads, {args.days} days, at {server.url}", file=sys.stderr)

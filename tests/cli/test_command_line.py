@@ -80,3 +80,10 @@ def test_reading_a_store_that_is_not_there_is_an_error_not_an_empty_answer(monke
         assert main(command) == 2, command
         assert "x.sqlite3: no such file" in capsys.readouterr().err
     assert not (tmp_path / "typo").exists()
+
+
+def test_demo_refuses_a_world_without_days_before_touching_its_folder(capsys, tmp_path):
+    folder = tmp_path / "demo"
+    assert main(["demo", "--no-serve", "--days", "0", "--dir", str(folder)]) == 2
+    assert "days=0: must be at least 1" in capsys.readouterr().err
+    assert not folder.exists()
