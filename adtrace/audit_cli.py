@@ -60,22 +60,27 @@ def _events(conn, args: argparse.Namespace, limit: int | None, newest_first: boo
         raise CommandError(str(exc)) from exc
 
 
-def _cli_user() -> str:
+def cli_user() -> str:
     try:
         return "cli:" + getpass.getuser()
     except (KeyError, OSError):
         return "cli"
 
 
-def record(action: str, target: str = "", details: dict[str, Any] | None = None) -> None:
-    """Audit a command as the web UI audits a request: the same log (the accounts file),
-    the operating-system user as ``cli:<name>``. Searches, views and exports from the
-    command line are in the log as they are from the UI."""
+def record(action: str, target: str = "", details: dict[str, Any] | None = None,
+           conn: Any = None) -> None:
+    """Audit a command as the web UI audits a request: the same log (the accounts file,
+    or ``conn`` when the command has it open), the operating-system user as
+    ``cli:<name>``. Searches, views and exports from the command line are in the log as
+    they are from the UI."""
     from webui import audit, db
 
+    if conn is not None:
+        audit.append(conn, cli_user(), action, target, details)
+        return
     conn = db.connect(settings.data_dir())
     try:
-        audit.append(conn, _cli_user(), action, target, details)
+        audit.append(conn, cli_user(), action, target, details)
     finally:
         conn.close()
 
@@ -99,14 +104,12 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     import json
 
-    from webui import audit
-
     conn = _connect()
     try:
         rows = _events(conn, args, max(1, args.limit), newest_first=True)
-        audit.append(conn, _cli_user(), "audit_search", "",
-                     {"user": args.user, "action": args.action, "since": args.since,
-                      "until": args.until, "total": len(rows)})
+        record("audit_search", "", {"user": args.user, "action": args.action,
+                                    "since": args.since, "until": args.until,
+                                    "total": len(rows)}, conn)
     finally:
         conn.close()
     for e in rows:
@@ -138,7 +141,7 @@ def run_export(args: argparse.Namespace) -> int:
                 raise CommandError(str(exc)) from exc
             except OSError as exc:
                 raise CommandError(f"cannot write {args.output!r}: {exc.strerror}") from exc
-        audit.append(conn, _cli_user(), "audit_export", args.output,
+        audit.append(conn, cli_user(), "audit_export", args.output,
                      {"format": args.format, "rows": n, "user": args.user,
                       "action": args.action, "since": args.since, "until": args.until})
     finally:

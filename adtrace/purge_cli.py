@@ -12,6 +12,7 @@ import argparse
 import getpass
 from datetime import UTC, datetime
 
+from adtrace.audit_cli import record
 from adtrace.cli import CommandError
 
 SAMPLE = 10
@@ -57,12 +58,6 @@ def _store():  # noqa: ANN202 - a Store
         raise CommandError(str(exc)) from exc
 
 
-def _audit(action: str, target: str, details: dict) -> None:
-    from adtrace.audit_cli import record
-
-    record(action, target, details)
-
-
 def run_purge(args: argparse.Namespace) -> int:
     from adtrace import settings
     from indexer import purge
@@ -88,18 +83,18 @@ def run_purge(args: argparse.Namespace) -> int:
                  "wipe": args.wipe}
         target = args.source or args.theme or "retention"
         if not args.dry_run:  # in the log before anything goes: a purge that dies is too
-            _audit("purge", target, {**scope, "phase": "started"})
+            record("purge", target, {**scope, "phase": "started"})
         try:
             report = purge.run(store, settings.archive_dir(), chosen, args.dry_run)
         except ArchiveBusy as exc:
             if not args.dry_run:
-                _audit("purge", target, {**scope, "phase": "refused", "reason": str(exc)})
+                record("purge", target, {**scope, "phase": "refused", "reason": str(exc)})
             raise CommandError(str(exc)) from exc
     finally:
         store.close()
     _print(report)
     if not args.dry_run:
-        _audit("purge", target, {
+        record("purge", target, {
             **scope, "phase": "done", **report.totals,
             "per_source": {r.source_id: len(r.captures) for r in report.results},
             "archive_records": report.archive.removed_records if report.archive else 0})
@@ -135,7 +130,7 @@ def run_hold_add(args: argparse.Namespace) -> int:
         store.close()
     print(f"ad {args.ad_id} {'is now' if new else 'was already'} under legal hold")
     if new:
-        _audit("hold_add", args.ad_id, {"reason": args.reason})
+        record("hold_add", args.ad_id, {"reason": args.reason})
     return 0
 
 
@@ -144,7 +139,7 @@ def run_hold_remove(args: argparse.Namespace) -> int:
     try:
         if args.ad_id not in {h.ad_id for h in store.holds()}:
             raise CommandError(f"ad {args.ad_id!r} is not under legal hold")
-        _audit("hold_remove", args.ad_id, {})  # logged before the hold goes, not after
+        record("hold_remove", args.ad_id, {})  # logged before the hold goes, not after
         store.release_hold(args.ad_id)
     finally:
         store.close()

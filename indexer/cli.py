@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 from typing import IO, Any
 
 from adtrace.cli import CommandError
@@ -39,18 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _open() -> Any:
-    """The store, for commands that only read it: a SQLite file that is not there is an
-    error (a mistyped path would otherwise be made, empty, and every search answer "0")."""
+    """The store, for commands that only read it (a file that is not there is refused)."""
     from adtrace import settings
     from indexer.store import StoreError, open_store
 
-    url = settings.store_url().strip()
-    path = url.removeprefix("sqlite:///")
-    if "://" not in path and not Path(path).is_file():
-        raise CommandError(f"store {path}: no such file (ADTRACE_STORE, or ADTRACE_DATA_DIR "
-                           "for its folder; a crawl or the demo makes it)")
     try:
-        return open_store(url)
+        return open_store(settings.store_url(), create=False)
     except StoreError as exc:
         raise CommandError(str(exc)) from exc
 
@@ -134,11 +127,12 @@ def run_export(args: argparse.Namespace) -> int:
 
     try:
         with (nullcontext(target) if target else _open_out(args.out)) as fh:
-            _write_jsonl(fh, ads())
+            try:
+                _write_jsonl(fh, ads())
+            finally:  # every ad of every theme: in the log however it ended
+                record("export", args.out, {"format": "jsonl", "ads": n, "interface": "cli"})
     finally:
         store.close()
-        # every ad of every theme: in the log however it ended (the ads written so far)
-        record("export", args.out, {"format": "jsonl", "ads": n, "interface": "cli"})
     print(f"exported {n} ads", file=sys.stderr)
     return 0
 

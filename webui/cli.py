@@ -78,15 +78,14 @@ def _accounts() -> Iterator[sqlite3.Connection]:
 
 
 def run_users_add(args: argparse.Namespace) -> int:
-    from adtrace.audit_cli import _cli_user
-    from webui import audit
+    from adtrace.audit_cli import record
     from webui.accounts import add_user, parse_themes
 
     with _accounts() as conn:
         user = add_user(conn, args.name, _read_password(args.password, args.name),
                         role=args.role, themes=parse_themes(args.themes))
-        audit.append(conn, _cli_user(), "account_added", user.name,
-                     {"role": user.role, "themes": list(user.themes)})
+        record("account_added", user.name, {"role": user.role, "themes": list(user.themes)},
+               conn)
     print(f"added {user.name} ({user.role}; themes {','.join(user.themes)})")
     return 0
 
@@ -106,38 +105,35 @@ def run_users_list(args: argparse.Namespace) -> int:
 
 
 def run_users_disable(args: argparse.Namespace) -> int:
-    from adtrace.audit_cli import _cli_user
-    from webui import audit
+    from adtrace.audit_cli import record
     from webui.accounts import set_disabled
 
     with _accounts() as conn:
         set_disabled(conn, args.name, args.disable)
-        audit.append(conn, _cli_user(),
-                     "account_disabled" if args.disable else "account_enabled", args.name)
+        record("account_disabled" if args.disable else "account_enabled", args.name,
+               conn=conn)
     print(f"{args.name} {'disabled' if args.disable else 'enabled'}")
     return 0
 
 
 def run_users_password(args: argparse.Namespace) -> int:
-    from adtrace.audit_cli import _cli_user
-    from webui import audit
+    from adtrace.audit_cli import record
     from webui.accounts import set_password
 
     with _accounts() as conn:
         set_password(conn, args.name, _read_password(args.password, args.name))
-        audit.append(conn, _cli_user(), "password_set", args.name)
+        record("password_set", args.name, conn=conn)
     print(f"password of {args.name} changed")
     return 0
 
 
 def run_users_unlock(args: argparse.Namespace) -> int:
-    from adtrace.audit_cli import _cli_user
-    from webui import audit
+    from adtrace.audit_cli import record
     from webui.accounts import unlock
 
     with _accounts() as conn:
         unlock(conn, args.name)
-        audit.append(conn, _cli_user(), "account_unlocked", args.name)
+        record("account_unlocked", args.name, conn=conn)
     print(f"{args.name} unlocked")
     return 0
 
