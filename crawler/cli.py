@@ -37,8 +37,15 @@ def register(sub: Any) -> None:
     a = sub.add_parser("archive", help="the evidence archive (WARC files and images)")
     asub = a.add_subparsers(dest="archive_command", metavar="ACTION")
     asub.required = True
-    v = asub.add_parser("verify", help="re-read every record and image and check its hashes")
+    v = asub.add_parser("verify", help="re-read every record and image and check its hashes; "
+                        "check that every capture and image the store names is archived")
     v.add_argument("--archive", default="", help="archive folder (default: ADTRACE_ARCHIVE_DIR)")
+    v.add_argument("--store", default="",
+                   help="store whose captures and images must be in the archive "
+                        "(default: ADTRACE_STORE, when there is one)")
+    v.add_argument("--no-store", action="store_true",
+                   help="check the archive alone, not against a store")
+    v.add_argument("--quiet", action="store_true", help="no progress on stderr")
     v.set_defaults(func=run_archive_verify)
 
 
@@ -145,23 +152,96 @@ def run_crawl(args: argparse.Namespace) -> int:
 def run_archive_verify(args: argparse.Namespace) -> int:
     from adtrace import settings
     from adtrace.cli import CommandError
+    from adtrace.terminal import cell
     from indexer.archive import archive_verify
     from indexer.archive.lock import ArchiveBusy
 
     root = args.archive or str(settings.archive_dir())
     if not os.path.isdir(root):
         raise CommandError(f"--archive {root}: not a folder")
+    store, store_note = _verify_store(args)
+    bar = None if args.quiet else _verify_progress(root)
     try:
-        report = archive_verify(root)
+        report = archive_verify(root, store, on_progress=bar.add if bar else None)
     except ArchiveBusy as exc:
         raise CommandError(str(exc)) from exc
-    print(f"{report.files} WARC file(s), {report.records} record(s), {report.images} image(s)")
+    finally:
+        if bar:
+            bar.close()
+        if store is not None:
+            store.close()
+    print(f"{report.files} WARC file(s), {report.records} record(s), {report.images} image(s); "
+          f"{report.index_entries} capture index entries")
+    print(f"store: {report.store_captures} capture(s) and {report.store_images} image(s) "
+          "looked for" if store is not None else f"store: not checked ({store_note})")
+    # a problem can quote a URL or bytes of a hostile page: one escaped line each
     for problem in report.problems:
-        print(f"BAD  {problem}")
+        print(f"BAD  {cell(problem)}")
     for file, offset in report.truncated:
-        print(f"PARTIAL  {file}@{offset}: unfinished record at the end (a crawl was killed); "
+        print(f"PARTIAL  {cell(file)}@{offset}: unfinished record at the end (a crawl was killed); "
               "the records before it are intact")
     for rel in report.leftovers:
-        print(f"LEFTOVER  {rel}: temporary file of a killed crawl (never used; safe to delete)")
+        print(f"LEFTOVER  {cell(rel)}: temporary file of a killed crawl (never used; safe to delete)")
+    for note in report.notes:
+        print(f"NOTE  {cell(note)}")
     print("OK" if report.ok else "PROBLEMS FOUND")
     return 0 if report.ok else 1
+
+
+def _verify_store(args: argparse.Namespace) -> tuple[Any, str]:
+    """The store to hold the archive against, or None and why not. A store named with
+    --store must open; the default one (ADTRACE_STORE) goes with the default archive only,
+    and is skipped, and said so, when there is none yet."""
+    from adtrace import settings
+    from adtrace.cli import CommandError
+    from indexer.store import StoreError, open_store
+
+    if args.no_store:
+        return None, "--no-store"
+    if args.archive and not args.store:  # the default store belongs to the default archive
+        return None, "--archive was named without --store"
+    url = args.store or settings.store_url()
+    try:
+        store = open_store(url, create=False)
+        store.stats()  # a server that is down says so now, not after the archive is read
+    except StoreError as exc:
+        if args.store:
+            raise CommandError(f"--store {args.store}: {exc}") from exc
+        return None, str(exc)
+    return store, ""
+
+
+def _verify_progress(root: str) -> Any:
+    """A progress bar in MiB over the WARC and image files to read."""
+    from adtrace.progress import Progress
+    from indexer.archive.images import IMAGE_DIR
+    from indexer.archive.writer import WARC_DIR
+
+    total = 0
+    for sub in (WARC_DIR, IMAGE_DIR):
+        for dirpath, _dirs, files in os.walk(os.path.join(root, sub)):
+            total += sum(_size(os.path.join(dirpath, f)) for f in files)
+    return ByteProgress(Progress("verify", max(1, total >> 20), "MiB"))
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+class ByteProgress:
+    """Bytes read, shown in whole MiB."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar, self.carry = bar, 0
+
+    def add(self, n: int) -> None:
+        self.carry += n
+        if self.carry >= 1 << 20:
+            self.bar.advance(self.carry >> 20)
+            self.carry &= (1 << 20) - 1
+
+    def close(self) -> None:
+        self.bar.close()

@@ -2,17 +2,24 @@
 
 A partially written record at the end of a file (a crawl killed mid-write) does not
 make the file unreadable: every complete record before it is still checked, and the
-damaged tail is reported with its offset. Images are checked against their names.
+damaged tail is reported with its offset. A damaged stretch inside a file (a flipped
+byte, a bad disk block) is reported as damaged, with its span, and the check goes on
+from the next record it can find. Images are checked against their names.
+
+The archive is also held against what refers to it (``indexer.archive.verify_refs``):
+every capture the capture index and the store name must be a record at its file and
+offset with its digest, and every image an ad shows must be archived. A WARC file or
+an image that is gone is thus reported, where a scan of what is there could not see it.
 """
 
 from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -23,132 +30,256 @@ from indexer.archive.images import IMAGE_DIR
 from indexer.archive.reader import ArchiveError, read_raw
 from indexer.archive.writer import WARC_DIR
 
+if TYPE_CHECKING:
+    from indexer.store.base import Store
+
+GZIP_MAGIC = b"\x1f\x8b\x08"
+
 
 @dataclass
 class VerifyReport:
     files: int = 0
     records: int = 0
     images: int = 0
+    index_entries: int = 0  # captures.jsonl entries held against the WARC files
+    store_captures: int = 0  # captures the store names, held against the WARC files
+    store_images: int = 0  # distinct images the store's ads show, looked for
     problems: list[str] = field(default_factory=list)  # "file@offset: what is wrong"
     truncated: list[tuple[str, int]] = field(default_factory=list)  # (file, offset)
     # unnamed temporary files a killed crawl left (an image write is temp file + rename):
     # never referred to by anything, so not evidence problems; safe to delete
     leftovers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was not checked, and why
+    damaged: list[tuple[str, int, int]] = field(default_factory=list)  # (file, start, end)
+    # WARC file a revisit refers to that is not there -> (revisits, the first of them)
+    gone_originals: dict[str, tuple[int, str]] = field(default_factory=dict, repr=False)
+    # (file, offset) -> the first 16 hex digits of the payload digest, as an int: what
+    # the cross-checks look things up in (a miss is then re-read from the file itself)
+    located: dict[str, dict[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.problems and not self.truncated
 
 
-def archive_verify(archive_dir: str | Path) -> VerifyReport:
-    """Check every WARC record's digests and every image's content address.
+def digest_key(sha256: str) -> int:
+    """A short, cheap key for a digest: a located record is confirmed by this, a miss
+    by re-reading the record, so a few million records fit in memory."""
+    try:
+        return int(sha256[:16], 16)
+    except ValueError:
+        return -1
 
-    A purge rewrites files and deletes images, so the check holds the archive lock
+
+def archive_verify(archive_dir: str | Path, store: Store | None = None,
+                   on_progress: Callable[[int], None] | None = None) -> VerifyReport:
+    """Check every WARC record's digests and every image's content address, then that
+    what the capture index (and ``store``, when given) names is there and intact.
+
+    ``on_progress`` is told how many bytes of WARC and image files were read, as they
+    are. A purge rewrites files and deletes images, so the check holds the archive lock
     shared (indexer.archive.lock) as crawls do: it waits for a running purge to end, a
     purge started meanwhile refuses, and ArchiveBusy is raised when a purge was
     interrupted (to be finished first)."""
+    from indexer.archive import verify_refs
+
     root = Path(archive_dir)
     if not root.is_dir():
-        return VerifyReport()
+        report = VerifyReport(problems=[f"{root}: no such archive folder"])
+        if store is not None:
+            verify_refs.check_store(root, store, report)
+        return report
+    progress = on_progress or (lambda _n: None)
     with archive_lock.held(root):
-        return _verify(root)
+        report = _verify(root, progress)
+        verify_refs.check_index(root, report)
+        if store is not None:
+            verify_refs.check_store(root, store, report)
+        return report
 
 
-def _verify(root: Path) -> VerifyReport:
+def _verify(root: Path, progress: Callable[[int], None]) -> VerifyReport:
     report = VerifyReport()
     for path in sorted((root / WARC_DIR).glob("*.warc.gz")):
         report.files += 1
-        _verify_file(root, path, report)
+        _verify_file(root, path, report, progress)
+    for file, (n, first) in report.gone_originals.items():
+        report.problems.append(f"{file}: missing, yet {n} revisit record(s) refer to it "
+                               f"(first: {first})")
     for path in sorted((root / IMAGE_DIR).glob("*/*")):
         if path.name.startswith(".") and path.name.endswith(".tmp"):
             report.leftovers.append(str(path.relative_to(root)))
             continue
         report.images += 1
-        if sha256_hex(path.read_bytes()) != path.stem:
+        body = path.read_bytes()
+        progress(len(body))
+        if sha256_hex(body) != path.stem:
             report.problems.append(f"{path.relative_to(root)}: content does not match its name")
     return report
 
 
-def _verify_file(root: Path, path: Path, report: VerifyReport) -> None:
+def _verify_file(root: Path, path: Path, report: VerifyReport,
+                 progress: Callable[[int], None]) -> None:
     rel = str(path.relative_to(root))
+    located = report.located.setdefault(rel, {})
     with open(path, "rb") as fh:
-        for offset, member in gzip_members(fh):
-            if member is None:
-                report.truncated.append((rel, offset))
+        for member in gzip_members(fh):
+            progress(member.length)
+            if member.damage == "truncated":
+                report.truncated.append((rel, member.offset))
                 return
-            try:
-                records = list(_records(root, member))
-            except (EOFError, ArchiveLoadFailed, ValueError) as exc:
-                report.problems.append(f"{rel}@{offset}: unreadable record ({exc})")
+            if member.damage:
+                report.damaged.append((rel, member.offset, member.offset + member.length))
+                report.problems.append(f"{rel}@{member.offset}: {member.damage}")
                 continue
-            for problem in records:
+            try:
+                records = list(_records(root, member.data))
+            except (EOFError, ArchiveLoadFailed, ValueError) as exc:
+                report.problems.append(f"{rel}@{member.offset}: unreadable record ({exc})")
+                continue
+            for checked in records:
                 report.records += 1
-                if problem:
-                    report.problems.append(f"{rel}@{offset}: {problem}")
+                if checked.gone_original:
+                    n, first = report.gone_originals.get(checked.gone_original, (0, ""))
+                    report.gone_originals[checked.gone_original] = (
+                        n + 1, first or f"{rel}@{member.offset}")
+                elif checked.problem:
+                    report.problems.append(f"{rel}@{member.offset}: {checked.problem}")
+                elif checked.digest:
+                    located[member.offset] = digest_key(checked.digest)
 
 
-def gzip_members(fh: BinaryIO, chunk: int = 1 << 16) -> Iterator[tuple[int, bytes | None]]:
-    """(offset, decompressed bytes) per gzip member; None for an unfinished tail."""
+@dataclass(frozen=True)
+class Member:
+    """One gzip member of a WARC file, or a stretch of it that could not be read."""
+
+    offset: int
+    length: int  # compressed bytes, from offset to where the next member starts
+    data: bytes = b""
+    damage: str = ""  # "" | "truncated" (unfinished at the end) | what is damaged
+
+
+def gzip_members(fh: BinaryIO, chunk: int = 1 << 16) -> Iterator[Member]:
+    """Every member in order. An unfinished member at the end is "truncated" and ends
+    the file; a member that does not inflate is damaged: its stretch up to the next
+    member that does is reported as one, and reading goes on from there."""
     offset, pending = 0, b""
     while True:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out: list[bytes] = []
-        used = 0
         data = pending or fh.read(chunk)
         if not data:
             return
-        while True:
-            try:
-                out.append(d.decompress(data))
-            except zlib.error:
-                yield offset, None
-                return
-            if d.eof:
-                used += len(data) - len(d.unused_data)
-                pending = d.unused_data
-                break
-            used += len(data)
-            data = fh.read(chunk)
-            if not data:
-                yield offset, None
-                return
-        yield offset, b"".join(out)
-        offset += used
+        inflated = _inflate(fh, data, chunk)
+        if isinstance(inflated, tuple):
+            out, used, pending = inflated
+            yield Member(offset, used, out)
+            offset += used
+            continue
+        if inflated == "truncated":
+            yield Member(offset, _size(fh) - offset, damage="truncated")
+            return
+        resume = _next_member(fh, offset + 1, chunk)
+        end = _size(fh) if resume is None else resume
+        yield Member(offset, end - offset, damage=(
+            f"damaged: {end - offset} byte(s) up to "
+            f"{'the end of the file' if resume is None else f'the next record at {end}'} "
+            f"cannot be read ({inflated}); the records around them are checked"))
+        if resume is None:
+            return
+        offset, pending = resume, b""
+        fh.seek(resume)
 
 
-def _records(root: Path, member: bytes) -> Iterator[str]:
+def _inflate(fh: BinaryIO, data: bytes, chunk: int) -> tuple[bytes, int, bytes] | str:
+    """(inflated, compressed length, bytes read past its end) for the member ``data``
+    starts; or "truncated" when the file ends inside it, or why it does not inflate."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out: list[bytes] = []
+    used = 0
+    while True:
+        try:
+            out.append(d.decompress(data))
+        except zlib.error as exc:
+            return str(exc)
+        if d.eof:
+            used += len(data) - len(d.unused_data)
+            return b"".join(out), used, d.unused_data
+        used += len(data)
+        data = fh.read(chunk)
+        if not data:
+            return "truncated"
+
+
+def _next_member(fh: BinaryIO, start: int, chunk: int) -> int | None:
+    """The offset of the next member after a damaged stretch: a gzip header whose member
+    inflates (a header's three bytes can occur by chance inside compressed data)."""
+    pos = start
+    while True:
+        fh.seek(pos)
+        window = fh.read(chunk + len(GZIP_MAGIC) - 1)
+        if len(window) < len(GZIP_MAGIC):
+            return None
+        hit = window.find(GZIP_MAGIC)
+        if hit < 0:
+            pos += chunk
+            continue
+        candidate = pos + hit
+        fh.seek(candidate)
+        found = _inflate(fh, fh.read(chunk), chunk)
+        if isinstance(found, tuple) or found == "truncated":  # a member, whole or the tail
+            return candidate
+        pos = candidate + 1
+
+
+def _size(fh: BinaryIO) -> int:
+    return fh.seek(0, io.SEEK_END)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the check of one record found."""
+
+    problem: str = ""  # what is wrong; '' when nothing is
+    digest: str = ""  # the payload's sha256 (hex) when the record holds
+    gone_original: str = ""  # a revisit whose original's file is missing: that file
+
+
+def _records(root: Path, member: bytes) -> Iterator[Checked]:
     for record in ArchiveIterator(io.BytesIO(member)):
         yield _check_record(root, record)
 
 
-def _check_record(root: Path, record) -> str:  # noqa: ANN001 - warcio record
-    """'' if the record's digests hold, else what is wrong."""
+def _check_record(root: Path, record) -> Checked:  # noqa: ANN001 - warcio record
     headers = record.rec_headers
     rtype = headers.get_header("WARC-Type")
     if rtype == "revisit":
         return _check_revisit(root, headers)
     payload = record.raw_stream.read()
+    if rtype != "response":
+        return Checked()
     declared = headers.get_header("WARC-Payload-Digest")
-    if rtype == "response":
-        if not declared:
-            return "response without WARC-Payload-Digest"
-        if hex_from_warc_digest(declared) != sha256_hex(payload):
-            return f"payload sha256 differs from {declared}"
-    return ""
+    if not declared:
+        return Checked("response without WARC-Payload-Digest")
+    actual = sha256_hex(payload)
+    if hex_from_warc_digest(declared) != actual:
+        return Checked(f"payload sha256 differs from {declared}")
+    return Checked(digest=actual)
 
 
-def _check_revisit(root: Path, headers) -> str:  # noqa: ANN001 - warcio headers
+def _check_revisit(root: Path, headers) -> Checked:  # noqa: ANN001 - warcio headers
     """A revisit must carry a sha256 digest equal to the original it points at."""
     digest = hex_from_warc_digest(headers.get_header("WARC-Payload-Digest") or "")
     if not digest:
-        return "revisit without a sha256 payload digest"
+        return Checked("revisit without a sha256 payload digest")
     ref_file = headers.get_header("WARC-Refers-To-Filename")
     ref_off = headers.get_header("WARC-Refers-To-Offset") or ""
     if not ref_file or not ref_off.isdigit():
-        return ""  # a revisit from another tool: only the digest can be checked
+        return Checked(digest=digest)  # a revisit from another tool: the digest alone
     try:
         original = read_raw(root, ref_file, int(ref_off))
     except ArchiveError as exc:
-        return f"revisit's original is unreadable: {exc}"
-    return "" if original.sha256 == digest else \
-        f"revisit digest differs from its original at {ref_file}@{ref_off}"
+        if isinstance(exc.__cause__, FileNotFoundError):
+            return Checked(f"its original's file {ref_file} is missing", gone_original=ref_file)
+        return Checked(f"revisit's original is unreadable: {exc}")
+    if original.sha256 != digest:
+        return Checked(f"revisit digest differs from its original at {ref_file}@{ref_off}")
+    return Checked(digest=digest)

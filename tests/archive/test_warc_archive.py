@@ -92,11 +92,19 @@ def test_partial_record_after_a_kill_is_reported_and_the_rest_still_verifies(
     path = tmp_path / good.warc_file
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 700])  # cut the last record short
+    index = tmp_path / "captures.jsonl"
+    lines = index.read_bytes().splitlines(keepends=True)
+    index.write_bytes(b"".join(lines[:-1]))  # a kill mid-record comes before its index line
     report = archive_verify(tmp_path)
     assert not report.ok and len(report.truncated) == 1
     assert report.truncated[0][0] == good.warc_file
-    assert report.records >= 2 and not report.problems
+    assert report.records >= 2 and not report.problems and report.index_entries == 1
     assert read_capture(tmp_path, good).payload == b"kept"
+    # a file cut short after its records were indexed: the index names the lost capture
+    index.write_bytes(b"".join(lines))
+    report = archive_verify(tmp_path)
+    assert len(report.problems) == 1 and "line 2 (http://x.test/ad/2)" in report.problems[0]
+    assert "unfinished one at the end of the file" in report.problems[0]
 
 
 def test_writer_killed_mid_crawl_leaves_a_verifiable_archive(tmp_path: Path) -> None:
@@ -174,3 +182,48 @@ def test_verify_checks_a_revisit_against_its_original(tmp_path: Path) -> None:
         w.write(fetched("http://x.test/a", b"payload a", at=T0 + timedelta(days=1)))
     report = archive_verify(tmp_path)
     assert any("revisit digest differs from its original" in p for p in report.problems)
+
+
+def test_damage_inside_a_file_is_reported_and_reading_goes_on_to_the_cut_tail(
+        tmp_path: Path) -> None:
+    with WarcWriter(tmp_path) as w:
+        caps = [w.write(fetched(f"http://x.test/ad/{i}", f"ad {i} ".encode() * 400))
+                for i in range(4)]
+    path = tmp_path / caps[0].warc_file
+    data = bytearray(path.read_bytes())
+    hit = caps[1].warc_offset + 40  # inside the second response's compressed body
+    data[hit:hit + 8] = b"\x1f\x8b\x08" + bytes(5)  # damage that even looks like a header
+    path.write_bytes(bytes(data[:-30]))  # and the last record (a request) cut short
+    report = archive_verify(tmp_path)
+    last_request = caps[3].warc_offset + caps[3].warc_length
+    assert report.truncated == [(caps[0].warc_file, last_request)]
+    assert report.damaged == [(caps[0].warc_file, caps[1].warc_offset,
+                               caps[1].warc_offset + caps[1].warc_length)]
+    # 4 responses and 4 requests, less the damaged response and the cut request: the
+    # request after the damage and the captures after it were found and read
+    assert report.records == 8 - 1 - 1
+    bad = [p for p in report.problems if "damaged:" in p]
+    assert len(bad) == 1 and bad[0].startswith(f"{caps[0].warc_file}@{caps[1].warc_offset}: ")
+    # and the capture index's entry for it says where it went
+    assert any("line 2 (http://x.test/ad/1)" in p and "damaged stretch" in p
+               for p in report.problems), report.problems
+
+
+def test_a_missing_original_is_said_once_for_all_the_revisits_that_need_it(
+        tmp_path: Path) -> None:
+    with WarcWriter(tmp_path) as w:
+        first = w.write(fetched("http://x.test/ad/1", b"same page"))
+    for day in (1, 2, 3):  # each crawl writes a file of its own
+        with WarcWriter(tmp_path) as w:
+            again = w.write(fetched("http://x.test/ad/1", b"same page",
+                                    at=T0 + timedelta(days=day)))
+            assert again.revisit_of
+    assert archive_verify(tmp_path).ok
+    (tmp_path / first.warc_file).unlink()
+    report = archive_verify(tmp_path)
+    assert report.problems == [
+        f"{first.warc_file}: missing, yet 3 revisit record(s) refer to it (first: "
+        f"{sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / 'warcs').iterdir())[0]}@0)",
+        f"{first.warc_file}: missing, yet captures.jsonl names 1 capture(s) in it (first: "
+        "captures.jsonl line 1 (http://x.test/ad/1))",
+    ], report.problems

@@ -82,5 +82,11 @@ def test_three_days_of_crawling_match_the_ground_truth(demo, tmp_path: Path) -> 
     assert stats.total("unchanged") > 0  # day 3 saw ads whose content had not changed
     # the world changed and removed ads in these days, and the crawl saw both
     assert totals["removed"] > 0 and totals["new_versions"] > 0, totals
-    report = archive_verify(archive)
+    store = open_store(store_path)
+    try:
+        report = archive_verify(archive, store)
+    finally:
+        store.close()
     assert report.ok and report.records > 0 and report.images > 0, report.problems
+    # three days of versions and revisits, every one where the store and the index say
+    assert report.store_captures > 0 and report.store_images > 0 and report.index_entries > 0

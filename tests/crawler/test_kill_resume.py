@@ -132,7 +132,12 @@ def test_sigkill_at_several_moments_then_resume_matches_an_uninterrupted_crawl(
         killed_at.append(got)
         go(root, day1 + timedelta(minutes=5))  # started again the same day
         assert snapshot(root / "s.sqlite3", root / "archive") == expected, fraction
-        report = archive_verify(root / "archive")
+        store = open_store(str(root / "s.sqlite3"), create=False)
+        try:  # every capture the store kept is where it says, whole, after the kill
+            report = archive_verify(root / "archive", store)
+        finally:
+            store.close()
+        assert report.store_captures and report.store_images and report.index_entries
         assert not report.problems and len(report.truncated) <= 1, report.problems
         assert len(report.leftovers) <= 1, report.leftovers
     assert killed_at == sorted(killed_at) and len(set(killed_at)) == 3, killed_at

@@ -1,0 +1,125 @@
+"""``adtrace archive verify`` holds the archive against the store and the capture index:
+a WARC file, an image or the index that is gone, and a damaged stretch inside a file,
+are each reported by name, where a scan of what is there could not see them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixture_site import SOURCE_YAML, FixtureSite
+
+from adtrace.cli import main
+from indexer.archive import find_image
+from indexer.store import open_store
+
+
+@pytest.fixture
+def crawled(site: FixtureSite, tmp_path: Path) -> tuple[Path, Path]:
+    """(archive, store) after one real crawl of the fixture site."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    store, archive = tmp_path / "s.sqlite3", tmp_path / "archive"
+    assert main(["crawl", "--dir", str(sources), "--store", str(store),
+                 "--archive", str(archive), "--quiet"]) == 0
+    return archive, store
+
+
+def verify(archive: Path, store: Path | None, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    args = ["archive", "verify", "--archive", str(archive), "--quiet"]
+    code = main([*args, "--store", str(store)] if store else args)
+    return code, capsys.readouterr().out
+
+
+def store_figures(store: Path) -> tuple[int, set[str], dict[str, int]]:
+    """(captures, image hashes, captures per WARC file) as the store has them."""
+    db = open_store(str(store), create=False)
+    try:
+        captures, images, per_file = 0, set(), {}
+        for ad in db.iter_ads():
+            for version in ad.versions:
+                images.update(i.sha256 for i in version.fields.images)
+                for capture in version.captures:
+                    captures += 1
+                    per_file[capture.warc_file] = per_file.get(capture.warc_file, 0) + 1
+        return captures, images, per_file
+    finally:
+        db.close()
+
+
+def test_an_intact_archive_is_held_against_its_store(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    archive, store = crawled
+    captures, images, _ = store_figures(store)
+    assert captures >= 3 and images  # the fixture's ads have photos
+    code, out = verify(archive, store, capsys)
+    assert code == 0, out
+    assert f"store: {captures} capture(s) and {len(images)} image(s) looked for" in out
+    assert out.strip().endswith("OK")
+    code, out = verify(archive, None, capsys)
+    assert code == 0 and "store: not checked (--archive was named without --store)" in out
+
+
+def test_a_missing_warc_file_is_named_with_the_captures_it_held(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    archive, store = crawled
+    _, _, per_file = store_figures(store)
+    file, n = next(iter(per_file.items()))
+    (archive / file).unlink()
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    assert f"BAD  {file}: missing, yet the store names {n} capture(s) in it (first: ad " in out
+    assert f"BAD  {file}: missing, yet captures.jsonl names" in out
+    # the archive alone, without the store, still sees it through the capture index
+    code, out = verify(archive, None, capsys)
+    assert code == 1 and f"BAD  {file}: missing, yet captures.jsonl names" in out
+
+
+def test_a_missing_image_is_named_with_the_ads_that_show_it(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    archive, store = crawled
+    _, images, _ = store_figures(store)
+    sha = sorted(images)[0]
+    path = find_image(archive, sha)
+    assert path is not None
+    path.unlink()
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    assert f"BAD  images: {sha} is missing, yet " in out and "ad version(s) in the store" in out
+    assert sum(line.startswith("BAD") for line in out.splitlines()) == 1, out
+
+
+def test_a_missing_capture_index_is_a_problem(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    archive, store = crawled
+    (archive / "captures.jsonl").unlink()
+    code, out = verify(archive, store, capsys)
+    assert code == 1 and "BAD  captures.jsonl: missing, yet the WARC files hold" in out
+
+
+def test_a_damaged_stretch_inside_a_file_is_not_taken_for_a_cut_tail(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    archive, store = crawled
+    _, _, per_file = store_figures(store)
+    file = next(iter(per_file))
+    path = archive / file
+    pristine = path.read_bytes()
+    data = bytearray(pristine)
+    data[30:60] = bytes(b ^ 0xFF for b in data[30:60])  # inside the first record's deflate
+    path.write_bytes(bytes(data))
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    assert "PARTIAL" not in out
+    damaged = [line for line in out.splitlines() if ": damaged: " in line]
+    assert len(damaged) == 1 and damaged[0].startswith(f"BAD  {file}@0: damaged: ")
+    assert "up to the next record at " in damaged[0]
+    # what the index and the store name inside it is said to be there, in a few words
+    inside = [line for line in out.splitlines() if "in the damaged stretch at" in line]
+    assert inside and all(line.endswith(f"{file}@0") for line in inside), out
+    assert all(len(line) < 400 and line.isprintable() for line in out.splitlines()), out
+    # every record after the damaged one was still read and checked (one per member)
+    path.write_bytes(pristine)
+    _, intact = verify(archive, store, capsys)
+    records = int(intact.split(" record(s)")[0].split()[-1])
+    assert f", {records - 1} record(s)" in out, (out, intact)
