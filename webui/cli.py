@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=run_users_disable, disable=action == "disable")
     pw = usub.add_parser("passwd", aliases=["password"], help="set a new password")
     pw.add_argument("name")
-    pw.add_argument("--password", default=None)
+    pw.add_argument("--password", default=None,
+                    help="password (else asked for; '-' reads one line from stdin)")
     pw.set_defaults(func=run_users_password)
     unlock = usub.add_parser("unlock", help="lift a lock-out after failed sign-ins now")
     unlock.add_argument("name")
@@ -54,6 +55,11 @@ def _read_password(given: str | None, name: str) -> str:
     if given == "-":
         return sys.stdin.readline().rstrip("\n")
     if given is not None:
+        # a command line is visible to every user of the machine (ps, /proc) and is kept in
+        # the shell's history: said, not refused, as scripts and tests pass one
+        print(f"warning: the password for {name} was given on the command line, where other "
+              "users of this machine can read it; '--password -' reads it from stdin",
+              file=sys.stderr)
         return given
     first = getpass.getpass(f"Password for {name}: ")
     if getpass.getpass("Again: ") != first:

@@ -33,3 +33,18 @@ def test_users_errors_name_the_input(tmp_path, monkeypatch, capsys) -> None:  # 
     assert "'ada' already exists" in capsys.readouterr().err
     assert main(["users", "disable", "ghost"]) == 2
     assert "'ghost' does not exist" in capsys.readouterr().err
+
+
+def test_a_password_on_the_command_line_is_warned_about_and_stdin_is_not(
+        tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path))
+    assert main(["users", "add", "ada", "--password", "typed where ps shows it"]) == 0
+    assert "other users of this machine can read it" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("piped in, not on argv\n"))
+    assert main(["users", "passwd", "ada", "--password", "-"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    conn = db.connect(tmp_path)
+    assert authenticate(conn, "ada", "piped in, not on argv") is not None
+    conn.close()
