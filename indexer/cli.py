@@ -13,6 +13,7 @@ from contextlib import contextmanager, nullcontext
 from typing import IO, Any
 
 from adtrace.cli import CommandError
+from adtrace.terminal import json_line
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,10 +84,9 @@ def run_search(args: argparse.Namespace) -> int:
                                   "interface": "cli"})
     if args.json:
         for h in result.hits:
-            print(json.dumps({"hit": to_dict(h)}, ensure_ascii=False))
-        print(json.dumps({"total": result.total, "total_is_lower_bound": result.total_is_lower_bound,
-                          "order_sampled": result.order_sampled,
-                          "facets": to_dict(result.facets)}, ensure_ascii=False))
+            print(json_line({"hit": to_dict(h)}))
+        print(json_line({"total": result.total, "total_is_lower_bound": result.total_is_lower_bound,
+                         "order_sampled": result.order_sampled, "facets": to_dict(result.facets)}))
         return 0
     more = "more than " if result.total_is_lower_bound else ""
     print(f"{more}{result.total} ads match ({result.took_ms:.0f} ms); showing {len(result.hits)}")

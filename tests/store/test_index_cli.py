@@ -6,7 +6,7 @@ import argparse
 import json
 
 import pytest
-from contract_data import seed
+from contract_data import at, enr, obs, seed
 
 from adtrace.cli import CommandError
 from indexer import cli
@@ -102,3 +102,15 @@ def test_a_store_that_cannot_open_is_a_command_error(tmp_path, monkeypatch):
     monkeypatch.setenv("ADTRACE_STORE", str(bad))
     with pytest.raises(CommandError, match="bad.sqlite3"):
         run(["stats"])
+
+
+def test_search_json_writes_an_ads_control_and_bidi_characters_escaped(store_path, capsys):
+    title = "Mila \x9b31m\u202eenord\u2028\U000f0001 \U0001f339"  # C1 CSI, RLO, LS, private use
+    store = SqliteStore(store_path)
+    store.write(obs("alpha", "hostile", at(3), "zebrafinch text", title), enr())
+    store.close()
+    assert run(["search", "zebrafinch", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert all(line.isprintable() for line in out.splitlines())
+    assert "\\u009b31m\\u202eenord\\u2028\\udb80\\udc01 \U0001f339" in out  # the rose is printable
+    assert json.loads(out.splitlines()[0])["hit"]["title"] == title
