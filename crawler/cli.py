@@ -159,21 +159,24 @@ def run_archive_verify(args: argparse.Namespace) -> int:
     root = args.archive or str(settings.archive_dir())
     if not os.path.isdir(root):
         raise CommandError(f"--archive {root}: not a folder")
-    store, store_note = _verify_store(args)
+    store, store_note, store_ads = _verify_store(args)
     bar = None if args.quiet else _verify_progress(root)
+    ads = None if args.quiet or store is None else LateProgress("verify store", store_ads, "ads")
     try:
-        report = archive_verify(root, store, on_progress=bar.add if bar else None)
+        report = archive_verify(root, store, on_progress=bar.add if bar else None,
+                                on_ad=ads.advance if ads else None)
     except ArchiveBusy as exc:
         raise CommandError(str(exc)) from exc
     finally:
-        if bar:
-            bar.close()
+        for shown in (bar, ads):
+            if shown:
+                shown.close()
         if store is not None:
             store.close()
     print(f"{report.files} WARC file(s), {report.records} record(s), {report.images} image(s); "
           f"{report.index_entries} capture index entries")
     print(f"store: {report.store_captures} capture(s) and {report.store_images} image(s) "
-          "looked for" if store is not None else f"store: not checked ({store_note})")
+          "looked for" if store is not None else f"store: not checked ({cell(store_note)})")
     # a problem can quote a URL or bytes of a hostile page: one escaped line each
     for problem in report.problems:
         print(f"BAD  {cell(problem)}")
@@ -188,27 +191,37 @@ def run_archive_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _verify_store(args: argparse.Namespace) -> tuple[Any, str]:
-    """The store to hold the archive against, or None and why not. A store named with
-    --store must open; the default one (ADTRACE_STORE) goes with the default archive only,
-    and is skipped, and said so, when there is none yet."""
+def _verify_store(args: argparse.Namespace) -> tuple[Any, str, int]:
+    """The store to hold the archive against (with its number of ads), or None and why
+    not. The default store (ADTRACE_STORE) goes with the default archive only, and is
+    skipped, said so, only when it is an embedded store not made yet; a store that cannot be read (a server that
+    is down) is an error, said now rather than after the archive is read."""
     from adtrace import settings
     from adtrace.cli import CommandError
     from indexer.store import StoreError, open_store
 
     if args.no_store:
-        return None, "--no-store"
-    if args.archive and not args.store:  # the default store belongs to the default archive
-        return None, "--archive was named without --store"
+        return None, "--no-store", 0
+    if args.archive and not args.store:
+        return None, "--archive was named without --store", 0
     url = args.store or settings.store_url()
-    try:
+    if not args.store and _embedded_store_missing(url):
+        return None, f"no store at {url} yet", 0
+    store = None
+    try:  # a server that is down fails here, not after the whole archive was read
         store = open_store(url, create=False)
-        store.stats()  # a server that is down says so now, not after the archive is read
+        ads = int(store.stats().get("ads", 0))
     except StoreError as exc:
-        if args.store:
-            raise CommandError(f"--store {args.store}: {exc}") from exc
-        return None, str(exc)
-    return store, ""
+        if store is not None:
+            store.close()
+        raise CommandError(f"{exc} (--no-store checks the archive alone)") from exc
+    return store, "", ads
+
+
+def _embedded_store_missing(url: str) -> bool:
+    if url.startswith(("http://", "https://")):
+        return False
+    return not os.path.exists(url.removeprefix("sqlite:///"))
 
 
 def _verify_progress(root: str) -> Any:
@@ -245,3 +258,22 @@ class ByteProgress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class LateProgress:
+    """A progress bar that starts with its first step (the store is read after the
+    archive: its rate must not count the time the archive took)."""
+
+    def __init__(self, label: str, total: int, unit: str) -> None:
+        self.args, self.bar = (label, total, unit), None
+
+    def advance(self) -> None:
+        from adtrace.progress import Progress
+
+        if self.bar is None:
+            self.bar = Progress(*self.args)
+        self.bar.advance()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

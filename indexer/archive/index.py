@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,16 +78,7 @@ class CaptureIndex:
 
     def entries(self) -> list[IndexEntry]:
         """Every readable entry, in write order; damaged lines are skipped."""
-        if not self.path.exists():
-            return []
-        out = []
-        with open(self.path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                try:
-                    out.append(IndexEntry(**json.loads(line)))
-                except (ValueError, TypeError):
-                    continue
-        return out
+        return [entry for _n, entry in read_lines(self.path) if entry is not None]
 
     def latest(self, url: str) -> IndexEntry | None:
         return self._latest.get(url)
@@ -101,3 +93,18 @@ class CaptureIndex:
         finally:
             os.close(fd)
         self._latest[entry.url] = entry
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, IndexEntry | None]]:
+    """(line number, entry) per non-empty line of an index file, in write order; None for
+    a line that cannot be read (a kill mid-append leaves one). No file: nothing."""
+    if not path.exists():
+        return
+    with open(path, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, IndexEntry(**json.loads(line))
+            except (ValueError, TypeError):
+                yield lineno, None

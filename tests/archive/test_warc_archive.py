@@ -227,3 +227,41 @@ def test_a_missing_original_is_said_once_for_all_the_revisits_that_need_it(
         f"{first.warc_file}: missing, yet captures.jsonl names 1 capture(s) in it (first: "
         "captures.jsonl line 1 (http://x.test/ad/1))",
     ], report.problems
+
+
+def test_a_record_a_running_crawl_finishes_after_the_scan_is_not_called_cut_short(
+        tmp_path: Path) -> None:
+    """The scan can meet a record half written (crawls hold the archive lock shared with
+    verify); by the time the capture index is read, the crawl has finished it."""
+    from indexer.archive import verify, verify_refs
+
+    with WarcWriter(tmp_path) as w:
+        w.write(fetched("http://x.test/ad/1", b"one " * 100))
+        second = w.write(fetched("http://x.test/ad/2", b"two " * 100))
+    path, index = tmp_path / second.warc_file, tmp_path / "captures.jsonl"
+    whole, lines = path.read_bytes(), index.read_bytes().splitlines(keepends=True)
+    path.write_bytes(whole[: second.warc_offset + 50])  # what the scan saw
+    index.write_bytes(lines[0])
+    report = verify._verify(tmp_path, lambda _n: None)
+    assert report.truncated == [(second.warc_file, second.warc_offset)]
+    path.write_bytes(whole)  # the crawl finished the record, then indexed it
+    index.write_bytes(b"".join(lines))
+    verify_refs.check_index(tmp_path, report)
+    assert report.problems == [] and report.index_entries == 2
+
+
+def test_a_damaged_stretch_full_of_false_gzip_headers_ends_at_the_real_next_member(
+        tmp_path: Path) -> None:
+    import gzip
+
+    from indexer.archive.verify import gzip_members
+
+    real = gzip.compress(b"WARC/1.0\r\n" + bytes(range(256)) * 8)
+    fake_headers = b"\x1f\x8b\x08\x00" * 50_000  # damage that looks like members everywhere
+    path = tmp_path / "x.warc.gz"
+    path.write_bytes(real + b"\x1f\x8b\x08\x00garbage" + fake_headers + real)
+    with open(path, "rb") as fh:
+        members = list(gzip_members(fh, chunk=4096))
+    assert [(m.offset, bool(m.data), m.damage[:8]) for m in members] == [
+        (0, True, ""), (len(real), False, "damaged:"),
+        (path.stat().st_size - len(real), True, "")]

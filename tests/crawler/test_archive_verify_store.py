@@ -86,7 +86,8 @@ def test_a_missing_image_is_named_with_the_ads_that_show_it(
     path.unlink()
     code, out = verify(archive, store, capsys)
     assert code == 1
-    assert f"BAD  images: {sha} is missing, yet " in out and "ad version(s) in the store" in out
+    assert f"BAD  image {sha}: missing, yet 1 ad version(s) in the store show it (first: ad " \
+        in out
     assert sum(line.startswith("BAD") for line in out.splitlines()) == 1, out
 
 
@@ -123,3 +124,40 @@ def test_a_damaged_stretch_inside_a_file_is_not_taken_for_a_cut_tail(
     _, intact = verify(archive, store, capsys)
     records = int(intact.split(" record(s)")[0].split()[-1])
     assert f", {records - 1} record(s)" in out, (out, intact)
+
+
+def test_the_default_store_is_checked_with_the_default_archive_and_a_dead_one_is_an_error(
+        crawled: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    archive, store = crawled
+    monkeypatch.setenv("ADTRACE_ARCHIVE_DIR", str(archive))
+    monkeypatch.setenv("ADTRACE_STORE", str(store))
+    assert main(["archive", "verify", "--quiet"]) == 0
+    assert "store: 3 capture(s)" in capsys.readouterr().out
+    monkeypatch.setenv("ADTRACE_STORE", str(store.with_name("not-made-yet.sqlite3")))
+    assert main(["archive", "verify", "--quiet"]) == 0
+    assert "store: not checked (no store at " in capsys.readouterr().out
+    # an Elasticsearch store that is down: an error, not an unchecked OK
+    monkeypatch.setenv("ADTRACE_STORE", "http://127.0.0.1:9")
+    assert main(["archive", "verify", "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert "OK" not in captured.out
+    assert "Elasticsearch at http://127.0.0.1:9: " in captured.err
+    assert "(--no-store checks the archive alone)" in captured.err
+    assert main(["archive", "verify", "--quiet", "--no-store"]) == 0
+
+
+def test_a_hostile_url_in_a_problem_is_printed_escaped(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    archive, store = crawled
+    index = archive / "captures.jsonl"
+    entry = json.loads(index.read_text(encoding="utf-8").splitlines()[0])
+    entry.update(url="http://x.test/\x1b[2J\nBAD  forged line", file="warcs/gone.warc.gz")
+    with open(index, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    assert "(http://x.test/\\x1b[2J\\nBAD  forged line))" in out
+    assert "\x1b" not in out and not any(line.startswith("BAD  forged") for line in out.splitlines())
