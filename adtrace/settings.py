@@ -40,6 +40,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("notice", "This system holds police intelligence data. Use it only for the tasks "
             "you are authorised for. Every search, view and export is logged.",
             "Notice each user accepts at login."),
+    Setting("https", False, "The web UI is reached over HTTPS (a TLS reverse proxy in front "
+            "of it): the session cookie is marked Secure and browsers are told to use HTTPS "
+            "only (Strict-Transport-Security)."),
     Setting("session_minutes", 480, "Idle minutes before a web session expires."),
     Setting("session_max_hours", 12, "Hours after sign-in a web session ends, active or not."),
     Setting("lockout_failures", 10, "Failed sign-ins in a row that lock an account."),

@@ -47,6 +47,8 @@ def _defaults(config: dict[str, Any]) -> dict[str, Any]:
         "TESTING": bool(config.get("TESTING", False)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # behind a TLS proxy: the session cookie is never sent in clear, and HSTS is sent
+        "SESSION_COOKIE_SECURE": bool(settings.get("https")),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(settings.get("session_minutes"))),
         "MAX_CONTENT_LENGTH": 64 * 1024,
     }

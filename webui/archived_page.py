@@ -32,7 +32,8 @@ DROP = frozenset({
 })
 URL_ATTRS = frozenset({"href", "action", "formaction", "background", "poster", "cite",
                        "longdesc", "usemap", "ping", "xlink:href", "manifest", "codebase",
-                       "data", "lowsrc", "dynsrc"})
+                       "data", "lowsrc", "dynsrc", "attributionsrc", "archive", "classid",
+                       "profile", "icon"})
 LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-srcset")
 # bounded: a hostile sheet of unclosed "url(" would otherwise cost the square of its length
 _CSS_URL = re.compile(r"url\s*\([^)]{0,4096}\)?", re.IGNORECASE)

@@ -45,7 +45,12 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     # no DNS look-ups for names in a page (an ad site's name would reach its DNS server)
     "X-DNS-Prefetch-Control": "off",
+    # nothing in the UI uses these; an archived page must not either (attribution
+    # reporting would make the browser report to an ad site's registrar)
+    "Permissions-Policy": ("camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+                           "browsing-topics=(), attribution-reporting=()"),
 }
+HSTS = "max-age=31536000"  # sent when the UI is reached over HTTPS only (ADTRACE_HTTPS)
 
 
 def csrf_token() -> str:
@@ -172,6 +177,8 @@ def _headers(response: Response) -> Response:
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers["Strict-Transport-Security"] = HSTS
     return response
 
 

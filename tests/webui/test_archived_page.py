@@ -21,6 +21,8 @@ def _inert(html: str) -> str:
     f'<style><\\/style><img src="https://{SITE}/i.png"></style>',  # an escape that closes it
     f'<image srcset="https://{SITE}/a.png 1x" src="https://{SITE}/b.png">',  # a browser's <img>
     f'<p srcset="https://{SITE}/x.png" imagesrcset="https://{SITE}/y.png">z</p>',
+    f'<a attributionsrc="https://{SITE}/register">z</a>',  # attribution reporting
+    f'<img src="/ok.png" attributionsrc="https://{SITE}/register">',
     f'<div style="background:\\75 rl(https://{SITE}/x)">a</div>',  # url( written with an escape
     f'<div style="background:\\\\75rl(https://{SITE}/x)">a</div>',  # and an escaped backslash
     f'<style>@font-face{{font-family:f;src:\\75rl(https://{SITE}/f.woff)}}</style>',

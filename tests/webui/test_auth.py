@@ -163,6 +163,26 @@ def test_security_headers_on_every_response(app, client, path) -> None:  # type:
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert resp.headers["X-Frame-Options"] == "DENY"
+    policy = resp.headers["Permissions-Policy"]
+    assert "attribution-reporting=()" in policy and "geolocation=()" in policy
+    assert "Strict-Transport-Security" not in resp.headers  # plain HTTP (the demo)
+
+
+def test_over_https_the_session_cookie_is_secure_and_hsts_is_sent(
+        world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from webui.app import create_app
+
+    monkeypatch.setenv("ADTRACE_HTTPS", "yes")
+    app = create_app({"STORE_URL": str(world.store_path), "DATA_DIR": str(world.data_dir),
+                      "ARCHIVE_DIR": str(world.archive_dir), "SECRET_KEY": "test-secret",
+                      "TESTING": True})
+    client = app.test_client()
+    page = client.get("/login", base_url="https://adtrace.test")
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    resp = client.post("/login", base_url="https://adtrace.test", data={
+        "name": "ada", "password": PASSWORD, "csrf_token": token_from(page.get_data(as_text=True))})
+    cookies = [v for k, v in resp.headers.items() if k == "Set-Cookie"]
+    assert cookies and all("; Secure" in c and "HttpOnly" in c for c in cookies), cookies
 
 
 def test_pages_have_no_inline_script(app, client, world) -> None:  # type: ignore[no-untyped-def]
