@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, send_file
 from werkzeug.wrappers import Response
 
+from indexer import archive
 from webui import audit
 from webui.app import get_store
 from webui.views.common import loaded_into_page
@@ -32,13 +33,9 @@ TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
 
 
 def find_image(archive_dir: Path, sha256: str) -> Path | None:
-    """The archived file for a content hash: ARCHIVE_DIR/images/<ab>/<sha256>.<ext>."""
-    folder = archive_dir / "images" / sha256[:2]
-    for suffix in TYPES:
-        path = folder / f"{sha256}{suffix}"
-        if path.is_file():
-            return path
-    return None
+    """The archived file for a content hash, if it is of a type served (TYPES)."""
+    path = archive.find_image(archive_dir, sha256)
+    return path if path is not None and path.suffix in TYPES else None
 
 
 @bp.route("/image/<sha256>")
