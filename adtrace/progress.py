@@ -1,4 +1,4 @@
-"""A progress bar on stderr for long commands (reindex): counts, rate, ETA.
+"""A progress bar on stderr for long commands (reindex, archive verify): counts, rate, ETA.
 
 On a terminal it redraws one line; elsewhere (a log file, a test) it writes a line now
 and then, so a long job is visibly alive without flooding the log. No dependency: the
@@ -64,3 +64,37 @@ class Progress:
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+
+class ByteProgress:
+    """Bytes read, shown in whole MiB."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar, self.carry = bar, 0
+
+    def add(self, n: int) -> None:
+        self.carry += n
+        if self.carry >= 1 << 20:
+            self.bar.advance(self.carry >> 20)
+            self.carry &= (1 << 20) - 1
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class LateProgress:
+    """A progress bar that starts with its first step (the store is read after the
+    archive: its rate must not count the time the archive took)."""
+
+    def __init__(self, label: str, total: int, unit: str) -> None:
+        self.args = (label, total, unit)
+        self.bar: Progress | None = None
+
+    def advance(self) -> None:
+        if self.bar is None:
+            self.bar = Progress(*self.args)
+        self.bar.advance()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

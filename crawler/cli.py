@@ -152,6 +152,7 @@ def run_crawl(args: argparse.Namespace) -> int:
 def run_archive_verify(args: argparse.Namespace) -> int:
     from adtrace import settings
     from adtrace.cli import CommandError
+    from adtrace.progress import LateProgress
     from adtrace.terminal import cell
     from indexer.archive import archive_verify
     from indexer.archive.lock import ArchiveBusy
@@ -194,8 +195,9 @@ def run_archive_verify(args: argparse.Namespace) -> int:
 def _verify_store(args: argparse.Namespace) -> tuple[Any, str, int]:
     """The store to hold the archive against (with its number of ads), or None and why
     not. The default store (ADTRACE_STORE) goes with the default archive only, and is
-    skipped, said so, only when it is an embedded store not made yet; a store that cannot be read (a server that
-    is down) is an error, said now rather than after the archive is read."""
+    skipped, said so, only when it is an embedded store not made yet; a store that cannot
+    be read (a server that is down) is an error, said now rather than after the archive
+    is read."""
     from adtrace import settings
     from adtrace.cli import CommandError
     from indexer.store import StoreError, open_store
@@ -226,7 +228,7 @@ def _embedded_store_missing(url: str) -> bool:
 
 def _verify_progress(root: str) -> Any:
     """A progress bar in MiB over the WARC and image files to read."""
-    from adtrace.progress import Progress
+    from adtrace.progress import ByteProgress, Progress
     from indexer.archive.images import IMAGE_DIR
     from indexer.archive.writer import WARC_DIR
 
@@ -242,38 +244,3 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
-
-
-class ByteProgress:
-    """Bytes read, shown in whole MiB."""
-
-    def __init__(self, bar: Any) -> None:
-        self.bar, self.carry = bar, 0
-
-    def add(self, n: int) -> None:
-        self.carry += n
-        if self.carry >= 1 << 20:
-            self.bar.advance(self.carry >> 20)
-            self.carry &= (1 << 20) - 1
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-class LateProgress:
-    """A progress bar that starts with its first step (the store is read after the
-    archive: its rate must not count the time the archive took)."""
-
-    def __init__(self, label: str, total: int, unit: str) -> None:
-        self.args, self.bar = (label, total, unit), None
-
-    def advance(self) -> None:
-        from adtrace.progress import Progress
-
-        if self.bar is None:
-            self.bar = Progress(*self.args)
-        self.bar.advance()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
