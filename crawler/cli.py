@@ -61,10 +61,13 @@ def _load(folder: str) -> list[Any]:
 
 
 def run_sources_list(args: argparse.Namespace) -> int:
+    from adtrace.terminal import cell
+
     for s in _load(args.dir):
         state = "enabled " if s.enabled else "disabled"
-        print(f"{s.id:20} {state} {s.theme:12} {s.base_url}\n    why: {s.reason} "
-              f"(approved by {s.approved_by} on {s.approved_on})")
+        print(f"{s.id:20} {state} {cell(s.theme):12} {cell(s.base_url)}\n"
+              f"    why: {cell(s.reason)} (approved by {cell(s.approved_by)} on "
+              f"{cell(s.approved_on)})")
     return 0
 
 

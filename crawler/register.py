@@ -8,6 +8,7 @@ ignoring robots.txt requires a written reason.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict
 from datetime import date
@@ -15,22 +16,49 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from parsel import Selector
 
+from crawler.extract import SelectorError, select
 from crawler.proxy_url import SocksProxy, check_http_proxy, is_socks_url
 from crawler.source import Politeness, Section, Selectors, Source
+from crawler.structured import is_structured
 from indexer.model import SourceInfo
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MAX_NUMBER = 1e6  # no setting of a source is sensibly larger (hours, seconds, requests)
+MIN_INTERVAL_HOURS = 0.25  # a site is not crawled again within a quarter of an hour
+MAX_INTERVAL_HOURS = 24 * 366.0
+MAX_CONCURRENCY = 64  # requests in flight to one site
+MAX_DELAY_S = 3600.0
+_EMPTY_PAGE = Selector(text="<html></html>")  # selectors are tried on it: do they parse?
 _TOP_REQUIRED = ("id", "name", "theme", "country", "base_url", "reason", "approved_by",
                  "approved_on", "sections", "selectors")
 _TOP_OPTIONAL = ("enabled", "revisit_hours", "crawl_every_hours", "missing_runs_before_removed",
                  "politeness", "robots", "robots_reason",
                  "user_agent", "proxy", "spider")
-_SELECTOR_KEYS = ("ad_links", "next_page", "ad_id", "fields", "images", "removed_marker")
+_SELECTOR_KEYS = ("ad_links", "next_page", "ad_id", "fields", "images", "removed_marker",
+                  "empty_listing")
 
 
 class SourceError(ValueError):
     """A source file is invalid; the message names file, field and problem."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping: the second would
+    silently win (a second ``fields:`` block would drop the first's selectors)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if not isinstance(key, (str, int, float, bool, type(None))):
+                continue  # an unhashable key: the safe loader says so itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 class _Checker:
@@ -64,13 +92,29 @@ class _Checker:
         return str(value).strip()
 
     def number(self, data: dict[str, Any], key: str, field: str, default: float,
-               *, minimum: float = 0.0) -> float:
+               *, minimum: float = 0.0, maximum: float = MAX_NUMBER) -> float:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(field, f"must be a number, not {value!r}")
+        if not math.isfinite(value):  # YAML's .nan and .inf: no interval, no delay
+            raise self.fail(field, f"must be a finite number, not {value}")
         if value < minimum:
             raise self.fail(field, f"must be at least {minimum}, not {value}")
+        if value > maximum:
+            raise self.fail(field, f"must be at most {maximum}, not {value}")
         return float(value)
+
+    def selector(self, data: dict[str, Any], key: str, field: str, *,
+                 required: bool = False) -> str:
+        """A CSS or ``xpath:`` expression that parses (or a structured-data one): a typo
+        is named here, not found by a crawl that then reads no ads."""
+        expr = self.text(data, key, field, required=required)
+        if expr and not is_structured(expr):
+            try:
+                select(_EMPTY_PAGE, expr)
+            except SelectorError as exc:
+                raise self.fail(field, str(exc)) from None
+        return expr
 
     def flag(self, data: dict[str, Any], key: str, field: str, default: bool) -> bool:
         value = data.get(key, default)
@@ -83,7 +127,7 @@ def load_source(path: str | Path) -> Source:
     """Parse and validate one source file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -134,8 +178,9 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
         sections=_sections(c, data["sections"]),
         selectors=_selectors(c, data["selectors"]),
         enabled=c.flag(data, "enabled", "enabled", True),
-        revisit_hours=c.number(data, "revisit_hours", "revisit_hours", 24.0, minimum=0.01),
-        crawl_every_hours=c.number(data, "crawl_every_hours", "crawl_every_hours", 0.0),
+        revisit_hours=c.number(data, "revisit_hours", "revisit_hours", 24.0,
+                               minimum=MIN_INTERVAL_HOURS, maximum=MAX_INTERVAL_HOURS),
+        crawl_every_hours=_crawl_every(c, data),
         missing_runs_before_removed=_whole(c, data, "missing_runs_before_removed", 2),
         politeness=_politeness(c, data.get("politeness") or {}),
         robots=robots, robots_reason=robots_reason,
@@ -144,6 +189,17 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
         proxy=proxy, spider=c.text(data, "spider", "spider", required=False, default="generic"),
         path=path,
     )
+
+
+def _crawl_every(c: _Checker, data: dict[str, Any]) -> float:
+    """0 (the default) means every revisit_hours; else at least MIN_INTERVAL_HOURS: a site
+    crawled again minutes after the last run is not crawled politely."""
+    hours = c.number(data, "crawl_every_hours", "crawl_every_hours", 0.0,
+                     maximum=MAX_INTERVAL_HOURS)
+    if 0 < hours < MIN_INTERVAL_HOURS:
+        raise c.fail("crawl_every_hours", f"must be 0 (every revisit_hours) or at least "
+                     f"{MIN_INTERVAL_HOURS}, not {hours}")
+    return hours
 
 
 def _whole(c: _Checker, data: dict[str, Any], key: str, default: int) -> int:
@@ -167,11 +223,13 @@ def _sections(c: _Checker, raw: Any) -> tuple[Section, ...]:
 
 def _politeness(c: _Checker, raw: Any) -> Politeness:
     data = c.mapping(raw, "politeness", ("download_delay", "concurrency", "autothrottle"))
-    concurrency = c.number(data, "concurrency", "politeness.concurrency", 2, minimum=1)
+    concurrency = c.number(data, "concurrency", "politeness.concurrency", 2, minimum=1,
+                           maximum=MAX_CONCURRENCY)
     if concurrency != int(concurrency):
         raise c.fail("politeness.concurrency", f"must be a whole number, not {concurrency}")
     return Politeness(
-        download_delay=c.number(data, "download_delay", "politeness.download_delay", 1.0),
+        download_delay=c.number(data, "download_delay", "politeness.download_delay", 1.0,
+                                maximum=MAX_DELAY_S),
         concurrency=int(concurrency),
         autothrottle=c.flag(data, "autothrottle", "politeness.autothrottle", True),
     )
@@ -191,16 +249,17 @@ def _selectors(c: _Checker, raw: Any) -> Selectors:
     fields_raw = data.get("fields") or {}
     if not isinstance(fields_raw, dict):
         raise c.fail("selectors.fields", "must be a mapping of field name to selector")
-    fields = {str(k): c.text(fields_raw, k, f"selectors.fields.{k}") for k in fields_raw}
+    fields = {str(k): c.selector(fields_raw, k, f"selectors.fields.{k}", required=True)
+              for k in fields_raw}
     return Selectors(
-        ad_links=c.text(data, "ad_links", "selectors.ad_links"),
-        next_page=c.text(data, "next_page", "selectors.next_page", required=False),
+        ad_links=c.selector(data, "ad_links", "selectors.ad_links", required=True),
+        next_page=c.selector(data, "next_page", "selectors.next_page"),
         ad_id_from_url=from_url,
-        ad_id_css=c.text(ad_id, "css", "selectors.ad_id.css", required=False),
+        ad_id_css=c.selector(ad_id, "css", "selectors.ad_id.css"),
         fields=fields,
-        images=c.text(data, "images", "selectors.images", required=False),
-        removed_marker=c.text(data, "removed_marker", "selectors.removed_marker",
-                              required=False),
+        images=c.selector(data, "images", "selectors.images"),
+        removed_marker=c.selector(data, "removed_marker", "selectors.removed_marker"),
+        empty_listing=c.selector(data, "empty_listing", "selectors.empty_listing"),
     )
 
 

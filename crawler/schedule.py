@@ -3,9 +3,9 @@
 A source is due when its interval (``crawl_every_hours``, else ``revisit_hours``) has
 passed since the start of its last recorded crawl run (the store is the memory, so a
 restarted scheduler picks up where it left off) or since this scheduler last tried it
-(a crawl that failed as a whole is not retried in a tight loop). Sources run one after
-another; a stop request (SIGINT/SIGTERM set ``stop``) is honoured between runs and
-ends the wait at once.
+(a crawl that failed as a whole is not retried in a tight loop): a daily source runs at
+the same time each day. Sources run one after another; a stop request (SIGINT/SIGTERM
+set ``stop``) is honoured between runs and ends the wait at once.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.revisits import grace
 from crawler.source import Source
 from indexer.model import utcnow
 
 MAX_SLEEP_S = 300.0
+RETRY = timedelta(seconds=MAX_SLEEP_S)  # after the store could not be read
 
 
 def interval_hours(source: Source) -> float:
@@ -37,8 +37,7 @@ def due_in(source: Source, last: datetime | None, now: datetime) -> timedelta:
     """How long until the source is due (zero or less: due now)."""
     if last is None:
         return timedelta(0)
-    hours = interval_hours(source)
-    return last + timedelta(hours=hours) - grace(hours) - now
+    return last + timedelta(hours=interval_hours(source)) - now
 
 
 @dataclass
@@ -93,12 +92,21 @@ class Scheduler:
         return done
 
     def forever(self) -> None:
-        """Run due sources, sleep until the next is due, until ``stop`` is set."""
+        """Run due sources, sleep until the next is due, until ``stop`` is set. A store
+        that cannot be read (a server down for a while) is said, and tried again after
+        MAX_SLEEP_S: the schedule outlives it, as the crawls do (they spool)."""
+        from indexer.store import StoreError
+
         while not self.stop.is_set():
-            self.run_due()
+            try:
+                self.run_due()
+                waits = {} if self.stop.is_set() else self.waits(utcnow())
+            except StoreError as exc:
+                self.say(f"store unavailable: {exc}; trying again in {_human(RETRY)}")
+                self.stop.wait(RETRY.total_seconds())
+                continue
             if self.stop.is_set():
                 break
-            waits = self.waits(utcnow())
             if not waits:
                 self.say("no enabled sources; stopping")
                 return

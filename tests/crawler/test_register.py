@@ -59,12 +59,38 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     ({"selectors": {"ad_links": "a", "ad_id": {"from_url": "(["}}}, r"bad regex"),
     ({"selectors": {"ad_link": "a"}}, r"selectors: unknown key"),
     ({"enabled": "yes"}, r"enabled: must be true or false"),
+    ({"revisit_hours": float("nan")}, r"revisit_hours: must be a finite number, not nan"),
+    ({"crawl_every_hours": float("inf")}, r"crawl_every_hours: must be a finite number"),
+    ({"politeness": {"download_delay": float("nan")}}, r"download_delay: must be a finite"),
+    ({"revisit_hours": 0.01}, r"revisit_hours: must be at least 0.25"),
+    ({"crawl_every_hours": 0.0001}, r"crawl_every_hours: must be 0 \(every revisit_hours\)"),
+    ({"politeness": {"concurrency": 10**9}}, r"politeness.concurrency: must be at most 64"),
+    ({"selectors": {**GOOD["selectors"], "ad_links": "a.ad[[[::attr(href)"}},
+     r"selectors.ad_links: bad selector 'a.ad\[\[\["),
+    ({"selectors": {**GOOD["selectors"], "fields": {"title": "xpath://h1[("}}},
+     r"selectors.fields.title: bad selector"),
+    ({"selectors": {**GOOD["selectors"], "empty_listing": "p..none"}},
+     r"selectors.empty_listing: bad selector"),
 ])
 def test_errors_name_file_field_and_problem(tmp_path: Path, change: dict, message: str) -> None:
     path = write(tmp_path, "bad.yaml", {**GOOD, **change})
     with pytest.raises(SourceError, match=message) as err:
         load_source(path)
     assert str(err.value).startswith(str(path))
+
+
+def test_a_key_given_twice_is_refused_not_last_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, "twice.yaml", GOOD)
+    path.write_text(path.read_text(encoding="utf-8") + "name: Site A again\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"twice.yaml: not valid YAML: 'name' is given twice"):
+        load_source(path)
+
+
+def test_a_zero_crawl_interval_means_every_revisit_and_structured_selectors_pass() -> None:
+    src = parse_source({**GOOD, "crawl_every_hours": 0, "selectors": {
+        **GOOD["selectors"], "fields": {"title": "jsonld:name", "age": "microdata:age"},
+        "empty_listing": "p.none"}})
+    assert src.crawl_every_hours == 0 and src.selectors.empty_listing == "p.none"
 
 
 def test_ignoring_robots_with_a_reason_is_allowed() -> None:
@@ -96,6 +122,11 @@ def test_cli_sources_check_and_list(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "1 source file(s) valid" in capsys.readouterr().out
     assert main(["sources", "list", "--dir", str(tmp_path)]) == 0
     assert "site-a" in capsys.readouterr().out
+    write(tmp_path, "a.yaml", {**GOOD, "reason": "Because.\x1b]0;owned\x07\nforged line"})
+    assert main(["sources", "list", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "why: Because.\\x1b]0;owned\\x07\\nforged line (approved" in out
+    assert "\x1b" not in out and "\nforged" not in out
     write(tmp_path, "b.yaml", {**GOOD, "id": "site-b", "colour": 1})
     assert main(["sources", "check", "--dir", str(tmp_path)]) == 2
     assert "b.yaml: (top level): unknown key(s) ['colour']" in capsys.readouterr().err

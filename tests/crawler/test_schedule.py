@@ -27,7 +27,37 @@ def test_due_in_follows_the_interval() -> None:
     assert interval_hours(source) == 24
     assert due_in(source, None, T) == timedelta(0)
     assert due_in(source, T - timedelta(hours=25), T) < timedelta(0)
-    assert due_in(source, T - timedelta(hours=1), T) > timedelta(hours=21)
+    assert due_in(source, T - timedelta(hours=1), T) == timedelta(hours=23)
+    # a daily source runs at the same time each day: no drift of the revisit grace
+    assert due_in(source, T, T) == timedelta(hours=24)
+
+
+def test_the_loop_outlives_a_store_that_cannot_be_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store cannot be read (a server down for a while, a damaged file): said, waited
+    out, tried again; the loop stops when asked, not when the store fails."""
+    import threading
+
+    import yaml
+
+    from crawler.schedule import Scheduler
+
+    source = parse_source(yaml.safe_load(SOURCE_YAML.format(base="http://x/")), "f.yaml")
+    said: list[str] = []
+    stop = threading.Event()
+
+    def say(line: str) -> None:
+        said.append(line)
+        if sum("store unavailable" in s for s in said) == 2:
+            stop.set()  # asked to stop after the second failed try
+
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"not a database " * 100)
+    monkeypatch.setattr("crawler.schedule.RETRY", timedelta(0))
+    Scheduler([source], str(damaged), tmp_path, say=say, stop=stop).forever()
+    assert [s for s in said if "store unavailable" in s][0].startswith(
+        f"store unavailable: sqlite store {damaged}: cannot open: file is not a database")
+    assert said[-1] == "stopped"
 
 
 @pytest.fixture
