@@ -161,3 +161,10 @@ def canonical_url(url: str) -> str:
 def is_removed(sel: Selector, source: Source) -> bool:
     marker = source.selectors.removed_marker
     return bool(marker) and bool(select(sel, marker))
+
+
+def is_empty_listing(sel: Selector, source: Source) -> bool:
+    """The page is the site's "no ads here" notice (``selectors.empty_listing``): a listing
+    with no ad links is complete only then; a block page or a new layout is not that."""
+    marker = source.selectors.empty_listing
+    return bool(marker) and bool(select(sel, marker))

@@ -222,8 +222,10 @@ class IngestPipeline:
         source = spider.source
         duration = time.monotonic() - self._t0
         finished = spider.run_start + timedelta(seconds=duration)
-        missing = tuple(spider.missing_from_listings()) if spider.listings_complete else ()
-        if spider.listings_complete and missing:
+        # a run stopped early (a signal, a close-spider limit) left listing pages unread
+        complete = spider.listings_complete and reason == "finished"
+        missing = tuple(spider.missing_from_listings()) if complete else ()
+        if missing:
             earlier = store.crawl_runs(source.id, limit=max(10, 4 * source.
                                                             missing_runs_before_removed))
             why = (f"missing from complete listings in {source.missing_runs_before_removed} "
@@ -240,7 +242,7 @@ class IngestPipeline:
             unchanged=int(get("adtrace/unchanged", 0)), removed=int(get("adtrace/removed", 0)),
             errors=int(get("adtrace/errors", 0)), error_samples=tuple(spider.error_samples),
             duration=round(duration, 3), finish_reason=reason,
-            listings_complete=spider.listings_complete, missing=missing,
+            listings_complete=complete, missing=missing,
         )
 
     def _spider(self) -> Any:

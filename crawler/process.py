@@ -21,10 +21,11 @@ from crawler.source import Source
 
 
 def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str, str]]:
-    """(site_ad_id, url, last seen) of the source's live ads in the store: what to revisit
-    once their interval has passed."""
+    """(site_ad_id, url, start of the run that last captured it) of the source's live ads
+    in the store: what to revisit once their interval has passed."""
     if not store_url:
         return []
+    from crawler.revisits import RUNS_LOOKED_AT, seen_at_run_start
     from indexer.model import to_iso
     from indexer.store import open_store
     from indexer.store.base import StoreError
@@ -32,7 +33,8 @@ def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str, str]]
     try:
         store = open_store(store_url)
         try:
-            return [(ad.site_ad_id, ad.url, to_iso(ad.last_seen))
+            runs = store.crawl_runs(source_id, limit=RUNS_LOOKED_AT)
+            return [(ad.site_ad_id, ad.url, to_iso(seen_at_run_start(ad.last_seen, runs)))
                     for ad in store.live_ads(source_id)]
         finally:
             store.close()

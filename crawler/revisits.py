@@ -2,10 +2,11 @@
 
 Pure functions, so the rules are tested without a crawl.
 
-Revisits: a known live ad is refetched when ``revisit_hours`` have passed since its last
-capture, measured from the start of the run. A grace of a tenth of the interval (at most
-an hour) keeps a daily crawl from skipping a day because yesterday's fetch of the ad
-happened a few seconds after yesterday's start.
+Revisits: a known live ad is refetched when ``revisit_hours`` have passed since the start
+of the run that last captured it (``seen_at_run_start``), measured from the start of this
+run: an ad fetched three hours into yesterday's long run is due today as well, not every
+other day. A grace of a tenth of the interval (at most an hour) covers a capture by a run
+that left no record (killed) and clocks a little apart.
 
 Removals by absence: a run whose listings were complete records which known live ads
 they did not show. An ad is marked removed when it was missing from
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from indexer.crawl_runs import CrawlRun
 
 MAX_GRACE = timedelta(hours=1)
+RUNS_LOOKED_AT = 20  # recent runs an ad's last capture is placed in (older: due anyway)
 
 
 def grace(revisit_hours: float) -> timedelta:
@@ -33,6 +35,18 @@ def is_due(last_seen: datetime | None, run_start: datetime, revisit_hours: float
         return True
     interval = timedelta(hours=revisit_hours)
     return run_start - last_seen >= interval - grace(revisit_hours)
+
+
+def seen_at_run_start(last_seen: datetime, runs: Sequence[CrawlRun]) -> datetime:
+    """The start of the recorded run during which ``last_seen`` fell, else ``last_seen``.
+
+    ``runs`` are the source's recorded runs, newest first."""
+    for run in runs:
+        if run.started <= last_seen <= run.finished:
+            return run.started
+        if run.finished < last_seen:
+            break  # newest first: every run after this one ended before the capture
+    return last_seen
 
 
 def missing_ads(known: Iterable[str], listed: set[str]) -> list[str]:

@@ -33,6 +33,9 @@ selectors:
     city: "span.city::text"
   images: "div.gallery img::attr(data-src), div.gallery img::attr(src)"
   removed_marker: "div.ad-removed"           # page says the ad is gone
+  empty_listing: "p.no-results"              # a listing says it has no ads (else a listing
+                                             # page with no ad links makes the run's
+                                             # listings incomplete: blocked, or a new layout)
 ```
 """
 
@@ -63,6 +66,7 @@ class Selectors:
     fields: dict[str, str] = field(default_factory=dict)  # name → CSS or "xpath:…"
     images: str = ""
     removed_marker: str = ""
+    empty_listing: str = ""  # a listing page's "no ads here" notice
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ def listing(world: World, day: int, town: str, offset: int, per_page: int = PER_
     if offset + per_page < len(ids):
         pager += f'<a rel="next" href="list?region={town}&amp;offset={offset + per_page}">Volgende</a>'
     name = TOWN_BY_SLUG[town].name
+    if not rows:  # as real boards do: a notice, not just an empty list
+        rows.append('<p class="empty">Geen zoekertjes in deze regio.</p>\n')
     body = (f"<h2>Zoekertjes {e(name)}</h2>\n<div class=\"results\">\n{''.join(rows)}</div>\n"
             f'<div class="pager">{pager}</div>')
     return _page(name, body)

@@ -62,8 +62,9 @@ def listing(world: World, day: int, town: str, page: int, per_page: int = PER_PA
     if page < pages:
         nav.append(f'<a class="next" rel="next" href="{listing_url(town, page + 1)}">volgende &raquo;</a>')
     name = TOWN_BY_SLUG[town].name
+    empty = "" if cards else '<p class="empty">Nog geen advertenties in deze stad.</p>\n'
     body = (f"<h1>Escorts in {e(name)}</h1>\n<p class=\"count\">{len(ids)} advertenties</p>\n"
-            f"<ul class=\"ads\">\n{''.join(cards)}</ul>\n"
+            f"<ul class=\"ads\">\n{''.join(cards)}</ul>\n{empty}"
             f"<nav class=\"pagination\">{' '.join(nav)}</nav>")
     return _page(f"{name} - pagina {page}", body)
 

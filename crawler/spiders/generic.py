@@ -28,7 +28,15 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.clock import Clock
-from crawler.extract import ad_id_of, fields_of, image_urls, is_removed, links, strip_scripts
+from crawler.extract import (
+    ad_id_of,
+    fields_of,
+    image_urls,
+    is_empty_listing,
+    is_removed,
+    links,
+    strip_scripts,
+)
 from crawler.items import AdItem, RemovalItem
 from crawler.middlewares import (
     CAPTURE_KEY,
@@ -46,6 +54,8 @@ from indexer.model import AdFields, Capture, ImageRef, from_iso
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = (404, 410)
+EMPTY_LISTING = ("listing shows no ads, and not the source's empty_listing notice (blocked, or "
+                 "the layout changed?): no removals by absence this run")
 MAX_IMAGES_PER_AD = 20
 
 
@@ -128,16 +138,20 @@ class GenericSpider(scrapy.Spider):
         return Request(url, callback=callback, errback=self.on_error, meta=meta,
                        dont_filter=dont_filter)
 
-    def _ad_request(self, url: str, site_ad_id: str = "") -> Request:
+    def _ad_request(self, url: str, site_ad_id: str = "", from_listing: bool = True) -> Request:
         """Ad pages are de-duplicated here (``_requested``), not by Scrapy's filter, so a
         redirect loop runs into the redirect limit and is counted instead of vanishing
         silently in the duplicate filter (redirects inherit ``dont_filter``)."""
         self._requested.add(url)
         return self._request(url, self.parse_ad, dont_filter=True, site_ad_id=site_ad_id,
-                             handle_httpstatus_list=list(GONE_STATUSES))
+                             handle_httpstatus_list=list(GONE_STATUSES), from_listing=from_listing)
 
     # ------------------------------------------------------------------ listings
     def parse_listing(self, response: Response) -> Iterator[Request]:
+        """The ad links and next pages of one listing page. Anything that keeps the page
+        from being read whole (too large, not text, a parse that fails, no ads and no
+        "no ads here" notice) makes this run's listings incomplete: an ad they did not
+        show is then not taken for one the site no longer lists."""
         self._count("pages")
         if response.meta.get(TRUNCATED_KEY) or not isinstance(response, TextResponse):
             self.listings_complete = False
@@ -146,8 +160,18 @@ class GenericSpider(scrapy.Spider):
                    f"listing is not text ({response.headers.get('Content-Type')})")
             self.record_error(response.url, why)
             return
-        sel = response.selector
-        for url in links(sel, self.source.selectors.ad_links, response.url):
+        try:
+            sel = response.selector
+            ad_links = links(sel, self.source.selectors.ad_links, response.url)
+            next_pages = links(sel, self.source.selectors.next_page, response.url)
+            if not ad_links and not is_empty_listing(sel, self.source):
+                self.listings_complete = False
+                self.record_error(response.url, EMPTY_LISTING)
+        except Exception as exc:  # noqa: BLE001 - a page the selectors cannot read is counted
+            self.listings_complete = False
+            self.record_error(response.url, f"listing could not be read: {exc!r}"[:500])
+            return
+        for url in ad_links:
             known_id = self._known_id(url)
             if known_id:
                 self.listed.add(known_id)
@@ -156,7 +180,7 @@ class GenericSpider(scrapy.Spider):
                     continue
             if url not in self._requested:
                 yield self._ad_request(url, known_id)
-        for url in links(sel, self.source.selectors.next_page, response.url):
+        for url in next_pages:
             yield self._request(url, self.parse_listing, section=response.meta.get("section"))
 
     # ------------------------------------------------------------------ ad pages
@@ -184,6 +208,8 @@ class GenericSpider(scrapy.Spider):
         if site_ad_id == response.url and known_id:
             site_ad_id = known_id
         self._seen_ids.add(site_ad_id)
+        if response.meta.get("from_listing") and site_ad_id in self.known:
+            self.listed.add(site_ad_id)  # listed under a link its id could not be read from
         if is_removed(sel, self.source):
             yield self._removal(site_ad_id, response.url, capture, "removed marker on page")
             return
@@ -291,7 +317,7 @@ class GenericSpider(scrapy.Spider):
         if not todo:
             return
         for site_ad_id, url in todo:
-            self.crawler.engine.crawl(self._ad_request(url, site_ad_id))
+            self.crawler.engine.crawl(self._ad_request(url, site_ad_id, from_listing=False))
         raise DontCloseSpider
 
     def on_error(self, failure: Failure) -> None:

@@ -34,11 +34,13 @@ def test_crawl_twice_then_removal(site: FixtureSite, tmp_path: Path,
     assert site.requests.count("/ad/1") == 1
 
     site.html("/ad/1", page("ad1.html").replace(b"discreet", b"very discreet"))
-    site.html("/city/amsterdam/?page=2", b"<html><body>no ads today</body></html>")
+    # a listing page with no ads, and no "no ads here" notice: a block page, or a new
+    # layout, is not taken for a site that dropped its ads (counted; listings incomplete)
+    site.html("/city/amsterdam/?page=2", b"<html><body>please prove you are human</body></html>")
     del site.pages["/ad/3"]  # gone: known to the store, no longer listed → revisited, 404
     assert main([*args, "--revisit-all"]) == 0
     line = capsys.readouterr().out.strip()
-    assert "ads_seen=2 new_ads=0 new_versions=1 unchanged=1 removed=1 errors=0" in line, line
+    assert "ads_seen=2 new_ads=0 new_versions=1 unchanged=1 removed=1 errors=1" in line, line
 
     db = open_store(store)
     try:
@@ -47,6 +49,10 @@ def test_crawl_twice_then_removal(site: FixtureSite, tmp_path: Path,
         assert one is not None and len(one.versions) == 2
         assert "very discreet" in one.versions[-1].fields.text
         assert three is not None and three.removed_reason == "http 404"
+        run = db.crawl_runs("fixture-site", limit=1)[0]
+        assert not run.listings_complete and run.missing == ()
+        assert any(e.url.endswith("?page=2") and "listing shows no ads" in e.reason
+                   for e in run.error_samples), run.error_samples
     finally:
         db.close()
     assert archive_verify(archive).ok
