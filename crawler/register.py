@@ -44,6 +44,9 @@ class SourceError(ValueError):
     """A source file is invalid; the message names file, field and problem."""
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key given twice in one mapping: the second would
     silently win (a second ``fields:`` block would drop the first's selectors)."""
@@ -51,6 +54,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _value in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue  # ``<<: *defaults``: merged keys are meant to be overridden
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if not isinstance(key, (str, int, float, bool, type(None))):
                 continue  # an unhashable key: the safe loader says so itself
@@ -105,11 +110,16 @@ class _Checker:
         return float(value)
 
     def selector(self, data: dict[str, Any], key: str, field: str, *,
-                 required: bool = False) -> str:
-        """A CSS or ``xpath:`` expression that parses (or a structured-data one): a typo
-        is named here, not found by a crawl that then reads no ads."""
+                 required: bool = False, structured: bool = False) -> str:
+        """A CSS or ``xpath:`` expression that parses: a typo is named here, not found by a
+        crawl that then reads no ads. ``jsonld:``/``microdata:`` only where ``structured``
+        (ad fields): elsewhere they would be read as CSS and match nothing."""
         expr = self.text(data, key, field, required=required)
-        if expr and not is_structured(expr):
+        if expr and is_structured(expr):
+            if not structured:
+                raise self.fail(field, f"{expr!r}: jsonld:/microdata: only work in "
+                                       "selectors.fields; use CSS or xpath: here")
+        elif expr:
             try:
                 select(_EMPTY_PAGE, expr)
             except SelectorError as exc:
@@ -249,7 +259,8 @@ def _selectors(c: _Checker, raw: Any) -> Selectors:
     fields_raw = data.get("fields") or {}
     if not isinstance(fields_raw, dict):
         raise c.fail("selectors.fields", "must be a mapping of field name to selector")
-    fields = {str(k): c.selector(fields_raw, k, f"selectors.fields.{k}", required=True)
+    fields = {str(k): c.selector(fields_raw, k, f"selectors.fields.{k}", required=True,
+                                    structured=True)
               for k in fields_raw}
     return Selectors(
         ad_links=c.selector(data, "ad_links", "selectors.ad_links", required=True),

@@ -71,6 +71,10 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
      r"selectors.fields.title: bad selector"),
     ({"selectors": {**GOOD["selectors"], "empty_listing": "p..none"}},
      r"selectors.empty_listing: bad selector"),
+    ({"selectors": {**GOOD["selectors"], "ad_links": "jsonld:url"}},
+     r"selectors.ad_links: 'jsonld:url': jsonld:/microdata: only work in selectors.fields"),
+    ({"selectors": {**GOOD["selectors"], "removed_marker": "microdata:gone"}},
+     r"selectors.removed_marker: .*only work in selectors.fields"),
 ])
 def test_errors_name_file_field_and_problem(tmp_path: Path, change: dict, message: str) -> None:
     path = write(tmp_path, "bad.yaml", {**GOOD, **change})
@@ -84,6 +88,24 @@ def test_a_key_given_twice_is_refused_not_last_wins(tmp_path: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8") + "name: Site A again\n", encoding="utf-8")
     with pytest.raises(SourceError, match=r"twice.yaml: not valid YAML: 'name' is given twice"):
         load_source(path)
+
+
+def test_a_yaml_merge_may_be_overridden_but_an_explicit_key_not_repeated(
+        tmp_path: Path) -> None:
+    base = {k: v for k, v in GOOD.items() if k != "sections"}
+    text = yaml.safe_dump(base) + (
+        "sections:\n"
+        "  - &city {name: Amsterdam, url: ads/ams/}\n"
+        "  - <<: *city\n"
+        "    name: Utrecht\n"
+        "    url: ads/utr/\n")
+    merged = tmp_path / "merged.yaml"
+    merged.write_text(text, encoding="utf-8")
+    assert [(s.name, s.url) for s in load_source(merged).sections] == [
+        ("Amsterdam", "ads/ams/"), ("Utrecht", "ads/utr/")]
+    merged.write_text(text + "    url: ads/other/\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"'url' is given twice"):
+        load_source(merged)
 
 
 def test_a_zero_crawl_interval_means_every_revisit_and_structured_selectors_pass() -> None:
