@@ -22,7 +22,9 @@ from datetime import datetime, timedelta
 from indexer.crawl_runs import CrawlRun
 
 MAX_GRACE = timedelta(hours=1)
-RUNS_LOOKED_AT = 20  # recent runs an ad's last capture is placed in (older: due anyway)
+# recent runs an ad's last capture is placed in; a capture before them counts from its own
+# time, which is later than its run's start by at most that run's length
+RUNS_LOOKED_AT = 20
 
 
 def grace(revisit_hours: float) -> timedelta:

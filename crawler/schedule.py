@@ -49,10 +49,19 @@ class Scheduler:
     stop: threading.Event = field(default_factory=threading.Event)
     crawl_settings: dict[str, Any] | None = None
     attempted: dict[str, datetime] = field(default_factory=dict)
+    attempt_ended: dict[str, datetime] = field(default_factory=dict)
     after_run: Callable[[], None] | None = None  # e.g. signals and alerts, from the CLI layer
 
     def _last(self, store: Any, source: Source) -> datetime | None:
-        found = [t for t in (last_started(store, source.id), self.attempted.get(source.id)) if t]
+        """When the source's last run began: its recorded start, or this scheduler's last
+        try. A run this scheduler started (recorded between its try and the try's end)
+        counts from the try: its recorded start is the seconds a crawl takes to start up
+        later, which would otherwise push every next run that much later."""
+        started = last_started(store, source.id)
+        tried, ended = self.attempted.get(source.id), self.attempt_ended.get(source.id)
+        if started and tried and ended and tried <= started <= ended:
+            return tried
+        found = [t for t in (started, tried) if t]
         return max(found) if found else None
 
     def waits(self, now: datetime) -> dict[str, timedelta]:
@@ -77,6 +86,7 @@ class Scheduler:
             if self.stop.is_set():
                 break
             self.attempted[source.id] = utcnow()
+            self.attempt_ended.pop(source.id, None)
             self.say(f"crawling {source.id} …")
             try:
                 stats = crawl([source], self.store_url, self.archive_dir, progress=False,
@@ -84,6 +94,8 @@ class Scheduler:
             except CrawlError as exc:
                 self.say(f"{source.id}: crawl failed: {exc}")
                 continue
+            finally:
+                self.attempt_ended[source.id] = utcnow()
             done += 1
             for line in stats.lines():
                 self.say(line)

@@ -30,11 +30,13 @@ from twisted.python.failure import Failure
 from crawler.clock import Clock
 from crawler.extract import (
     ad_id_of,
+    canonical_url,
     fields_of,
     image_urls,
     is_empty_listing,
     is_removed,
     links,
+    needs_page_for_id,
     strip_scripts,
 )
 from crawler.items import AdItem, RemovalItem
@@ -138,10 +140,11 @@ class GenericSpider(scrapy.Spider):
         return Request(url, callback=callback, errback=self.on_error, meta=meta,
                        dont_filter=dont_filter)
 
-    def _ad_request(self, url: str, site_ad_id: str = "", from_listing: bool = True) -> Request:
+    def _ad_request(self, url: str, site_ad_id: str = "", from_listing: bool = False) -> Request:
         """Ad pages are de-duplicated here (``_requested``), not by Scrapy's filter, so a
         redirect loop runs into the redirect limit and is counted instead of vanishing
-        silently in the duplicate filter (redirects inherit ``dont_filter``)."""
+        silently in the duplicate filter (redirects inherit ``dont_filter``).
+        ``from_listing``: a listing showed the link (its page may name a known ad)."""
         self._requested.add(url)
         return self._request(url, self.parse_ad, dont_filter=True, site_ad_id=site_ad_id,
                              handle_httpstatus_list=list(GONE_STATUSES), from_listing=from_listing)
@@ -179,7 +182,7 @@ class GenericSpider(scrapy.Spider):
                     self._count("not_due")
                     continue
             if url not in self._requested:
-                yield self._ad_request(url, known_id)
+                yield self._ad_request(url, known_id, from_listing=True)
         for url in next_pages:
             yield self._request(url, self.parse_listing, section=response.meta.get("section"))
 
@@ -188,6 +191,7 @@ class GenericSpider(scrapy.Spider):
         self._count("pages")
         capture: Capture | None = response.meta.get(CAPTURE_KEY)
         if capture is None:
+            self._unidentified(response.request, response.meta)
             self.record_error(response.url, "response was not archived; not used")
             return
         known_id = response.meta.get("site_ad_id") or ""
@@ -195,12 +199,12 @@ class GenericSpider(scrapy.Spider):
             site_ad_id = known_id or ad_id_of(self.source, response.url)
             yield self._removal(site_ad_id, response.url, capture, f"http {response.status}")
             return
-        if response.meta.get(TRUNCATED_KEY):
-            self.record_error(response.url, "ad page larger than the page size cap "
-                        "(archived truncated, not read)")
-            return
-        if not isinstance(response, TextResponse):
-            self.record_error(response.url, "ad page is not text")
+        if response.meta.get(TRUNCATED_KEY) or not isinstance(response, TextResponse):
+            self._unidentified(response.request, response.meta)
+            self.record_error(response.url, "ad page is not text"
+                              if not response.meta.get(TRUNCATED_KEY) else
+                              "ad page larger than the page size cap (archived truncated, "
+                              "not read)")
             return
         jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
@@ -208,8 +212,11 @@ class GenericSpider(scrapy.Spider):
         if site_ad_id == response.url and known_id:
             site_ad_id = known_id
         self._seen_ids.add(site_ad_id)
-        if response.meta.get("from_listing") and site_ad_id in self.known:
-            self.listed.add(site_ad_id)  # listed under a link its id could not be read from
+        if response.meta.get("from_listing") and not known_id:
+            if site_ad_id in self.known:
+                self.listed.add(site_ad_id)  # listed under a link its id could not be read from
+            elif site_ad_id == canonical_url(response.url):
+                self._unidentified(response.request, response.meta)  # the page named no id
         if is_removed(sel, self.source):
             yield self._removal(site_ad_id, response.url, capture, "removed marker on page")
             return
@@ -220,6 +227,16 @@ class GenericSpider(scrapy.Spider):
             return
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
         yield await self._with_images(ad)
+
+    def _unidentified(self, request: Request | None, meta: dict[str, Any]) -> None:
+        """A listing showed this link and only its page could say which ad it is (the id
+        is read from the page, not the URL), but the page was not read: it may have been a
+        known ad, so ads this run's listings did not show are not taken for removed."""
+        if (request is not None and meta.get("from_listing") and not meta.get("site_ad_id")
+                and needs_page_for_id(self.source, request.url)):
+            self.listings_complete = False
+            log.info("%s: %s: listed ad not identified: listings not complete this run",
+                     self.source.id, request.url)
 
     def _known_id(self, url: str) -> str:
         site_ad_id = ad_id_of(self.source, url)
@@ -324,6 +341,8 @@ class GenericSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         if request is not None and request.callback == self.parse_listing:
             self.listings_complete = False
+        elif request is not None and request.callback == self.parse_ad:
+            self._unidentified(request, request.meta)
         if _is_policy_skip(failure):
             self._count("skipped")  # robots.txt or another policy said no: not an error
             log.info("%s: skipped %s: %s", self.source.id, request and request.url,

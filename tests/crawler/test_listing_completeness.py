@@ -1,7 +1,9 @@
 """A run's listings count as complete (ads they did not show may be taken for removed)
-only when every listing page was read whole: never after a run stopped early, a page the
-selectors could not read, or an ad the listing showed under a link that names no id.
-Real crawls of the fixture site into a real store; a simulated clock moves the days."""
+only when every listing page was read whole and every ad they showed is known by its id:
+never after a run stopped early, a page the selectors could not read, or a listed link
+whose id only its page could tell and that page was not read. A listing that says it has
+no ads is complete. Real crawls of the fixture site into a real store; a simulated clock
+moves the days."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fixture_site import FixtureSite, page
 
 from crawler.run import crawl
@@ -31,6 +34,26 @@ def last_run_and_live(source: Source, tmp_path: Path) -> tuple[object, list[str]
         return run, sorted(a.site_ad_id for a in store.live_ads(source.id))
     finally:
         store.close()
+
+
+def ids_from_pages(source: Source) -> Source:
+    """The id is read from the page (``ad_id: css``): a link alone does not say which ad."""
+    return dataclasses.replace(source, selectors=dataclasses.replace(
+        source.selectors, ad_id_from_url="", ad_id_css="h1.title::text"))
+
+
+def relink(site: FixtureSite, *, drop_failing: bool = True) -> None:
+    """The listings link the ads with a tracking parameter (and, by default, no longer
+    show the ad that fails and the one robots.txt forbids)."""
+    for n, name in ((1, "listing1.html"), (2, "listing2.html")):
+        html = page(name).replace(b'/ad/1"', b'/ad/1?ref=list"').replace(
+            b'ad/2#top"', b'ad/2?ref=list"').replace(b'/ad/3"', b'/ad/3?ref=list"')
+        if drop_failing:
+            html = html.replace(b'href="/ad/4"', b'').replace(b'href="/private/ad/99"', b'')
+        site.html("/city/amsterdam/" + ("" if n == 1 else "?page=2"), html)
+    site.html("/ad/1?ref=list", page("ad1.html"))
+    site.html("/ad/2?ref=list", page("ad2_latin1.html"), charset="iso-8859-1")
+    site.html("/ad/3?ref=list", page("ad3.html"))
 
 
 def eager(source: Source) -> Source:
@@ -68,21 +91,65 @@ def test_a_listing_the_selectors_cannot_read_is_not_complete(
 
 def test_a_known_ad_listed_under_another_link_is_listed_by_the_id_on_its_page(
         site: FixtureSite, source: Source, tmp_path: Path) -> None:
-    """The id is read from the page (``ad_id: css``) and the listing's links changed (a
-    tracking parameter): only the fetched page can tell the ad was listed."""
-    source = eager(dataclasses.replace(source, selectors=dataclasses.replace(
-        source.selectors, ad_id_from_url="", ad_id_css="h1.title::text")))
+    """The listing's links changed (a tracking parameter): only the fetched page can tell
+    the ad was listed."""
+    source = eager(ids_from_pages(source))
     go(source, tmp_path, DAY0)
     _, before = last_run_and_live(source, tmp_path)
     assert len(before) == 3
-    for n, name in ((1, "listing1.html"), (2, "listing2.html")):
-        html = page(name).replace(b'/ad/1"', b'/ad/1?ref=list"').replace(
-            b'ad/2#top"', b'ad/2?ref=list"').replace(b'/ad/3"', b'/ad/3?ref=list"')
-        site.html("/city/amsterdam/" + ("" if n == 1 else "?page=2"), html)
-    site.html("/ad/1?ref=list", page("ad1.html"))
-    site.html("/ad/2?ref=list", page("ad2_latin1.html"), charset="iso-8859-1")
-    site.html("/ad/3?ref=list", page("ad3.html"))
+    relink(site)
     go(source, tmp_path, DAY0 + timedelta(days=2))
     run, live = last_run_and_live(source, tmp_path)
     assert run.listings_complete and run.missing == () and run.removed == 0
     assert live == before
+
+
+@pytest.mark.parametrize("failure", ["server error", "robots", "not text", "no id on page"])
+def test_a_listed_link_whose_page_could_not_be_read_may_be_a_known_ad(
+        site: FixtureSite, source: Source, tmp_path: Path, failure: str) -> None:
+    """Ad 3's link changed and its page fails: it may be ad 3 (it is), so ad 3 is not
+    taken for an ad the listings stopped showing."""
+    source = eager(ids_from_pages(source))
+    go(source, tmp_path, DAY0)
+    _, before = last_run_and_live(source, tmp_path)
+    relink(site)
+    if failure == "server error":
+        site.html("/ad/3?ref=list", b"<h1>Internal error</h1>", status=503)
+    elif failure == "robots":
+        site.pages["/robots.txt"] = (200, "text/plain", b"User-agent: *\nDisallow: /ad/3\n")
+    elif failure == "not text":
+        site.pages["/ad/3?ref=list"] = (200, "application/octet-stream", b"\0" * 64)
+    else:  # the page reads, but its title (the id) is gone: a new layout
+        site.html("/ad/3?ref=list", page("ad3.html").replace(b'class="title"', b'class="t"'))
+    go(source, tmp_path, DAY0 + timedelta(days=2))
+    run, live = last_run_and_live(source, tmp_path)
+    assert not run.listings_complete and run.missing == () and run.removed == 0
+    # a page that names no id is kept under its URL (the fallback identity), beside ad 3
+    assert [i for i in live if not i.startswith("http")] == before and len(before) == 3
+
+
+def test_an_ad_reached_only_through_a_redirect_from_another_listed_link_is_not_listed(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """The listings no longer show ad 3; ad 2's link now leads to ad 3's page. Ad 3 was
+    not listed, and is taken for removed (``missing_runs_before_removed: 1``)."""
+    source = eager(source)
+    go(source, tmp_path, DAY0)
+    site.html("/city/amsterdam/?page=2", page("listing2.html").replace(b'href="/ad/3"', b""))
+    site.pages["/ad/2"] = (302, "text/html", b"/ad/3")
+    go(source, tmp_path, DAY0 + timedelta(days=2))
+    run, live = last_run_and_live(source, tmp_path)
+    assert run.listings_complete and run.missing == ("3",) and run.removed == 1
+    assert live == ["1", "2"]
+
+
+def test_a_listing_that_says_it_has_no_ads_is_complete_and_its_ads_removed(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    source = eager(dataclasses.replace(source, selectors=dataclasses.replace(
+        source.selectors, empty_listing="p.no-ads")))
+    go(source, tmp_path, DAY0)
+    site.html("/city/amsterdam/", b"<html><body><p class='no-ads'>No ads in Amsterdam</p>"
+                                  b"</body></html>")
+    go(source, tmp_path, DAY0 + timedelta(days=2))
+    run, live = last_run_and_live(source, tmp_path)
+    assert run.listings_complete and run.missing == ("1", "2", "3") and run.removed == 3
+    assert live == [] and run.errors == 0
