@@ -45,25 +45,13 @@ def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str, str]]
 
 
 def spider_class(source: Source) -> Any:
-    """The spider a source names: ``generic`` or the ``name`` of a spider in crawler.spiders
-    (a custom spider subclasses GenericSpider and takes the same arguments)."""
-    from scrapy.settings import Settings
-    from scrapy.spiderloader import SpiderLoader
+    """The spider the source names (crawler.spiders.spider_named)."""
+    from crawler.spiders import UnknownSpider, spider_named
 
-    from crawler.spiders.generic import GenericSpider
-
-    if source.spider == "generic":
-        return GenericSpider
-    loader = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": ["crawler.spiders"]}))
     try:
-        cls = loader.load(source.spider)
-    except KeyError:
-        raise CrawlFailed(f"{source.path or source.id}: spider: no spider named "
-                          f"{source.spider!r} in crawler.spiders") from None
-    if not issubclass(cls, GenericSpider):
-        raise CrawlFailed(f"{source.path or source.id}: spider: {source.spider!r} must "
-                          "subclass GenericSpider")
-    return cls
+        return spider_named(source.spider)
+    except UnknownSpider as exc:
+        raise CrawlFailed(f"{source.path or source.id}: spider: {exc}") from None
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,9 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
+import phonenumbers
 import yaml
 from parsel import Selector
 
@@ -156,17 +158,22 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
     if not ID_RE.match(source_id):
         raise c.fail("id", f"{source_id!r} must match [a-z0-9-]+")
     country = c.text(data, "country", "country").upper()
-    if not re.fullmatch(r"[A-Z]{2}", country):
-        raise c.fail("country", f"{country!r} must be an ISO 3166 alpha-2 code such as NL")
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        raise c.fail("country", f"{country!r} must be an ISO 3166 alpha-2 code such as NL "
+                     "(the country whose phone numbers ads write without +code)")
     base_url = c.text(data, "base_url", "base_url")
-    if not re.match(r"^https?://[^/\s]+", base_url):
-        raise c.fail("base_url", f"{base_url!r} must be an http(s) URL")
+    if not _web_host(base_url):
+        raise c.fail("base_url", f"{base_url!r} must be an http(s) URL with a host")
+    approved_on = c.text(data, "approved_on", "approved_on")
+    if not _is_date(approved_on):
+        raise c.fail("approved_on", f"{approved_on!r} must be a date, YYYY-MM-DD")
     robots = c.text(data, "robots", "robots", required=False, default="obey")
     if robots not in {"obey", "ignore"}:
         raise c.fail("robots", f"{robots!r} must be 'obey' or 'ignore'")
     robots_reason = c.text(data, "robots_reason", "robots_reason", required=False)
     if robots == "ignore" and not robots_reason:
         raise c.fail("robots_reason", "is required when robots is 'ignore' (say why)")
+    spider = _spider(c, data)
     proxy = c.text(data, "proxy", "proxy", required=False)
     if is_socks_url(proxy):
         try:
@@ -184,21 +191,31 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
         id=source_id, name=c.text(data, "name", "name"), theme=c.text(data, "theme", "theme"),
         country=country, base_url=base_url, reason=c.text(data, "reason", "reason"),
         approved_by=c.text(data, "approved_by", "approved_by"),
-        approved_on=c.text(data, "approved_on", "approved_on"),
-        sections=_sections(c, data["sections"]),
-        selectors=_selectors(c, data["selectors"]),
+        approved_on=approved_on, sections=_sections(c, data["sections"], base_url),
+        selectors=_selectors(c, data["selectors"], links_required=spider == "generic"),
         enabled=c.flag(data, "enabled", "enabled", True),
         revisit_hours=c.number(data, "revisit_hours", "revisit_hours", 24.0,
                                minimum=MIN_INTERVAL_HOURS, maximum=MAX_INTERVAL_HOURS),
         crawl_every_hours=_crawl_every(c, data),
         missing_runs_before_removed=_whole(c, data, "missing_runs_before_removed", 2),
-        politeness=_politeness(c, data.get("politeness") or {}),
+        politeness=_politeness(c, _absent_as_empty(data.get("politeness"))),
         robots=robots, robots_reason=robots_reason,
-        user_agent=c.text(data, "user_agent", "user_agent", required=False,
-                          default="adtrace/0.1"),
-        proxy=proxy, spider=c.text(data, "spider", "spider", required=False, default="generic"),
+        user_agent=_header_value(c, data, "user_agent", "adtrace/0.1"),
+        proxy=proxy, spider=spider,
         path=path,
     )
+
+
+def _spider(c: _Checker, data: dict[str, Any]) -> str:
+    """The spider's name, found now: a typo is named by ``sources check``, not by a crawl."""
+    from crawler.spiders import UnknownSpider, spider_named
+
+    name = c.text(data, "spider", "spider", required=False, default="generic")
+    try:
+        spider_named(name)
+    except UnknownSpider as exc:
+        raise c.fail("spider", str(exc)) from None
+    return name
 
 
 def _crawl_every(c: _Checker, data: dict[str, Any]) -> float:
@@ -219,16 +236,63 @@ def _whole(c: _Checker, data: dict[str, Any], key: str, default: int) -> int:
     return int(value)
 
 
-def _sections(c: _Checker, raw: Any) -> tuple[Section, ...]:
+def _sections(c: _Checker, raw: Any, base_url: str) -> tuple[Section, ...]:
+    """Each section's URL, relative to base_url, must stay on the approved site: a
+    ``javascript:`` link or another site's page is not what was approved."""
     if not isinstance(raw, list) or not raw:
         raise c.fail("sections", "must be a non-empty list of {name, url}")
+    site = _web_host(base_url).removeprefix("www.")
     out = []
     for i, item in enumerate(raw):
         field = f"sections[{i}]"
         item = c.mapping(item, field, ("name", "url"))
-        out.append(Section(name=c.text(item, "name", f"{field}.name"),
-                           url=c.text(item, "url", f"{field}.url")))
+        url = c.text(item, "url", f"{field}.url")
+        host = _web_host(urljoin(base_url, url))
+        if not host:
+            raise c.fail(f"{field}.url", f"{url!r} is not an http(s) page of base_url")
+        if host != site and not host.endswith("." + site):
+            raise c.fail(f"{field}.url", f"{url!r} is on {host}, not on the approved site "
+                         f"{site} (base_url)")
+        out.append(Section(name=c.text(item, "name", f"{field}.name"), url=url))
     return tuple(out)
+
+
+def _web_host(url: str) -> str:
+    """The lower-case host of an http(s) URL; "" for anything else (another scheme, no
+    host, whitespace or control characters anywhere in it)."""
+    if re.search(r"[\s\x00-\x1f\x7f]", url):
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return ""
+    return host if parts.scheme in {"http", "https"} else ""
+
+
+def _is_date(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _header_value(c: _Checker, data: dict[str, Any], key: str, default: str) -> str:
+    """Text sent as an HTTP header: no line breaks or other control characters, which
+    would end the header and start another."""
+    value = c.text(data, key, key, required=False, default=default)
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise c.fail(key, f"{value!r} must not contain line breaks or control characters")
+    return value
+
+
+def _absent_as_empty(value: Any) -> Any:
+    """An optional mapping left empty (``politeness:``) is no mapping; anything else,
+    ``false`` included, is checked as given (and refused if it is not a mapping)."""
+    return {} if value is None else value
 
 
 def _politeness(c: _Checker, raw: Any) -> Politeness:
@@ -245,9 +309,12 @@ def _politeness(c: _Checker, raw: Any) -> Politeness:
     )
 
 
-def _selectors(c: _Checker, raw: Any) -> Selectors:
+def _selectors(c: _Checker, raw: Any, *, links_required: bool = True) -> Selectors:
+    """``links_required``: the generic spider reads listings with ``ad_links``; a custom
+    spider may read them its own way (crawler.spiders.board_api)."""
     data = c.mapping(raw, "selectors", _SELECTOR_KEYS)
-    ad_id = c.mapping(data.get("ad_id") or {}, "selectors.ad_id", ("from_url", "css"))
+    ad_id = c.mapping(_absent_as_empty(data.get("ad_id")), "selectors.ad_id",
+                      ("from_url", "css"))
     from_url = c.text(ad_id, "from_url", "selectors.ad_id.from_url", required=False)
     if from_url:
         try:
@@ -256,14 +323,14 @@ def _selectors(c: _Checker, raw: Any) -> Selectors:
             raise c.fail("selectors.ad_id.from_url", f"bad regex: {exc}") from exc
         if groups != 1:
             raise c.fail("selectors.ad_id.from_url", f"needs exactly one group, has {groups}")
-    fields_raw = data.get("fields") or {}
+    fields_raw = _absent_as_empty(data.get("fields"))
     if not isinstance(fields_raw, dict):
         raise c.fail("selectors.fields", "must be a mapping of field name to selector")
     fields = {str(k): c.selector(fields_raw, k, f"selectors.fields.{k}", required=True,
                                     structured=True)
               for k in fields_raw}
     return Selectors(
-        ad_links=c.selector(data, "ad_links", "selectors.ad_links", required=True),
+        ad_links=c.selector(data, "ad_links", "selectors.ad_links", required=links_required),
         next_page=c.selector(data, "next_page", "selectors.next_page"),
         ad_id_from_url=from_url,
         ad_id_css=c.selector(ad_id, "css", "selectors.ad_id.css"),

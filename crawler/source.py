@@ -13,7 +13,7 @@ reason: Demo site bundled with adtrace for training and tests.
 approved_by: adtrace maintainers
 approved_on: 2026-11-22
 enabled: true
-sections:                         # start URLs (paths are joined to base_url)
+sections:                         # start URLs (joined to base_url; on its host or subdomains)
   - {name: Amsterdam, url: city/amsterdam/}
 revisit_hours: 24                 # a known live ad is refetched once this has passed
 crawl_every_hours: 6              # `adtrace schedule` runs the source this often (default: revisit_hours)
@@ -23,6 +23,8 @@ robots: obey                      # obey | ignore (then robots_reason is require
 user_agent: adtrace/0.1 (+research)
 proxy: ""                         # http://host:port or socks5h://[user:password@]host:port
                                   # (Tor: socks5h://127.0.0.1:9050; socks5:// resolves names here)
+spider: generic                   # or a custom spider's name (crawler/spiders/) or module:Class;
+                                  # a custom spider may read listings without ad_links
 selectors:
   ad_links: "a.ad-link::attr(href)"          # CSS (or xpath: prefix) on listing pages
   next_page: "a.next::attr(href)"            # pagination: a next link, or all page numbers
@@ -90,5 +92,5 @@ class Source:
     robots_reason: str = ""
     user_agent: str = "adtrace/0.1"
     proxy: str = ""
-    spider: str = "generic"  # or the name of a custom spider class
+    spider: str = "generic"  # or a custom spider: its name, or package.module:Class
     path: str = ""  # the file it was loaded from (for error messages)

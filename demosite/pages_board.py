@@ -1,6 +1,7 @@
 """HTML of ``board``: offset paging, query-string ads, JSON-LD, lazy-loaded photos.
 
-Layout: ``/board/list?region=<town>&offset=40``, ads at ``/board/view?adid=K7X2Q``,
+Layout: ``/board/list?region=<town>&offset=40`` (and the app's JSON feed of it at
+``/board/api/list?…``), ads at ``/board/view?adid=K7X2Q``,
 photos at ``/board/media/<photo>.jpg`` behind ``data-src`` / ``srcset``. A removed ad
 answers 200 with a "removed" notice (the removed marker). Links are relative, as on
 many real boards. Every piece of ad content passes through ``html.escape``; JSON-LD is
@@ -61,6 +62,26 @@ def listing(world: World, day: int, town: str, offset: int, per_page: int = PER_
     body = (f"<h2>Zoekertjes {e(name)}</h2>\n<div class=\"results\">\n{''.join(rows)}</div>\n"
             f'<div class="pager">{pager}</div>')
     return _page(name, body)
+
+
+def listing_api(world: World, day: int, town: str, offset: int,
+                per_page: int = PER_PAGE) -> dict[str, object] | None:
+    """The board app's JSON feed of the same listing (``/board/api/list?region=…``), which
+    no selector reads: what the custom spider crawler.spiders.board_api is for. None if
+    the region is unknown."""
+    if town not in SITE_TOWNS["board"] or offset < 0:
+        return None
+    ids = world.live_ads("board", day, town)
+    ads = []
+    for i in ids[offset: offset + per_page]:
+        ad = world.ad(i)
+        v = world.version_on(ad, day)
+        assert v is not None
+        ads.append({"adid": ad.site_ad_id, "href": f"../view?adid={ad.site_ad_id}",
+                    "title": v.title, "age": v.age})
+    more = offset + per_page < len(ids)
+    return {"region": TOWN_BY_SLUG[town].name, "total": len(ids), "ads": ads,
+            "next": f"list?region={town}&offset={offset + per_page}" if more else None}
 
 
 def _json_ld(ad: Ad, v: Version) -> str:

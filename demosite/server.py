@@ -163,6 +163,10 @@ def _json(data: object) -> Response:
     return 200, "application/json", json.dumps(data).encode("utf-8")
 
 
+def _json_error(status: int, message: str) -> Response:
+    return status, "application/json", json.dumps({"error": message}).encode("utf-8")
+
+
 def route(demo: DemoServer, raw_path: str) -> Response:
     """Answer one GET: pure over (server state, path), so tests can call it directly."""
     parts = urlsplit(raw_path)
@@ -219,6 +223,13 @@ def _board(demo: DemoServer, path: str, query: dict[str, list[str]]) -> Response
         page = pages_board.listing(w, day, query.get("region", [""])[0], int(offset_text),
                                    demo.per_page)
         return missing if page is None else _text(200, page, HTML)
+    if path == "/board/api/list":
+        offset_text = query.get("offset", ["0"])[0]
+        if not offset_text.isdigit():
+            return _json_error(400, f"offset {offset_text!r} is not a number")
+        feed = pages_board.listing_api(w, day, query.get("region", [""])[0], int(offset_text),
+                                       demo.per_page)
+        return _json_error(404, "no such region") if feed is None else _json(feed)
     if path == "/board/view":
         i = w.find("board", query.get("adid", [""])[0])
         if i is None or w.ad(i).first_day > day:

@@ -61,6 +61,16 @@ EMPTY_LISTING = ("listing shows no ads, and not the source's empty_listing notic
 MAX_IMAGES_PER_AD = 20
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What one listing page shows: ad links and next pages (absolute URLs), and whether
+    the page says it has no ads (so an empty ``ads`` is not a block page or new layout)."""
+
+    ads: Sequence[str]
+    next_pages: Sequence[str]
+    says_empty: bool = False
+
+
 @dataclass
 class _AdInProgress:
     """An ad page read, waiting for its images to be archived."""
@@ -164,17 +174,15 @@ class GenericSpider(scrapy.Spider):
             self.record_error(response.url, why)
             return
         try:
-            sel = response.selector
-            ad_links = links(sel, self.source.selectors.ad_links, response.url)
-            next_pages = links(sel, self.source.selectors.next_page, response.url)
-            if not ad_links and not is_empty_listing(sel, self.source):
-                self.listings_complete = False
-                self.record_error(response.url, EMPTY_LISTING)
-        except Exception as exc:  # noqa: BLE001 - a page the selectors cannot read is counted
+            listing = self.read_listing(response)
+        except Exception as exc:  # noqa: BLE001 - a page the spider cannot read is counted
             self.listings_complete = False
             self.record_error(response.url, f"listing could not be read: {exc!r}"[:500])
             return
-        for url in ad_links:
+        if not listing.ads and not listing.says_empty:
+            self.listings_complete = False
+            self.record_error(response.url, EMPTY_LISTING)
+        for url in listing.ads:
             known_id = self._known_id(url)
             if known_id:
                 self.listed.add(known_id)
@@ -183,8 +191,18 @@ class GenericSpider(scrapy.Spider):
                     continue
             if url not in self._requested:
                 yield self._ad_request(url, known_id, from_listing=True)
-        for url in next_pages:
+        for url in listing.next_pages:
             yield self._request(url, self.parse_listing, section=response.meta.get("section"))
+
+    def read_listing(self, response: TextResponse) -> Listing:
+        """The source's selectors over one listing page. A custom spider (a site whose
+        listings are not HTML, crawler.spiders.board_api) overrides this one step and
+        keeps the rest: de-duplication, revisits, completeness, the ad pages, the
+        pipeline. Raising marks the run's listings incomplete, with the reason."""
+        sel = response.selector
+        ads = links(sel, self.source.selectors.ad_links, response.url)
+        return Listing(ads, links(sel, self.source.selectors.next_page, response.url),
+                       says_empty=not ads and is_empty_listing(sel, self.source))
 
     # ------------------------------------------------------------------ ad pages
     async def parse_ad(self, response: Response) -> AsyncIterator[Any]:

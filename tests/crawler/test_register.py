@@ -71,6 +71,21 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
      r"selectors.fields.title: bad selector"),
     ({"selectors": {**GOOD["selectors"], "empty_listing": "p..none"}},
      r"selectors.empty_listing: bad selector"),
+    ({"country": "XX"}, r"country: 'XX' must be an ISO 3166 alpha-2 code"),
+    ({"approved_on": "last week"}, r"approved_on: 'last week' must be a date, YYYY-MM-DD"),
+    ({"approved_on": "2026-02-30"}, r"approved_on: '2026-02-30' must be a date"),
+    ({"base_url": "https://a.example /x"}, r"base_url: .* must be an http\(s\) URL with a host"),
+    ({"base_url": "ftp://a.example/"}, r"base_url: .* must be an http\(s\) URL"),
+    ({"sections": [{"name": "X", "url": "javascript:alert(1)"}]},
+     r"sections\[0\].url: 'javascript:alert\(1\)' is not an http\(s\) page of base_url"),
+    ({"sections": [{"name": "X", "url": "https://other.example/ads/"}]},
+     r"sections\[0\].url: .* is on other.example, not on the approved site a.example"),
+    ({"user_agent": "adtrace\r\nX-Evil: 1"}, r"user_agent: .* must not contain line breaks"),
+    ({"politeness": False}, r"politeness: must be a mapping, not bool"),
+    ({"spider": "no-such-spider"}, r"spider: no spider named 'no-such-spider' in "
+                                   r"crawler.spiders \(known: demo-board-api, generic\)"),
+    ({"spider": "crawler.spiders.generic:Listing"},
+     r"spider: .* is not a spider class that subclasses GenericSpider"),
     ({"selectors": {**GOOD["selectors"], "ad_links": "jsonld:url"}},
      r"selectors.ad_links: 'jsonld:url': jsonld:/microdata: only work in selectors.fields"),
     ({"selectors": {**GOOD["selectors"], "removed_marker": "microdata:gone"}},
@@ -113,6 +128,18 @@ def test_a_zero_crawl_interval_means_every_revisit_and_structured_selectors_pass
         **GOOD["selectors"], "fields": {"title": "jsonld:name", "age": "microdata:age"},
         "empty_listing": "p.none"}})
     assert src.crawl_every_hours == 0 and src.selectors.empty_listing == "p.none"
+
+
+def test_sections_may_use_the_sites_subdomains_and_custom_spiders_need_no_ad_links() -> None:
+    src = parse_source({**GOOD, "base_url": "https://www.a.example/", "sections": [
+        {"name": "Root", "url": "https://a.example/ads/"},
+        {"name": "City", "url": "https://utrecht.a.example/ads/"}]})
+    assert [s.url for s in src.sections][1] == "https://utrecht.a.example/ads/"
+    custom = parse_source({**GOOD, "spider": "crawler.spiders.board_api:BoardApiSpider",
+                           "selectors": {"fields": {"title": "h1::text"}}})
+    assert custom.spider.endswith(":BoardApiSpider") and custom.selectors.ad_links == ""
+    with pytest.raises(SourceError, match=r"selectors.ad_links: is required"):
+        parse_source({**GOOD, "selectors": {"fields": {"title": "h1::text"}}})
 
 
 def test_ignoring_robots_with_a_reason_is_allowed() -> None:

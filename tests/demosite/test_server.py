@@ -54,6 +54,28 @@ def test_listings_link_every_live_ad_of_a_section_exactly_once(world, server):
     server.set_day(0)
 
 
+def test_the_boards_json_feed_lists_what_its_html_listing_does(world, server):
+    """The feed the custom spider reads (crawler.spiders.board_api): same ads, same order,
+    paged by its "next"; clear JSON errors for a bad region or offset."""
+    for day in (0, world.days - 1):
+        server.set_day(day)
+        for town in _towns("board"):
+            url, got = f"{server.url}/board/api/list?region={town}", []
+            while url:
+                status, ctype, body = fetch(url)
+                assert (status, ctype) == (200, "application/json"), url
+                feed = json.loads(body)
+                got += [urljoin(url, ad["href"]) for ad in feed["ads"]]
+                url = urljoin(url, feed["next"]) if feed["next"] else ""
+            want = [server.url + ad_path("board", world.ad(i), world.version_on(i, day))
+                    for i in world.live_ads("board", day, town)]
+            assert got == want and feed["total"] == len(want), (town, day)
+    server.set_day(0)
+    for query, status in (("region=nowhere", 404), ("region=gent&offset=x", 400)):
+        got_status, ctype, body = fetch(f"{server.url}/board/api/list?{query}")
+        assert (got_status, ctype) == (status, "application/json") and json.loads(body)["error"]
+
+
 def _towns(site: str) -> tuple[str, ...]:
     from demosite.data import SITE_TOWNS
 
