@@ -155,11 +155,7 @@ def ad_id_of(source: Source, url: str, sel: Selector | None = None) -> str:
 def needs_page_for_id(source: Source, url: str) -> bool:
     """Only the page at ``url`` can say which ad it is: the source reads ids from pages
     (``ad_id: css``) and its URL regex, if any, does not match this URL."""
-    if not source.selectors.ad_id_css:
-        return False
-    pattern = source.selectors.ad_id_from_url
-    m = re.search(pattern, url) if pattern else None
-    return not (m and m.group(1))
+    return bool(source.selectors.ad_id_css) and ad_id_of(source, url) == canonical_url(url)
 
 
 def canonical_url(url: str) -> str:

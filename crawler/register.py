@@ -56,9 +56,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _value in node.value:
-            if key_node.tag == MERGE_TAG:
-                continue  # ``<<: *defaults``: merged keys are meant to be overridden
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key_node.tag == MERGE_TAG:  # ``<<: *defaults``: merged keys may be overridden
+                key: Any = "<<"             # …but a second ``<<`` would replace the first
+            else:
+                key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if not isinstance(key, (str, int, float, bool, type(None))):
                 continue  # an unhashable key: the safe loader says so itself
             if key in seen:

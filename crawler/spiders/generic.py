@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 GONE_STATUSES = (404, 410)
 EMPTY_LISTING = ("listing shows no ads, and not the source's empty_listing notice (blocked, or "
                  "the layout changed?): no removals by absence this run")
+UNIDENTIFIED = ("a listed link whose ad only its page names was not identified (no removals "
+                "by absence this run)")
 MAX_IMAGES_PER_AD = 20
 
 
@@ -209,8 +211,8 @@ class GenericSpider(scrapy.Spider):
         self._count("pages")
         capture: Capture | None = response.meta.get(CAPTURE_KEY)
         if capture is None:
-            self._unidentified(response.request, response.meta)
-            self.record_error(response.url, "response was not archived; not used")
+            self.record_error(response.url, self._also_unidentified(
+                "response was not archived; not used", response.meta, response.url))
             return
         known_id = response.meta.get("site_ad_id") or ""
         if response.status in GONE_STATUSES:
@@ -218,11 +220,10 @@ class GenericSpider(scrapy.Spider):
             yield self._removal(site_ad_id, response.url, capture, f"http {response.status}")
             return
         if response.meta.get(TRUNCATED_KEY) or not isinstance(response, TextResponse):
-            self._unidentified(response.request, response.meta)
-            self.record_error(response.url, "ad page is not text"
-                              if not response.meta.get(TRUNCATED_KEY) else
-                              "ad page larger than the page size cap (archived truncated, "
-                              "not read)")
+            why = ("ad page is not text" if not response.meta.get(TRUNCATED_KEY) else
+                   "ad page larger than the page size cap (archived truncated, not read)")
+            self.record_error(response.url,
+                              self._also_unidentified(why, response.meta, response.url))
             return
         jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
@@ -230,13 +231,16 @@ class GenericSpider(scrapy.Spider):
         if site_ad_id == response.url and known_id:
             site_ad_id = known_id
         self._seen_ids.add(site_ad_id)
-        if response.meta.get("from_listing") and not known_id:
-            if site_ad_id in self.known:
-                self.listed.add(site_ad_id)  # listed under a link its id could not be read from
-            elif site_ad_id == canonical_url(response.url):
-                self._unidentified(response.request, response.meta)  # the page named no id
+        named_by_page = self._named_by_page(response.meta, response.url)
+        if named_by_page and site_ad_id in self.known:
+            self.listed.add(site_ad_id)  # listed under a link its id could not be read from
         if is_removed(sel, self.source):
             yield self._removal(site_ad_id, response.url, capture, "removed marker on page")
+            return
+        if named_by_page and site_ad_id == canonical_url(response.url):
+            self.record_error(response.url, self._also_unidentified(
+                "the page names no id (ad_id.css found nothing); not stored", response.meta,
+                response.url))
             return
         title, text, attributes = fields_of(sel, self.source, jsonld)
         images = image_urls(sel, self.source.selectors.images, response.url)[:MAX_IMAGES_PER_AD]
@@ -246,15 +250,26 @@ class GenericSpider(scrapy.Spider):
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
         yield await self._with_images(ad)
 
-    def _unidentified(self, request: Request | None, meta: dict[str, Any]) -> None:
-        """A listing showed this link and only its page could say which ad it is (the id
-        is read from the page, not the URL), but the page was not read: it may have been a
-        known ad, so ads this run's listings did not show are not taken for removed."""
-        if (request is not None and meta.get("from_listing") and not meta.get("site_ad_id")
-                and needs_page_for_id(self.source, request.url)):
-            self.listings_complete = False
-            log.info("%s: %s: listed ad not identified: listings not complete this run",
-                     self.source.id, request.url)
+    def _named_by_page(self, meta: dict[str, Any], url: str) -> bool:
+        """A listing showed the link (the first URL, before any redirect) and only the
+        page it leads to can say which ad it is: the source reads ids from pages and the
+        link names no id, known or new."""
+        listed_url = (meta.get("redirect_urls") or [url])[0]
+        return (bool(meta.get("from_listing")) and not meta.get("site_ad_id")
+                and needs_page_for_id(self.source, listed_url))
+
+    def _unidentified(self, meta: dict[str, Any], url: str) -> bool:
+        """Whether ``url`` was such a listed link, and its page was not read: it may have
+        been a known ad, so ads this run's listings did not show are not taken for
+        removed (the caller records why, with the URL)."""
+        if not self._named_by_page(meta, url):
+            return False
+        self.listings_complete = False
+        return True
+
+    def _also_unidentified(self, why: str, meta: dict[str, Any], url: str) -> str:
+        """``why``, and that the run's listings are incomplete for it, if they are."""
+        return f"{why}; {UNIDENTIFIED}" if self._unidentified(meta, url) else why
 
     def _known_id(self, url: str) -> str:
         site_ad_id = ad_id_of(self.source, url)
@@ -359,19 +374,22 @@ class GenericSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         if request is not None and request.callback == self.parse_listing:
             self.listings_complete = False
-        elif request is not None and request.callback == self.parse_ad:
-            self._unidentified(request, request.meta)
+        unidentified = (request is not None and request.callback == self.parse_ad
+                        and self._unidentified(request.meta, request.url))
         if _is_policy_skip(failure):
             self._count("skipped")  # robots.txt or another policy said no: not an error
             log.info("%s: skipped %s: %s", self.source.id, request and request.url,
                      failure.getErrorMessage())
+            if unidentified:  # …but it costs the run its removals by absence: said
+                self.record_error(request.url, f"{failure.getErrorMessage()}; {UNIDENTIFIED}")
             return
         response = getattr(failure.value, "response", None)
         reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
         if response is not None:
             self._count("pages")  # fetched, but an HTTP error (5xx, 403, …)
             reason = f"http {response.status}"
-        self.record_error(request.url if request else "?", reason)
+        self.record_error(request.url if request else "?",
+                          f"{reason}; {UNIDENTIFIED}" if unidentified else reason)
 
     def record_error(self, url: str, message: str) -> None:
         """Count an error and keep the first samples (URL and reason) for the run record."""

@@ -121,6 +121,9 @@ def test_a_yaml_merge_may_be_overridden_but_an_explicit_key_not_repeated(
     merged.write_text(text + "    url: ads/other/\n", encoding="utf-8")
     with pytest.raises(SourceError, match=r"'url' is given twice"):
         load_source(merged)
+    merged.write_text(text + "    <<: *city\n", encoding="utf-8")  # which merge wins?
+    with pytest.raises(SourceError, match=r"'<<' is given twice"):
+        load_source(merged)
 
 
 def test_a_zero_crawl_interval_means_every_revisit_and_structured_selectors_pass() -> None:

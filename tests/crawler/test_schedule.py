@@ -14,8 +14,10 @@ from fixture_site import SOURCE_YAML, FixtureSite
 
 from adtrace.cli import main
 from crawler.register import parse_source
-from crawler.schedule import due_in, interval_hours
+from crawler.schedule import Scheduler, due_in, interval_hours, last_started
 from crawler.source import Source
+from indexer.crawl_runs import CrawlRun
+from indexer.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]
 T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -62,13 +64,6 @@ def test_the_loop_outlives_a_store_that_cannot_be_read(
 
 
 @pytest.fixture
-def source_of_site(site: FixtureSite) -> Source:
-    import yaml
-
-    return parse_source(yaml.safe_load(SOURCE_YAML.format(base=site.url)), "fixture.yaml")
-
-
-@pytest.fixture
 def sources_dir(site: FixtureSite, tmp_path: Path) -> Path:
     folder = tmp_path / "sources"
     folder.mkdir()
@@ -90,26 +85,24 @@ def test_once_crawls_what_is_due_then_nothing(sources_dir: Path, tmp_path: Path,
 
 
 def test_the_next_run_is_due_an_interval_after_the_scheduler_began_the_last(
-        source_of_site: Source, tmp_path: Path) -> None:
+        source: Source, tmp_path: Path) -> None:
     """The run's recorded start is the seconds a crawl takes to start up after the
     scheduler began it: counted from the record, a daily source would start that much
-    later every day."""
-    from crawler.schedule import Scheduler, last_started
-    from indexer.store import open_store
-
-    source = source_of_site
+    later every day. A run someone else began after that counts from its own start."""
     sched = Scheduler([source], str(tmp_path / "s.sqlite3"), tmp_path / "archive",
                       say=lambda _line: None)
     assert sched.run_due() == 1
     store = open_store(str(tmp_path / "s.sqlite3"), create=False)
     try:
         recorded = last_started(store, source.id)
+        began, ended = sched.attempted[source.id], sched.attempt_ended[source.id]
+        assert recorded is not None and began < recorded <= ended
+        assert sched.waits(began + timedelta(hours=3))[source.id] == timedelta(hours=21)
+        manual = ended + timedelta(hours=1)  # `adtrace crawl` by hand, an hour later
+        store.record_crawl_run(CrawlRun(source.id, started=manual, finished=manual))
     finally:
         store.close()
-    began = sched.attempted[source.id]
-    assert recorded is not None and began < recorded
-    now = began + timedelta(hours=3)
-    assert sched.waits(now)[source.id] == timedelta(hours=21)
+    assert sched.waits(manual)[source.id] == timedelta(hours=24)
 
 
 def test_sigterm_stops_the_loop_between_runs(sources_dir: Path, tmp_path: Path) -> None:
