@@ -21,6 +21,7 @@ from crawler.source import Source
 from indexer.model import utcnow
 
 MAX_SLEEP_S = 300.0
+RUNS_LOOKED_AT = 20  # recent runs searched for the last that ended
 RETRY = timedelta(seconds=MAX_SLEEP_S)  # after the store could not be read
 
 
@@ -29,8 +30,11 @@ def interval_hours(source: Source) -> float:
 
 
 def last_started(store: Any, source_id: str) -> datetime | None:
-    runs = store.crawl_runs(source_id, limit=1)
-    return runs[0].started if runs else None
+    """The start of the source's last run that ended. A run killed before its end (a
+    reboot) does not count: the next scheduler starts the source again at once, and the
+    crawl resumes what the killed one left."""
+    ended = [r for r in store.crawl_runs(source_id, limit=RUNS_LOOKED_AT) if r.ended]
+    return ended[0].started if ended else None
 
 
 def due_in(source: Source, last: datetime | None, now: datetime) -> timedelta:

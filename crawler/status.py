@@ -39,6 +39,9 @@ def status_line(row: SourceStatus) -> str:
     run = row.last
     if run is None:
         return f"{row.source_id}: never crawled"
+    if not run.ended:
+        return (f"{row.source_id}: last run {to_iso(run.started)[:19]}Z (unfinished: running "
+                "now, or stopped before it could record its end)")
     return (f"{row.source_id}: last run {to_iso(run.started)[:19]}Z ({run.finish_reason or '?'}) "
             f"pages={run.pages} new_ads={run.new_ads} new_versions={run.new_versions} "
             f"removed={run.removed} errors={run.errors} duration={run.duration:.1f}s")

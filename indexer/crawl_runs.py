@@ -16,6 +16,9 @@ from typing import Any
 from indexer.model import from_iso, short_hash, to_iso
 
 MAX_ERROR_SAMPLES = 20
+# the finish_reason of a run recorded as it began and not (yet) as it ended: running now,
+# or killed (SIGKILL, power) before it could say how it ended
+UNFINISHED = "unfinished"
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,19 @@ class CrawlRun:
 
     @property
     def id(self) -> str:
-        """Deterministic: the same run recorded twice is one run."""
+        """Deterministic: the same run recorded twice is one run (so the record written
+        as it ends replaces the one written as it began)."""
         return short_hash(self.source_id, to_iso(self.started), length=24)
+
+    @property
+    def ended(self) -> bool:
+        return self.finish_reason != UNFINISHED
+
+
+def run_begun(source_id: str, started: datetime) -> CrawlRun:
+    """The record of a run as it begins: status shows a run under way, or one that was
+    killed, instead of the run before it as if it were the last."""
+    return CrawlRun(source_id, started=started, finished=started, finish_reason=UNFINISHED)
 
 
 def run_to_dict(run: CrawlRun) -> dict[str, Any]:

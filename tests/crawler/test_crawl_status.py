@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,19 +51,26 @@ def test_cli_prints_the_last_run_per_source(store_path: Path, tmp_path: Path,
     assert "secret-site: never crawled" in out
 
 
-def test_crawls_page_shows_runs_within_the_users_themes(store_path: Path,
-                                                        tmp_path: Path) -> None:
+def crawls_app(store_path: Path, data: Path) -> Any:
+    """The web app over the store, with analyst ann (theme trafficking)."""
     from webui import db
     from webui.accounts import add_user
     from webui.app import create_app
 
-    data = tmp_path / "data"
     conn = db.connect(data)
     add_user(conn, "ann", PASSWORD, role="analyst", themes=("trafficking",))
     conn.close()
-    app = create_app({"STORE_URL": str(store_path), "DATA_DIR": str(data),
-                      "ARCHIVE_DIR": str(tmp_path / "archive"), "SECRET_KEY": "t",
-                      "TESTING": True})
+    return create_app({"STORE_URL": str(store_path), "DATA_DIR": str(data),
+                       "ARCHIVE_DIR": str(data.parent / "archive"), "SECRET_KEY": "t",
+                       "TESTING": True})
+
+
+def test_crawls_page_shows_runs_within_the_users_themes(store_path: Path,
+                                                        tmp_path: Path) -> None:
+    from webui import db
+
+    data = tmp_path / "data"
+    app = crawls_app(store_path, data)
     anonymous = app.test_client().get("/crawls")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     client = login(app.test_client(), "ann")
@@ -80,3 +88,29 @@ def test_crawls_page_shows_runs_within_the_users_themes(store_path: Path,
     finally:
         conn.close()
     assert [(e.target, e.details["sources"]) for e in seen] == [("crawls", 1)]
+
+
+def test_a_run_begun_and_never_ended_is_the_last_run_shown(store_path: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    """A crawl records its start (crawler.pipelines); killed, it never records its end:
+    status says so, where it showed the run before as the last. The scheduler still
+    counts from the last run that ended (a killed run is started again at once)."""
+    from crawler.schedule import last_started
+    from indexer.crawl_runs import run_begun
+
+    later = T + timedelta(hours=6)
+    with SqliteStore(store_path) as store:
+        store.record_crawl_run(run_begun("demo-board", later))
+        assert last_started(store, "demo-board") == T
+    empty = tmp_path / "no-sources"
+    empty.mkdir()
+    assert main(["crawl", "status", "--store", str(store_path), "--dir", str(empty)]) == 0
+    assert ("demo-board: last run 2026-11-02T15:00:00Z (unfinished: running now, or stopped "
+            "before it could record its end)") in capsys.readouterr().out
+    html = login(crawls_app(store_path, tmp_path / "data").test_client(), "ann").get(
+        "/crawls").get_data(as_text=True)
+    row = html.split('data-source="demo-board"')[1].split("</tr>")[0]
+    assert "2026-11-02 15:00" in row and "unfinished: running now" in row
+    earlier = html.split("Earlier runs of")[1]
+    assert "<td>finished</td>" in earlier and "<td>unfinished</td>" not in earlier

@@ -72,6 +72,16 @@ def snapshot(store_path: Path, archive: Path) -> dict[str, tuple]:
     return out
 
 
+def unfinished_runs(root: Path) -> set[tuple[str, datetime]]:
+    """(source, start to the minute) of the runs recorded as begun and never as ended."""
+    store = open_store(str(root / "s.sqlite3"), create=False)
+    try:
+        return {(r.source_id, r.started.replace(second=0, microsecond=0))
+                for r in store.crawl_runs() if not r.ended}
+    finally:
+        store.close()
+
+
 def copy_state(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst)
 
@@ -130,7 +140,9 @@ def test_sigkill_at_several_moments_then_resume_matches_an_uninterrupted_crawl(
         got = kill_after(job, root / "archive", n)
         assert got < day1_lines, f"the crawl finished before the kill at {n}"
         killed_at.append(got)
+        assert unfinished_runs(root) == {(s.id, day1) for s in sources}  # said by status
         go(root, day1 + timedelta(minutes=5))  # started again the same day
+        assert unfinished_runs(root) == {(s.id, day1) for s in sources}  # kept as history
         assert snapshot(root / "s.sqlite3", root / "archive") == expected, fraction
         store = open_store(str(root / "s.sqlite3"), create=False)
         try:  # every capture the store kept is where it says, whole, after the kill
