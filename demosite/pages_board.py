@@ -38,23 +38,35 @@ def home(world: World, day: int) -> str:
     return _page("Regio's", f'<div class="regions">\n{items}</div>')
 
 
-def listing(world: World, day: int, town: str, offset: int, per_page: int = PER_PAGE) -> str | None:
-    """Ads of a region from ``offset`` on; None if the region is unknown."""
+def _region_page(world: World, day: int, town: str, offset: int, per_page: int
+                 ) -> tuple[int, list[tuple[Ad, Version]]] | None:
+    """(live ads in the region, those shown from ``offset`` on); None if it is unknown."""
     if town not in SITE_TOWNS["board"] or offset < 0:
         return None
     ids = world.live_ads("board", day, town)
-    rows = []
+    shown = []
     for i in ids[offset: offset + per_page]:
         ad = world.ad(i)
         v = world.version_on(ad, day)
         assert v is not None
-        rows.append(
-            f'<div class="row" data-id="{ad.site_ad_id}"><h3><a href="view?adid={ad.site_ad_id}">'
-            f'{e(v.title)}</a></h3><p class="meta">{e(v.town_written)} &middot; {v.age}</p></div>\n')
+        shown.append((ad, v))
+    return len(ids), shown
+
+
+def listing(world: World, day: int, town: str, offset: int, per_page: int = PER_PAGE) -> str | None:
+    """Ads of a region from ``offset`` on; None if the region is unknown."""
+    page = _region_page(world, day, town, offset, per_page)
+    if page is None:
+        return None
+    total, shown = page
+    rows = [
+        f'<div class="row" data-id="{ad.site_ad_id}"><h3><a href="view?adid={ad.site_ad_id}">'
+        f'{e(v.title)}</a></h3><p class="meta">{e(v.town_written)} &middot; {v.age}</p></div>\n'
+        for ad, v in shown]
     pager = ""
     if offset > 0:
         pager += f'<a rel="prev" href="list?region={town}&amp;offset={max(0, offset - per_page)}">Vorige</a> '
-    if offset + per_page < len(ids):
+    if offset + per_page < total:
         pager += f'<a rel="next" href="list?region={town}&amp;offset={offset + per_page}">Volgende</a>'
     name = TOWN_BY_SLUG[town].name
     if not rows:  # as real boards do: a notice, not just an empty list
@@ -69,18 +81,14 @@ def listing_api(world: World, day: int, town: str, offset: int,
     """The board app's JSON feed of the same listing (``/board/api/list?region=…``), which
     no selector reads: what the custom spider crawler.spiders.board_api is for. None if
     the region is unknown."""
-    if town not in SITE_TOWNS["board"] or offset < 0:
+    page = _region_page(world, day, town, offset, per_page)
+    if page is None:
         return None
-    ids = world.live_ads("board", day, town)
-    ads = []
-    for i in ids[offset: offset + per_page]:
-        ad = world.ad(i)
-        v = world.version_on(ad, day)
-        assert v is not None
-        ads.append({"adid": ad.site_ad_id, "href": f"../view?adid={ad.site_ad_id}",
-                    "title": v.title, "age": v.age})
-    more = offset + per_page < len(ids)
-    return {"region": TOWN_BY_SLUG[town].name, "total": len(ids), "ads": ads,
+    total, shown = page
+    ads = [{"adid": ad.site_ad_id, "href": f"../view?adid={ad.site_ad_id}", "title": v.title,
+            "age": v.age} for ad, v in shown]
+    more = offset + per_page < total
+    return {"region": TOWN_BY_SLUG[town].name, "total": total, "ads": ads,
             "next": f"list?region={town}&offset={offset + per_page}" if more else None}
 
 

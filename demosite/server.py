@@ -216,20 +216,17 @@ def _board(demo: DemoServer, path: str, query: dict[str, list[str]]) -> Response
     missing = _text(404, pages_board.not_found(), HTML)
     if path == "/board/":
         return _text(200, pages_board.home(w, day), HTML)
-    if path == "/board/list":
-        offset_text = query.get("offset", ["0"])[0]
+    if path in ("/board/list", "/board/api/list"):
+        offset_text, region = query.get("offset", ["0"])[0], query.get("region", [""])[0]
+        if path == "/board/api/list":
+            if not offset_text.isdigit():
+                return _json_error(400, f"offset {offset_text!r} is not a number")
+            feed = pages_board.listing_api(w, day, region, int(offset_text), demo.per_page)
+            return _json_error(404, "no such region") if feed is None else _json(feed)
         if not offset_text.isdigit():
             return _text(400, f"offset {offset_text!r} is not a number\n")
-        page = pages_board.listing(w, day, query.get("region", [""])[0], int(offset_text),
-                                   demo.per_page)
+        page = pages_board.listing(w, day, region, int(offset_text), demo.per_page)
         return missing if page is None else _text(200, page, HTML)
-    if path == "/board/api/list":
-        offset_text = query.get("offset", ["0"])[0]
-        if not offset_text.isdigit():
-            return _json_error(400, f"offset {offset_text!r} is not a number")
-        feed = pages_board.listing_api(w, day, query.get("region", [""])[0], int(offset_text),
-                                       demo.per_page)
-        return _json_error(404, "no such region") if feed is None else _json(feed)
     if path == "/board/view":
         i = w.find("board", query.get("adid", [""])[0])
         if i is None or w.ad(i).first_day > day:
