@@ -100,7 +100,7 @@ def run_crawl_status(args: argparse.Namespace) -> int:
         rows = [r for r in rows if r.source_id in args.source]
     for row in rows:
         print(status_line(row))
-        for err in (row.last.error_samples[:3] if row.last else ()):
+        for err in (row.last_ended.error_samples[:3] if row.last_ended else ()):
             print(f"    error: {cell(err.url)}: {cell(err.reason, keep_backslash=True)}")
     if not rows:
         print("no sources and no crawl runs recorded")

@@ -23,7 +23,8 @@ from typing import Any
 
 from crawler.items import AdItem, RemovalItem
 from indexer.archive import lock as archive_lock
-from indexer.model import ImageRef, Observation, SourceInfo, WriteResult
+from indexer.crawl_runs import run_begun
+from indexer.model import ImageRef, Observation, SourceInfo, WriteResult, from_iso
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,21 @@ class Outcome:
 class IngestCore:
     """Opens the store (or, when it is unavailable, the spool) for one source."""
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> IngestCore:
+        """From the JSON-ready config the pipeline builds (also sent to the worker)."""
+        return cls(config["store_url"], config["archive_dir"], config["spool"],
+                   SourceInfo(**config["source_info"]), config.get("run_started", ""))
+
     def __init__(self, store_url: str, archive_dir: str, spool_path: str | Path,
-                 info: SourceInfo) -> None:
+                 info: SourceInfo, run_started: str = "") -> None:
+        """``run_started``: the crawl run's start (ISO), recorded as begun when the store
+        opens (crawl_runs.run_begun); "" records nothing."""
         self.store_url = store_url
         self.archive_dir = archive_dir
         self.spool_path = Path(spool_path)
         self.info = info
+        self.run_started = run_started
         self.store: Any = None
         self.ingestor: Any = None
         self.spool: Any = None
@@ -68,6 +78,8 @@ class IngestCore:
         self.spool = Spool(self.spool_path)
         try:
             self.store = open_store(self.store_url)
+            if self.run_started:  # first: a crawl killed while spaCy loads is on record too
+                self.store.record_crawl_run(run_begun(self.info.id, from_iso(self.run_started)))
             self.ingestor = Ingestor(self.store)
             self.ingestor.register_source(self.info)
         except StoreError as exc:

@@ -205,14 +205,12 @@ def _die_with_parent(parent_pid: int) -> None:
 def serve(inbox: Connection, outbox: Connection) -> int:
     """Handle messages until "finish" (or the crawl process is gone)."""
     from crawler.ingest_core import IngestCore
-    from indexer.model import SourceInfo
 
     try:
         kind, config = inbox.recv()
         if kind != "open":
             raise ValueError(f"first message must be 'open', not {kind!r}")
-        core = IngestCore(config["store_url"], config["archive_dir"], config["spool"],
-                          SourceInfo(**config["source_info"]))
+        core = IngestCore.from_config(config)
         line = core.open()
     except Exception as exc:  # noqa: BLE001 - reported; the crawl ingests in its own process
         outbox.send(("failed", f"{type(exc).__name__}: {exc}"))

@@ -39,7 +39,8 @@ from scrapy.exceptions import NotConfigured
 from crawler.items import AdItem, RemovalItem
 from crawler.register import source_info
 from crawler.revisits import removals_by_absence
-from indexer.crawl_runs import CrawlRun, run_begun
+from indexer.crawl_runs import CrawlRun
+from indexer.model import to_iso
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,6 @@ class IngestPipeline:
         from crawler.ingest_worker import WorkerClient
 
         self._t0 = time.monotonic()
-        self._record_begun()
         if self.use_worker:
             try:
                 self.worker = WorkerClient(self._core_config())
@@ -82,22 +82,6 @@ class IngestPipeline:
             except OSError as exc:
                 log.warning("no ingest worker (%s); ingesting in the crawl process", exc)
         self._log(self._start_core(self._core_config()))
-
-    def _record_begun(self) -> None:
-        """Record the run as begun; the record written at its end replaces this one (same
-        id). A store that cannot be written now is said, and the crawl goes on (its ads
-        then go to the spool)."""
-        from indexer.store import StoreError, open_store
-
-        spider = self._spider()
-        try:
-            store = open_store(self.store_url)
-            try:
-                store.record_crawl_run(run_begun(spider.source.id, spider.run_start))
-            finally:
-                store.close()
-        except StoreError as exc:
-            log.warning("%s: the run's start was not recorded: %s", spider.source.id, exc)
 
     def _worker_ready(self) -> bool:
         """Whether the worker is there to take work (waits for its start once)."""
@@ -126,10 +110,8 @@ class IngestPipeline:
 
     def _start_core(self, config: dict[str, Any]) -> str:
         from crawler.ingest_core import IngestCore
-        from indexer.model import SourceInfo
 
-        self.core = IngestCore(config["store_url"], config["archive_dir"], config["spool"],
-                               SourceInfo(**config["source_info"]))
+        self.core = IngestCore.from_config(config)
         line = self.core.open()
         self.spooling = self.core.spooling
         return line
@@ -196,7 +178,9 @@ class IngestPipeline:
                 "archive_dir": str(settings.get("ADTRACE_ARCHIVE_DIR") or "."),
                 "spool": str(settings.get("ADTRACE_SPOOL") or Path(
                     settings.get("ADTRACE_ARCHIVE_DIR") or ".").parent / SPOOL_FILE),
-                "source_info": dataclasses.asdict(source_info(self._spider().source))}
+                "source_info": dataclasses.asdict(source_info(self._spider().source)),
+                # recorded as begun where the store opens: never a begun run that spools
+                "run_started": to_iso(self._spider().run_start)}
 
     def _apply(self, outcome: Any) -> None:
         for key, n in outcome.counts.items():

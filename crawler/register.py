@@ -160,8 +160,9 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
         raise c.fail("id", f"{source_id!r} must match [a-z0-9-]+")
     country = c.text(data, "country", "country").upper()
     if country not in phonenumbers.SUPPORTED_REGIONS:
-        raise c.fail("country", f"{country!r} must be an ISO 3166 alpha-2 code such as NL "
-                     "(the country whose phone numbers ads write without +code)")
+        raise c.fail("country", f"{country!r} must be the ISO 3166 alpha-2 code of a country "
+                     "with a phone numbering plan, such as NL (ads write its numbers without "
+                     "+code)")
     base_url = c.text(data, "base_url", "base_url")
     if not _web_host(base_url):
         raise c.fail("base_url", f"{base_url!r} must be an http(s) URL with a host")
@@ -242,13 +243,13 @@ def _sections(c: _Checker, raw: Any, base_url: str) -> tuple[Section, ...]:
     ``javascript:`` link or another site's page is not what was approved."""
     if not isinstance(raw, list) or not raw:
         raise c.fail("sections", "must be a non-empty list of {name, url}")
-    site = _web_host(base_url).removeprefix("www.")
+    site = re.sub(r"^(?:www\d*|m|mobile)\.", "", _ascii_host(_web_host(base_url)))
     out = []
     for i, item in enumerate(raw):
         field = f"sections[{i}]"
         item = c.mapping(item, field, ("name", "url"))
         url = c.text(item, "url", f"{field}.url")
-        host = _web_host(urljoin(base_url, url))
+        host = _ascii_host(_web_host(urljoin(base_url, url)))
         if not host:
             raise c.fail(f"{field}.url", f"{url!r} is not an http(s) page of base_url")
         if host != site and not host.endswith("." + site):
@@ -271,6 +272,15 @@ def _web_host(url: str) -> str:
     return host if parts.scheme in {"http", "https"} else ""
 
 
+def _ascii_host(host: str) -> str:
+    """The host as DNS compares it: no trailing dot, international names in punycode."""
+    host = host.rstrip(".")
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
 def _is_date(text: str) -> bool:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return False
@@ -285,15 +295,15 @@ def _header_value(c: _Checker, data: dict[str, Any], key: str, default: str) -> 
     """Text sent as an HTTP header: no line breaks or other control characters, which
     would end the header and start another."""
     value = c.text(data, key, key, required=False, default=default)
-    if re.search(r"[\x00-\x1f\x7f]", value):
+    if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):  # a tab is allowed in a header
         raise c.fail(key, f"{value!r} must not contain line breaks or control characters")
     return value
 
 
 def _absent_as_empty(value: Any) -> Any:
-    """An optional mapping left empty (``politeness:``) is no mapping; anything else,
-    ``false`` included, is checked as given (and refused if it is not a mapping)."""
-    return {} if value is None else value
+    """An optional mapping left empty (``politeness:`` or ``""``) is no mapping; anything
+    else, ``false`` included, is checked as given (and refused if it is not a mapping)."""
+    return {} if value is None or value == "" else value
 
 
 def _politeness(c: _Checker, raw: Any) -> Politeness:

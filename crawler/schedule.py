@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawler.revisits import RUNS_LOOKED_AT
 from crawler.source import Source
 from indexer.model import utcnow
 
 MAX_SLEEP_S = 300.0
-RUNS_LOOKED_AT = 20  # recent runs searched for the last that ended
 RETRY = timedelta(seconds=MAX_SLEEP_S)  # after the store could not be read
 
 

@@ -23,6 +23,12 @@ class SourceStatus:
     last: CrawlRun | None
     recent: tuple[CrawlRun, ...]
 
+    @property
+    def last_ended(self) -> CrawlRun | None:
+        """The newest run that recorded its end: its figures and errors stay in view while
+        a run is under way (or after one was killed)."""
+        return next((r for r in self.recent if r.ended), None)
+
 
 def source_status(store: Any, source_ids: Iterable[str] = ()) -> list[SourceStatus]:
     """One row per source: those named, plus every source with recorded runs."""
@@ -40,8 +46,14 @@ def status_line(row: SourceStatus) -> str:
     if run is None:
         return f"{row.source_id}: never crawled"
     if not run.ended:
+        ended = row.last_ended
         return (f"{row.source_id}: last run {to_iso(run.started)[:19]}Z (unfinished: running "
-                "now, or stopped before it could record its end)")
-    return (f"{row.source_id}: last run {to_iso(run.started)[:19]}Z ({run.finish_reason or '?'}) "
+                "now, or stopped before it could record its end)"
+                + (f"; last ended run {_figures(ended)}" if ended else ""))
+    return f"{row.source_id}: last run {_figures(run)}"
+
+
+def _figures(run: CrawlRun) -> str:
+    return (f"{to_iso(run.started)[:19]}Z ({run.finish_reason or '?'}) "
             f"pages={run.pages} new_ads={run.new_ads} new_versions={run.new_versions} "
             f"removed={run.removed} errors={run.errors} duration={run.duration:.1f}s")

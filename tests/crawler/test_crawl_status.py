@@ -106,11 +106,17 @@ def test_a_run_begun_and_never_ended_is_the_last_run_shown(store_path: Path, tmp
     empty = tmp_path / "no-sources"
     empty.mkdir()
     assert main(["crawl", "status", "--store", str(store_path), "--dir", str(empty)]) == 0
+    out = capsys.readouterr().out
     assert ("demo-board: last run 2026-11-02T15:00:00Z (unfinished: running now, or stopped "
-            "before it could record its end)") in capsys.readouterr().out
+            "before it could record its end); last ended run 2026-11-02T09:00:00Z (finished) "
+            "pages=120") in out
+    assert "    error: http://x/ad/4: http 500 <script>" in out  # the ended run's errors
     html = login(crawls_app(store_path, tmp_path / "data").test_client(), "ann").get(
         "/crawls").get_data(as_text=True)
     row = html.split('data-source="demo-board"')[1].split("</tr>")[0]
     assert "2026-11-02 15:00" in row and "unfinished: running now" in row
+    assert ">0<" not in row  # no figures for a run that has none yet
+    assert "Errors in the last run of <code>demo-board</code> (2026-11-02 09:00)" in html
+    assert "http 500 &lt;script&gt;" in html
     earlier = html.split("Earlier runs of")[1]
     assert "<td>finished</td>" in earlier and "<td>unfinished</td>" not in earlier

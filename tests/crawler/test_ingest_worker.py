@@ -250,3 +250,22 @@ def test_answers_read_before_the_worker_died_are_still_handed_over(tmp_path: Pat
     worker.close()
     assert [o.counts.get("new_ads", 0) for o in outcomes] == [5]
     assert worker.unconfirmed() == []
+
+
+def test_the_core_records_the_run_as_begun_where_it_opens_the_store(tmp_path: Path) -> None:
+    """Recorded as soon as the store is open: a crawl killed from then on is on record as
+    unfinished (its end, recorded by the pipeline, replaces it: same id)."""
+    from indexer.crawl_runs import run_begun
+    from indexer.model import to_iso
+
+    for started in ("", to_iso(AT)):
+        core = IngestCore.from_config({**_config(tmp_path), "run_started": started})
+        core.open()
+        core.close()
+        store = open_store(str(tmp_path / "s.sqlite3"), create=False)
+        try:
+            runs = store.crawl_runs("wk")
+        finally:
+            store.close()
+        assert runs == ([run_begun("wk", AT)] if started else [])
+        assert all(not r.ended for r in runs)
