@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import phonenumbers
 import yaml
@@ -22,6 +22,7 @@ from parsel import Selector
 
 from crawler.extract import SelectorError, select
 from crawler.proxy_url import SocksProxy, check_http_proxy, is_socks_url
+from crawler.site import on_site, site_of, web_host
 from crawler.source import Politeness, Section, Selectors, Source
 from crawler.structured import is_structured
 from indexer.model import SourceInfo
@@ -164,7 +165,7 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
                      "with a phone numbering plan, such as NL (ads write its numbers without "
                      "+code)")
     base_url = c.text(data, "base_url", "base_url")
-    if not _web_host(base_url):
+    if not web_host(base_url):
         raise c.fail("base_url", f"{base_url!r} must be an http(s) URL with a host")
     approved_on = c.text(data, "approved_on", "approved_on")
     if not _is_date(approved_on):
@@ -243,42 +244,20 @@ def _sections(c: _Checker, raw: Any, base_url: str) -> tuple[Section, ...]:
     ``javascript:`` link or another site's page is not what was approved."""
     if not isinstance(raw, list) or not raw:
         raise c.fail("sections", "must be a non-empty list of {name, url}")
-    site = re.sub(r"^(?:www\d*|m|mobile)\.", "", _ascii_host(_web_host(base_url)))
+    site = site_of(base_url)
     out = []
     for i, item in enumerate(raw):
         field = f"sections[{i}]"
         item = c.mapping(item, field, ("name", "url"))
         url = c.text(item, "url", f"{field}.url")
-        host = _ascii_host(_web_host(urljoin(base_url, url)))
+        host = web_host(urljoin(base_url, url))
         if not host:
             raise c.fail(f"{field}.url", f"{url!r} is not an http(s) page of base_url")
-        if host != site and not host.endswith("." + site):
+        if not on_site(urljoin(base_url, url), site):
             raise c.fail(f"{field}.url", f"{url!r} is on {host}, not on the approved site "
                          f"{site} (base_url)")
         out.append(Section(name=c.text(item, "name", f"{field}.name"), url=url))
     return tuple(out)
-
-
-def _web_host(url: str) -> str:
-    """The lower-case host of an http(s) URL; "" for anything else (another scheme, no
-    host, whitespace or control characters anywhere in it)."""
-    if re.search(r"[\s\x00-\x1f\x7f]", url):
-        return ""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return ""
-    return host if parts.scheme in {"http", "https"} else ""
-
-
-def _ascii_host(host: str) -> str:
-    """The host as DNS compares it: no trailing dot, international names in punycode."""
-    host = host.rstrip(".")
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
 
 
 def _is_date(text: str) -> bool:

@@ -49,6 +49,7 @@ from crawler.middlewares import (
 )
 from crawler.revisits import is_due, missing_ads
 from crawler.settings import without_idle_middlewares
+from crawler.site import on_site, site_of, web_host
 from crawler.source import Source
 from crawler.structured import JSONLD_PREFIX, jsonld_objects
 from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError
@@ -115,6 +116,8 @@ class GenericSpider(scrapy.Spider):
         self.listings_complete = True
         self.error_samples: list[RunError] = []
         self.revisit_all = False  # every known live ad is due (adtrace crawl --revisit-all)
+        self._site = site_of(source.base_url)
+        self._offsite_hosts: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GenericSpider:
@@ -184,7 +187,7 @@ class GenericSpider(scrapy.Spider):
         if not listing.ads and not listing.says_empty:
             self.listings_complete = False
             self.record_error(response.url, EMPTY_LISTING)
-        for url in listing.ads:
+        for url in self._on_site(listing.ads):
             known_id = self._known_id(url)
             if known_id:
                 self.listed.add(known_id)
@@ -193,8 +196,25 @@ class GenericSpider(scrapy.Spider):
                     continue
             if url not in self._requested:
                 yield self._ad_request(url, known_id, from_listing=True)
-        for url in listing.next_pages:
+        for url in self._on_site(listing.next_pages):
             yield self._request(url, self.parse_listing, section=response.meta.get("section"))
+
+    def _on_site(self, urls: Sequence[str]) -> list[str]:
+        """The links on the approved site (crawler.site); one to another site is not
+        followed (an aggregator's link is not what was approved), counted, and said once
+        per host."""
+        kept = []
+        for url in urls:
+            if on_site(url, self._site):
+                kept.append(url)
+                continue
+            self._count("offsite")
+            host = web_host(url)
+            if host not in self._offsite_hosts:
+                self._offsite_hosts.add(host)
+                log.warning("%s: not following links to %s, another site than %s (%s)",
+                            self.source.id, host or "?", self._site, url[:200])
+        return kept
 
     def read_listing(self, response: TextResponse) -> Listing:
         """The source's selectors over one listing page. A custom spider (a site whose

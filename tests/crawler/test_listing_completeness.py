@@ -184,3 +184,18 @@ def test_a_listing_that_says_it_has_no_ads_is_complete_and_its_ads_removed(
     run, live = last_run_and_live(source, tmp_path)
     assert run.listings_complete and run.missing == ("1", "2", "3") and run.removed == 3
     assert live == [] and run.errors == 0
+
+
+def test_links_to_another_site_are_not_followed(site: FixtureSite, source: Source,
+                                                tmp_path: Path) -> None:
+    """The listing links an ad on another host (here: the same server as ``localhost``,
+    so a fetch would be seen): not the approved site (127.0.0.1), not fetched."""
+    other = site.url.replace("127.0.0.1", "localhost")
+    site.html("/ad/77", page("ad3.html").replace(b"Eva", b"Elsewhere"))
+    site.html("/city/amsterdam/?page=2", page("listing2.html").replace(
+        b"</ul>", f'<li><a class="ad-link" href="{other}ad/77">Elsewhere</a></ul>'.encode()
+    ).replace(b'href="/city/amsterdam/"', f'href="{other}city/amsterdam/"'.encode()))
+    go(source, tmp_path, DAY0)
+    run, live = last_run_and_live(source, tmp_path)
+    assert live == ["1", "2", "3"] and run.listings_complete
+    assert "/ad/77" not in site.arrived and "/ad/3" in site.arrived
