@@ -250,10 +250,11 @@ def _sections(c: _Checker, raw: Any, base_url: str) -> tuple[Section, ...]:
         field = f"sections[{i}]"
         item = c.mapping(item, field, ("name", "url"))
         url = c.text(item, "url", f"{field}.url")
-        host = web_host(urljoin(base_url, url))
+        absolute = urljoin(base_url, url)
+        host = web_host(absolute)
         if not host:
             raise c.fail(f"{field}.url", f"{url!r} is not an http(s) page of base_url")
-        if not on_site(urljoin(base_url, url), site):
+        if not on_site(absolute, site):
             raise c.fail(f"{field}.url", f"{url!r} is on {host}, not on the approved site "
                          f"{site} (base_url)")
         out.append(Section(name=c.text(item, "name", f"{field}.name"), url=url))

@@ -34,8 +34,11 @@ def web_host(url: str) -> str:
 
 
 def site_of(base_url: str) -> str:
-    """The approved site a ``base_url`` names: its host without a www./m. prefix."""
-    return _SIBLING_PREFIX.sub("", web_host(base_url))
+    """The approved site a ``base_url`` names: its host without a www./m. prefix, unless
+    that prefix is the name itself (``m.example`` is not all of ``.example``)."""
+    host = web_host(base_url)
+    rest = _SIBLING_PREFIX.sub("", host)
+    return rest if "." in rest else host
 
 
 def on_site(url: str, site: str) -> bool:

@@ -81,6 +81,8 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     ({"sections": [{"name": "X", "url": "https://other.example/ads/"}]},
      r"sections\[0\].url: .* is on other.example, not on the approved site a.example"),
     ({"user_agent": "adtrace\r\nX-Evil: 1"}, r"user_agent: .* must not contain line breaks"),
+    ({"base_url": "https://m.example/", "sections": [{"name": "X", "url": "https://o.example/"}]},
+     r"sections\[0\].url: .* is on o.example, not on the approved site m.example"),
     ({"politeness": False}, r"politeness: must be a mapping, not bool"),
     ({"spider": "no-such-spider"}, r"spider: no spider named 'no-such-spider' in "
                                    r"crawler.spiders \(known: .*demo-board-api"),
