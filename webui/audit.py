@@ -215,3 +215,6 @@ def record(action: str, target: str = "", details: dict[str, Any] | None = None,
 
     who = user if user is not None else getattr(g.get("user"), "name", "")
     append(get_accounts(), who or "-", action, target, details)
+    # This request is now an audited one for ``who``: only such a page may register the
+    # photos it shows as covered by its row (webui.shown_images).
+    g.audited_user = who

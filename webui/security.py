@@ -31,6 +31,9 @@ TRENDS_BLUEPRINTS = frozenset({"auth", "dashboard", "help", "sources", "prefs"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_NEXT = 2048  # characters of a page to return to after sign-in
 CSRF_FIELD = "csrf_token"
+# The session's token: random, made anew after sign-in clears the session, so it also
+# names the session for webui.shown_images.
+CSRF_KEY = "_csrf"
 
 CSP = (
     "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -55,16 +58,16 @@ HSTS = "max-age=31536000"  # sent when the UI is reached over HTTPS only (ADTRAC
 
 def csrf_token() -> str:
     """The session's token, created on first use; templates put it in every POST form."""
-    token = session.get("_csrf")
+    token = session.get(CSRF_KEY)
     if not token:
-        token = session["_csrf"] = secrets.token_urlsafe(32)
+        token = session[CSRF_KEY] = secrets.token_urlsafe(32)
     return token
 
 
 def _check_csrf() -> None:
     if request.method not in UNSAFE_METHODS:
         return
-    expected = session.get("_csrf", "")
+    expected = session.get(CSRF_KEY, "")
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
     if not expected or not hmac.compare_digest(str(expected), str(sent)):
         abort(400, description="The form's security token is missing or out of date. "

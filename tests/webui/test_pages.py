@@ -125,8 +125,10 @@ def test_an_image_is_behind_the_wall_of_the_ads_that_show_it(tmp_path) -> None: 
 
 
 def test_an_image_opened_on_its_own_is_audited(client, world, audit_rows) -> None:  # type: ignore[no-untyped-def]
-    """Loaded into one of our pages, an image is covered by that page's audit row; asked
-    for on its own (a tab, a script), it is a look-up and gets a row of its own."""
+    """Loaded into one of our pages that showed it, an image is covered by that page's
+    audit row; asked for on its own (a tab, a script), it is a look-up and gets a row of
+    its own (the header alone spares nothing: test_image_audit)."""
+    client.get(f"/ad/{world.anna_id}")
     before = len(audit_rows("view_archived"))
     page = client.get(f"/image/{world.image_sha}", headers={"Sec-Fetch-Dest": "image"})
     assert page.status_code == 200 and len(audit_rows("view_archived")) == before

@@ -2,13 +2,15 @@
 site in an analyst's browser would tell its operator the police are watching.
 
 An image is behind the same theme wall as the ads that show it: a user gets it only if
-an ad they may see carried it (else 404, as for an ad outside their themes). A browser
-loading a found image into one of our pages (``Sec-Fetch-Dest: image``) is covered by
-that page's audit row; any other request (opened on its own, by a script) is a look-up of
-its own, audited as ``view_archived`` whether the photo was found or not, and a request
-for a photo not found is audited whatever it says it is. The header sorts a browser's
-traffic; it is no control: a client that forges it can skip the row only for a photo it
-may see anyway (webui.views.common.loaded_into_page).
+an ad they may see carried it (else 404, as for an ad outside their themes).
+
+Every fetch is audited as ``view_archived`` (image, found, ads) unless one that a page
+already covers: the browser loading (``Sec-Fetch-Dest: image``) a found image that an
+audited page showed to this same signed-in session within the last
+webui.shown_images.WINDOW_SECONDS. Pages register what they show as they render, in the
+request that wrote their own row (``image_url`` in templates, webui.shown_images). The
+header alone decides nothing, as any client can send it: an image not shown to this
+session, shown too long ago, opened on its own (a tab, a script) or not found gets a row.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from flask import Blueprint, abort, current_app, send_file
 from werkzeug.wrappers import Response
 
 from indexer import archive
-from webui import audit
+from webui import audit, shown_images
 from webui.app import get_store
 from webui.views.common import loaded_into_page
 
 bp = Blueprint("images", __name__)
+# the one way templates give an image's address: it registers the image as shown
+bp.add_app_template_global(shown_images.image_url, "image_url")
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # Raster types only: an archived SVG could carry script.
@@ -38,13 +42,19 @@ def find_image(archive_dir: Path, sha256: str) -> Path | None:
     return path if path is not None and path.suffix in TYPES else None
 
 
+def covered_by_page(sha256: str) -> bool:
+    """Whether this fetch is the browser loading an image into a page that showed it to
+    this session and was audited itself (both conditions: the header is the client's)."""
+    return loaded_into_page("image") and shown_images.was_shown(sha256)
+
+
 @bp.route("/image/<sha256>")
 def image(sha256: str) -> Response:
     if not SHA256_RE.match(sha256):
         abort(404)
     shown_by = get_store().ads_showing_image(sha256)  # behind the user's wall
     path = find_image(Path(current_app.config["ARCHIVE_DIR"]), sha256) if shown_by else None
-    if path is None or not loaded_into_page("image"):
+    if path is None or not covered_by_page(sha256):
         audit.record("view_archived", target=sha256,
                      details={"image": True, "found": path is not None, "ads": shown_by})
     if path is None:
