@@ -93,7 +93,7 @@ def run_crawl_status(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CommandError(str(exc)) from exc
     try:
-        rows = source_status(store, named)
+        rows = source_status(store, named, args.archive or str(settings.archive_dir()))
     finally:
         store.close()
     if args.source:
@@ -149,7 +149,7 @@ def run_crawl(args: argparse.Namespace) -> int:
     from adtrace.after_crawl import after_crawl
 
     after_crawl(args.store or settings.store_url())
-    return 0
+    return 1 if stats.refused() else 0
 
 
 def run_archive_verify(args: argparse.Namespace) -> int:

@@ -16,11 +16,12 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 
 from crawler.clock import Clock
 from crawler.proxy_url import is_socks_url
+from crawler.site import on_site, site_of
 from crawler.size_cap import TRUNCATED_KEY
 from crawler.socks import SOCKS_KEY
 from indexer.archive import Fetched, WarcWriter, store_image
@@ -32,7 +33,7 @@ IMAGE_KEY = "adtrace_image"
 IMAGE_REF_KEY = "adtrace_image_ref"
 IMAGE_PENDING_KEY = "adtrace_image_pending"
 __all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REF_KEY", "TRUNCATED_KEY",
-           "ArchiveMiddleware", "SourceProxyMiddleware"]
+           "ArchiveMiddleware", "OffsiteRedirectMiddleware", "SourceProxyMiddleware"]
 
 
 # request headers not archived: the proxy's credentials (sent to an HTTP proxy, never to
@@ -133,3 +134,42 @@ class SourceProxyMiddleware:
             request.meta["proxy"] = None
         else:
             request.meta["proxy"] = self.proxy
+
+
+OFFSITE_REDIRECT = "redirected off the approved site"
+
+
+class OffsiteRedirectMiddleware:
+    """A listing or ad page of the approved site that redirects to another site is not
+    followed there: the source file approves one site (crawler.site), and a redirect to a
+    partner site, an aggregator or a tracker is not it. The redirect response itself is in
+    the archive (it came from the approved site); the request for its target is refused
+    before anything is sent, robots.txt of the other host included (this runs before
+    the robots middleware), and the spider records it as an error with both URLs (for a
+    listing page, the run's listings are then incomplete: what it listed is unknown).
+    Photos may redirect anywhere, as they may come from anywhere (CDNs)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self._site: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> OffsiteRedirectMiddleware:
+        return cls(crawler)
+
+    def site(self) -> str:
+        """The approved site of the crawl's source ("" when the spider names none)."""
+        if self._site is None:
+            source = getattr(self.crawler.spider, "source", None)
+            self._site = site_of(source.base_url) if source is not None else ""
+        return self._site
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        followed = request.meta.get("redirect_urls")
+        if not followed or request.meta.get(IMAGE_KEY) or not self.site():
+            return
+        if on_site(request.url, self.site()):
+            return
+        self.crawler.stats.inc_value("adtrace/offsite")  # type: ignore[union-attr]
+        raise IgnoreRequest(f"{OFFSITE_REDIRECT} {self.site()}: {followed[0]} redirected "
+                            f"to {request.url}")

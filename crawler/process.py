@@ -55,8 +55,13 @@ def spider_class(source: Source) -> Any:
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Crawl every source of the job in one reactor; return stats per source id."""
+    """Crawl every source of the job in one reactor; return stats per source id. A source
+    another process is crawling is not crawled (crawler.source_lock): its entry says
+    why, and the others go on."""
     from scrapy.crawler import Crawler, CrawlerProcess
+
+    from crawler import source_lock
+    from indexer.model import to_iso, utcnow
 
     sources: list[Source] = [source_from_dict(s) for s in job["sources"]]
     store_url = job.get("store_url", "")
@@ -65,7 +70,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     levels: list[int] = []
     crawlers: dict[str, Crawler] = {}
     failures: list[str] = []
+    refused: dict[str, str] = {}
     for source in sources:
+        try:
+            lock = source_lock.hold(job["archive_dir"], source.id, to_iso(utcnow()))
+        except source_lock.SourceBusy as exc:
+            refused[source.id] = str(exc)
+            continue
         settings = scrapy_settings(
             source, store_url=store_url, archive_dir=job["archive_dir"],
             clock_start=job.get("clock_start", ""), progress=job.get("progress", True),
@@ -76,14 +87,17 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             else known_live_ads(store_url, source.id)
         crawler = process.create_crawler(spider_class(source).for_source(source, settings))
         crawlers[source.id] = crawler
-        process.crawl(crawler, source=source, known_ads=known_ads).addErrback(
-            _failed, source.id, failures)
+        done = process.crawl(crawler, source=source, known_ads=known_ads)
+        done.addErrback(_failed, source.id, failures)
+        done.addBoth(_released, lock)
     _quiet_scrapy_below(min(levels, default=logging.NOTSET))
     gc_policy.for_long_run()
-    process.start()
+    if crawlers:
+        process.start()
     if failures:
         raise CrawlFailed("; ".join(failures))
-    return {sid: _stats(c) for sid, c in crawlers.items()}
+    return {s.id: {"refused": refused[s.id]} if s.id in refused else _stats(crawlers[s.id])
+            for s in sources}
 
 
 def _level(value: Any) -> int:
@@ -108,6 +122,15 @@ class CrawlFailed(RuntimeError):
 
 def _failed(failure: Any, source_id: str, failures: list[str]) -> None:
     failures.append(f"{source_id}: {failure.getErrorMessage()}")
+
+
+def _released(result: Any, lock: int) -> Any:
+    """The source's crawl ended (or failed): its lock goes back at once, not at the end
+    of the job's other crawls."""
+    from crawler import source_lock
+
+    source_lock.release(lock)
+    return result
 
 
 def _stats(crawler: Any) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class SourceStats:
     not_due: int = 0  # known ads the listings showed, not refetched (interval not passed)
     duration: float = 0.0
     finish_reason: str = ""
+    refused: str = ""  # why the source was not crawled (another crawl of it under way)
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,14 @@ class CrawlStats:
         """Totals over all sources on one line (for the demo's day-by-day report)."""
         return " ".join(f"{k}={self.total(k)}" for k in SUMMARY_KEYS) + f" in {self.duration:.1f}s"
 
+    def refused(self) -> dict[str, str]:
+        """Sources not crawled, with why (crawler.source_lock)."""
+        return {sid: s.refused for sid, s in self.sources.items() if s.refused}
+
     def lines(self) -> list[str]:
         """One human-readable line per source, for the CLI."""
-        return [f"{sid}: " + " ".join(f"{k}={getattr(s, k)}" for k in STAT_KEYS)
+        return [f"{sid}: not crawled: {s.refused}" if s.refused else
+                f"{sid}: " + " ".join(f"{k}={getattr(s, k)}" for k in STAT_KEYS)
                 + f" duration={s.duration:.1f}s" for sid, s in self.sources.items()]
 
 

@@ -6,6 +6,11 @@ restarted scheduler picks up where it left off) or since this scheduler last tri
 (a crawl that failed as a whole is not retried in a tight loop): a daily source runs at
 the same time each day. Sources run one after another; a stop request (SIGINT/SIGTERM
 set ``stop``) is honoured between runs and ends the wait at once.
+
+A source that another process is crawling now (its lock is held: crawler.source_lock,
+say a crawl started by hand) is not due until that crawl ends; a run recorded as begun
+whose lock is free was killed, and does not count (the source is crawled again at once,
+and the crawl resumes what the killed one left).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawler import source_lock
 from crawler.revisits import RUNS_LOOKED_AT
 from crawler.source import Source
 from indexer.model import utcnow
@@ -60,7 +66,10 @@ class Scheduler:
         """When the source's last run began: its recorded start, or this scheduler's last
         try. A run this scheduler started (recorded between its try and the try's end)
         counts from the try: its recorded start is the seconds a crawl takes to start up
-        later, which would otherwise push every next run that much later."""
+        later, which would otherwise push every next run that much later. A crawl of the
+        source under way elsewhere counts as begun now: not due while it runs."""
+        if source_lock.under_way(self.archive_dir, source.id) is not None:
+            return utcnow()
         started = last_started(store, source.id)
         tried, ended = self.attempted.get(source.id), self.attempt_ended.get(source.id)
         if started and tried and ended and tried <= started <= ended:

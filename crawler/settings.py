@@ -16,8 +16,10 @@ from crawler.source import Source
 BASE: dict[str, Any] = {
     "BOT_NAME": "adtrace",
     "SPIDER_MODULES": ["crawler.spiders"],
-    # the proxy is set before HttpProxyMiddleware (750) reads it, on every request
-    "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.SourceProxyMiddleware": 100,
+    # the proxy is set before HttpProxyMiddleware (750) reads it, on every request; a
+    # redirect off the approved site is refused before robots.txt (100) asks its host
+    "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.OffsiteRedirectMiddleware": 50,
+                               "crawler.middlewares.SourceProxyMiddleware": 100,
                                "crawler.middlewares.ArchiveMiddleware": 950},
     "ITEM_PIPELINES": {"crawler.pipelines.IngestPipeline": 300},
     "DOWNLOAD_HANDLERS": {"http": "crawler.http_handler.PooledHTTP11DownloadHandler",

@@ -2,15 +2,19 @@
 
 Shared by ``adtrace crawl status`` and the UI page ``/crawls`` so both say the same.
 Sources known to the register but never crawled are listed too (with no run), so a
-source that silently never runs is visible.
+source that silently never runs is visible. Given the archive the crawls write to, a
+run recorded as begun but not ended is told apart: running now (a crawl holds the
+source's lock: crawler.source_lock) or killed (none does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
+from crawler import source_lock
 from indexer.crawl_runs import CrawlRun
 from indexer.model import to_iso
 
@@ -22,6 +26,8 @@ class SourceStatus:
     source_id: str
     last: CrawlRun | None
     recent: tuple[CrawlRun, ...]
+    crawling: str = ""  # the crawl of the source under way now, when the archive tells
+    killed: bool = False  # the last run began and never ended, and no crawl holds the lock
 
     @property
     def last_ended(self) -> CrawlRun | None:
@@ -30,27 +36,53 @@ class SourceStatus:
         return next((r for r in self.recent if r.ended), None)
 
 
-def source_status(store: Any, source_ids: Iterable[str] = ()) -> list[SourceStatus]:
-    """One row per source: those named, plus every source with recorded runs."""
+def source_status(store: Any, source_ids: Iterable[str] = (),
+                  archive_dir: str | Path | None = None) -> list[SourceStatus]:
+    """One row per source: those named, plus every source with recorded runs; with
+    ``archive_dir``, whether a crawl of it is under way there now."""
     ids = list(dict.fromkeys([*source_ids, *(s.id for s in store.sources())]))
     rows = []
     for sid in sorted(ids):
         recent = tuple(store.crawl_runs(sid, limit=RECENT_RUNS))
-        rows.append(SourceStatus(sid, recent[0] if recent else None, recent))
+        rows.append(_with_lock(SourceStatus(sid, recent[0] if recent else None, recent),
+                               archive_dir))
     return rows
+
+
+def _with_lock(row: SourceStatus, archive_dir: str | Path | None) -> SourceStatus:
+    """The row with what the source's lock says: who crawls it now, or that its
+    unfinished last run was killed (only where crawls of it took the lock before)."""
+    if archive_dir is None:
+        return row
+    holder = source_lock.under_way(archive_dir, row.source_id)
+    if holder is not None:
+        return replace(row, crawling=holder.describe())
+    unfinished = row.last is not None and not row.last.ended
+    return replace(row, killed=unfinished and source_lock.ever_crawled_here(
+        archive_dir, row.source_id))
 
 
 def status_line(row: SourceStatus) -> str:
     """One line for the terminal."""
     run = row.last
+    now = f"; crawling now ({row.crawling})" if row.crawling else ""
     if run is None:
-        return f"{row.source_id}: never crawled"
+        return f"{row.source_id}: never crawled{now}"
     if not run.ended:
         ended = row.last_ended
-        return (f"{row.source_id}: last run {to_iso(run.started)[:19]}Z (unfinished: running "
-                "now, or stopped before it could record its end)"
+        return (f"{row.source_id}: last run {to_iso(run.started)[:19]}Z (unfinished: "
+                f"{unfinished_state(row)})"
                 + (f"; last ended run {_figures(ended)}" if ended else ""))
-    return f"{row.source_id}: last run {_figures(run)}"
+    return f"{row.source_id}: last run {_figures(run)}{now}"
+
+
+def unfinished_state(row: SourceStatus) -> str:
+    """What became of a run recorded as begun and not ended, as far as is known."""
+    if row.crawling:
+        return f"running now, {row.crawling}"
+    if row.killed:
+        return "stopped before it could record its end (killed); the next crawl resumes it"
+    return "running now, or stopped before it could record its end"
 
 
 def _figures(run: CrawlRun) -> str:

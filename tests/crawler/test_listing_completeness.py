@@ -199,3 +199,31 @@ def test_links_to_another_site_are_not_followed(site: FixtureSite, source: Sourc
     run, live = last_run_and_live(source, tmp_path)
     assert live == ["1", "2", "3"] and run.listings_complete
     assert "/ad/77" not in site.arrived and "/ad/3" in site.arrived
+
+
+def test_a_page_that_redirects_to_another_site_is_not_followed(site: FixtureSite,
+                                                               source: Source,
+                                                               tmp_path: Path) -> None:
+    """Ad 3's page now redirects to another host (the same server as ``localhost``, so a
+    fetch would be seen): the target is not fetched, the run says so with both URLs, and
+    ad 3 keeps its history (listed, so not removed). A next-page link that redirects off
+    the site leaves the listings incomplete: what that page listed is not known."""
+    go(source, tmp_path, DAY0)
+    _, before = last_run_and_live(source, tmp_path)
+    other = site.url.replace("127.0.0.1", "localhost")
+    site.html("/elsewhere/3", page("ad3.html").replace(b"Eva", b"Elsewhere"))
+    site.pages["/ad/3"] = (302, "text/html", f"{other}elsewhere/3".encode())
+    go(source, tmp_path, DAY0 + timedelta(days=2))
+    run, live = last_run_and_live(source, tmp_path)
+    assert "/elsewhere/3" not in site.arrived
+    assert run.listings_complete and live == before and run.new_versions == 0
+    assert [e.reason for e in run.error_samples if "approved" in e.reason] == [
+        f"IgnoreRequest: redirected off the approved site 127.0.0.1: {site.url}ad/3 "
+        f"redirected to {other}elsewhere/3"]
+    site.html("/elsewhere/list", page("listing2.html"))
+    site.pages["/city/amsterdam/?page=2"] = (302, "text/html",
+                                              f"{other}elsewhere/list".encode())
+    go(source, tmp_path, DAY0 + timedelta(days=4))
+    run, live = last_run_and_live(source, tmp_path)
+    assert "/elsewhere/list" not in site.arrived
+    assert not run.listings_complete and run.removed == 0 and live == before

@@ -8,7 +8,7 @@ left out, as everywhere else. The figures come from crawler.status, the same cod
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from crawler.status import source_status
 from webui import audit
@@ -21,7 +21,10 @@ bp = Blueprint("crawls", __name__)
 @bp.route("/crawls")
 def crawls() -> str:
     sources = sources_by_id()
-    rows = [r for r in source_status(get_store()) if visible_source(r.source_id, sources)]
+    # the archive the crawls write to (the one images are served from) holds their locks:
+    # an unfinished run is then told as running now or killed
+    rows = [r for r in source_status(get_store(), archive_dir=current_app.config.get(
+        "ARCHIVE_DIR")) if visible_source(r.source_id, sources)]
     names = {sid: s.name for sid, s in sources.items()}
     # the error samples name ad URLs and what the sites answered
     audit.record("view_sources", target="crawls", details={"sources": len(rows)})

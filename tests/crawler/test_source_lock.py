@@ -1,0 +1,192 @@
+"""One crawl of a source at a time (crawler.source_lock): a second crawl is refused and
+names the first; the scheduler and the status tell a crawl under way from one killed.
+
+The lock is held by a real second process here, as a crawl or the scheduler would hold
+it; killing that process with SIGKILL must free it (the kernel drops an flock)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fixture_site import SOURCE_YAML, FixtureSite
+
+from adtrace.cli import main
+from crawler import source_lock
+from crawler.run import crawl
+from crawler.schedule import Scheduler
+from crawler.source import Source
+from crawler.status import source_status, status_line
+from indexer.crawl_runs import run_begun
+from indexer.model import utcnow
+from indexer.store import open_store
+
+REPO = Path(__file__).resolve().parents[2]
+HOLD = ("import sys; from crawler import source_lock; "
+        "source_lock.hold(sys.argv[1], sys.argv[2], '2026-11-23T10:00:00Z'); "
+        "print('held', flush=True); sys.stdin.read()")
+
+
+class Holder:
+    """Another process that holds a source's lock until it is killed."""
+
+    def __init__(self, archive: Path, source_id: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD, str(archive), source_id], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, cwd=REPO,
+            env=dict(os.environ, PYTHONPATH=str(REPO)))
+        assert self.proc.stdout is not None and self.proc.stdout.readline() == "held\n"
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def holder_of(tmp_path: Path) -> Iterator[object]:
+    made: list[Holder] = []
+
+    def make(source_id: str) -> Holder:
+        made.append(Holder(tmp_path / "archive", source_id))
+        return made[-1]
+
+    yield make
+    for h in made:
+        if h.proc.poll() is None:
+            h.kill()
+
+
+def test_a_held_lock_names_its_holder_and_goes_with_a_killed_process(
+        tmp_path: Path, holder_of: object) -> None:
+    archive = tmp_path / "archive"
+    assert source_lock.under_way(archive, "s1") is None  # never crawled here
+    other = holder_of("s1")  # type: ignore[operator]
+    found = source_lock.under_way(archive, "s1")
+    assert found == source_lock.Holder(other.proc.pid, "2026-11-23T10:00:00Z")
+    with pytest.raises(source_lock.SourceBusy) as refused:
+        source_lock.hold(archive, "s1", "2026-11-23T11:00:00Z")
+    assert str(refused.value) == (f"s1 is being crawled (crawl process {other.proc.pid}, "
+                                  "since 2026-11-23T10:00:00Z): a source is not crawled "
+                                  "twice at once")
+    fd = source_lock.hold(archive, "s2", "2026-11-23T11:00:00Z")  # other sources are free
+    source_lock.release(fd)
+    other.kill()
+    assert source_lock.under_way(archive, "s1") is None
+    fd = source_lock.hold(archive, "s1", "2026-11-23T11:00:00Z")
+    try:
+        assert source_lock.under_way(archive, "s1") == source_lock.Holder(
+            os.getpid(), "2026-11-23T11:00:00Z")
+    finally:
+        source_lock.release(fd)
+
+
+def test_a_second_crawl_of_a_source_is_refused_and_the_others_are_crawled(
+        site: FixtureSite, source: Source, tmp_path: Path, holder_of: object) -> None:
+    import dataclasses
+
+    other_source = dataclasses.replace(source, id="fixture-two")
+    other = holder_of(source.id)  # type: ignore[operator]
+    store = str(tmp_path / "s.sqlite3")
+    stats = crawl([source, other_source], store, tmp_path / "archive", progress=False,
+                  processes=1)
+    assert stats.refused() == {source.id: f"{source.id} is being crawled (crawl process "
+                               f"{other.proc.pid}, since 2026-11-23T10:00:00Z): a source "
+                               "is not crawled twice at once"}
+    assert stats.sources["fixture-two"].new_ads == 3
+    assert stats.lines()[0].startswith(f"{source.id}: not crawled: {source.id} is being")
+    db = open_store(store, create=False)
+    try:
+        assert db.crawl_runs(source.id) == []  # nothing read, nothing recorded
+        assert db.live_ads(source.id) == []
+    finally:
+        db.close()
+    # the lock went back when the crawl of fixture-two ended
+    assert source_lock.under_way(tmp_path / "archive", "fixture-two") is None
+
+
+def test_adtrace_crawl_says_which_source_it_did_not_crawl_and_exits_1(
+        site: FixtureSite, tmp_path: Path, holder_of: object,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    args = ["crawl", "--dir", str(folder), "--store", str(tmp_path / "s.sqlite3"),
+            "--archive", str(tmp_path / "archive"), "--quiet"]
+    other = holder_of("fixture-site")  # type: ignore[operator]
+    assert main(args) == 1
+    assert (f"fixture-site: not crawled: fixture-site is being crawled (crawl process "
+            f"{other.proc.pid}" in capsys.readouterr().out)
+    other.kill()
+    assert main(args) == 0
+    assert "fixture-site: pages=6" in capsys.readouterr().out
+
+
+def test_the_scheduler_waits_for_a_crawl_under_way_and_resumes_a_killed_one(
+        source: Source, tmp_path: Path, holder_of: object) -> None:
+    store_url, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    store = open_store(store_url)
+    try:  # a crawl by hand began an hour ago and recorded that it began
+        store.record_crawl_run(run_begun(source.id, utcnow() - timedelta(hours=1)))
+    finally:
+        store.close()
+    sched = Scheduler([source], store_url, archive, say=lambda _line: None)
+    other = holder_of(source.id)  # type: ignore[operator]
+    assert sched.waits(utcnow())[source.id] > timedelta(hours=23)  # under way: not due
+    assert sched.run_due() == 0
+    other.kill()  # the crawl by hand was killed: its run never ends
+    assert sched.waits(utcnow())[source.id] <= timedelta(0)
+    assert sched.run_due() == 1
+
+
+def test_the_status_tells_running_from_killed(source: Source, tmp_path: Path,
+                                              holder_of: object) -> None:
+    store_url, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    store = open_store(store_url)
+    try:
+        store.record_crawl_run(run_begun(source.id, utcnow() - timedelta(minutes=5)))
+        other = holder_of(source.id)  # type: ignore[operator]
+        [row] = source_status(store, [source.id], archive)
+        assert row.crawling == f"crawl process {other.proc.pid}, since 2026-11-23T10:00:00Z"
+        assert f"(unfinished: running now, crawl process {other.proc.pid}" in status_line(row)
+        other.kill()
+        [row] = source_status(store, [source.id], archive)
+        assert (row.crawling, row.killed) == ("", True)
+        assert "(unfinished: stopped before it could record its end (killed)" in \
+            status_line(row)
+        [row] = source_status(store, [source.id])  # no archive at hand: not known
+        assert "(unfinished: running now, or stopped before" in status_line(row)
+        [row] = source_status(store, [source.id], tmp_path / "elsewhere")
+        assert not row.killed  # never crawled into that archive: nothing to tell
+    finally:
+        store.close()
+
+
+def test_the_crawls_page_tells_running_from_killed(tmp_path: Path, holder_of: object) -> None:
+    from test_crawl_status import crawls_app
+    from webui_world import login
+
+    from indexer.model import SourceInfo
+
+    store_path = tmp_path / "s.sqlite3"
+    store = open_store(str(store_path))
+    try:
+        store.upsert_source(SourceInfo("demo-board", "Board", "trafficking", "BE", "http://x/"))
+        store.record_crawl_run(run_begun("demo-board", utcnow() - timedelta(minutes=5)))
+    finally:
+        store.close()
+    client = login(crawls_app(store_path, tmp_path / "data").test_client(), "ann")
+    other = holder_of("demo-board")  # type: ignore[operator]  (in tmp_path / "archive")
+
+    def row() -> str:
+        html = client.get("/crawls").get_data(as_text=True)
+        return html.split('data-source="demo-board"')[1].split("</tr>")[0]
+
+    assert f"unfinished: running now (crawl process {other.proc.pid}, since " in row()
+    other.kill()
+    assert "unfinished: stopped before it could record its end (killed)" in row()
