@@ -1,4 +1,5 @@
-"""Which archived images an audited page showed to which signed-in session, recently.
+"""Which archived images an audited page showed to which signed-in session, recently
+(and which archived pages a capture page framed: ``capture:<id>``, webui.views.archive).
 
 The law asks for an audit row for every view. A page that shows photos (search results,
 an ad, a comparison, an evidence report) writes its own row; the browser then fetches

@@ -129,10 +129,16 @@ def test_archived_page_is_framed_sandboxed_and_inert(client, world, archived_ad)
 
 def test_archived_page_opened_on_its_own_is_audited(client, world, archived_ad, audit_rows):
     """In its frame the archived page is covered by the capture page's row; opened on its
-    own it gets a row of its own."""
+    own, or claiming to be framed (a forged header) without that page, it gets a row of
+    its own."""
     page = client.get(f"/ad/{archived_ad}").get_data(as_text=True)
     capture_url = re.search(rf'href="(/ad/{archived_ad}/capture/[0-9a-f]{{32}})"', page).group(1)
     before = len(rows_for(audit_rows, "view_archived", archived_ad))
+    forged = client.get(capture_url + "/page", headers={"Sec-Fetch-Dest": "iframe"})
+    assert forged.status_code == 200
+    before += 1
+    assert len(rows_for(audit_rows, "view_archived", archived_ad)) == before
+    assert client.get(capture_url).status_code == 200  # the capture page frames it
     framed = client.get(capture_url + "/page", headers={"Sec-Fetch-Dest": "iframe"})
     assert framed.status_code == 200
     assert len(rows_for(audit_rows, "view_archived", archived_ad)) == before

@@ -4,7 +4,10 @@
 an ``<iframe sandbox>`` (no allow-scripts, no allow-same-origin); the frame loads
 ``…/page``, the inert rewrite (webui.archived_page) served under its own strict CSP
 (webui.security.SANDBOXED_ENDPOINTS). Images are inlined from the archive as data:
-URIs, so the frame needs no request at all beyond its own document.
+URIs, so the frame needs no request at all beyond its own document. The framed copy
+has no audit row of its own only when the capture page, audited itself, framed it for
+this same session within webui.shown_images.WINDOW_SECONDS; opened on its own, or with
+a forged ``Sec-Fetch-Dest: iframe``, it is audited as ``view_archived``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from flask import Blueprint, Response, abort, current_app, render_template
 
 from indexer.archive import ArchiveError, read_capture
 from indexer.model import AdRecord
-from webui import audit
+from webui import audit, shown_images
 from webui.archived_page import image_resolver, make_inert
 from webui.views.ads import find_capture, load_ad
 from webui.views.common import loaded_into_page
@@ -58,7 +61,13 @@ def capture(ad_id: str, capture_id: str) -> str:
     record, source = load_ad(ad_id)
     version, cap = find_capture(record, capture_id)
     audit.record("view_ad", target=record.id, details={"capture": cap.id})
+    shown_images.register((framed_key(cap.id),))  # its frame is covered by this row
     return render_template("capture.html", ad=record, source=source, v=version, c=cap)
+
+
+def framed_key(capture_id: str) -> str:
+    """What the capture page registers as shown (webui.shown_images): its framed copy."""
+    return f"capture:{capture_id}"
 
 
 @bp.route("/ad/<ad_id>/capture/<capture_id>/page")
@@ -74,6 +83,8 @@ def archived_page(ad_id: str, capture_id: str) -> Response:
                              lambda sha: inline_image(archive_dir, sha) or "")
     html = make_inert(rec.decoded(), lambda ref: resolve(ref) or None,
                       charset=_charset(rec.content_type))
-    if not loaded_into_page("iframe"):  # in the capture page, that page's row covers it
+    # in the frame of a capture page this session was shown, that page's row covers it;
+    # the header alone (any client can send it) never does
+    if not (loaded_into_page("iframe") and shown_images.was_shown(framed_key(cap.id))):
         audit.record("view_archived", target=record.id, details={"capture": cap.id})
     return Response(html, mimetype="text/html")

@@ -43,8 +43,6 @@ def loaded_into_page(destination: str) -> bool:
     """Whether the request says the browser is loading it into a page, as an ``image``
     or an ``iframe`` (its Sec-Fetch-Dest). The client writes this header, so it only sorts
     a browser's traffic and proves nothing: alone it never spares an audit row.
-    An image also needs an audited page to have shown it to this session
-    (webui.views.images.covered_by_page, webui.shown_images). The archived page's frame
-    (webui.views.archive) still goes by the header alone: a forged ``iframe`` skips the
-    row of a capture the user may open anyway, and is not yet bound to the capture page."""
+    An image also needs an audited page to have shown it to this session, and an
+    archived page the capture page to have framed it (webui.shown_images)."""
     return request.headers.get("Sec-Fetch-Dest") == destination
