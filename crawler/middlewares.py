@@ -147,7 +147,8 @@ class OffsiteRedirectMiddleware:
     before anything is sent, robots.txt of the other host included (this runs before
     the robots middleware), and the spider records it as an error with both URLs (for a
     listing page, the run's listings are then incomplete: what it listed is unknown).
-    Photos may redirect anywhere, as they may come from anywhere (CDNs)."""
+    Photos may redirect anywhere, as they may come from anywhere (CDNs), and so may
+    robots.txt (a site's robots.txt that moved to its other domain still binds us)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -166,7 +167,10 @@ class OffsiteRedirectMiddleware:
 
     def process_request(self, request: Request, spider: Any = None) -> None:
         followed = request.meta.get("redirect_urls")
-        if not followed or request.meta.get(IMAGE_KEY) or not self.site():
+        # robots.txt is asked for where the site sends it (Scrapy's own request, marked
+        # dont_obey_robotstxt): refused, it would read as "no robots.txt, all allowed"
+        if (not followed or request.meta.get(IMAGE_KEY) or not self.site()
+                or request.meta.get("dont_obey_robotstxt")):
             return
         if on_site(request.url, self.site()):
             return

@@ -109,9 +109,10 @@ class Scheduler:
                 continue
             finally:
                 self.attempt_ended[source.id] = utcnow()
-            done += 1
             for line in stats.lines():
                 self.say(line)
+            if not stats.refused():  # another process took it first: nothing was crawled
+                done += 1
         if done and self.after_run is not None:
             self.after_run()
         return done

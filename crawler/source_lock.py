@@ -73,8 +73,9 @@ def hold(archive_dir: str | Path, source_id: str, since: str) -> int:
                 raise SourceBusy(f"{source_id} is being crawled ({holder.describe()}): "
                                  "a source is not crawled twice at once") from None
             time.sleep(_RETRY_S)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {since}\n".encode("ascii"), 0)
+    line = f"{os.getpid()} {since}\n".encode("ascii")
+    os.pwrite(fd, line, 0)  # then cut what an older holder's longer line left: a probe
+    os.ftruncate(fd, len(line))  # meanwhile reads a whole line, never an empty file
     return fd
 
 

@@ -62,6 +62,7 @@ EMPTY_LISTING = ("listing shows no ads, and not the source's empty_listing notic
 UNIDENTIFIED = ("a listed link whose ad only its page names was not identified (no removals "
                 "by absence this run)")
 MAX_IMAGES_PER_AD = 20
+ROBOTS_FORBIDDEN = "Forbidden by robots.txt"  # scrapy.downloadermiddlewares.robotstxt
 
 
 @dataclass(frozen=True)
@@ -428,8 +429,10 @@ def _failure_message(exc: BaseException) -> str:
 
 
 def _is_policy_skip(failure: Failure) -> bool:
-    """robots.txt (or another policy) refused the request: skipped, not an error. Other
+    """robots.txt refused the request: skipped, not an error. Other
     IgnoreRequests (a redirect loop hitting the redirect limit, …) are errors."""
     if not failure.check(IgnoreRequest) or failure.check(HttpError):
         return False
-    return "robots" in failure.getErrorMessage().lower()
+    # Scrapy's own words, whole: a message that carries URLs (an offsite redirect) could
+    # name "robots" itself, and a real error would pass for a skip
+    return failure.getErrorMessage() == ROBOTS_FORBIDDEN

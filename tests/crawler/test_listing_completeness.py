@@ -227,3 +227,17 @@ def test_a_page_that_redirects_to_another_site_is_not_followed(site: FixtureSite
     run, live = last_run_and_live(source, tmp_path)
     assert "/elsewhere/list" not in site.arrived
     assert not run.listings_complete and run.removed == 0 and live == before
+
+
+def test_a_robots_txt_that_redirects_to_another_host_still_binds(site: FixtureSite,
+                                                                 source: Source,
+                                                                 tmp_path: Path) -> None:
+    """robots.txt moved to the site's other domain (a redirect to another host) is read
+    there and obeyed: refusing that redirect would read as "no robots.txt"."""
+    other = site.url.replace("127.0.0.1", "localhost")
+    site.pages["/robots.txt"] = (302, "text/plain", f"{other}robots2.txt".encode())
+    site.pages["/robots2.txt"] = (200, "text/plain", b"User-agent: *\nDisallow: /ad/3\n")
+    go(source, tmp_path, DAY0)
+    run, live = last_run_and_live(source, tmp_path)
+    assert "/robots2.txt" in site.arrived and "/ad/3" not in site.arrived
+    assert "3" not in live and not any("approved" in e.reason for e in run.error_samples)

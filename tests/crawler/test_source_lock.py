@@ -190,3 +190,29 @@ def test_the_crawls_page_tells_running_from_killed(tmp_path: Path, holder_of: ob
     assert f"unfinished: running now (crawl process {other.proc.pid}, since " in row()
     other.kill()
     assert "unfinished: stopped before it could record its end (killed)" in row()
+
+
+def test_a_crawl_holds_its_sources_lock_while_it_runs_and_gives_it_back_at_its_end(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """The listing's second page answers only when released: meanwhile the crawl process
+    holds the source's lock, and a probe names it; when the crawl ends the lock is free."""
+    import threading
+
+    site.slow.add("/city/amsterdam/?page=2")
+    archive = tmp_path / "archive"
+    done: list[object] = []
+    crawler = threading.Thread(target=lambda: done.append(crawl(
+        [source], str(tmp_path / "s.sqlite3"), archive, progress=False, timeout=120)))
+    crawler.start()
+    try:
+        with site._arrival:
+            assert site._arrival.wait_for(lambda: "/city/amsterdam/?page=2" in site.arrived,
+                                          timeout=60)
+        holder = source_lock.under_way(archive, source.id)
+        assert holder is not None and holder.pid not in (0, os.getpid())
+        with pytest.raises(source_lock.SourceBusy, match=f"crawl process {holder.pid}"):
+            source_lock.hold(archive, source.id, "2026-11-23T12:00:00Z")
+    finally:
+        site.release.set()
+        crawler.join(timeout=120)
+    assert done and source_lock.under_way(archive, source.id) is None
