@@ -136,9 +136,6 @@ class SourceProxyMiddleware:
             request.meta["proxy"] = self.proxy
 
 
-OFFSITE_REDIRECT = "redirected off the approved site"
-
-
 class OffsiteRedirectMiddleware:
     """A listing or ad page of the approved site that redirects to another site is not
     followed there: the source file approves one site (crawler.site), and a redirect to a
@@ -175,5 +172,5 @@ class OffsiteRedirectMiddleware:
         if on_site(request.url, self.site()):
             return
         self.crawler.stats.inc_value("adtrace/offsite")  # type: ignore[union-attr]
-        raise IgnoreRequest(f"{OFFSITE_REDIRECT} {self.site()}: {followed[0]} redirected "
+        raise IgnoreRequest(f"redirected off the approved site {self.site()}: {followed[0]} redirected "
                             f"to {request.url}")

@@ -21,12 +21,16 @@ The lock is local to one machine and one archive: crawls of one source on two ma
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from indexer.archive.lock import release  # the same flock: closing gives it back
+
+__all__ = ["Holder", "SourceBusy", "ever_crawled_here", "hold", "lock_path", "release",
+           "under_way"]
 
 LOCK_DIR = "crawling"
 # a status probe holds the lock for microseconds: a crawl that meets one tries again
@@ -77,13 +81,6 @@ def hold(archive_dir: str | Path, source_id: str, since: str) -> int:
     os.pwrite(fd, line, 0)  # then cut what an older holder's longer line left: a probe
     os.ftruncate(fd, len(line))  # meanwhile reads a whole line, never an empty file
     return fd
-
-
-def release(fd: int | None) -> None:
-    """Give the lock back (closing the descriptor releases it)."""
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
 
 
 def under_way(archive_dir: str | Path, source_id: str) -> Holder | None:

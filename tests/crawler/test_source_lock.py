@@ -106,8 +106,6 @@ def test_a_second_crawl_of_a_source_is_refused_and_the_others_are_crawled(
         assert db.live_ads(source.id) == []
     finally:
         db.close()
-    # the lock went back when the crawl of fixture-two ended
-    assert source_lock.under_way(tmp_path / "archive", "fixture-two") is None
 
 
 def test_adtrace_crawl_says_which_source_it_did_not_crawl_and_exits_1(
@@ -192,27 +190,59 @@ def test_the_crawls_page_tells_running_from_killed(tmp_path: Path, holder_of: ob
     assert "unfinished: stopped before it could record its end (killed)" in row()
 
 
-def test_a_crawl_holds_its_sources_lock_while_it_runs_and_gives_it_back_at_its_end(
+def test_a_crawl_holds_each_sources_lock_while_it_runs_and_gives_it_back_at_its_end(
         site: FixtureSite, source: Source, tmp_path: Path) -> None:
-    """The listing's second page answers only when released: meanwhile the crawl process
-    holds the source's lock, and a probe names it; when the crawl ends the lock is free."""
+    """One job, two sources in one crawl process; the second one's listing answers only
+    when released. Meanwhile that process holds the second source's lock (a probe names
+    it, another crawl is refused), while the first source's lock went back as soon as its
+    own crawl ended, not at the end of the job."""
+    import dataclasses
     import threading
 
-    site.slow.add("/city/amsterdam/?page=2")
-    archive = tmp_path / "archive"
+    from crawler.source import Section
+
+    slow = dataclasses.replace(source, id="fixture-slow",
+                               sections=(Section("Rotterdam", "city/rotterdam/"),))
+    site.pages["/city/rotterdam/"] = site.pages["/city/amsterdam/"]
+    site.slow.add("/city/rotterdam/")
+    archive, store_url = tmp_path / "archive", str(tmp_path / "s.sqlite3")
     done: list[object] = []
     crawler = threading.Thread(target=lambda: done.append(crawl(
-        [source], str(tmp_path / "s.sqlite3"), archive, progress=False, timeout=120)))
+        [source, slow], store_url, archive, progress=False, processes=1, timeout=120)))
     crawler.start()
     try:
         with site._arrival:
-            assert site._arrival.wait_for(lambda: "/city/amsterdam/?page=2" in site.arrived,
+            assert site._arrival.wait_for(lambda: "/city/rotterdam/" in site.arrived,
                                           timeout=60)
-        holder = source_lock.under_way(archive, source.id)
+        holder = source_lock.under_way(archive, slow.id)
         assert holder is not None and holder.pid not in (0, os.getpid())
         with pytest.raises(source_lock.SourceBusy, match=f"crawl process {holder.pid}"):
-            source_lock.hold(archive, source.id, "2026-11-23T12:00:00Z")
+            source_lock.hold(archive, slow.id, "2026-11-23T12:00:00Z")
+        _wait_for_finished_run(store_url, source.id)  # the first source's crawl ended…
+        fd = source_lock.hold(archive, source.id, "2026-11-23T12:00:00Z")  # …lock free
+        source_lock.release(fd)
+        assert source_lock.under_way(archive, slow.id) == holder  # the other still held
     finally:
         site.release.set()
         crawler.join(timeout=120)
-    assert done and source_lock.under_way(archive, source.id) is None
+    slow_stats = done[0].sources[slow.id]  # type: ignore[attr-defined]
+    assert not slow_stats.refused and slow_stats.new_ads > 0  # crawled once released
+
+
+def _wait_for_finished_run(store_url: str, source_id: str) -> None:
+    """Until the source's run has recorded its end (written before its crawl's lock goes
+    back; ``hold`` then waits up to PROBE_GRACE_S for the release)."""
+    import threading
+
+    cue = threading.Event()
+    for _ in range(600):  # 60 s at most, as the other waits here
+        store = open_store(store_url, create=False) if Path(store_url).exists() else None
+        try:
+            runs = store.crawl_runs(source_id, limit=1) if store is not None else []
+        finally:
+            if store is not None:
+                store.close()
+        if runs and runs[0].ended:
+            return
+        cue.wait(0.1)
+    pytest.fail(f"{source_id}: no finished run recorded")
