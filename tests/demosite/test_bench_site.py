@@ -1,0 +1,125 @@
+"""The crawl benchmark's site (benchmarks/bench_site.py): a static snapshot of the demo
+world that answers as the demo server does, holds every page and photo a crawl of the
+day asks for, and runs in a process of its own."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from benchmarks.bench_site import SiteProcess, StaticSite
+from crawler.register import load_sources
+from demosite.server import DemoServer, route
+from demosite.truth import ad_path, image_path
+from demosite.world import World
+
+from .conftest import ROOT
+
+SITES = {"demo-velvet": "velvet", "demo-board": "board"}
+
+
+def _starts() -> list[str]:
+    """robots.txt and every section of the two demo sources, as the benchmark seeds it."""
+    return ["/robots.txt", *(urljoin(f"/{SITES[s.id]}/", section.url)
+                             for s in load_sources(ROOT / "sources") if s.id in SITES
+                             for section in s.sections)]
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> tuple[World, DemoServer, StaticSite]:
+    world = World(seed=3, n_ads=120, days=1)
+    demo = DemoServer(world, per_page=7)  # short pages: pagination is followed
+    site = StaticSite(demo)
+    site.snapshot(_starts())
+    yield world, demo, site
+    demo.stop()
+
+
+def _get(conn: http.client.HTTPConnection, path: str) -> tuple[int, str, bytes]:
+    conn.request("GET", path)
+    answer = conn.getresponse()
+    return answer.status, answer.getheader("Content-Type") or "", answer.read()
+
+
+def test_the_snapshot_holds_every_live_ad_and_photo_of_the_day(
+        snapshot: tuple[World, DemoServer, StaticSite]) -> None:
+    world, _demo, site = snapshot
+    wanted = set()
+    for name in ("velvet", "board"):
+        for i in world.live_ads(name, 0):
+            version = world.version_on(i, 0)
+            assert version is not None
+            wanted.add(ad_path(name, world.ad(i), version))
+            wanted.update(image_path(name, photo) for photo in version.photos)
+    assert len(wanted) > 200  # ads and photos of both sites
+    for path in sorted(wanted):
+        site.answer(path)
+    assert site.rendered_late == 0  # none of them had to be rendered on request
+
+
+def test_it_answers_as_the_demo_server_over_one_kept_connection(
+        snapshot: tuple[World, DemoServer, StaticSite]) -> None:
+    world, demo, site = snapshot
+    velvet_ad = next(iter(world.live_ads("velvet", 0)))
+    version = world.version_on(velvet_ad, 0)
+    assert version is not None and version.photos
+    paths = ["/robots.txt", "/velvet/", ad_path("velvet", world.ad(velvet_ad), version),
+             image_path("velvet", version.photos[0]), "/board/list?region=gent",
+             "/no/such/page"]
+    with site:
+        parts = urlsplit(site.url)
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        try:
+            first = None
+            for path in paths:
+                status, ctype, body = _get(conn, path)
+                assert (status, ctype, body) == route(demo, path), path
+                first = first or conn.sock
+                assert conn.sock is first  # keep-alive: one connection for all
+        finally:
+            conn.close()
+    assert site.rendered_late == 1  # the unknown page, rendered (a 404) when asked
+
+
+def test_pipelined_requests_are_answered_in_order_and_a_post_is_refused(
+        snapshot: tuple[World, DemoServer, StaticSite]) -> None:
+    _world, demo, site = snapshot
+    with site:
+        parts = urlsplit(site.url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+            sock.sendall(b"GET /robots.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"HEAD /velvet/ HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"POST /velvet/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+            received = b""
+            while chunk := sock.recv(65536):  # the server closes after the refusal
+                received += chunk
+    robots = route(demo, "/robots.txt")[2]
+    first, rest = received.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 200 OK") and rest.startswith(robots)
+    rest = rest[len(robots):]
+    assert rest.startswith(b"HTTP/1.1 200 OK")  # HEAD: the head alone, Content-Length kept
+    head, rest = rest.split(b"\r\n\r\n", 1)
+    assert f"Content-Length: {len(route(demo, '/velvet/')[2])}".encode() in head
+    assert rest.startswith(b"HTTP/1.1 405 Method Not Allowed")
+
+
+def test_the_site_process_serves_reports_its_cpu_and_stops() -> None:
+    site = SiteProcess(60, _starts(), seed=3, per_page=7)
+    try:
+        assert site.prepared.startswith("answers rendered before the timed runs: ")
+        parts = urlsplit(site.url)
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        try:
+            status, _ctype, body = _get(conn, "/robots.txt")
+        finally:
+            conn.close()
+        assert status == 200 and body.startswith(b"User-agent")
+        assert site.cpu_seconds() > 0.0  # it rendered the world: it used CPU
+    finally:
+        late = site.stop()
+    assert late == 0  # robots.txt was in the snapshot
+    with pytest.raises(OSError):
+        socket.create_connection((parts.hostname, parts.port), timeout=2).close()
