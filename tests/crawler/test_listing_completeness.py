@@ -229,6 +229,27 @@ def test_a_page_that_redirects_to_another_site_is_not_followed(site: FixtureSite
     assert not run.listings_complete and run.removed == 0 and live == before
 
 
+def test_a_meta_refresh_to_another_site_is_not_followed(site: FixtureSite, source: Source,
+                                                       tmp_path: Path) -> None:
+    """Ad 3's page now answers with a page whose <meta http-equiv="refresh"> sends the
+    browser to another host: Scrapy follows that as a redirect, and it is refused as one
+    (the target is not fetched, the run names both URLs, ad 3 keeps its history)."""
+    go(source, tmp_path, DAY0)
+    _, before = last_run_and_live(source, tmp_path)
+    other = site.url.replace("127.0.0.1", "localhost")
+    site.html("/elsewhere/3", page("ad3.html").replace(b"Eva", b"Elsewhere"))
+    site.html("/ad/3", f'<html><head><meta http-equiv="refresh" content="0; url={other}'
+              'elsewhere/3"></head><body>Moved</body></html>'.encode())
+    site.arrived.clear()
+    go(source, tmp_path, DAY0 + timedelta(days=2))
+    run, live = last_run_and_live(source, tmp_path)
+    assert "/ad/3" in site.arrived and "/elsewhere/3" not in site.arrived
+    assert run.listings_complete and live == before and run.new_versions == 0
+    assert [e.reason for e in run.error_samples if "approved" in e.reason] == [
+        f"IgnoreRequest: redirected off the approved site 127.0.0.1: {site.url}ad/3 "
+        f"redirected to {other}elsewhere/3"]
+
+
 def test_a_robots_txt_that_redirects_to_another_host_still_binds(site: FixtureSite,
                                                                  source: Source,
                                                                  tmp_path: Path) -> None:
