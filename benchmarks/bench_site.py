@@ -1,17 +1,18 @@
 """The site a crawl benchmark crawls: the demo world, served from a process of its own.
 
     .venv/bin/python benchmarks/bench_site.py --ads N [--seed S] [--per-page P]
-                                              [--live] [--live-photos] PATH...
+                                              [--live] [--live-photos]
 
-A real ad site runs on other machines, so its CPU is not the crawl machine's. By
-default the world is served as a static site (``StaticSite``): every answer of the day
+A real ad site runs on other machines, so its CPU is not the crawl machine's. Here it
+shares the benchmark's 2 cores, so it is made to cost them as little as it can: by
+default the world is served as a static site (``StaticSite``), every answer of the day
 rendered before the timed runs, by following every link (``href``, ``src``,
-``data-src``, ``srcset``) from the PATHs given (robots.txt and the sources' sections),
-then served from memory by a small asyncio HTTP/1.1 server. The demo's own server
-(``--live``) renders each page with Python on request, from a thread per connection: on
-the benchmark's 2 cores it takes CPU from the crawl it serves, and more from the
-end-to-end crawl (which uses both cores) than from the bare spider (which uses one,
-while the server runs on the other).
+``data-src`` and ``srcset``, resolved as the crawler resolves them) from the index page
+and robots.txt, then served from memory by a small asyncio HTTP/1.1 server. The demo's
+own server (``--live``) renders each page with Python on request, from a thread per
+connection: it takes CPU from the crawl it serves, and more from the end-to-end crawl
+(which uses both cores) than from the bare spider (which uses one, while the server runs
+on the other).
 
 An answer the snapshot lacks is rendered when first asked for and counted
 (``rendered_late``): the benchmark prints that count, so a snapshot that missed part of
@@ -29,9 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import html
 import json
-import re
 import subprocess
 import sys
 import threading
@@ -40,14 +39,13 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 if __name__ == "__main__":  # run as a file: the project's packages from its root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from demosite.server import DemoServer, route  # noqa: E402 - after the path above
 
-LINK = re.compile(rb'(href|src|data-src|srcset)="([^"]*)"')
 MAX_HEAD = 16 * 1024  # a request head longer than this is refused (and the connection closed)
 Answer = tuple[bytes, bytes]  # (status line and headers, body)
 
@@ -111,7 +109,6 @@ class StaticSite:
         loop.call_soon_threadsafe(server.close)
         loop.call_soon_threadsafe(loop.stop)
         self._thread.join()
-        loop.run_until_complete(server.wait_closed())
         loop.close()
         self._loop = self._thread = self._server = None
 
@@ -123,17 +120,23 @@ class StaticSite:
 
 
 def _links(page: str, body: bytes) -> Iterable[str]:
-    """The paths (and queries) on this site that ``body`` links to."""
+    """The targets on this site that ``body`` links to (``href``, ``src``, ``data-src``
+    and every ``srcset`` candidate), resolved as the crawler resolves them
+    (crawler.extract.http_url), as path and query."""
+    from parsel import Selector
+
+    from crawler.extract import http_url, links
+
     base = f"http://site{page}"
-    for name, raw in LINK.findall(body):
-        value = html.unescape(raw.decode("utf-8", "replace")).strip()
-        # srcset: "a.jpg 1x, b.jpg 2x" (a URL, then a size, per comma-separated entry)
-        candidates = ([c.split()[0] for c in value.split(",") if c.strip()]
-                      if name == b"srcset" else [value])
-        for candidate in candidates:
-            parts = urlsplit(urljoin(base, candidate))
-            if parts.netloc == "site" and parts.scheme == "http":
-                yield parts.path + (f"?{parts.query}" if parts.query else "")
+    sel = Selector(text=body.decode("utf-8", "replace"))
+    found = links(sel, "[href]::attr(href), [src]::attr(src), [data-src]::attr(data-src)",
+                  base)
+    for srcset in sel.css("[srcset]::attr(srcset)").getall():
+        found += [http_url(base, part.split()[0]) for part in srcset.split(",") if part.split()]
+    for url in found:
+        parts = urlsplit(url)
+        if parts.netloc == "site":
+            yield parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 class _Connection(asyncio.Protocol):
@@ -160,7 +163,11 @@ class _Connection(asyncio.Protocol):
                     out.append(_refusal(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE))
                 break
             head, self._buffer = self._buffer[:end], self._buffer[end + 4:]
-            close = self._answer(head, out)
+            if len(head) > MAX_HEAD:
+                out.append(_refusal(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE))
+                close = True
+            else:
+                close = self._answer(head, out)
         if out:
             self._transport.writelines(out)
         if close:
@@ -172,7 +179,10 @@ class _Connection(asyncio.Protocol):
         request = lines[0].split(b" ")
         headers = {k.strip().lower(): v.strip() for k, _, v in
                    (line.partition(b":") for line in lines[1:])}
-        if len(request) != 3 or request[0] not in (b"GET", b"HEAD"):
+        if len(request) != 3 or not request[2].startswith(b"HTTP/"):
+            out.append(_refusal(HTTPStatus.BAD_REQUEST))
+            return True
+        if request[0] not in (b"GET", b"HEAD"):
             out.append(_refusal(HTTPStatus.METHOD_NOT_ALLOWED))
             return True
         if headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers:
@@ -182,8 +192,8 @@ class _Connection(asyncio.Protocol):
         out.append(answer_head)
         if request[0] == b"GET":
             out.append(body)
-        return (headers.get(b"connection", b"").lower() == b"close"
-                or request[2] != b"HTTP/1.1")
+        tokens = {t.strip() for t in headers.get(b"connection", b"").lower().split(b",")}
+        return b"close" in tokens or request[2] != b"HTTP/1.1"
 
 
 def _refusal(status: HTTPStatus) -> bytes:
@@ -214,16 +224,17 @@ def prerender_photos(world: Any, day: int = 0) -> int:
 class SiteProcess:
     """The benchmark's side of a site served by ``main`` in a child process."""
 
-    def __init__(self, ads: int, starts: list[str], *, seed: int = 1, per_page: int = 50,
-                 live: bool = False, live_photos: bool = False) -> None:
+    def __init__(self, ads: int, *, seed: int = 1, per_page: int = 50, live: bool = False,
+                 live_photos: bool = False) -> None:
         argv = [sys.executable, __file__, "--ads", str(ads), "--seed", str(seed),
                 "--per-page", str(per_page), *(["--live"] if live else []),
-                *(["--live-photos"] if live_photos else []), "--", *starts]
+                *(["--live-photos"] if live_photos else [])]
         self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       text=True)
         ready = self._reply()
         self.url: str = ready["url"]
         self.prepared: str = ready["prepared"]
+        self.live_ads: int = ready["live_ads"]  # ads online on the day served, both sites
 
     def _reply(self) -> dict[str, Any]:
         assert self._proc.stdout is not None
@@ -244,7 +255,8 @@ class SiteProcess:
     def stop(self) -> int | None:
         """Stop the site; return how many answers it rendered late (None: a live site)."""
         if self._proc.poll() is not None:
-            return None
+            raise RuntimeError("the benchmark's site process ended before it was stopped "
+                               f"(exit code {self._proc.returncode})")
         assert self._proc.stdin is not None
         self._proc.stdin.close()
         late = self._reply().get("rendered_late")
@@ -264,7 +276,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-page", type=int, default=50)
     parser.add_argument("--live", action="store_true")
     parser.add_argument("--live-photos", action="store_true")
-    parser.add_argument("starts", nargs="*")
     args = parser.parse_args(argv)
     world = World(seed=args.seed, n_ads=args.ads, days=1)
     demo = DemoServer(world, per_page=args.per_page)
@@ -275,9 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         url = demo.start().url
     else:
         static = StaticSite(demo)
-        prepared = f"answers rendered before the timed runs: {static.snapshot(args.starts)}"
+        held = static.snapshot(["/", "/robots.txt"])
+        prepared = f"answers rendered before the timed runs: {held}"
         url = static.start().url
-    print(json.dumps({"url": url, "prepared": prepared}), flush=True)
+    live_ads = sum(len(world.live_ads(site, 0)) for site in ("velvet", "board"))
+    print(json.dumps({"url": url, "prepared": prepared, "live_ads": live_ads}), flush=True)
     try:
         for line in sys.stdin:
             if line.strip() == "cpu":
