@@ -90,14 +90,16 @@ class StaticSite:
         return head.encode("latin-1"), body
 
     def start(self) -> StaticSite:
+        """Serve from a thread of its own, whose loop also opens the listening socket (the
+        caller's thread may be running an event loop of its own, as a test's may)."""
         loop = self._loop = asyncio.new_event_loop()
-        self._server = loop.run_until_complete(
-            loop.create_server(lambda: _Connection(self), self._host, 0, backlog=128))
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://{self._host}:{port}"
         self._thread = threading.Thread(target=loop.run_forever, name="static-site",
                                         daemon=True)
         self._thread.start()
+        opening = loop.create_server(lambda: _Connection(self), self._host, 0, backlog=128)
+        self._server = asyncio.run_coroutine_threadsafe(opening, loop).result(timeout=30)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://{self._host}:{port}"
         return self
 
     def stop(self) -> None:
