@@ -134,19 +134,27 @@ def _cpu_children() -> float:
     return use.ru_utime + use.ru_stime
 
 
-def run_bare(sources: list[Any], concurrency: int, images: bool = False
-             ) -> tuple[int, float, int, float, int]:
+def _run_child(flag: str, what: str, sources: list[Any], concurrency: int,
+               **job: Any) -> tuple[dict[str, Any], float, float]:
+    """Run this file with ``flag`` on the job (JSON on its stdin); return the figures it
+    printed (its last line, JSON), the wall seconds and the CPU seconds of it and of
+    every process it waited for."""
     from crawler.register import source_to_dict
 
-    job = {"sources": [source_to_dict(s) for s in sources], "concurrency": concurrency,
-           "images": images}
+    job.update(sources=[source_to_dict(s) for s in sources], concurrency=concurrency)
     t0, cpu0 = time.perf_counter(), _cpu_children()
-    proc = subprocess.run([sys.executable, __file__, "--bare-child"], input=json.dumps(job),
+    proc = subprocess.run([sys.executable, __file__, flag], input=json.dumps(job),
                           text=True, capture_output=True, check=False, cwd=ROOT)
     elapsed, cpu = time.perf_counter() - t0, _cpu_children() - cpu0
     if proc.returncode != 0:
-        raise SystemExit(f"bare crawl failed: {proc.stderr[-2000:]}")
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{what} failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1]), elapsed, cpu
+
+
+def run_bare(sources: list[Any], concurrency: int, images: bool = False
+             ) -> tuple[int, float, int, float, int]:
+    data, elapsed, cpu = _run_child("--bare-child", "bare crawl", sources, concurrency,
+                                    images=images)
     return int(data["ad_pages"]), elapsed, int(data["maxrss_kb"]), cpu, int(data["images"])
 
 
@@ -172,17 +180,8 @@ def run_full(sources: list[Any], concurrency: int, work: Path
              ) -> tuple[int, float, int, float, str]:
     """The end-to-end crawl, from a child process of its own, as the bare spider runs:
     the peak memory it reports is its crawl processes' and ingest workers' own."""
-    from crawler.register import source_to_dict
-
-    job = {"sources": [source_to_dict(s) for s in sources], "concurrency": concurrency,
-           "work": str(work)}
-    t0, cpu0 = time.perf_counter(), _cpu_children()
-    proc = subprocess.run([sys.executable, __file__, "--full-child"], input=json.dumps(job),
-                          text=True, capture_output=True, check=False, cwd=ROOT)
-    elapsed, cpu = time.perf_counter() - t0, _cpu_children() - cpu0
-    if proc.returncode != 0:
-        raise SystemExit(f"end-to-end crawl failed: {proc.stderr[-2000:]}")
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    data, elapsed, cpu = _run_child("--full-child", "end-to-end crawl", sources, concurrency,
+                                    work=str(work))
     return int(data["ads_seen"]), elapsed, int(data["maxrss_kb"]), cpu, str(data["summary"])
 
 
