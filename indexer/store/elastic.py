@@ -5,6 +5,11 @@ this module moves them and makes the decisions that need a read:
 - a new version is claimed by a conditional write of the ad document
   (``if_seq_no``/``if_primary_term``); the loser of a race re-reads and decides again,
   and version ids are deterministic, so concurrent crawlers never duplicate a version;
+- the writes that follow a claim (close the version before, tell older versions the ad
+  is live again or removed, record the capture) are idempotent, and are sent again when
+  the same capture is written again or a removed ad is marked removed again: a write cut
+  short after its claim (a kill, the server gone) leaves no version open beside the
+  current one, nor a version whose removal state is not its ad's, once replayed;
 - last_seen only grows (a painless script), so observations commute;
 - transient failures (connection, 429, 5xx) are retried with backoff, 4xx never;
 - reads refresh first if this store wrote since the last read.
@@ -60,6 +65,7 @@ from indexer.store.elastic_bodies import (
     all_ads_body,
     by_ad_body,
     capture_doc,
+    claim_landed_before,
     close_version_update,
     identifier_body,
     image_ads_body,
@@ -67,6 +73,7 @@ from indexer.store.elastic_bodies import (
     live_ads_body,
     read_alias,
     source_doc,
+    unfinished_write,
     version_doc,
     write_alias,
 )
@@ -272,6 +279,11 @@ class ElasticStore:
         absences = [dict(a) for a in ad.get("absences", [])]
         if reappeared and absences and "lte" not in absences[-1]:
             absences[-1] = absence(from_iso(ad["removed_at"]), at)
+        made_here = back_here = False
+        if got and not new_version and claim_landed_before(ad, at):
+            current = self._get("versions", ad["current_version_id"])
+            made_here, back_here = unfinished_write(
+                ad, current["_source"] if current else None, at)
         created = False
         if new_version:
             vdoc = version_doc(obs, enr, seq=len(version_ids) + 1, theme=theme,
@@ -292,9 +304,12 @@ class ElasticStore:
             if created:
                 self._drop_orphan(obs.ad_id, vid)
             return None
+        if made_here or back_here:  # this capture's own write, interrupted after its claim
+            new_version, reappeared = made_here, back_here
         self._after_claim(obs, vid, version_ids, new_version, absences if reappeared else None)
-        return WriteResult(obs.ad_id, vid, new_ad=not got, new_version=new_version,
-                           duplicate_capture=False, reappeared=reappeared)
+        return WriteResult(obs.ad_id, vid, new_ad=not got or (made_here and len(version_ids) == 1),
+                           new_version=new_version, duplicate_capture=False,
+                           reappeared=reappeared)
 
     def _claim(self, ad_id: str, doc: dict[str, Any], got: dict[str, Any] | None) -> bool:
         """Write the ad document only if nobody else did since we read it."""
@@ -338,17 +353,26 @@ class ElasticStore:
         ad_id = ad_id_for(source_id, site_ad_id)
         for _ in range(WRITE_ATTEMPTS):
             got = self._get("ads", ad_id)
-            if got is None or got["_source"].get("removed_at"):
+            if got is None:
+                return False
+            if got["_source"].get("removed_at"):  # removed before: its own removal is
+                self._tell_versions_removed(got["_source"])  # told again (maybe cut short)
                 return False
             absences = [*got["_source"].get("absences", []), absence(at)]
             doc = dict(got["_source"], removed_at=to_iso(at), removed_reason=reason,
                        status="removed", absences=absences)
             if self._claim(ad_id, doc, got):
-                update = ad_state_update("removed", at, absences)
-                self._bulk([self._op("update", "versions", v, update)
-                            for v in doc["version_ids"]])
+                self._tell_versions_removed(doc)
                 return True
         raise StoreError(f"Elasticsearch at {safe_url(self.url)}: ad {ad_id} kept changing")
+
+    def _tell_versions_removed(self, ad: dict[str, Any]) -> None:
+        """Copy the ad's removal to its versions. Idempotent, and sent again whenever a
+        removed ad is marked removed again: a removal cut short after its claim (a kill,
+        the server gone) is decided again by the next run, at another time, and nothing
+        else would tell its versions."""
+        update = ad_state_update("removed", from_iso(ad["removed_at"]), ad["absences"])
+        self._bulk([self._op("update", "versions", v, update) for v in ad["version_ids"]])
 
     # ------------------------------------------------------------------ crawl runs
     def record_crawl_run(self, run: CrawlRun) -> None:

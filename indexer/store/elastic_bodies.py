@@ -13,6 +13,7 @@ one atomic ``_aliases`` call: readers never see a missing or half-filled index.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from indexer.model import (
     Enrichment,
     Observation,
     SourceInfo,
+    from_iso,
     short_hash,
     to_dict,
     to_iso,
@@ -269,6 +271,27 @@ def last_seen_update(at: datetime) -> dict[str, Any]:
 def close_version_update(at: datetime) -> dict[str, Any]:
     return {"script": {"source": CLOSE_VERSION_SCRIPT, "lang": "painless",
                        "params": {"t": to_iso(at)}}}
+
+
+def claim_landed_before(ad: Mapping[str, Any], at: datetime) -> bool:
+    """Whether a capture taken ``at`` may be one whose claim on the ad landed while the
+    writes that follow the claim did not (a kill, or the server gone, in between): the ad
+    was last seen at or after it. A capture written in order is always later than the ad's
+    last sighting, so the usual write never pays the read this answer asks for."""
+    return from_iso(ad["last_seen"]) >= at
+
+
+def unfinished_write(ad: Mapping[str, Any], current: Mapping[str, Any] | None,
+                     at: datetime) -> tuple[bool, bool]:
+    """For a capture taken ``at`` written again after its claim landed (claim_landed_before):
+    (it made the ad's current version, it brought the removed ad back). Its follow-up
+    writes (close the version before, tell the older versions the ad is live) are then sent
+    again: they are idempotent, and nothing else would ever send them."""
+    made = current is not None and from_iso(current["valid_from"]) == at
+    absences = ad.get("absences") or []
+    back = (not ad.get("removed_at") and bool(absences) and "lte" in absences[-1]
+            and from_iso(absences[-1]["lte"]) == at)
+    return made, back
 
 
 def absence(removed_at: datetime, returned_at: datetime | None = None) -> dict[str, str]:

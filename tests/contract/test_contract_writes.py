@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from contract_data import PHONE_A, SOURCES, at, enr, obs, seed
 
 from indexer.model import ad_id_for
+from indexer.search.parse import parse_args
 
 
 def test_sources_are_registered_and_updated(store):
@@ -128,3 +130,65 @@ def test_hostile_text_is_stored_exactly(store):
     ad = store.get_ad(r.ad_id)
     assert ad.versions[0].fields.text == text
     assert ad.versions[0].fields.title == '"NEAR(x'
+
+
+class CutShort(Exception):
+    """The write stopped part-way (a kill, a server gone)."""
+
+
+def cut_next_write_short(store, monkeypatch) -> None:
+    """Make the next write stop part-way, as a kill or a lost server would: on SQLite just
+    before its commit (the transaction rolls back), on Elasticsearch after its claim on the
+    ad, with the bulk of writes that follow it lost."""
+    from indexer.store import sqlite_counts
+    from indexer.store.sqlite import SqliteStore
+
+    target, name = (sqlite_counts, "flush") if isinstance(store, SqliteStore) else (store, "_bulk")
+    real = getattr(target, name)
+
+    def cut(*args, **kwargs):
+        monkeypatch.setattr(target, name, real)
+        raise CutShort
+
+    monkeypatch.setattr(target, name, cut)
+
+
+def test_a_new_version_cut_short_and_written_again_leaves_one_current_version(store, monkeypatch):
+    store.write(obs("alpha", "x1", at(1), "first text"), enr())
+    second = obs("alpha", "x1", at(2), "second text")
+    cut_next_write_short(store, monkeypatch)
+    with pytest.raises(CutShort):
+        store.write(second, enr())
+    again = store.write(second, enr())
+    assert again.new_version and not again.new_ad and not again.duplicate_capture
+    ad = store.get_ad(again.ad_id)
+    assert [v.fields.text for v in ad.versions] == ["first text", "second text"]
+    assert [len(v.captures) for v in ad.versions] == [1, 1]
+    assert store.search(parse_args({})).total == 1
+    assert store.search(parse_args({"q": "first"})).total == 0  # the old version is closed
+    assert store.search(parse_args({"q": "second"})).total == 1
+    assert store.write(second, enr()).duplicate_capture
+
+
+def test_a_return_and_a_removal_cut_short_and_written_again(store, monkeypatch):
+    store.write(obs("alpha", "x1", at(1), "text"), enr())
+    store.mark_removed("alpha", "x1", at(2), "404")
+    back = obs("alpha", "x1", at(3), "text changed")
+    cut_next_write_short(store, monkeypatch)
+    with pytest.raises(CutShort):
+        store.write(back, enr())
+    again = store.write(back, enr())
+    assert again.reappeared and again.new_version
+    status = {f.name: {v.value: v.count for v in f.values}
+              for f in store.search(parse_args({})).facets}["status"]
+    assert status == {"live": 1}
+    assert store.search(parse_args({"q": "changed"})).total == 1
+    cut_next_write_short(store, monkeypatch)
+    with pytest.raises(CutShort):
+        store.mark_removed("alpha", "x1", at(4), "404")
+    store.mark_removed("alpha", "x1", at(4), "404")  # marked again: True on SQLite (rolled
+    # back), False on Elasticsearch (its claim had landed); the state must be the same
+    ad = store.get_ad(again.ad_id)
+    assert ad.removed_at == at(4) and [a.site_ad_id for a in store.live_ads("alpha")] == []
+    result = store.search(parse_args({"f.status": ["removed"]}))
+    assert result.total == 1 and result.hits[0].removed_at == at(4)

@@ -1,7 +1,10 @@
-"""Sample records built with the real model, for the server-less Elasticsearch tests."""
+"""Sample records built with the real model, and a scripted server, for the server-less
+Elasticsearch tests."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +23,7 @@ from indexer.model import (
     SourceInfo,
     Span,
 )
+from tests.elastic.scripted_server import Scripted
 
 T0 = datetime(2026, 3, 2, 10, 30, 0, 123456, tzinfo=UTC)
 
@@ -57,3 +61,15 @@ def enrichment() -> Enrichment:
 @pytest.fixture
 def source() -> SourceInfo:
     return SourceInfo("demo-a", "Demo A", "trafficking", "NL", "http://demo", "pilot", "chief")
+
+
+@pytest.fixture
+def server() -> Iterator[Scripted]:
+    """A scripted Elasticsearch stand-in on 127.0.0.1 (tests.elastic.scripted_server)."""
+    srv = Scripted()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from indexer.model import to_iso
 from indexer.store import elastic_bodies as b
 from indexer.store.elastic import safe_url
 
@@ -63,6 +64,47 @@ def test_absence_is_open_until_the_ad_returns(obs) -> None:
     at = obs.capture.fetched_at
     assert b.absence(at) == {"gt": "2026-03-02T10:30:00.123456Z"}
     assert "lte" in b.absence(at, at + timedelta(days=1))
+
+
+def _claimed(obs, enrichment, *, versions: int, absences=()) -> tuple[dict, dict]:
+    """The ad document and current version a write at obs's time claimed."""
+    at = obs.capture.fetched_at
+    vdoc = b.version_doc(obs, enrichment, seq=versions, theme="", ad_first_seen=at)
+    ad = b.ad_doc(obs, theme="", first_seen=at - timedelta(days=3), last_seen=at,
+                  version_ids=[f"v{i}" for i in range(1, versions)] + [vdoc["version_id"]],
+                  fingerprint=vdoc["fingerprint"], absences=list(absences))
+    return ad, vdoc
+
+
+def test_a_claim_can_have_landed_only_for_a_capture_not_later_than_the_last_sighting(
+        obs, enrichment) -> None:
+    at = obs.capture.fetched_at
+    ad, _ = _claimed(obs, enrichment, versions=2)
+    assert b.claim_landed_before(ad, at)  # the ad was last seen by this very capture
+    assert b.claim_landed_before(ad, at - timedelta(seconds=1))  # an older one, late
+    assert not b.claim_landed_before(ad, at + timedelta(microseconds=1))  # a new capture
+
+
+def test_an_interrupted_write_is_told_apart_by_the_version_and_the_return_it_made(
+        obs, enrichment) -> None:
+    at = obs.capture.fetched_at
+    ad, current = _claimed(obs, enrichment, versions=2)
+    assert b.unfinished_write(ad, current, at) == (True, False)
+    # the capture saw the current version only: it made nothing
+    assert b.unfinished_write(ad, current, at + timedelta(hours=1)) == (False, False)
+    assert b.unfinished_write(ad, None, at) == (False, False)
+    # it brought the ad back (the absence it closed ends at its time), with the same text
+    back = [b.absence(at - timedelta(days=1), at)]
+    ad, current = _claimed(obs, enrichment, versions=1, absences=back)
+    current["valid_from"] = to_iso(at - timedelta(days=3))
+    assert b.unfinished_write(ad, current, at) == (False, True)
+    # an absence still open, or closed by another capture, or an ad removed again: no
+    for absences, removed in (([b.absence(at - timedelta(days=1))], None),
+                              ([b.absence(at - timedelta(days=2), at - timedelta(days=1))], None),
+                              (back, to_iso(at + timedelta(days=1)))):
+        ad, current = _claimed(obs, enrichment, versions=1, absences=absences)
+        ad["removed_at"] = removed
+        assert b.unfinished_write(ad, current, at)[1] is False
 
 
 def test_image_ads_body_asks_for_ids_only_behind_the_wall() -> None:
