@@ -7,9 +7,9 @@ every capture and version time) comes from this one clock.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from indexer.model import from_iso, utcnow
+from indexer.model import utcnow
 
 
 class Clock:
@@ -21,13 +21,20 @@ class Clock:
 
     @classmethod
     def from_setting(cls, value: str | None) -> Clock:
-        """Build from an ISO time (``ADTRACE_CLOCK_START``); empty means real time."""
+        """Build from an ISO time (``ADTRACE_CLOCK_START``); empty means real time.
+
+        A time without a zone is refused: read as the machine's local time, it would move
+        every fetch time of the crawl by the machine's offset from UTC."""
         if not value:
             return cls()
         try:
-            return cls(from_iso(value))
+            start = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
             raise ValueError(f"clock_start {value!r} is not an ISO-8601 time") from exc
+        if start.tzinfo is None:
+            raise ValueError(f"clock_start {value!r} has no time zone: end it with Z (UTC) "
+                             "or give its offset, as in 2026-11-01T08:00:00+01:00")
+        return cls(start.astimezone(UTC))
 
     def now(self) -> datetime:
         if self.start is None:
