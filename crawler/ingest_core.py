@@ -10,7 +10,9 @@ applies to the crawl's stats and run record.
 Order is kept: ads and removals are handled in the order they came, a removal after
 every ad before it. Crash safety is the crawler's: every page and image is in the WARC
 before its item reaches this class, and an ad whose write a kill lost is not in the
-store (or has its old last seen), so the next run fetches it again.
+store (or has its old last seen), so the next run fetches it again. On Elasticsearch,
+which has no transactions, a write killed after its claim on the ad is finished by the
+ad's next write instead (indexer.store.elastic).
 """
 
 from __future__ import annotations

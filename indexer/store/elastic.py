@@ -5,11 +5,11 @@ this module moves them and makes the decisions that need a read:
 - a new version is claimed by a conditional write of the ad document
   (``if_seq_no``/``if_primary_term``); the loser of a race re-reads and decides again,
   and version ids are deterministic, so concurrent crawlers never duplicate a version;
-- the writes that follow a claim (close the version before, tell older versions the ad
-  is live again or removed, record the capture) are idempotent, and are sent again when
-  the same capture is written again or a removed ad is marked removed again: a write cut
-  short after its claim (a kill, the server gone) leaves no version open beside the
-  current one, nor a version whose removal state is not its ad's, once replayed;
+- there are no transactions: a write claims first and closes the version before after,
+  a removal tells the versions first and claims after, so one cut short in between (a
+  kill, the server gone) can leave a version open beside the current one, or versions
+  saying "removed" of a live ad; each write reads the last two versions and mends that
+  (elastic_bodies.history_repairs), so the ad's next write or removal sets it right;
 - last_seen only grows (a painless script), so observations commute;
 - transient failures (connection, 429, 5xx) are retried with backoff, 4xx never;
 - reads refresh first if this store wrote since the last read.
@@ -59,18 +59,20 @@ from indexer.store.aggregates import Aggregates, compute
 from indexer.store.base import StoreError
 from indexer.store.elastic_bodies import (
     KINDS,
+    TAIL_FIELDS,
     absence,
     ad_doc,
     ad_state_update,
     all_ads_body,
     by_ad_body,
     capture_doc,
-    claim_landed_before,
     close_version_update,
+    history_repairs,
     identifier_body,
     image_ads_body,
     last_seen_update,
     live_ads_body,
+    mget_docs,
     read_alias,
     source_doc,
     unfinished_write,
@@ -279,11 +281,10 @@ class ElasticStore:
         absences = [dict(a) for a in ad.get("absences", [])]
         if reappeared and absences and "lte" not in absences[-1]:
             absences[-1] = absence(from_iso(ad["removed_at"]), at)
-        made_here = back_here = False
-        if got and not new_version and claim_landed_before(ad, at):
-            current = self._get("versions", ad["current_version_id"])
-            made_here, back_here = unfinished_write(
-                ad, current["_source"] if current else None, at)
+        tail = self._version_tail(version_ids)
+        made_here, back_here = (unfinished_write(ad, tail[-1], at)
+                                if got and not new_version and not reappeared else (False, False))
+        repairs = history_repairs(ad, tail, reappeared=reappeared)
         created = False
         if new_version:
             vdoc = version_doc(obs, enr, seq=len(version_ids) + 1, theme=theme,
@@ -304,12 +305,22 @@ class ElasticStore:
             if created:
                 self._drop_orphan(obs.ad_id, vid)
             return None
-        if made_here or back_here:  # this capture's own write, interrupted after its claim
-            new_version, reappeared = made_here, back_here
-        self._after_claim(obs, vid, version_ids, new_version, absences if reappeared else None)
+        self._after_claim(obs, vid, version_ids, new_version, absences if reappeared else None,
+                          repairs)
+        # a write of this capture cut short after its claim did what it reports, not this one
         return WriteResult(obs.ad_id, vid, new_ad=not got or (made_here and len(version_ids) == 1),
-                           new_version=new_version, duplicate_capture=False,
-                           reappeared=reappeared)
+                           new_version=new_version or made_here, duplicate_capture=False,
+                           reappeared=reappeared or back_here)
+
+    def _version_tail(self, version_ids: list[str]) -> list[dict[str, Any] | None]:
+        """The last two versions' TAIL_FIELDS (None for one not found), for history_repairs:
+        one small request per write of a known ad, the price of mending cut-short writes."""
+        if not version_ids:
+            return []
+        docs = mget_docs([(self._idx("versions"), v) for v in version_ids[-2:]], TAIL_FIELDS)
+        resp = self._call(lambda: self.es.mget(docs=docs).body,
+                          f"get versions {', '.join(version_ids[-2:])}")
+        return [d.get("_source") if d.get("found") else None for d in resp["docs"]]
 
     def _claim(self, ad_id: str, doc: dict[str, Any], got: dict[str, Any] | None) -> bool:
         """Write the ad document only if nobody else did since we read it."""
@@ -333,10 +344,12 @@ class ElasticStore:
                            f"delete orphan version {vid}")
 
     def _after_claim(self, obs: Observation, vid: str, version_ids: list[str],
-                     new_version: bool, absences: list[dict[str, str]] | None) -> None:
-        """Follow-up writes, all idempotent: close the old version, extend, tell, record."""
+                     new_version: bool, absences: list[dict[str, str]] | None,
+                     repairs: list[tuple[str, dict[str, Any]]]) -> None:
+        """Follow-up writes, all idempotent: mend what a write cut short left (repairs),
+        close the old version, extend, tell, record."""
         at = obs.capture.fetched_at
-        ops = []
+        ops = [self._op("update", "versions", v, body) for v, body in repairs]
         if new_version and len(version_ids) > 1:
             ops.append(self._op("update", "versions", version_ids[-2], close_version_update(at)))
         if not new_version:
@@ -353,26 +366,20 @@ class ElasticStore:
         ad_id = ad_id_for(source_id, site_ad_id)
         for _ in range(WRITE_ATTEMPTS):
             got = self._get("ads", ad_id)
-            if got is None:
-                return False
-            if got["_source"].get("removed_at"):  # removed before: its own removal is
-                self._tell_versions_removed(got["_source"])  # told again (maybe cut short)
+            if got is None or got["_source"].get("removed_at"):
                 return False
             absences = [*got["_source"].get("absences", []), absence(at)]
             doc = dict(got["_source"], removed_at=to_iso(at), removed_reason=reason,
                        status="removed", absences=absences)
+            # the versions are told first: a removal cut short between the two leaves a
+            # live ad whose versions say removed, which its next write or removal mends
+            # (history_repairs); the other order left a removed ad with live versions,
+            # which nothing ever writes again
+            update = ad_state_update("removed", at, absences)
+            self._bulk([self._op("update", "versions", v, update) for v in doc["version_ids"]])
             if self._claim(ad_id, doc, got):
-                self._tell_versions_removed(doc)
                 return True
         raise StoreError(f"Elasticsearch at {safe_url(self.url)}: ad {ad_id} kept changing")
-
-    def _tell_versions_removed(self, ad: dict[str, Any]) -> None:
-        """Copy the ad's removal to its versions. Idempotent, and sent again whenever a
-        removed ad is marked removed again: a removal cut short after its claim (a kill,
-        the server gone) is decided again by the next run, at another time, and nothing
-        else would tell its versions."""
-        update = ad_state_update("removed", from_iso(ad["removed_at"]), ad["absences"])
-        self._bulk([self._op("update", "versions", v, update) for v in ad["version_ids"]])
 
     # ------------------------------------------------------------------ crawl runs
     def record_crawl_run(self, run: CrawlRun) -> None:

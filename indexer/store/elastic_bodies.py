@@ -273,20 +273,45 @@ def close_version_update(at: datetime) -> dict[str, Any]:
                        "params": {"t": to_iso(at)}}}
 
 
-def claim_landed_before(ad: Mapping[str, Any], at: datetime) -> bool:
-    """Whether a capture taken ``at`` may be one whose claim on the ad landed while the
-    writes that follow the claim did not (a kill, or the server gone, in between): the ad
-    was last seen at or after it. A capture written in order is always later than the ad's
-    last sighting, so the usual write never pays the read this answer asks for."""
-    return from_iso(ad["last_seen"]) >= at
+TAIL_FIELDS = ("valid_from", "valid_to", "status")  # what history_repairs reads of a version
+
+
+def mget_docs(docs: list[tuple[str, str]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The ``docs`` of a multi-get: (index, id) pairs, only ``fields`` of each source."""
+    return [{"_index": index, "_id": doc_id, "_source": list(fields)} for index, doc_id in docs]
+
+
+def history_repairs(ad: Mapping[str, Any], tail: list[Mapping[str, Any] | None],
+                    *, reappeared: bool) -> list[tuple[str, dict[str, Any]]]:
+    """(version id, update) pairs that bring an ad's versions in line with the ad document.
+
+    A write claims its version on the ad document first and closes the version before and
+    tells older versions the ad's state after, in one bulk; a removal tells them first and
+    claims after. A kill or a lost server between the two leaves the version before open
+    beside the current one, or versions still saying "removed" of a live ad. Each write reads
+    the last two versions (``tail``, ``TAIL_FIELDS``, as the ad document stood before it)
+    and mends what it finds: the version before is closed where the current one begins,
+    and every version is told the ad is live (a write leaves it live; one that brings the
+    ad back tells the older versions itself, ``reappeared``). The updates are idempotent.
+    """
+    ids = list(ad.get("version_ids", []))
+    out: list[tuple[str, dict[str, Any]]] = []
+    *before, current = tail if tail else [None]
+    prev = before[-1] if before else None
+    if prev is not None and current is not None and prev.get("valid_to") is None:
+        out.append((ids[-2], close_version_update(from_iso(current["valid_from"]))))
+    if not reappeared and any(v is not None and v.get("status") == "removed" for v in tail):
+        update = ad_state_update("live", None, [dict(a) for a in ad.get("absences", [])])
+        out += [(v, update) for v in ids]
+    return out
 
 
 def unfinished_write(ad: Mapping[str, Any], current: Mapping[str, Any] | None,
                      at: datetime) -> tuple[bool, bool]:
-    """For a capture taken ``at`` written again after its claim landed (claim_landed_before):
-    (it made the ad's current version, it brought the removed ad back). Its follow-up
-    writes (close the version before, tell the older versions the ad is live) are then sent
-    again: they are idempotent, and nothing else would ever send them."""
+    """For a capture taken ``at`` that is not new to the ad document (an unchanged text, an
+    ad not removed): whether its own earlier write, cut short after its claim, had (made
+    the current version, brought the removed ad back). Then this write reports what that
+    one did; history_repairs finishes it."""
     made = current is not None and from_iso(current["valid_from"]) == at
     absences = ad.get("absences") or []
     back = (not ad.get("removed_at") and bool(absences) and "lte" in absences[-1]

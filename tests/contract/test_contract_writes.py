@@ -136,14 +136,15 @@ class CutShort(Exception):
     """The write stopped part-way (a kill, a server gone)."""
 
 
-def cut_next_write_short(store, monkeypatch) -> None:
-    """Make the next write stop part-way, as a kill or a lost server would: on SQLite just
-    before its commit (the transaction rolls back), on Elasticsearch after its claim on the
-    ad, with the bulk of writes that follow it lost."""
+def cut_next_write_short(store, monkeypatch, es_step: str = "_bulk") -> None:
+    """Make the next write stop part-way, as a kill or a lost server would. SQLite: just
+    before its commit (the transaction rolls back). Elasticsearch, which has none: at
+    ``es_step``, the step's request never sent (``_bulk``: a write's follow-ups after its
+    claim, or a removal's telling of the versions before its claim; ``_claim``: the claim)."""
     from indexer.store import sqlite_counts
     from indexer.store.sqlite import SqliteStore
 
-    target, name = (sqlite_counts, "flush") if isinstance(store, SqliteStore) else (store, "_bulk")
+    target, name = (sqlite_counts, "flush") if isinstance(store, SqliteStore) else (store, es_step)
     real = getattr(target, name)
 
     def cut(*args, **kwargs):
@@ -153,24 +154,30 @@ def cut_next_write_short(store, monkeypatch) -> None:
     monkeypatch.setattr(target, name, cut)
 
 
-def test_a_new_version_cut_short_and_written_again_leaves_one_current_version(store, monkeypatch):
+def status_counts(store, **args) -> dict[str, int]:
+    [status] = [f for f in store.search(parse_args(args)).facets if f.name == "status"]
+    return {v.value: v.count for v in status.values}
+
+
+@pytest.mark.parametrize("again", ["same capture", "next sighting"])
+def test_a_new_version_cut_short_leaves_one_current_version_after_the_next_write(
+        store, monkeypatch, again):
     store.write(obs("alpha", "x1", at(1), "first text"), enr())
     second = obs("alpha", "x1", at(2), "second text")
     cut_next_write_short(store, monkeypatch)
     with pytest.raises(CutShort):
         store.write(second, enr())
-    again = store.write(second, enr())
-    assert again.new_version and not again.new_ad and not again.duplicate_capture
-    ad = store.get_ad(again.ad_id)
+    # the spool writes the same capture again, or the next run fetches the page again
+    store.write(second if again == "same capture" else obs("alpha", "x1", at(3), "second text"),
+                enr())
+    ad = store.get_ad(ad_id_for("alpha", "x1"))
     assert [v.fields.text for v in ad.versions] == ["first text", "second text"]
-    assert [len(v.captures) for v in ad.versions] == [1, 1]
     assert store.search(parse_args({})).total == 1
     assert store.search(parse_args({"q": "first"})).total == 0  # the old version is closed
     assert store.search(parse_args({"q": "second"})).total == 1
-    assert store.write(second, enr()).duplicate_capture
 
 
-def test_a_return_and_a_removal_cut_short_and_written_again(store, monkeypatch):
+def test_the_same_capture_written_again_reports_what_its_cut_write_did(store, monkeypatch):
     store.write(obs("alpha", "x1", at(1), "text"), enr())
     store.mark_removed("alpha", "x1", at(2), "404")
     back = obs("alpha", "x1", at(3), "text changed")
@@ -178,17 +185,24 @@ def test_a_return_and_a_removal_cut_short_and_written_again(store, monkeypatch):
     with pytest.raises(CutShort):
         store.write(back, enr())
     again = store.write(back, enr())
-    assert again.reappeared and again.new_version
-    status = {f.name: {v.value: v.count for v in f.values}
-              for f in store.search(parse_args({})).facets}["status"]
-    assert status == {"live": 1}
-    assert store.search(parse_args({"q": "changed"})).total == 1
-    cut_next_write_short(store, monkeypatch)
-    with pytest.raises(CutShort):
-        store.mark_removed("alpha", "x1", at(4), "404")
-    store.mark_removed("alpha", "x1", at(4), "404")  # marked again: True on SQLite (rolled
-    # back), False on Elasticsearch (its claim had landed); the state must be the same
-    ad = store.get_ad(again.ad_id)
-    assert ad.removed_at == at(4) and [a.site_ad_id for a in store.live_ads("alpha")] == []
-    result = store.search(parse_args({"f.status": ["removed"]}))
-    assert result.total == 1 and result.hits[0].removed_at == at(4)
+    assert again.reappeared and again.new_version and not again.duplicate_capture
+    assert [len(v.captures) for v in store.get_ad(again.ad_id).versions] == [1, 1]
+    assert status_counts(store) == {"live": 1}
+    assert store.write(back, enr()).duplicate_capture
+
+
+@pytest.mark.parametrize("es_step", ["_bulk", "_claim"])
+def test_a_removal_cut_short_is_whole_after_the_next_removal_or_write(store, monkeypatch,
+                                                                      es_step):
+    for ad in ("x1", "x2"):
+        store.write(obs("alpha", ad, at(1), f"text of {ad}"), enr())
+        cut_next_write_short(store, monkeypatch, es_step)
+        with pytest.raises(CutShort):
+            store.mark_removed("alpha", ad, at(2), "404")
+    store.mark_removed("alpha", "x1", at(3), "404")  # x1: removed by the next run
+    store.write(obs("alpha", "x2", at(3), "text of x2"), enr())  # x2: still there
+    assert [a.site_ad_id for a in store.live_ads("alpha")] == ["x2"]
+    assert store.get_ad(ad_id_for("alpha", "x1")).removed_at is not None
+    assert status_counts(store) == {"live": 1, "removed": 1}
+    [hit] = store.search(parse_args({"f.status": ["removed"]})).hits
+    assert hit.ad_id == ad_id_for("alpha", "x1") and hit.removed_at is not None

@@ -24,10 +24,16 @@ class Scripted(ThreadingHTTPServer):
         self.log: list[tuple[str, str, str]] = []
         self.bodies: list[tuple[str, str, bytes]] = []  # (method, path, request body)
 
-    def answer(self, method: str, path: str) -> tuple[int, Any]:
+    def answer(self, method: str, path: str, body: bytes = b"") -> tuple[int, Any]:
+        """The next scripted answer; unscripted, a bulk request gets 200 for each of its
+        operations and anything else a bare acknowledgement."""
         for (m, prefix), queue in self.script.items():
             if m == method and path.startswith(prefix) and queue:
                 return queue.pop(0) if len(queue) > 1 else queue[0]
+        if path.startswith("/_bulk"):
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+            return 200, {"errors": False,
+                         "items": [{next(iter(action)): {"status": 200}} for action in lines[::2]]}
         return 200, {"acknowledged": True}
 
 
@@ -39,8 +45,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         self.server.bodies.append((self.command, self.path, body))
         self.server.log.append((self.command, self.path, self.headers.get("Accept", "")))
-        status, body = self.server.answer(self.command, self.path)
-        data = b"" if self.command == "HEAD" else json.dumps(body).encode()
+        status, answer = self.server.answer(self.command, self.path, body)
+        data = b"" if self.command == "HEAD" else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("X-Elastic-Product", "Elasticsearch")
         self.send_header("Content-Type", "application/json")

@@ -66,45 +66,55 @@ def test_absence_is_open_until_the_ad_returns(obs) -> None:
     assert "lte" in b.absence(at, at + timedelta(days=1))
 
 
-def _claimed(obs, enrichment, *, versions: int, absences=()) -> tuple[dict, dict]:
-    """The ad document and current version a write at obs's time claimed."""
+def _tail(at, *, prev_closed: bool, status: str = "live") -> list[dict]:
+    """The last two versions' TAIL_FIELDS: the current one began ``at``."""
+    prev = {"valid_from": to_iso(at - timedelta(days=2)), "status": status,
+            "valid_to": to_iso(at) if prev_closed else None}
+    return [prev, {"valid_from": to_iso(at), "valid_to": None, "status": status}]
+
+
+def test_the_version_before_left_open_is_closed_where_the_current_one_begins(obs) -> None:
     at = obs.capture.fetched_at
-    vdoc = b.version_doc(obs, enrichment, seq=versions, theme="", ad_first_seen=at)
-    ad = b.ad_doc(obs, theme="", first_seen=at - timedelta(days=3), last_seen=at,
-                  version_ids=[f"v{i}" for i in range(1, versions)] + [vdoc["version_id"]],
-                  fingerprint=vdoc["fingerprint"], absences=list(absences))
-    return ad, vdoc
+    ad = {"version_ids": ["v1", "v2", "v3"], "absences": []}
+    [(vid, update)] = b.history_repairs(ad, _tail(at, prev_closed=False), reappeared=False)
+    assert vid == "v2" and update == b.close_version_update(at)
+    assert b.history_repairs(ad, _tail(at, prev_closed=True), reappeared=False) == []
+    one = {"version_ids": ["v1"], "absences": []}
+    assert b.history_repairs(one, _tail(at, prev_closed=False)[1:], reappeared=False) == []
+    assert b.history_repairs({}, [], reappeared=False) == []  # a new ad
+    assert b.history_repairs(ad, [None, None], reappeared=False) == []  # versions not found
 
 
-def test_a_claim_can_have_landed_only_for_a_capture_not_later_than_the_last_sighting(
-        obs, enrichment) -> None:
+def test_versions_saying_removed_of_a_live_ad_are_told_it_is_live(obs) -> None:
     at = obs.capture.fetched_at
-    ad, _ = _claimed(obs, enrichment, versions=2)
-    assert b.claim_landed_before(ad, at)  # the ad was last seen by this very capture
-    assert b.claim_landed_before(ad, at - timedelta(seconds=1))  # an older one, late
-    assert not b.claim_landed_before(ad, at + timedelta(microseconds=1))  # a new capture
+    gone = [b.absence(at - timedelta(days=1), at)]
+    ad = {"version_ids": ["v1", "v2"], "absences": gone}
+    repairs = b.history_repairs(ad, _tail(at, prev_closed=True, status="removed"),
+                                reappeared=False)
+    assert repairs == [(v, b.ad_state_update("live", None, gone)) for v in ("v1", "v2")]
+    # an ad this write brings back tells its versions itself
+    assert b.history_repairs(ad, _tail(at, prev_closed=True, status="removed"),
+                             reappeared=True) == []
 
 
-def test_an_interrupted_write_is_told_apart_by_the_version_and_the_return_it_made(
-        obs, enrichment) -> None:
+def test_a_write_cut_short_is_told_apart_by_the_version_and_the_return_it_made(obs) -> None:
     at = obs.capture.fetched_at
-    ad, current = _claimed(obs, enrichment, versions=2)
-    assert b.unfinished_write(ad, current, at) == (True, False)
-    # the capture saw the current version only: it made nothing
-    assert b.unfinished_write(ad, current, at + timedelta(hours=1)) == (False, False)
-    assert b.unfinished_write(ad, None, at) == (False, False)
-    # it brought the ad back (the absence it closed ends at its time), with the same text
-    back = [b.absence(at - timedelta(days=1), at)]
-    ad, current = _claimed(obs, enrichment, versions=1, absences=back)
-    current["valid_from"] = to_iso(at - timedelta(days=3))
-    assert b.unfinished_write(ad, current, at) == (False, True)
-    # an absence still open, or closed by another capture, or an ad removed again: no
-    for absences, removed in (([b.absence(at - timedelta(days=1))], None),
-                              ([b.absence(at - timedelta(days=2), at - timedelta(days=1))], None),
-                              (back, to_iso(at + timedelta(days=1)))):
-        ad, current = _claimed(obs, enrichment, versions=1, absences=absences)
-        ad["removed_at"] = removed
-        assert b.unfinished_write(ad, current, at)[1] is False
+    current = {"valid_from": to_iso(at)}
+    assert b.unfinished_write({"absences": []}, current, at) == (True, False)
+    later = at + timedelta(hours=1)
+    assert b.unfinished_write({"absences": []}, current, later) == (False, False)
+    assert b.unfinished_write({"absences": []}, None, at) == (False, False)
+    back = [b.absence(at - timedelta(days=2), at)]
+    older = {"valid_from": to_iso(at - timedelta(days=3))}
+    assert b.unfinished_write({"absences": back}, older, at) == (False, True)
+    for absences in ([b.absence(at - timedelta(days=1))],  # still gone
+                     [b.absence(at - timedelta(days=2), later)]):  # back with another capture
+        assert b.unfinished_write({"absences": absences}, older, at) == (False, False)
+
+
+def test_a_multi_get_asks_for_the_named_fields_only() -> None:
+    assert b.mget_docs([("t-versions", "v1")], b.TAIL_FIELDS) == [
+        {"_index": "t-versions", "_id": "v1", "_source": ["valid_from", "valid_to", "status"]}]
 
 
 def test_image_ads_body_asks_for_ids_only_behind_the_wall() -> None:

@@ -1,12 +1,12 @@
-"""A write cut short after its claim, written again: what the store sends the second time.
+"""Writes and removals cut short half-way, then the ad's next write: what the store sends.
 
-The ElasticStore claims a new version on the ad document first, then sends the writes
-that follow (close the version before, tell older versions the ad is back, record the
-capture) in one bulk request. A kill or a lost server between the two left the version
-before open beside the current one for good: the replayed capture found its own claim,
-took itself for an unchanged sighting and sent neither. These tests play the server's
-side of that replay (tests.elastic.scripted_server) and read the bulk request it gets;
-the contract suite checks the resulting history on a real server.
+Elasticsearch has no transactions. A write claims its version on the ad document, then
+closes the version before (and tells older versions the ad is back) in one bulk request;
+a removal tells the versions, then claims. A kill or a lost server between the two left
+the version before open beside the current one for good, or versions saying "removed" of
+a live ad. Each write now reads the last two versions and mends what it finds. These tests
+play the server's side (tests.elastic.scripted_server) and read the requests the store
+sends; the contract suite checks the resulting history on a real server.
 """
 
 from __future__ import annotations
@@ -21,13 +21,9 @@ from indexer.store import elastic_bodies as b
 from tests.elastic.scripted_server import Scripted, store_for
 
 
-def _found(doc_id: str, source: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    return 200, {"_index": "t-x-v1", "_id": doc_id, "_version": 3, "_seq_no": 7,
-                 "_primary_term": 1, "found": True, "_source": source}
-
-
-def _bulk_ok(n: int) -> tuple[int, dict[str, Any]]:
-    return 200, {"errors": False, "items": [{"update": {"status": 200}}] * n}
+def _found(doc_id: str, source: dict[str, Any]) -> dict[str, Any]:
+    return {"_index": "t-x-v1", "_id": doc_id, "_version": 3, "_seq_no": 7,
+            "_primary_term": 1, "found": True, "_source": source}
 
 
 def _bulk_ops(srv: Scripted) -> list[tuple[str, str, dict[str, Any]]]:
@@ -42,83 +38,116 @@ def _bulk_ops(srv: Scripted) -> list[tuple[str, str, dict[str, Any]]]:
     return ops
 
 
-def _script_claimed(srv: Scripted, obs: Observation, enrichment: Any, *,
-                    absences: list[dict[str, str]] | None = None,
-                    made_by_this_capture: bool = True) -> dict[str, Any]:
-    """The server holds an ad whose current version (2nd) this capture's claim made."""
-    at = obs.capture.fetched_at
-    vdoc = b.version_doc(obs, enrichment, seq=2, theme="trafficking",
-                         ad_first_seen=at - timedelta(days=3))
-    if not made_by_this_capture:
-        vdoc["valid_from"] = to_iso(at - timedelta(days=1))
-    ad = b.ad_doc(obs, theme="trafficking", first_seen=at - timedelta(days=3), last_seen=at,
-                  version_ids=["v-first", vdoc["version_id"]],
-                  fingerprint=vdoc["fingerprint"], absences=absences)
+def _scripts(ops: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, str]]:
+    """(document id, painless source) of the updates, ("capture", "") for a capture."""
+    return [(doc_id, doc["script"]["source"]) if verb == "update" else ("capture", "")
+            for verb, doc_id, doc in ops]
+
+
+def _script_ad(srv: Scripted, obs: Observation, enrichment: Any, *, current_from_days: int,
+               prev_open: bool, status: str = "live",
+               absences: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The server holds an ad of two versions, the text of ``obs`` the current one, which
+    began ``current_from_days`` before obs was taken; the ad was last seen then."""
+    began = obs.capture.fetched_at - timedelta(days=current_from_days)
+    current = b.version_doc(obs, enrichment, seq=2, theme="trafficking",
+                            ad_first_seen=began - timedelta(days=3))
+    ad = b.ad_doc(obs, theme="trafficking", first_seen=began - timedelta(days=3),
+                  last_seen=began, version_ids=["v-first", current["version_id"]],
+                  fingerprint=current["fingerprint"], absences=absences)
+    tail = [{"valid_from": to_iso(began - timedelta(days=3)), "status": status,
+             "valid_to": None if prev_open else to_iso(began)},
+            {"valid_from": to_iso(began), "valid_to": None, "status": status}]
     srv.script[("GET", "/t-captures/_doc/")] = [(404, {"found": False})]
-    srv.script[("GET", "/t-ads/_doc/")] = [_found(obs.ad_id, ad)]
-    srv.script[("GET", "/t-versions/_doc/")] = [_found(vdoc["version_id"], vdoc)]
+    srv.script[("GET", "/t-ads/_doc/")] = [(200, _found(obs.ad_id, ad))]
+    srv.script[("POST", "/_mget")] = [(200, {"docs": [
+        _found(v, src) for v, src in zip(ad["version_ids"], tail, strict=True)]})]
     return ad
 
 
-def test_a_replayed_capture_closes_the_version_its_interrupted_write_left_open(
+def test_the_next_sighting_closes_the_version_a_killed_write_left_open(
         server: Scripted, obs: Observation, enrichment: Any) -> None:
-    ad = _script_claimed(server, obs, enrichment)
-    server.script[("PUT", "/_bulk")] = [_bulk_ok(2)]
+    # killed after claiming the current version a day ago; today the same text again
+    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=True)
     result = store_for(server).write(obs, enrichment)
     ops = _bulk_ops(server)
-    assert [(verb, doc_id) for verb, doc_id, _ in ops] == [
-        ("update", "v-first"), ("create", obs.capture.id)]
-    close = ops[0][2]["script"]
-    assert close["source"] == b.CLOSE_VERSION_SCRIPT
-    assert close["params"] == {"t": to_iso(obs.capture.fetched_at)}
-    assert ops[1][2]["version_id"] == ad["current_version_id"]
+    current = ad["current_version_id"]
+    assert _scripts(ops) == [("v-first", b.CLOSE_VERSION_SCRIPT),
+                             (current, b.LAST_SEEN_SCRIPT), ("capture", "")]
+    began = obs.capture.fetched_at - timedelta(days=1)  # where the current version begins
+    assert ops[0][2]["script"]["params"] == {"t": to_iso(began)}
+    assert not result.new_version and not result.new_ad
+
+
+def test_the_same_capture_written_again_reports_the_version_it_made(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    # the server was gone after the claim: the spool writes the same capture again
+    ad = _script_ad(server, obs, enrichment, current_from_days=0, prev_open=True)
+    result = store_for(server).write(obs, enrichment)
+    ops = _bulk_ops(server)
+    assert _scripts(ops)[0] == ("v-first", b.CLOSE_VERSION_SCRIPT)
+    assert ops[0][2]["script"]["params"] == {"t": to_iso(obs.capture.fetched_at)}
+    assert ops[-1][2]["version_id"] == ad["current_version_id"]
     assert result.new_version and not result.new_ad and not result.duplicate_capture
 
 
-def test_a_replayed_return_tells_the_older_versions_the_ad_is_live(
+def test_versions_left_saying_removed_of_a_live_ad_are_told_it_is_live(
         server: Scripted, obs: Observation, enrichment: Any) -> None:
     at = obs.capture.fetched_at
     back = [b.absence(at - timedelta(days=2), at)]
-    ad = _script_claimed(server, obs, enrichment, absences=back, made_by_this_capture=False)
-    server.script[("PUT", "/_bulk")] = [_bulk_ok(4)]
+    ad = _script_ad(server, obs, enrichment, current_from_days=0, prev_open=False,
+                    status="removed", absences=back)
     result = store_for(server).write(obs, enrichment)
-    ops = _bulk_ops(server)
-    told = [(doc_id, doc["script"]["params"]) for verb, doc_id, doc in ops
+    told = [(doc_id, doc["script"]["params"]) for verb, doc_id, doc in _bulk_ops(server)
             if verb == "update" and doc["script"]["source"] == b.AD_STATE_SCRIPT]
     assert [doc_id for doc_id, _ in told] == ad["version_ids"]
     assert all(p == {"status": "live", "removed_at": None, "absences": back} for _, p in told)
-    assert not any(doc["script"]["source"] == b.CLOSE_VERSION_SCRIPT
-                   for verb, _, doc in ops if verb == "update")  # it made no version
-    assert result.reappeared and not result.new_version
+    assert result.reappeared and result.new_version  # what the write cut short had done
 
 
-def test_a_sighting_after_the_last_pays_no_extra_read_and_closes_nothing(
+def test_a_whole_history_gets_no_repairs(
         server: Scripted, obs: Observation, enrichment: Any) -> None:
-    _script_claimed(server, obs, enrichment)
-    capture = replace(obs.capture, fetched_at=obs.capture.fetched_at + timedelta(hours=1))
-    later = replace(obs, capture=capture)
-    server.script[("PUT", "/_bulk")] = [_bulk_ok(2)]
-    result = store_for(server).write(later, enrichment)
-    assert not any(path.startswith("/t-versions/_doc/") for _, path, _ in server.log)
-    assert [(verb, doc["script"]["source"] if verb == "update" else "")
-            for verb, _, doc in _bulk_ops(server)] == [("update", b.LAST_SEEN_SCRIPT),
-                                                       ("create", "")]
-    assert not result.new_version
+    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=False)
+    store_for(server).write(obs, enrichment)
+    assert _scripts(_bulk_ops(server)) == [(ad["current_version_id"], b.LAST_SEEN_SCRIPT),
+                                           ("capture", "")]
+    [(_, _, mget)] = [entry for entry in server.bodies if entry[1].startswith("/_mget")]
+    assert json.loads(mget)["docs"] == b.mget_docs(
+        [("t-versions", v) for v in ad["version_ids"]], b.TAIL_FIELDS)
 
 
-def test_a_removed_ad_marked_removed_again_tells_its_versions_its_own_removal(
+def test_a_removal_tells_the_versions_before_it_claims_the_ad(
         server: Scripted, obs: Observation, enrichment: Any) -> None:
+    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=False)
     at = obs.capture.fetched_at
-    ad = _script_claimed(server, obs, enrichment)
-    removed = dict(ad, removed_at=to_iso(at + timedelta(days=1)), status="removed",
-                   absences=[b.absence(at + timedelta(days=1))])
-    server.script[("GET", "/t-ads/_doc/")] = [_found(obs.ad_id, removed)]
-    server.script[("PUT", "/_bulk")] = [_bulk_ok(2)]
-    # the next run decides the removal again, at its own time (the first was cut short)
-    assert not store_for(server).mark_removed(obs.source_id, obs.site_ad_id,
-                                              at + timedelta(days=2), "gone")
+    assert store_for(server).mark_removed(obs.source_id, obs.site_ad_id, at, "404")
+    writes = [(m, p) for m, p, _ in server.log if m in ("PUT", "POST") and "_mget" not in p]
+    assert [p.split("/")[1] for _, p in writes] == ["_bulk", "t-ads-write"]
+    told = _bulk_ops(server)
+    assert [doc_id for _, doc_id, _ in told] == ad["version_ids"]
+    assert all(doc["script"]["params"]["status"] == "removed" for _, _, doc in told)
+
+
+def test_a_removed_ad_marked_removed_again_writes_nothing(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=False)
+    removed = dict(ad, removed_at=to_iso(obs.capture.fetched_at), status="removed")
+    server.script[("GET", "/t-ads/_doc/")] = [(200, _found(obs.ad_id, removed))]
+    later = obs.capture.fetched_at + timedelta(days=1)
+    assert not store_for(server).mark_removed(obs.source_id, obs.site_ad_id, later, "404")
+    assert not [p for m, p, _ in server.log if m in ("PUT", "POST", "DELETE")]
+
+
+def test_a_later_capture_of_another_text_closes_both_open_versions(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=True)
+    changed = replace(obs, fields=replace(obs.fields, text=obs.fields.text + " (new)"))
+    server.script[("GET", "/t-suppressions/_doc/")] = [(404, {"found": False})]  # none
+    server.script[("PUT", "/t-versions-write/_create/")] = [(201, {"result": "created"})]
+    result = store_for(server).write(changed, enrichment)
     ops = _bulk_ops(server)
-    assert [doc_id for _, doc_id, _ in ops] == ad["version_ids"]
-    assert all(doc["script"]["params"] == {"status": "removed", "removed_at": removed["removed_at"],
-                                           "absences": removed["absences"]} for _, _, doc in ops)
-    assert not any(m == "PUT" and p.startswith("/t-ads") for m, p, _ in server.log)  # no claim
+    at, began = obs.capture.fetched_at, obs.capture.fetched_at - timedelta(days=1)
+    closes = [(doc_id, doc["script"]["params"]["t"]) for verb, doc_id, doc in ops
+              if verb == "update" and doc["script"]["source"] == b.CLOSE_VERSION_SCRIPT]
+    assert closes == [("v-first", to_iso(began)), (ad["current_version_id"], to_iso(at))]
+    assert result.new_version
