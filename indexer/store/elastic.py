@@ -8,8 +8,9 @@ this module moves them and makes the decisions that need a read:
 - there are no transactions: a write claims first and closes the version before after,
   a removal tells the versions first and claims after, so one cut short in between (a
   kill, the server gone) can leave a version open beside the current one, or versions
-  saying "removed" of a live ad; each write reads the last two versions and mends that
-  (elastic_bodies.history_repairs), so the ad's next write or removal sets it right;
+  saying "removed" of a live ad; each write and removal reads the state of the ad's
+  versions and mends that (elastic_bodies.unclosed_versions, told_live), so the ad's
+  next write or removal sets it right;
 - last_seen only grows (a painless script), so observations commute;
 - transient failures (connection, 429, 5xx) are retried with backoff, 4xx never;
 - reads refresh first if this store wrote since the last read.
@@ -59,7 +60,6 @@ from indexer.store.aggregates import Aggregates, compute
 from indexer.store.base import StoreError
 from indexer.store.elastic_bodies import (
     KINDS,
-    TAIL_FIELDS,
     absence,
     ad_doc,
     ad_state_update,
@@ -67,16 +67,17 @@ from indexer.store.elastic_bodies import (
     by_ad_body,
     capture_doc,
     close_version_update,
-    history_repairs,
     identifier_body,
     image_ads_body,
     last_seen_update,
     live_ads_body,
-    mget_docs,
     read_alias,
     source_doc,
+    told_live,
+    unclosed_versions,
     unfinished_write,
     version_doc,
+    version_states_docs,
     write_alias,
 )
 from indexer.store.elastic_entities import corrected
@@ -281,11 +282,13 @@ class ElasticStore:
         absences = [dict(a) for a in ad.get("absences", [])]
         if reappeared and absences and "lte" not in absences[-1]:
             absences[-1] = absence(from_iso(ad["removed_at"]), at)
-        tail = self._version_tail(version_ids)
-        made_here, back_here = (unfinished_write(ad, tail[-1], at)
+        states = self._version_states(obs.ad_id, version_ids)
+        made_here, back_here = (unfinished_write(ad, states[-1], at)
                                 if got and not new_version and not reappeared else (False, False))
-        repairs = history_repairs(ad, tail, reappeared=reappeared)
-        created = False
+        repairs = unclosed_versions(version_ids, states)
+        if not reappeared:  # one that brings the ad back tells its versions itself
+            repairs += told_live(ad, states)
+        created, began = False, at  # began: where the new version begins
         if new_version:
             vdoc = version_doc(obs, enr, seq=len(version_ids) + 1, theme=theme,
                                ad_first_seen=first_seen, absences=absences)
@@ -294,6 +297,9 @@ class ElasticStore:
             vdoc = self._corrected(obs.ad_id, vdoc)
             vid = vdoc["version_id"]
             created = self._create("versions", vid, vdoc)
+            if not created:  # made by a write of this text cut short before its claim
+                began = self._valid_from(vid) or at
+                first_seen = min(first_seen, began)
             version_ids.append(vid)
         else:
             vid = ad["current_version_id"]
@@ -306,21 +312,28 @@ class ElasticStore:
                 self._drop_orphan(obs.ad_id, vid)
             return None
         self._after_claim(obs, vid, version_ids, new_version, absences if reappeared else None,
-                          repairs)
+                          repairs, began)
         # a write of this capture cut short after its claim did what it reports, not this one
         return WriteResult(obs.ad_id, vid, new_ad=not got or (made_here and len(version_ids) == 1),
                            new_version=new_version or made_here, duplicate_capture=False,
                            reappeared=reappeared or back_here)
 
-    def _version_tail(self, version_ids: list[str]) -> list[dict[str, Any] | None]:
-        """The last two versions' TAIL_FIELDS (None for one not found), for history_repairs:
-        one small request per write of a known ad, the price of mending cut-short writes."""
+    def _version_states(self, ad_id: str, version_ids: list[str]
+                        ) -> list[dict[str, Any] | None]:
+        """Each version's STATE_FIELDS (None for one not found), to mend what a write cut
+        short left: one small request per write or removal of a known ad, the price of
+        having no transactions."""
         if not version_ids:
             return []
-        docs = mget_docs([(self._idx("versions"), v) for v in version_ids[-2:]], TAIL_FIELDS)
+        docs = version_states_docs(self._idx("versions"), version_ids)
         resp = self._call(lambda: self.es.mget(docs=docs).body,
-                          f"get versions {', '.join(version_ids[-2:])}")
+                          f"get the versions of ad {ad_id}")
         return [d.get("_source") if d.get("found") else None for d in resp["docs"]]
+
+    def _valid_from(self, vid: str) -> datetime | None:
+        """When a version stored earlier begins (None if it is not there)."""
+        got = self._get("versions", vid)
+        return from_iso(got["_source"]["valid_from"]) if got else None
 
     def _claim(self, ad_id: str, doc: dict[str, Any], got: dict[str, Any] | None) -> bool:
         """Write the ad document only if nobody else did since we read it."""
@@ -345,14 +358,15 @@ class ElasticStore:
 
     def _after_claim(self, obs: Observation, vid: str, version_ids: list[str],
                      new_version: bool, absences: list[dict[str, str]] | None,
-                     repairs: list[tuple[str, dict[str, Any]]]) -> None:
+                     repairs: list[tuple[str, dict[str, Any]]], began: datetime) -> None:
         """Follow-up writes, all idempotent: mend what a write cut short left (repairs),
-        close the old version, extend, tell, record."""
+        close the old version where the new one ``began``, extend, tell, record."""
         at = obs.capture.fetched_at
         ops = [self._op("update", "versions", v, body) for v, body in repairs]
         if new_version and len(version_ids) > 1:
-            ops.append(self._op("update", "versions", version_ids[-2], close_version_update(at)))
-        if not new_version:
+            ops.append(self._op("update", "versions", version_ids[-2],
+                                close_version_update(began)))
+        if not new_version or began != at:
             ops.append(self._op("update", "versions", vid, last_seen_update(at)))
         if absences is not None:  # reappeared: a new version is born live; older ones are told
             older = version_ids[:-1] if new_version else version_ids
@@ -373,10 +387,13 @@ class ElasticStore:
                        status="removed", absences=absences)
             # the versions are told first: a removal cut short between the two leaves a
             # live ad whose versions say removed, which its next write or removal mends
-            # (history_repairs); the other order left a removed ad with live versions,
-            # which nothing ever writes again
+            # (told_live); the other order left a removed ad with live versions, which
+            # nothing ever writes again. A version a cut write left open is closed here.
+            ids = doc["version_ids"]
             update = ad_state_update("removed", at, absences)
-            self._bulk([self._op("update", "versions", v, update) for v in doc["version_ids"]])
+            repairs = unclosed_versions(ids, self._version_states(ad_id, ids))
+            self._bulk([self._op("update", "versions", v, body)
+                        for v, body in [*repairs, *((v, update) for v in ids)]])
             if self._claim(ad_id, doc, got):
                 return True
         raise StoreError(f"Elasticsearch at {safe_url(self.url)}: ad {ad_id} kept changing")

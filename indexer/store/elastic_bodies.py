@@ -273,37 +273,39 @@ def close_version_update(at: datetime) -> dict[str, Any]:
                        "params": {"t": to_iso(at)}}}
 
 
-TAIL_FIELDS = ("valid_from", "valid_to", "status")  # what history_repairs reads of a version
+STATE_FIELDS = ("valid_from", "valid_to", "status")  # what the repairs read of each version
 
 
-def mget_docs(docs: list[tuple[str, str]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The ``docs`` of a multi-get: (index, id) pairs, only ``fields`` of each source."""
-    return [{"_index": index, "_id": doc_id, "_source": list(fields)} for index, doc_id in docs]
+def version_states_docs(index: str, version_ids: list[str]) -> list[dict[str, Any]]:
+    """The ``docs`` of a multi-get of an ad's versions: STATE_FIELDS of each, in order."""
+    return [{"_index": index, "_id": v, "_source": list(STATE_FIELDS)} for v in version_ids]
 
 
-def history_repairs(ad: Mapping[str, Any], tail: list[Mapping[str, Any] | None],
-                    *, reappeared: bool) -> list[tuple[str, dict[str, Any]]]:
-    """(version id, update) pairs that bring an ad's versions in line with the ad document.
-
-    A write claims its version on the ad document first and closes the version before and
-    tells older versions the ad's state after, in one bulk; a removal tells them first and
-    claims after. A kill or a lost server between the two leaves the version before open
-    beside the current one, or versions still saying "removed" of a live ad. Each write reads
-    the last two versions (``tail``, ``TAIL_FIELDS``, as the ad document stood before it)
-    and mends what it finds: the version before is closed where the current one begins,
-    and every version is told the ad is live (a write leaves it live; one that brings the
-    ad back tells the older versions itself, ``reappeared``). The updates are idempotent.
-    """
-    ids = list(ad.get("version_ids", []))
+# Elasticsearch has no transactions. A write claims its version on the ad document first,
+# then closes the version before (and tells older versions the ad is back) in one bulk; a
+# removal tells the versions first and claims after. Cut short in between (a kill, a lost
+# server), a version stays open beside the next one, or versions say "removed" of a live
+# ad. The ad's next write or removal reads every version's STATE_FIELDS and mends that with
+# the idempotent updates below.
+def unclosed_versions(version_ids: list[str], states: list[Mapping[str, Any] | None]
+                      ) -> list[tuple[str, dict[str, Any]]]:
+    """(version id, update) closing each version but the last that is still open, where
+    the version after it begins (versions not found are left alone)."""
     out: list[tuple[str, dict[str, Any]]] = []
-    *before, current = tail if tail else [None]
-    prev = before[-1] if before else None
-    if prev is not None and current is not None and prev.get("valid_to") is None:
-        out.append((ids[-2], close_version_update(from_iso(current["valid_from"]))))
-    if not reappeared and any(v is not None and v.get("status") == "removed" for v in tail):
-        update = ad_state_update("live", None, [dict(a) for a in ad.get("absences", [])])
-        out += [(v, update) for v in ids]
+    for vid, state, after in zip(version_ids, states, states[1:], strict=False):
+        if state is not None and after is not None and state.get("valid_to") is None:
+            out.append((vid, close_version_update(from_iso(after["valid_from"]))))
     return out
+
+
+def told_live(ad: Mapping[str, Any], states: list[Mapping[str, Any] | None]
+              ) -> list[tuple[str, dict[str, Any]]]:
+    """(version id, update) telling every version that the (live) ad is live, when any of
+    them says "removed"; nothing otherwise."""
+    if not any(s is not None and s.get("status") == "removed" for s in states):
+        return []
+    update = ad_state_update("live", None, [dict(a) for a in ad.get("absences", [])])
+    return [(vid, update) for vid in ad.get("version_ids", [])]
 
 
 def unfinished_write(ad: Mapping[str, Any], current: Mapping[str, Any] | None,
@@ -311,7 +313,7 @@ def unfinished_write(ad: Mapping[str, Any], current: Mapping[str, Any] | None,
     """For a capture taken ``at`` that is not new to the ad document (an unchanged text, an
     ad not removed): whether its own earlier write, cut short after its claim, had (made
     the current version, brought the removed ad back). Then this write reports what that
-    one did; history_repairs finishes it."""
+    one did; unclosed_versions and told_live finish it."""
     made = current is not None and from_iso(current["valid_from"]) == at
     absences = ad.get("absences") or []
     back = (not ad.get("removed_at") and bool(absences) and "lte" in absences[-1]

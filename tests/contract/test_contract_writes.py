@@ -191,9 +191,24 @@ def test_the_same_capture_written_again_reports_what_its_cut_write_did(store, mo
     assert store.write(back, enr()).duplicate_capture
 
 
+def test_a_new_version_cut_short_then_removed_leaves_one_version_current(store, monkeypatch):
+    store.write(obs("alpha", "x1", at(1), "first text"), enr())
+    cut_next_write_short(store, monkeypatch)
+    with pytest.raises(CutShort):
+        store.write(obs("alpha", "x1", at(2), "second text"), enr())
+    store.mark_removed("alpha", "x1", at(3), "gone from the listings")  # the next run
+    assert status_counts(store) == {"removed": 1}
+    # one text current: the second on Elasticsearch (its claim had landed), the first on
+    # SQLite (the write rolled back)
+    texts = [store.search(parse_args({"q": word})).total for word in ("first", "second")]
+    assert sorted(texts) == [0, 1]
+
+
 @pytest.mark.parametrize("es_step", ["_bulk", "_claim"])
 def test_a_removal_cut_short_is_whole_after_the_next_removal_or_write(store, monkeypatch,
                                                                       es_step):
+    if es_step == "_claim" and type(store).__name__ == "SqliteStore":
+        pytest.skip("one transaction on SQLite: the _bulk run covers it")
     for ad in ("x1", "x2"):
         store.write(obs("alpha", ad, at(1), f"text of {ad}"), enr())
         cut_next_write_short(store, monkeypatch, es_step)

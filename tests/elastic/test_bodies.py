@@ -66,35 +66,41 @@ def test_absence_is_open_until_the_ad_returns(obs) -> None:
     assert "lte" in b.absence(at, at + timedelta(days=1))
 
 
-def _tail(at, *, prev_closed: bool, status: str = "live") -> list[dict]:
-    """The last two versions' TAIL_FIELDS: the current one began ``at``."""
-    prev = {"valid_from": to_iso(at - timedelta(days=2)), "status": status,
-            "valid_to": to_iso(at) if prev_closed else None}
-    return [prev, {"valid_from": to_iso(at), "valid_to": None, "status": status}]
+def _states(at, *open_: bool, status: str = "live") -> list[dict]:
+    """STATE_FIELDS of versions a day apart, the last beginning ``at``; ``open_`` says for
+    each version but the last whether it was left open."""
+    n = len(open_) + 1
+    begins = [at - timedelta(days=n - 1 - i) for i in range(n)]
+    states = [{"valid_from": to_iso(b_), "status": status,
+               "valid_to": None if left or i == n - 1 else to_iso(begins[i + 1])}
+              for i, (b_, left) in enumerate(zip(begins, [*open_, False], strict=True))]
+    return states
 
 
-def test_the_version_before_left_open_is_closed_where_the_current_one_begins(obs) -> None:
+def test_versions_left_open_are_closed_where_the_next_one_begins(obs) -> None:
     at = obs.capture.fetched_at
-    ad = {"version_ids": ["v1", "v2", "v3"], "absences": []}
-    [(vid, update)] = b.history_repairs(ad, _tail(at, prev_closed=False), reappeared=False)
-    assert vid == "v2" and update == b.close_version_update(at)
-    assert b.history_repairs(ad, _tail(at, prev_closed=True), reappeared=False) == []
-    one = {"version_ids": ["v1"], "absences": []}
-    assert b.history_repairs(one, _tail(at, prev_closed=False)[1:], reappeared=False) == []
-    assert b.history_repairs({}, [], reappeared=False) == []  # a new ad
-    assert b.history_repairs(ad, [None, None], reappeared=False) == []  # versions not found
+    ids = ["v1", "v2", "v3"]
+    assert b.unclosed_versions(ids, _states(at, False, True)) == [
+        ("v2", b.close_version_update(at))]
+    # two writes cut short in a row: both versions left open are closed
+    assert b.unclosed_versions(ids, _states(at, True, True)) == [
+        ("v1", b.close_version_update(at - timedelta(days=1))),
+        ("v2", b.close_version_update(at))]
+    assert b.unclosed_versions(ids, _states(at, False, False)) == []
+    assert b.unclosed_versions(["v1"], _states(at)) == []  # the last one stays open
+    assert b.unclosed_versions([], []) == []  # a new ad
+    assert b.unclosed_versions(ids, [None, None, None]) == []  # versions not found
 
 
 def test_versions_saying_removed_of_a_live_ad_are_told_it_is_live(obs) -> None:
     at = obs.capture.fetched_at
     gone = [b.absence(at - timedelta(days=1), at)]
-    ad = {"version_ids": ["v1", "v2"], "absences": gone}
-    repairs = b.history_repairs(ad, _tail(at, prev_closed=True, status="removed"),
-                                reappeared=False)
-    assert repairs == [(v, b.ad_state_update("live", None, gone)) for v in ("v1", "v2")]
-    # an ad this write brings back tells its versions itself
-    assert b.history_repairs(ad, _tail(at, prev_closed=True, status="removed"),
-                             reappeared=True) == []
+    ad = {"version_ids": ["v1", "v2", "v3"], "absences": gone}
+    states = _states(at, False, False, status="live")
+    assert b.told_live(ad, states) == []
+    states[0]["status"] = "removed"  # one told, the rest not: a bulk applied in part
+    assert b.told_live(ad, states) == [(v, b.ad_state_update("live", None, gone))
+                                       for v in ("v1", "v2", "v3")]
 
 
 def test_a_write_cut_short_is_told_apart_by_the_version_and_the_return_it_made(obs) -> None:
@@ -112,9 +118,10 @@ def test_a_write_cut_short_is_told_apart_by_the_version_and_the_return_it_made(o
         assert b.unfinished_write({"absences": absences}, older, at) == (False, False)
 
 
-def test_a_multi_get_asks_for_the_named_fields_only() -> None:
-    assert b.mget_docs([("t-versions", "v1")], b.TAIL_FIELDS) == [
-        {"_index": "t-versions", "_id": "v1", "_source": ["valid_from", "valid_to", "status"]}]
+def test_the_version_states_are_read_in_one_request_of_three_fields_each() -> None:
+    assert b.version_states_docs("t-versions", ["v1", "v2"]) == [
+        {"_index": "t-versions", "_id": v, "_source": ["valid_from", "valid_to", "status"]}
+        for v in ("v1", "v2")]
 
 
 def test_image_ads_body_asks_for_ids_only_behind_the_wall() -> None:

@@ -112,8 +112,7 @@ def test_a_whole_history_gets_no_repairs(
     assert _scripts(_bulk_ops(server)) == [(ad["current_version_id"], b.LAST_SEEN_SCRIPT),
                                            ("capture", "")]
     [(_, _, mget)] = [entry for entry in server.bodies if entry[1].startswith("/_mget")]
-    assert json.loads(mget)["docs"] == b.mget_docs(
-        [("t-versions", v) for v in ad["version_ids"]], b.TAIL_FIELDS)
+    assert json.loads(mget)["docs"] == b.version_states_docs("t-versions", ad["version_ids"])
 
 
 def test_a_removal_tells_the_versions_before_it_claims_the_ad(
@@ -126,6 +125,39 @@ def test_a_removal_tells_the_versions_before_it_claims_the_ad(
     told = _bulk_ops(server)
     assert [doc_id for _, doc_id, _ in told] == ad["version_ids"]
     assert all(doc["script"]["params"]["status"] == "removed" for _, _, doc in told)
+
+
+def test_a_removal_closes_the_version_a_killed_write_left_open(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    # killed after claiming the current version a day ago; today the ad is gone
+    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=True)
+    at = obs.capture.fetched_at
+    assert store_for(server).mark_removed(obs.source_id, obs.site_ad_id, at, "404")
+    ops = _bulk_ops(server)
+    assert _scripts(ops) == [("v-first", b.CLOSE_VERSION_SCRIPT),
+                             *((v, b.AD_STATE_SCRIPT) for v in ad["version_ids"])]
+    assert ops[0][2]["script"]["params"] == {"t": to_iso(at - timedelta(days=1))}
+
+
+def test_a_version_whose_claim_was_lost_is_taken_up_where_it_began(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    # a write of a new text created its version a day ago and was killed before its
+    # claim; today the same new text: the version exists, and begins a day ago
+    ad = _script_ad(server, obs, enrichment, current_from_days=2, prev_open=False)
+    changed = replace(obs, fields=replace(obs.fields, text=obs.fields.text + " (new)"))
+    made = b.version_doc(changed, enrichment, seq=3, theme="trafficking",
+                         ad_first_seen=obs.capture.fetched_at - timedelta(days=5))
+    made["valid_from"] = to_iso(obs.capture.fetched_at - timedelta(days=1))
+    server.script[("GET", "/t-suppressions/_doc/")] = [(404, {"found": False})]  # none
+    server.script[("PUT", "/t-versions-write/_create/")] = [(409, {"error": {
+        "type": "version_conflict_engine_exception"}, "status": 409})]
+    server.script[("GET", "/t-versions/_doc/")] = [(200, _found(made["version_id"], made))]
+    result = store_for(server).write(changed, enrichment)
+    ops = _bulk_ops(server)
+    assert _scripts(ops) == [(ad["current_version_id"], b.CLOSE_VERSION_SCRIPT),
+                             (made["version_id"], b.LAST_SEEN_SCRIPT), ("capture", "")]
+    assert ops[0][2]["script"]["params"] == {"t": made["valid_from"]}
+    assert result.new_version
 
 
 def test_a_removed_ad_marked_removed_again_writes_nothing(
