@@ -10,7 +10,9 @@ this module moves them and makes the decisions that need a read:
   kill, the server gone) can leave a version open beside the current one, or versions
   saying "removed" of a live ad; each write and removal reads the state of the ad's
   versions and mends that (elastic_bodies.unclosed_versions, told_live), so the ad's
-  next write or removal sets it right;
+  next write or removal sets it right (a write racing a removal of the same ad can still
+  leave its versions saying "live" of the removed ad; one process crawls a source at a
+  time, crawler.source_lock);
 - last_seen only grows (a painless script), so observations commute;
 - transient failures (connection, 429, 5xx) are retried with backoff, 4xx never;
 - reads refresh first if this store wrote since the last read.
