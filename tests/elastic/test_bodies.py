@@ -71,10 +71,9 @@ def _states(at, *open_: bool, status: str = "live") -> list[dict]:
     each version but the last whether it was left open."""
     n = len(open_) + 1
     begins = [at - timedelta(days=n - 1 - i) for i in range(n)]
-    states = [{"valid_from": to_iso(b_), "status": status,
-               "valid_to": None if left or i == n - 1 else to_iso(begins[i + 1])}
-              for i, (b_, left) in enumerate(zip(begins, [*open_, False], strict=True))]
-    return states
+    return [{"valid_from": to_iso(b_), "status": status,
+             "valid_to": None if left or i == n - 1 else to_iso(begins[i + 1])}
+            for i, (b_, left) in enumerate(zip(begins, [*open_, False], strict=True))]
 
 
 def test_versions_left_open_are_closed_where_the_next_one_begins(obs) -> None:

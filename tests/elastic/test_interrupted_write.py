@@ -4,7 +4,8 @@ Elasticsearch has no transactions. A write claims its version on the ad document
 closes the version before (and tells older versions the ad is back) in one bulk request;
 a removal tells the versions, then claims. A kill or a lost server between the two left
 the version before open beside the current one for good, or versions saying "removed" of
-a live ad. Each write now reads the last two versions and mends what it finds. These tests
+a live ad. Each write and removal now reads the state of every version of the ad and
+mends what it finds. These tests
 play the server's side (tests.elastic.scripted_server) and read the requests the store
 sends; the contract suite checks the resulting history on a real server.
 """
@@ -55,13 +56,13 @@ def _script_ad(srv: Scripted, obs: Observation, enrichment: Any, *, current_from
     ad = b.ad_doc(obs, theme="trafficking", first_seen=began - timedelta(days=3),
                   last_seen=began, version_ids=["v-first", current["version_id"]],
                   fingerprint=current["fingerprint"], absences=absences)
-    tail = [{"valid_from": to_iso(began - timedelta(days=3)), "status": status,
-             "valid_to": None if prev_open else to_iso(began)},
-            {"valid_from": to_iso(began), "valid_to": None, "status": status}]
+    states = [{"valid_from": to_iso(began - timedelta(days=3)), "status": status,
+               "valid_to": None if prev_open else to_iso(began)},
+              {"valid_from": to_iso(began), "valid_to": None, "status": status}]
     srv.script[("GET", "/t-captures/_doc/")] = [(404, {"found": False})]
     srv.script[("GET", "/t-ads/_doc/")] = [(200, _found(obs.ad_id, ad))]
     srv.script[("POST", "/_mget")] = [(200, {"docs": [
-        _found(v, src) for v, src in zip(ad["version_ids"], tail, strict=True)]})]
+        _found(v, src) for v, src in zip(ad["version_ids"], states, strict=True)]})]
     return ad
 
 
@@ -112,7 +113,9 @@ def test_a_whole_history_gets_no_repairs(
     assert _scripts(_bulk_ops(server)) == [(ad["current_version_id"], b.LAST_SEEN_SCRIPT),
                                            ("capture", "")]
     [(_, _, mget)] = [entry for entry in server.bodies if entry[1].startswith("/_mget")]
-    assert json.loads(mget)["docs"] == b.version_states_docs("t-versions", ad["version_ids"])
+    assert json.loads(mget)["docs"] == [  # every version, three fields of each
+        {"_index": "t-versions", "_id": v, "_source": ["valid_from", "valid_to", "status"]}
+        for v in ad["version_ids"]]
 
 
 def test_a_removal_tells_the_versions_before_it_claims_the_ad(
