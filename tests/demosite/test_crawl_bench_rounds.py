@@ -1,0 +1,52 @@
+"""The crawl benchmark's verdict (benchmarks/crawl_bench.py): the medians of its rounds,
+each round a bare and an end-to-end crawl run one after the other. The crawls themselves
+are run by the benchmark, not here (their speed is its to print, not a test's)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.crawl_bench import Round, Run, median_run, report
+
+LIVE = 1000
+
+
+def run(rate: float, ad_pages: int = LIVE) -> Run:
+    """A run that fetched ``ad_pages`` at ``rate`` ad pages per second."""
+    return Run(ad_pages=ad_pages, seconds=ad_pages / rate, cpu_s=ad_pages / rate,
+               maxrss_kb=100 * 1024, site_cpu_s=0.1, summary="pages=1")
+
+
+def test_median_run_is_one_run_of_middle_rate() -> None:
+    runs = [run(300.0), run(100.0), run(200.0)]
+    assert median_run(runs) is runs[2]
+    # an even count: the lower of the two middle runs, never a mix of two
+    assert median_run([run(400.0), run(100.0), run(300.0), run(200.0)]).rate == pytest.approx(200)
+
+
+def test_one_slow_round_does_not_decide(capsys: pytest.CaptureFixture[str]) -> None:
+    rounds = [Round(run(300.0), run(160.0), None),   # 0.53
+              Round(run(300.0), run(90.0), None),    # 0.30: the machine slowed down
+              Round(run(300.0), run(156.0), None)]   # 0.52
+    assert report(rounds, LIVE)
+    out = capsys.readouterr().out
+    assert "median of the rounds): 0.52" in out
+    assert "end-to-end 156 ad pages/s" in out
+
+
+def test_median_ratio_under_target_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    rounds = [Round(run(300.0), run(160.0), None), Round(run(300.0), run(130.0), None),
+              Round(run(300.0), run(120.0), None)]
+    assert not report(rounds, LIVE)
+    assert "median of the rounds): 0.43" in capsys.readouterr().out
+
+
+def test_rate_under_target_fails_whatever_the_ratio() -> None:
+    slow = [Round(run(200.0), run(140.0), None) for _ in range(3)]  # ratio 0.7, 140 pages/s
+    assert not report(slow, LIVE)
+
+
+def test_a_round_that_missed_ads_fails() -> None:
+    rounds = [Round(run(300.0), run(200.0), None) for _ in range(3)]
+    rounds[1] = Round(run(300.0), run(200.0, ad_pages=LIVE - 1), None)
+    assert not report(rounds, LIVE)
