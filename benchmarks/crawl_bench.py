@@ -4,7 +4,7 @@
                                                [--rounds 3] [--image-baseline] [--live-site]
 
 Serves a demo world (both demo sites) on 127.0.0.1 from a process of its own
-(benchmarks.bench_site), then crawls its first day twice, each from its own child
+(benchmarks.bench_site), then crawls its first day twice per round, each from its own child
 process and with the same concurrency:
 - bare: a plain Scrapy spider that fetches the same listings and ad pages and reads
   the same fields with the same selectors (crawler.extract), and nothing else;
@@ -15,7 +15,9 @@ process and with the same concurrency:
   the waited-for descendants).
 Figures are printed beside each other, with the ratio end-to-end / bare (the target:
 at least 0.5, and at least 150 ad pages/s on 2 cores) and the peak memory (max RSS of
-the largest process: a crawl process or its worker, not their sum) of each run.
+the largest process: a crawl process or its worker, not their sum) of each run. Both
+crawls share the machine with the site they crawl, which is part of the cost of both;
+its CPU per ad page is printed too.
 
 The two crawls are run in rounds (``--rounds``, 3 by default), a bare crawl and then an
 end-to-end crawl in each, and the medians are the figures: the ratio is the median of
@@ -23,9 +25,7 @@ the rounds' ratios (each from two runs a minute or two apart), the rates those o
 median run. A machine shared with others runs at a speed that drifts from minute to
 minute, CPU time included: three runs of this benchmark in a row on one of these
 machines gave ratios of 0.40, 0.42 and 0.53 from one round each. With an even count,
-the lower of the two middle figures is taken. Both
-crawls share the machine with the site they crawl, which is part of the cost of both;
-its CPU per ad page is printed too.
+the lower of the two middle figures is taken.
 
 The bare spider fetches no images, while the end-to-end crawl fetches every ad's photos
 (about 1.7 per ad page on the demo world). ``--image-baseline`` runs the bare spider a
