@@ -264,15 +264,14 @@ def report(rounds: list[Round], live: int) -> bool:
     live ad)."""
     bare, full = median_run([r.bare for r in rounds]), median_run([r.full for r in rounds])
     ratio = sorted(r.ratio for r in rounds)[(len(rounds) - 1) // 2]
-    what = "median of " + str(len(rounds)) + " rounds" if len(rounds) > 1 else "one round"
+    what = f"median of {len(rounds)} rounds" if len(rounds) > 1 else "one round"
     print(f"bare scrapy (fetch + parse), {what}: {bare.line()}")
     print(f"end to end (fetch, archive, images, parse, enrich, store), {what}: {full.line()}")
     print(f"  ({full.summary})")
     print(f"peak memory of all rounds: bare {max(r.bare.maxrss_kb for r in rounds) / 1024:.0f} MB, "
           f"end to end {max(r.full.maxrss_kb for r in rounds) / 1024:.0f} MB")
-    print(f"ratio end-to-end / bare ({'median of the rounds' if len(rounds) > 1 else 'the round'}"
-          f"): {ratio:.2f} (target >= {TARGET_RATIO}); end-to-end {full.rate:.0f} ad pages/s "
-          f"(target >= {TARGET_RATE:.0f})")
+    print(f"ratio end-to-end / bare ({what}): {ratio:.2f} (target >= {TARGET_RATIO}); "
+          f"end-to-end {full.rate:.0f} ad pages/s (target >= {TARGET_RATE:.0f})")
     photo_runs = [r.with_images for r in rounds if r.with_images is not None]
     if photo_runs:
         img = median_run(photo_runs)

@@ -30,7 +30,7 @@ def test_one_slow_round_does_not_decide(capsys: pytest.CaptureFixture[str]) -> N
               Round(run(300.0), run(156.0), None)]   # 0.52
     assert report(rounds, LIVE)
     out = capsys.readouterr().out
-    assert "median of the rounds): 0.52" in out
+    assert "(median of 3 rounds): 0.52" in out
     assert "end-to-end 156 ad pages/s" in out
 
 
@@ -38,7 +38,7 @@ def test_median_ratio_under_target_fails(capsys: pytest.CaptureFixture[str]) -> 
     rounds = [Round(run(300.0), run(160.0), None), Round(run(300.0), run(130.0), None),
               Round(run(300.0), run(120.0), None)]
     assert not report(rounds, LIVE)
-    assert "median of the rounds): 0.43" in capsys.readouterr().out
+    assert "(median of 3 rounds): 0.43" in capsys.readouterr().out
 
 
 def test_rate_under_target_fails_whatever_the_ratio() -> None:

@@ -5,9 +5,9 @@ closes the version before (and tells older versions the ad is back) in one bulk 
 a removal tells the versions, then claims. A kill or a lost server between the two left
 the version before open beside the current one for good, or versions saying "removed" of
 a live ad. Each write and removal now reads the state of every version of the ad and
-mends what it finds. These tests
-play the server's side (tests.elastic.scripted_server) and read the requests the store
-sends; the contract suite checks the resulting history on a real server.
+mends what it finds. These tests play the server's side (tests.elastic.scripted_server)
+and read the requests the store sends; the contract suite checks the resulting history
+on a real server.
 """
 
 from __future__ import annotations
