@@ -11,8 +11,9 @@ Order is kept: ads and removals are handled in the order they came, a removal af
 every ad before it. Crash safety is the crawler's: every page and image is in the WARC
 before its item reaches this class, and an ad whose write a kill lost is not in the
 store (or has its old last seen), so the next run fetches it again. On Elasticsearch,
-which has no transactions, a write killed after its claim on the ad is finished by the
-ad's next write instead (indexer.store.elastic).
+which has no transactions, a write killed half-way is undone or finished by the next
+crawl of the source, as it opens the store (``Store.finish_cut_writes``), and what else
+it left is mended by the ad's next write (indexer.store.elastic).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from typing import Any
 
 from crawler.items import AdItem, RemovalItem
 from indexer.archive import lock as archive_lock
-from indexer.crawl_runs import run_begun
-from indexer.model import ImageRef, Observation, SourceInfo, WriteResult, from_iso
+from indexer.crawl_runs import killed_since, run_begun
+from indexer.model import ImageRef, Observation, SourceInfo, WriteResult, from_iso, to_iso
 
 log = logging.getLogger(__name__)
+RUNS_LOOKED_AT = 20  # runs killed one after another that the next crawl finishes together
 
 
 @dataclass
@@ -91,11 +93,36 @@ class IngestCore:
             self.store = self.ingestor = None
             self.spool.add_source(self.info)
             return ""
+        self._finish_killed_runs()
         replayed = self.spool.replay(self.ingestor)
         if replayed.replayed or replayed.left:
             return (f"spool {self.spool.path}: replayed {replayed.replayed}, "
                     f"{replayed.left} left {replayed.error}")
         return ""
+
+    def _finish_killed_runs(self) -> None:
+        """When the runs just before this one were killed, undo or finish the writes
+        the kill cut short (Store.finish_cut_writes), before this crawl writes anything.
+        A store that fails here is said and left as it was: the crawl goes on."""
+        from indexer.archive.lookup import CapturesSince
+        from indexer.store.base import StoreError
+
+        if not self.run_started:
+            return
+        started, since = from_iso(self.run_started), None
+        try:
+            since = killed_since(self.store.crawl_runs(self.info.id, RUNS_LOOKED_AT), started)
+            if since is None:
+                return
+            mended = self.store.finish_cut_writes(self.info.id, since,
+                                                  CapturesSince(self.archive_dir, since))
+        except StoreError as exc:
+            log.error("%s: could not finish the writes of the crawl killed since %s: %s",
+                      self.info.id, to_iso(since) if since else "?", exc)
+            return
+        if mended.dropped_versions or mended.finished_writes:
+            log.warning("%s, crawl killed since %s: %s", self.info.id, to_iso(since),
+                        mended.describe())
 
     def close(self) -> None:
         if self.store is not None:

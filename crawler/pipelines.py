@@ -9,8 +9,8 @@ ads enriched and written through ``Ingestor.ingest_many`` in order, and what the
 (counters, errors with their URLs) comes back to this crawl's stats.
 Crash safety does not depend on the batch: every page is in the WARC before its item
 gets here, and an ad whose write a kill lost is not in the store (or has its old last
-seen), so the next run fetches it again (on Elasticsearch a write killed after its claim
-on the ad is finished by the ad's next write: indexer.store.elastic). The batch is handed
+seen), so the next run fetches it again (on Elasticsearch, the next run first undoes or
+finishes a write a kill cut half-way: crawler.ingest_core). The batch is handed
 over before any removal (a removal must follow the ad's last write) and when the spider
 closes.
 

@@ -63,6 +63,18 @@ def run_begun(source_id: str, started: datetime) -> CrawlRun:
     return CrawlRun(source_id, started=started, finished=started, finish_reason=UNFINISHED)
 
 
+def killed_since(runs: list[CrawlRun], started: datetime) -> datetime | None:
+    """The start of the oldest of the runs just before the one begun at ``started`` that
+    began and never ended (killed, as the crawl that asks holds the source's lock), None
+    if the run before it ended. ``runs``: the source's runs, newest started first."""
+    since = None
+    for run in (r for r in runs if r.started < started):
+        if run.ended:
+            break
+        since = run.started
+    return since
+
+
 def run_to_dict(run: CrawlRun) -> dict[str, Any]:
     """JSON-ready (both backends store this shape)."""
     return {

@@ -4,7 +4,8 @@ Rules every backend keeps (tests/contract checks them against each):
 - Writes are idempotent: the same capture written twice changes nothing.
 - A capture whose content fingerprint equals the ad's current version only extends
   that version's last seen (an observation); a different fingerprint makes a new
-  version. Versions are never rewritten or deleted (except by purge).
+  version. Versions are never rewritten or deleted (except by purge, and a version no
+  ad ever claimed, which a killed write left: finish_cut_writes).
 - A removed ad is marked (when, why), never deleted; if it is seen again it is live
   again with its history intact.
 - Ids are deterministic (see indexer.model) so concurrent writers agree.
@@ -12,13 +13,22 @@ Rules every backend keeps (tests/contract checks them against each):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from indexer.assessment import Assessment
 from indexer.crawl_runs import CrawlRun
-from indexer.model import AdRecord, Enrichment, LiveAd, Observation, SourceInfo, WriteResult
+from indexer.model import (
+    AdRecord,
+    Capture,
+    Enrichment,
+    LiveAd,
+    Observation,
+    SourceInfo,
+    WriteResult,
+)
 from indexer.search.query import Hit, Query, SearchResult
 from indexer.store.aggregates import Aggregates
 from indexer.store.entity_summary import EntitySummary, Suppression
@@ -28,6 +38,23 @@ from indexer.store.source_history import SourceRevision
 
 class StoreError(RuntimeError):
     """The backend failed (down, full, corrupt); the message names the backend."""
+
+
+@dataclass(frozen=True)
+class Mended:
+    """What ``finish_cut_writes`` did after a killed crawl."""
+
+    dropped_versions: int = 0  # created by a write cut before its claim, claimed by no ad
+    finished_writes: int = 0  # claimed, then cut: follow-ups and capture record written
+    not_in_archive: int = 0  # claimed and cut, but the capture is not in this archive
+
+    def describe(self) -> str:
+        return (f"{self.dropped_versions} unclaimed versions deleted, {self.finished_writes} "
+                f"cut writes finished, {self.not_in_archive} not found in this archive")
+
+
+# (URL, fetched at) -> the archived capture, or None: where a cut write's record is rebuilt
+CaptureLookup = Callable[[str, datetime], Capture | None]
 
 
 @runtime_checkable
@@ -42,6 +69,17 @@ class Store(Protocol):
 
     def mark_removed(self, source_id: str, site_ad_id: str, at: datetime, reason: str) -> bool:
         """Mark an ad removed from its site. False if unknown or already removed."""
+
+    def finish_cut_writes(self, source_id: str, since: datetime,
+                          capture_at: CaptureLookup) -> Mended:
+        """After a crawl of the source was killed (its run began at ``since``, and no
+        crawl of the source runs now): leave the store as a store with transactions
+        would have. SQLite has nothing to do (a cut write rolled back whole).
+        Elasticsearch deletes each version created since then that no ad claims (the
+        write stopped before its claim: the page is in the WARC and is written again when
+        fetched again), and finishes each write stopped after its claim: the version
+        before closed, the ad's versions told it is live, the current version's last seen
+        extended, and the capture record written, rebuilt with ``capture_at``."""
 
     def live_ads(self, source_id: str) -> list[LiveAd]:
         """Ads of a source not marked removed: what a crawl must revisit."""

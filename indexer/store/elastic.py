@@ -12,7 +12,9 @@ this module moves them and makes the decisions that need a read:
   versions and mends that (elastic_bodies.unclosed_versions, told_live), so the ad's
   next write or removal sets it right (a write racing a removal of the same ad can still
   leave its versions saying "live" of the removed ad; one process crawls a source at a
-  time, crawler.source_lock);
+  time, crawler.source_lock); what a kill leaves that no later write of the ad would
+  find (a version never claimed, a claimed write's capture record) is mended by the
+  next crawl of the source (finish_cut_writes, elastic_mend);
 - last_seen only grows (a painless script), so observations commute;
 - transient failures (connection, 429, 5xx) are retried with backoff, 4xx never;
 - reads refresh first if this store wrote since the last read.
@@ -55,11 +57,12 @@ from indexer.store import (
     elastic_corrections,
     elastic_crawl_runs,
     elastic_indices,
+    elastic_mend,
     elastic_purge,
     theme_walls,
 )
 from indexer.store.aggregates import Aggregates, compute
-from indexer.store.base import StoreError
+from indexer.store.base import CaptureLookup, Mended, StoreError
 from indexer.store.elastic_bodies import (
     KINDS,
     absence,
@@ -194,8 +197,8 @@ class ElasticStore:
         delay = self._backoff
         for attempt in range(RETRIES + 1):
             lines: list[dict[str, Any]] = []
-            for i in pending:
-                lines += [ops[i][0], ops[i][1]]
+            for i in pending:  # a delete has no body line (the bulk API wants none)
+                lines += [ops[i][0]] if "delete" in ops[i][0] else [ops[i][0], ops[i][1]]
             resp = self._call(lambda lines=lines: self.es.bulk(operations=lines).body, "bulk")
             retry = []
             for i, item in zip(pending, resp["items"], strict=True):
@@ -399,6 +402,10 @@ class ElasticStore:
             if self._claim(ad_id, doc, got):
                 return True
         raise StoreError(f"Elasticsearch at {safe_url(self.url)}: ad {ad_id} kept changing")
+
+    def finish_cut_writes(self, source_id: str, since: datetime,
+                          capture_at: CaptureLookup) -> Mended:
+        return elastic_mend.finish(self, source_id, since, capture_at)
 
     # ------------------------------------------------------------------ crawl runs
     def record_crawl_run(self, run: CrawlRun) -> None:

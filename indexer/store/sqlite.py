@@ -58,7 +58,7 @@ from indexer.store import (
     theme_walls,
 )
 from indexer.store.aggregates import Aggregates
-from indexer.store.base import StoreError
+from indexer.store.base import CaptureLookup, Mended, StoreError
 from indexer.store.entity_summary import EntitySummary, Suppression
 from indexer.store.purge_types import Hold, PurgeResult
 from indexer.store.source_history import SourceRevision
@@ -209,6 +209,12 @@ class SqliteStore:
     def mark_removed(self, source_id: str, site_ad_id: str, at: datetime, reason: str) -> bool:
         with self._tx(f"marking {source_id}/{site_ad_id} removed") as conn:
             return sqlite_write.mark_removed(conn, source_id, site_ad_id, at, reason)
+
+    def finish_cut_writes(self, source_id: str, since: datetime,
+                          capture_at: CaptureLookup) -> Mended:
+        """Nothing to finish: a write cut short here rolled back whole (one transaction),
+        and the next fetch of its page writes it."""
+        return Mended()
 
     def record_crawl_run(self, run: CrawlRun) -> None:
         with self._tx(f"recording crawl run of {run.source_id!r}") as conn:

@@ -31,10 +31,21 @@ class Scripted(ThreadingHTTPServer):
             if m == method and path.startswith(prefix) and queue:
                 return queue.pop(0) if len(queue) > 1 else queue[0]
         if path.startswith("/_bulk"):
-            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
-            return 200, {"errors": False,
-                         "items": [{next(iter(action)): {"status": 200}} for action in lines[::2]]}
+            return 200, {"errors": False, "items": [{verb: {"status": 200}}
+                                                    for verb in bulk_verbs(body)]}
         return 200, {"acknowledged": True}
+
+
+def bulk_verbs(body: bytes) -> list[str]:
+    """The verb of each operation of a bulk body (a delete has no document line)."""
+    lines = iter(json.loads(line) for line in body.splitlines() if line.strip())
+    verbs = []
+    for action in lines:
+        [verb] = action
+        verbs.append(verb)
+        if verb != "delete":
+            next(lines)
+    return verbs
 
 
 class Handler(BaseHTTPRequestHandler):
