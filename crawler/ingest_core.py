@@ -26,11 +26,10 @@ from typing import Any
 
 from crawler.items import AdItem, RemovalItem
 from indexer.archive import lock as archive_lock
-from indexer.crawl_runs import killed_since, run_begun
+from indexer.crawl_runs import run_begun
 from indexer.model import ImageRef, Observation, SourceInfo, WriteResult, from_iso, to_iso
 
 log = logging.getLogger(__name__)
-RUNS_LOOKED_AT = 20  # runs killed one after another that the next crawl finishes together
 
 
 @dataclass
@@ -101,28 +100,24 @@ class IngestCore:
         return ""
 
     def _finish_killed_runs(self) -> None:
-        """When the runs just before this one were killed, undo or finish the writes
-        the kill cut short (Store.finish_cut_writes), before this crawl writes anything.
-        A store that fails here is said and left as it was: the crawl goes on."""
-        from indexer.archive.lookup import CapturesSince
+        """Before this crawl writes: mend what killed runs of the source left in the store
+        (crawler.cut_writes). A store that fails here is said, and the mend stays owed to
+        the next crawl; this one goes on."""
+        from crawler.cut_writes import finish_killed_runs
         from indexer.store.base import StoreError
 
         if not self.run_started:
             return
-        started, since = from_iso(self.run_started), None
         try:
-            since = killed_since(self.store.crawl_runs(self.info.id, RUNS_LOOKED_AT), started)
-            if since is None:
-                return
-            mended = self.store.finish_cut_writes(self.info.id, since,
-                                                  CapturesSince(self.archive_dir, since))
+            done = finish_killed_runs(self.store, self.info.id, self.archive_dir,
+                                      from_iso(self.run_started), self.spool)
         except StoreError as exc:
-            log.error("%s: could not finish the writes of the crawl killed since %s: %s",
-                      self.info.id, to_iso(since) if since else "?", exc)
+            log.error("%s: the writes a killed crawl cut short are not mended (the next "
+                      "crawl tries again): %s", self.info.id, exc)
             return
-        if mended.dropped_versions or mended.finished_writes:
-            log.warning("%s, crawl killed since %s: %s", self.info.id, to_iso(since),
-                        mended.describe())
+        if done is not None and (done[1].dropped_versions or done[1].finished_writes):
+            log.warning("%s, crawl killed since %s: %s", self.info.id, to_iso(done[0]),
+                        done[1].describe())
 
     def close(self) -> None:
         if self.store is not None:

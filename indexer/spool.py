@@ -64,8 +64,9 @@ class Spool:
         self.path = Path(path)
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """This process alone appends to or rewrites the spool until the block ends."""
+    def locked(self) -> Iterator[None]:
+        """This process alone appends to, rewrites or replays the spool until the block
+        ends (a crawl mending a killed crawl's writes holds it: crawler.cut_writes)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path.with_name(f".{self.path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -76,7 +77,7 @@ class Spool:
 
     def _append(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-        with self._locked():
+        with self.locked():
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)
@@ -115,7 +116,7 @@ class Spool:
         """
         if not self.path.exists():
             return ReplayResult()
-        with self._locked():
+        with self.locked():
             return self._replay(ingestor, named)
 
     def _replay(self, ingestor: Any, named: bool) -> ReplayResult:

@@ -2,36 +2,40 @@
 
 A write to Elasticsearch cut short after its claim on the ad leaves the ad seen at the
 capture's time, with no record of that capture in the store. The capture itself is in
-the archive; this rebuilds it, as the crawl that fetched it made it, for
-``Store.finish_cut_writes``: id, hash, file and offset from the index line, the content
-type from the record's HTTP headers.
+the archive; this finds it again for ``Store.finish_cut_writes``: its id from the index
+line (so the store can ask which ones it lacks), and, for those only, the whole Capture
+as the crawl made it (the content type read from the record's HTTP headers).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
-from indexer.archive.index import INDEX_FILE, IndexEntry, read_lines
+from indexer.archive.index import INDEX_FILE, IndexEntry
 from indexer.archive.reader import ArchiveError, read_raw
 from indexer.model import Capture, from_iso, to_iso
 
+_TIME_KEY = b'"fetched_at": "'  # as CaptureIndex.add writes every line (sort_keys)
+
 
 class CapturesSince:
-    """The archive's captures fetched at or after ``since``; called with (URL, time), the
-    Capture fetched then (None: none, or its record cannot be read)."""
+    """The archive's captures fetched at or after ``since`` (a CaptureLookup)."""
 
     def __init__(self, root: str | Path, since: datetime) -> None:
         self.root = Path(root)
-        floor = to_iso(since)  # index times are written as to_iso writes them: sortable
         self._entries: dict[tuple[str, str], IndexEntry] = {
-            (e.url, e.fetched_at): e for _n, e in read_lines(self.root / INDEX_FILE)
-            if e is not None and e.fetched_at >= floor}
+            (e.url, e.fetched_at): e for e in _entries_since(self.root / INDEX_FILE, to_iso(since))}
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __call__(self, url: str, at: datetime) -> Capture | None:
+    def capture_id(self, url: str, at: datetime) -> str | None:
+        entry = self._entries.get((url, to_iso(at)))
+        return _capture(entry, "").id if entry is not None else None
+
+    def capture(self, url: str, at: datetime) -> Capture | None:
         entry = self._entries.get((url, to_iso(at)))
         if entry is None:
             return None
@@ -39,8 +43,33 @@ class CapturesSince:
             content_type = read_raw(self.root, entry.file, entry.offset).content_type
         except ArchiveError:
             return None
-        return Capture(url=entry.url, fetched_at=from_iso(entry.fetched_at),
-                       status=entry.status, sha256=entry.sha256, warc_file=entry.file,
-                       warc_offset=entry.offset, warc_length=entry.length,
-                       content_type=content_type,
-                       revisit_of=entry.original_id if entry.type == "revisit" else "")
+        return _capture(entry, content_type)
+
+
+def _capture(entry: IndexEntry, content_type: str) -> Capture:
+    return Capture(url=entry.url, fetched_at=from_iso(entry.fetched_at), status=entry.status,
+                   sha256=entry.sha256, warc_file=entry.file, warc_offset=entry.offset,
+                   warc_length=entry.length, content_type=content_type,
+                   revisit_of=entry.original_id if entry.type == "revisit" else "")
+
+
+def _entries_since(path: Path, floor: str) -> list[IndexEntry]:
+    """The index lines fetched at or after ``floor`` (ISO, as the index writes times);
+    a line's time is read before the line is parsed, so an archive of years costs a
+    scan, not a parse of every line. Lines that cannot be read are skipped."""
+    if not path.exists():
+        return []
+    key = floor.encode("ascii")
+    out = []
+    with open(path, "rb") as fh:
+        for line in fh:
+            at = line.find(_TIME_KEY) + len(_TIME_KEY)
+            if at >= len(_TIME_KEY) and line[at:at + len(key)] < key:
+                continue  # written earlier (a line written otherwise is parsed to tell)
+            try:
+                entry = IndexEntry(**json.loads(line))
+            except (ValueError, TypeError):
+                continue
+            if entry.fetched_at >= floor:
+                out.append(entry)
+    return out

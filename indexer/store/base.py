@@ -13,7 +13,7 @@ Rules every backend keeps (tests/contract checks them against each):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
@@ -46,15 +46,26 @@ class Mended:
 
     dropped_versions: int = 0  # created by a write cut before its claim, claimed by no ad
     finished_writes: int = 0  # claimed, then cut: follow-ups and capture record written
-    not_in_archive: int = 0  # claimed and cut, but the capture is not in this archive
+    # ads seen since whose capture at their last seen this archive does not hold: whether
+    # its record is missing cannot be told (fetched into another archive?); left alone
+    not_in_archive: int = 0
 
     def describe(self) -> str:
         return (f"{self.dropped_versions} unclaimed versions deleted, {self.finished_writes} "
-                f"cut writes finished, {self.not_in_archive} not found in this archive")
+                f"cut writes finished, {self.not_in_archive} ads seen then whose capture "
+                "this archive lacks (left alone)")
 
 
-# (URL, fetched at) -> the archived capture, or None: where a cut write's record is rebuilt
-CaptureLookup = Callable[[str, datetime], Capture | None]
+class CaptureLookup(Protocol):
+    """The archive's captures by (URL, time fetched): where the record of a write cut
+    after its claim is rebuilt from (indexer.archive.lookup)."""
+
+    def capture_id(self, url: str, at: datetime) -> str | None:
+        """The id of the capture of ``url`` fetched at ``at`` (None: not archived), cheap:
+        the store asks for every ad seen since the killed run began."""
+
+    def capture(self, url: str, at: datetime) -> Capture | None:
+        """That capture whole (None: not archived, or its record cannot be read)."""
 
 
 @runtime_checkable
@@ -71,15 +82,16 @@ class Store(Protocol):
         """Mark an ad removed from its site. False if unknown or already removed."""
 
     def finish_cut_writes(self, source_id: str, since: datetime,
-                          capture_at: CaptureLookup) -> Mended:
+                          archive: CaptureLookup) -> Mended:
         """After a crawl of the source was killed (its run began at ``since``, and no
         crawl of the source runs now): leave the store as a store with transactions
         would have. SQLite has nothing to do (a cut write rolled back whole).
-        Elasticsearch deletes each version created since then that no ad claims (the
-        write stopped before its claim: the page is in the WARC and is written again when
-        fetched again), and finishes each write stopped after its claim: the version
-        before closed, the ad's versions told it is live, the current version's last seen
-        extended, and the capture record written, rebuilt with ``capture_at``."""
+        Elasticsearch deletes each current version begun since then that no ad lists
+        (the write stopped before its claim: the page is in the WARC and is written
+        again when fetched again), and finishes each write stopped after its claim: the
+        version before closed, the ad's versions told it is live, the current version's
+        last seen extended, then the capture record written, rebuilt from ``archive``.
+        Idempotent: run again (after a failure) it finishes what is left."""
 
     def live_ads(self, source_id: str) -> list[LiveAd]:
         """Ads of a source not marked removed: what a crawl must revisit."""

@@ -404,8 +404,8 @@ class ElasticStore:
         raise StoreError(f"Elasticsearch at {safe_url(self.url)}: ad {ad_id} kept changing")
 
     def finish_cut_writes(self, source_id: str, since: datetime,
-                          capture_at: CaptureLookup) -> Mended:
-        return elastic_mend.finish(self, source_id, since, capture_at)
+                          archive: CaptureLookup) -> Mended:
+        return elastic_mend.finish(self, source_id, since, archive)
 
     # ------------------------------------------------------------------ crawl runs
     def record_crawl_run(self, run: CrawlRun) -> None:

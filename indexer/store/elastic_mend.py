@@ -12,10 +12,13 @@ killed one (``ElasticStore.finish_cut_writes``), before that crawl writes anythi
   rolled back, does too;
 - a write cut after its claim has its follow-ups sent, and its capture record written:
   the ad's last seen is that capture's time, so the capture is looked up in the archive
-  by (URL, time) and rebuilt from its index line and WARC record (indexer.mend).
+  by (URL, time): its id first (the store is asked which ones it lacks), then, for those
+  only, the whole capture from its index line and WARC record (indexer.archive.lookup).
 
-Only versions and ads of the source that began or were seen since the killed run began
-are read, so the cost follows that run's size. Request bodies are pure functions.
+In the store, only versions and ads of the source that began or were seen since the
+killed run began are read, so that cost follows the size of the runs since. The caller
+(crawler.cut_writes) keeps replays of the spool out meanwhile. Request bodies are pure
+functions.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def finishing_ops(ad: Mapping[str, Any], states: list[Mapping[str, Any] | None],
 
 
 # --------------------------------------------------------------------------- driving
-def finish(store: Any, source_id: str, since: datetime, capture_at: CaptureLookup) -> Mended:
+def finish(store: Any, source_id: str, since: datetime, archive: CaptureLookup) -> Mended:
     """Delete the unclaimed versions, then finish the writes cut after their claim."""
     store._dirty = True  # the searches below see every write of the killed crawl
     dropped = 0
@@ -112,21 +115,36 @@ def finish(store: Any, source_id: str, since: datetime, capture_at: CaptureLooku
             dropped += len(doomed)
     finished = unfound = 0
     for page in _pages(store, "ads", lambda after: seen_since_body(source_id, since, after)):
-        wanted: dict[str, tuple[dict[str, Any], Capture]] = {}
+        wanted: dict[str, dict[str, Any]] = {}  # capture id -> its ad
         for ad in page:
-            capture = capture_at(ad["url"], from_iso(ad["last_seen"]))
-            if capture is None:
+            cid = archive.capture_id(ad["url"], from_iso(ad["last_seen"]))
+            if cid is None:
                 unfound += 1
             else:
-                wanted[capture.id] = ({**ad, "source_id": source_id}, capture)
+                wanted[cid] = {**ad, "source_id": source_id}
         recorded = _docs(store, "captures", list(wanted), None)
-        for cid, (ad, capture) in wanted.items():
-            if recorded.get(cid) is None:
-                states = store._version_states(ad["ad_id"], list(ad["version_ids"]))
-                store._bulk([store._op(verb, kind, doc_id, body) for verb, kind, doc_id, body
-                             in finishing_ops(ad, states, capture)])
-                finished += 1
+        for cid, ad in wanted.items():
+            if recorded.get(cid) is not None:
+                continue
+            capture = archive.capture(ad["url"], from_iso(ad["last_seen"]))
+            if capture is None:  # its record cannot be read: nothing to rebuild it from
+                unfound += 1
+                continue
+            _finish_one(store, ad, capture)
+            finished += 1
     return Mended(dropped, finished, unfound)
+
+
+def _finish_one(store: Any, ad: dict[str, Any], capture: Capture) -> None:
+    """The follow-ups first, the capture record after them: the record is what tells a
+    mend (this one again, after a failure) that the write is whole."""
+    ops = finishing_ops(ad, _states(store, ad), capture)
+    store._bulk([store._op(verb, kind, doc_id, body) for verb, kind, doc_id, body in ops[:-1]])
+    store._bulk([store._op(verb, kind, doc_id, body) for verb, kind, doc_id, body in ops[-1:]])
+
+
+def _states(store: Any, ad: dict[str, Any]) -> list[dict[str, Any] | None]:
+    return store._version_states(ad["ad_id"], list(ad["version_ids"]))
 
 
 def _pages(store: Any, kind: str, body_for: Any) -> Iterator[list[dict[str, Any]]]:

@@ -211,7 +211,7 @@ class SqliteStore:
             return sqlite_write.mark_removed(conn, source_id, site_ad_id, at, reason)
 
     def finish_cut_writes(self, source_id: str, since: datetime,
-                          capture_at: CaptureLookup) -> Mended:
+                          archive: CaptureLookup) -> Mended:
         """Nothing to finish: a write cut short here rolled back whole (one transaction),
         and the next fetch of its page writes it."""
         return Mended()

@@ -20,15 +20,24 @@ from indexer.search.parse import parse_args
 from indexer.store.base import Mended
 
 
-def _archive(*observations: Observation):
-    """The capture lookup an archive would give: (URL, time) -> the capture fetched then."""
-    known = {(o.url, o.capture.fetched_at): o.capture for o in observations}
-    return lambda url, when: known.get((url, when))
+class _Archive:
+    """The captures an archive holds, found by (URL, time) as indexer.archive.lookup
+    finds them."""
+
+    def __init__(self, *observations: Observation) -> None:
+        self.known = {(o.url, o.capture.fetched_at): o.capture for o in observations}
+
+    def capture_id(self, url, when):  # noqa: ANN001, ANN201
+        capture = self.known.get((url, when))
+        return capture.id if capture else None
+
+    def capture(self, url, when):  # noqa: ANN001, ANN201
+        return self.known.get((url, when))
 
 
 def _finish(store, *observations: Observation) -> Mended:
     since = min(o.capture.fetched_at for o in observations) - timedelta(minutes=5)
-    return store.finish_cut_writes("alpha", since, _archive(*observations))
+    return store.finish_cut_writes("alpha", since, _Archive(*observations))
 
 
 def _captures_behind_last_seen(store, site_ad_id: str) -> bool:
@@ -98,9 +107,9 @@ def test_nothing_to_finish_after_whole_writes(store):
     assert store.stats() == before
 
 
-def test_a_capture_the_archive_lacks_is_counted_and_left(store):
+def test_an_ad_whose_capture_the_archive_lacks_is_left_as_it_is(store):
     seen = obs("alpha", "x1", at(2), "text")
     store.write(seen, enr())
-    mended = store.finish_cut_writes("alpha", at(1), lambda url, when: None)
+    mended = store.finish_cut_writes("alpha", at(1), _Archive())
     assert mended.finished_writes == 0 and mended.dropped_versions == 0
     assert store.stats()["captures"] == 1

@@ -11,10 +11,12 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from indexer.model import Capture, Observation, to_iso
 from indexer.store import elastic_bodies as b
 from indexer.store import elastic_mend as m
-from indexer.store.base import Mended
+from indexer.store.base import Mended, StoreError
 from tests.elastic.scripted_server import Scripted, store_for
 
 
@@ -48,6 +50,23 @@ def _bulks(srv: Scripted) -> list[list[tuple[str, str, dict[str, Any] | None]]]:
 def _searches(srv: Scripted) -> list[tuple[str, dict[str, Any]]]:
     return [(path.split("/")[1], json.loads(body)) for method, path, body in srv.bodies
             if path.endswith("/_search")]
+
+
+class _Archive:
+    """Captures by (URL, time), as indexer.archive.lookup finds them; says what was asked."""
+
+    def __init__(self, *captures: Capture, readable: bool = True) -> None:
+        self.known = {(c.url, c.fetched_at): c for c in captures}
+        self.readable = readable
+        self.read: list[tuple[str, Any]] = []  # (URL, time) of each whole capture asked for
+
+    def capture_id(self, url: str, at: Any) -> str | None:
+        capture = self.known.get((url, at))
+        return capture.id if capture else None
+
+    def capture(self, url: str, at: Any) -> Capture | None:
+        self.read.append((url, at))
+        return self.known.get((url, at)) if self.readable else None
 
 
 def test_bodies_read_only_what_the_killed_crawl_can_have_left(obs: Observation) -> None:
@@ -84,7 +103,7 @@ def test_a_version_no_ad_claims_is_deleted_and_a_claimed_one_kept(server: Script
         ("ad-a", {"version_ids": ["v-old"]}), ("ad-b", None),
         ("ad-c", {"version_ids": ["v-old-c", "v-kept"]})))]
     server.script[("POST", "/t-ads/_search")] = [(200, NO_HITS)]
-    mended = store_for(server).finish_cut_writes("demo-a", since, lambda url, at: None)
+    mended = store_for(server).finish_cut_writes("demo-a", since, _Archive())
     assert mended == Mended(dropped_versions=2)
     assert _bulks(server) == [[("delete", "v-cut", None), ("delete", "v-new-ad", None)]]
     kinds = [kind for kind, _ in _searches(server)]
@@ -118,37 +137,51 @@ def _cut_after_claim(server: Scripted, obs: Observation, capture_recorded: bool)
 def test_a_write_cut_after_its_claim_is_finished_from_the_archive(server: Scripted,
                                                                   obs: Observation) -> None:
     _cut_after_claim(server, obs, capture_recorded=False)
-    asked = []
-
-    def archive(url: str, at: Any) -> Capture | None:
-        asked.append((url, at))
-        return obs.capture if (url, at) == (obs.url, obs.capture.fetched_at) else None
-
+    archive = _Archive(obs.capture)
     since = obs.capture.fetched_at - timedelta(hours=1)
     mended = store_for(server).finish_cut_writes("demo-a", since, archive)
     assert mended == Mended(finished_writes=1)
-    assert asked == [(obs.url, obs.capture.fetched_at)]
-    [ops] = _bulks(server)
-    assert [(verb, doc_id) for verb, doc_id, _ in ops] == [
-        ("update", "v1"), ("update", "v2"), ("create", obs.capture.id)]
-    assert ops[0][2] == b.close_version_update(obs.capture.fetched_at)
-    assert ops[1][2] == b.last_seen_update(obs.capture.fetched_at)
-    assert ops[2][2] == b.capture_doc(obs.capture, obs.ad_id, "v2", "demo-a")
+    assert archive.read == [(obs.url, obs.capture.fetched_at)]
+    # the follow-ups, then the capture record alone: the record says the write is whole
+    follow_ups, record = _bulks(server)
+    assert [(verb, doc_id) for verb, doc_id, _ in follow_ups] == [("update", "v1"),
+                                                                  ("update", "v2")]
+    assert follow_ups[0][2] == b.close_version_update(obs.capture.fetched_at)
+    assert follow_ups[1][2] == b.last_seen_update(obs.capture.fetched_at)
+    assert record == [("create", obs.capture.id,
+                       b.capture_doc(obs.capture, obs.ad_id, "v2", "demo-a"))]
+    ads_pages = [body for kind, body in _searches(server) if kind == "t-ads"]
+    assert [page.get("search_after") for page in ads_pages] == [None, [obs.ad_id]]
+
+
+def test_follow_ups_refused_leave_the_capture_unrecorded_so_the_mend_is_owed(
+        server: Scripted, obs: Observation) -> None:
+    _cut_after_claim(server, obs, capture_recorded=False)
+    server.script[("PUT", "/_bulk")] = [(200, {"errors": True, "items": [
+        {"update": {"status": 400}}, {"update": {"status": 400}}]})]
+    since = obs.capture.fetched_at - timedelta(hours=1)
+    with pytest.raises(StoreError, match="bulk refused"):
+        store_for(server).finish_cut_writes("demo-a", since, _Archive(obs.capture))
+    assert [[verb for verb, _, _ in ops] for ops in _bulks(server)] == [["update", "update"]]
 
 
 def test_a_write_whose_capture_is_on_record_is_left_alone(server: Scripted,
                                                           obs: Observation) -> None:
     _cut_after_claim(server, obs, capture_recorded=True)
+    archive = _Archive(obs.capture)
     since = obs.capture.fetched_at - timedelta(hours=1)
-    mended = store_for(server).finish_cut_writes("demo-a", since, lambda u, a: obs.capture)
+    mended = store_for(server).finish_cut_writes("demo-a", since, archive)
     assert mended == Mended() and _bulks(server) == []
+    assert archive.read == []  # no WARC record is read for a capture on record
 
 
-def test_an_ad_whose_capture_the_archive_lacks_is_counted(server: Scripted,
-                                                          obs: Observation) -> None:
+@pytest.mark.parametrize("archive", [_Archive(), None], ids=["not archived", "unreadable"])
+def test_an_ad_whose_capture_cannot_be_had_is_counted_and_left(
+        server: Scripted, obs: Observation, archive: _Archive | None) -> None:
     _cut_after_claim(server, obs, capture_recorded=False)
+    archive = archive or _Archive(obs.capture, readable=False)
     since = obs.capture.fetched_at - timedelta(hours=1)
-    mended = store_for(server).finish_cut_writes("demo-a", since, lambda u, a: None)
+    mended = store_for(server).finish_cut_writes("demo-a", since, archive)
     assert mended == Mended(not_in_archive=1) and _bulks(server) == []
 
 

@@ -1,21 +1,24 @@
 """The crawl after a killed one finishes the killed crawl's writes as it opens the store.
 
 ``IngestCore.open`` (crawler.ingest_core: the ingest worker's, or the crawl process's)
-reads the source's runs; when the runs just before its own began and never ended, it
-calls ``Store.finish_cut_writes`` from the oldest one's start, with the archive's
-captures. Played here against the scripted Elasticsearch server, which records what the
-core asked.
+reads the source's runs; when the runs just before its own began and never ended, or an
+earlier mend failed, it calls ``Store.finish_cut_writes`` (crawler.cut_writes) from the
+oldest start, with the archive's captures, holding the spool's lock. Played here against
+the scripted Elasticsearch server, which records what the core asked.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crawler.cut_writes import owed_path, owed_since
 from crawler.ingest_core import IngestCore
 from indexer.crawl_runs import CrawlRun, killed_since, run_begun, run_to_dict
 from indexer.model import SourceInfo, to_iso
@@ -43,28 +46,97 @@ def _runs_answer(*runs: CrawlRun) -> dict[str, Any]:
     return {"hits": {"hits": [{"_source": run_to_dict(r)} for r in runs]}}
 
 
-@pytest.mark.parametrize("before", ["killed", "ended"])
-def test_the_core_finishes_the_killed_runs_writes_before_its_own(
-        server: Scripted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str) -> None:
-    monkeypatch.setenv("ADTRACE_ES_PREFIX", "t")
-    started = T0 + timedelta(days=1)
-    previous = run_begun("demo-a", T0) if before == "killed" else _ended(T0)
+STARTED = T0 + timedelta(days=1)
+INFO = SourceInfo("demo-a", "Demo A", "trafficking", "NL", "http://demo", "pilot", "chief")
+
+
+def _script_runs(server: Scripted, previous: CrawlRun) -> None:
     server.script[("POST", "/t-crawl_runs/_search")] = [
-        (200, _runs_answer(run_begun("demo-a", started), previous))]
+        (200, _runs_answer(run_begun("demo-a", STARTED), previous))]
     for kind in ("sources", "source_history", "versions", "ads"):
         server.script[("POST", f"/t-{kind}/_search")] = [(200, NO_HITS)]
-    info = SourceInfo("demo-a", "Demo A", "trafficking", "NL", "http://demo", "pilot", "chief")
+
+
+def _open(server: Scripted, tmp_path: Path) -> None:
     core = IngestCore(f"http://127.0.0.1:{server.server_address[1]}", str(tmp_path / "archive"),
-                      tmp_path / "spool.jsonl", info, run_started=to_iso(started))
+                      tmp_path / "spool.jsonl", INFO, run_started=to_iso(STARTED))
     assert core.open() == "" and not core.spooling
     core.close()
-    asked = [(path.split("/")[1], json.loads(body)) for _m, path, body in server.bodies
-             if path.endswith("/_search") and path.split("/")[1] in ("t-versions", "t-ads")]
+
+
+def _windows(server: Scripted) -> list[tuple[str, dict[str, str]]]:
+    """(index, date range) of each search of versions or ads the core made."""
+    out = []
+    for _m, path, body in server.bodies:
+        kind = path.split("/")[1]
+        if path.endswith("/_search") and kind in ("t-versions", "t-ads"):
+            query = json.loads(body)["query"]["bool"]["filter"]
+            assert {"term": {"source_id": "demo-a"}} in query
+            [window] = [next(iter(f["range"].values())) for f in query if "range" in f]
+            out.append((kind, window))
+    return out
+
+
+@pytest.fixture
+def es_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADTRACE_ES_PREFIX", "t")
+
+
+@pytest.mark.usefixtures("es_prefix")
+@pytest.mark.parametrize("before", ["killed", "ended"])
+def test_the_core_finishes_the_killed_runs_writes_under_the_spool_lock(
+        server: Scripted, tmp_path: Path, before: str) -> None:
+    _script_runs(server, run_begun("demo-a", T0) if before == "killed" else _ended(T0))
+    lock = tmp_path / ".spool.jsonl.lock"
+    held = []
+    answer = server.answer
+
+    def watching(method: str, path: str, body: bytes = b"") -> tuple[int, Any]:
+        if path.startswith("/t-versions/_search"):  # a replay could not write meanwhile
+            fd = os.open(lock, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append(False)
+            except BlockingIOError:
+                held.append(True)
+            finally:
+                os.close(fd)
+        return answer(method, path, body)
+
+    server.answer = watching  # type: ignore[method-assign]
+    _open(server, tmp_path)
     if before == "ended":
-        assert asked == []
+        assert _windows(server) == [] and held == []
         return
-    assert [kind for kind, _ in asked] == ["t-versions", "t-ads"]
-    for _kind, body in asked:
-        assert {"term": {"source_id": "demo-a"}} in body["query"]["bool"]["filter"]
-        [window] = [f["range"] for f in body["query"]["bool"]["filter"] if "range" in f]
-        assert next(iter(window.values())) == {"gte": to_iso(T0)}  # from the killed run's start
+    # from the killed run's start
+    assert _windows(server) == [("t-versions", {"gte": to_iso(T0)}), ("t-ads", {"gte": to_iso(T0)})]
+    assert held == [True]
+    assert not owed_path(tmp_path / "archive", "demo-a").exists()
+
+
+@pytest.mark.usefixtures("es_prefix")
+def test_a_mend_that_fails_is_owed_to_the_next_crawl(
+        server: Scripted, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _script_runs(server, run_begun("demo-a", T0))
+    server.script[("POST", "/t-versions/_search")] = [(400, {"error": "refused"})]
+    _open(server, tmp_path)  # the crawl goes on
+    assert "not mended (the next crawl tries again)" in caplog.text
+    archive = tmp_path / "archive"
+    assert owed_since(archive, "demo-a") == T0
+    # the next crawl: the run before it (the one whose mend failed) ended
+    server.bodies.clear()
+    _script_runs(server, _ended(STARTED - timedelta(hours=1)))
+    _open(server, tmp_path)
+    assert [w for _k, w in _windows(server)] == [{"gte": to_iso(T0)}] * 2
+    assert owed_since(archive, "demo-a") is None
+
+
+@pytest.mark.usefixtures("es_prefix")
+def test_an_owed_mend_older_than_the_killed_run_is_where_the_mend_begins(
+        server: Scripted, tmp_path: Path) -> None:
+    owed = owed_path(tmp_path / "archive", "demo-a")
+    owed.parent.mkdir(parents=True)
+    owed.write_text(to_iso(T0 - timedelta(days=2)) + "\n")
+    _script_runs(server, run_begun("demo-a", T0))
+    _open(server, tmp_path)
+    assert {w["gte"] for _k, w in _windows(server)} == {to_iso(T0 - timedelta(days=2))}
