@@ -64,11 +64,14 @@ def run_begun(source_id: str, started: datetime) -> CrawlRun:
 
 
 def killed_since(runs: list[CrawlRun], started: datetime) -> datetime | None:
-    """The start of the oldest of the runs just before the one begun at ``started`` that
-    began and never ended (killed, as the crawl that asks holds the source's lock), None
-    if the run before it ended. ``runs``: the source's runs, newest started first."""
+    """The start of the oldest of the runs before the one begun at ``started`` that began
+    and never ended (killed, as the crawl that asks holds the source's lock), back to the
+    last run that ended; None if that is the run before it. ``runs``: the source's runs,
+    newest started first. The run begun at ``started`` is the asker's own; a run that
+    began later by the clock (a demo crawl run again on an earlier simulated day) is one
+    before it all the same."""
     since = None
-    for run in (r for r in runs if r.started < started):
+    for run in (r for r in runs if r.started != started):
         if run.ended:
             break
         since = run.started

@@ -40,6 +40,10 @@ def test_killed_since_is_the_oldest_of_the_unfinished_runs_just_before() -> None
     assert killed_since([ours, _ended(T0 + timedelta(days=2)), *killed[1:]], now) is None
     assert killed_since([ours], now) is None
     assert killed_since([ours, *killed], now) == T0 + timedelta(days=1)  # no run ended yet
+    # the demo's simulated clock, run again on an earlier day than the killed run
+    earlier = run_begun("demo-a", T0)
+    assert killed_since([*killed, earlier, _ended(T0 - timedelta(days=9))], T0) == (
+        T0 + timedelta(days=1))
 
 
 def _runs_answer(*runs: CrawlRun) -> dict[str, Any]:
