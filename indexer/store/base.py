@@ -46,8 +46,8 @@ class Mended:
 
     dropped_versions: int = 0  # created by a write cut before its claim, claimed by no ad
     finished_writes: int = 0  # claimed, then cut: follow-ups and capture record written
-    # ads seen since whose capture at their last seen this archive does not hold: whether
-    # its record is missing cannot be told (fetched into another archive?); left alone
+    # ads seen since whose capture at their last seen this archive does not hold (fetched
+    # into another archive?) or cannot read: nothing to rebuild a record from; left alone
     not_in_archive: int = 0
 
     def describe(self) -> str:
