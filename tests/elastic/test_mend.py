@@ -134,12 +134,17 @@ def _cut_after_claim(server: Scripted, obs: Observation, capture_recorded: bool)
     return ad
 
 
+def _mend(server: Scripted, obs: Observation, archive: _Archive) -> Mended:
+    """finish_cut_writes of demo-a from an hour before ``obs`` was taken."""
+    since = obs.capture.fetched_at - timedelta(hours=1)
+    return store_for(server).finish_cut_writes("demo-a", since, archive)
+
+
 def test_a_write_cut_after_its_claim_is_finished_from_the_archive(server: Scripted,
                                                                   obs: Observation) -> None:
     _cut_after_claim(server, obs, capture_recorded=False)
     archive = _Archive(obs.capture)
-    since = obs.capture.fetched_at - timedelta(hours=1)
-    mended = store_for(server).finish_cut_writes("demo-a", since, archive)
+    mended = _mend(server, obs, archive)
     assert mended == Mended(finished_writes=1)
     assert archive.read == [(obs.url, obs.capture.fetched_at)]
     # the follow-ups, then the capture record alone: the record says the write is whole
@@ -159,9 +164,8 @@ def test_follow_ups_refused_leave_the_capture_unrecorded_so_the_mend_is_owed(
     _cut_after_claim(server, obs, capture_recorded=False)
     server.script[("PUT", "/_bulk")] = [(200, {"errors": True, "items": [
         {"update": {"status": 400}}, {"update": {"status": 400}}]})]
-    since = obs.capture.fetched_at - timedelta(hours=1)
     with pytest.raises(StoreError, match="bulk refused"):
-        store_for(server).finish_cut_writes("demo-a", since, _Archive(obs.capture))
+        _mend(server, obs, _Archive(obs.capture))
     assert [[verb for verb, _, _ in ops] for ops in _bulks(server)] == [["update", "update"]]
 
 
@@ -169,8 +173,7 @@ def test_a_write_whose_capture_is_on_record_is_left_alone(server: Scripted,
                                                           obs: Observation) -> None:
     _cut_after_claim(server, obs, capture_recorded=True)
     archive = _Archive(obs.capture)
-    since = obs.capture.fetched_at - timedelta(hours=1)
-    mended = store_for(server).finish_cut_writes("demo-a", since, archive)
+    mended = _mend(server, obs, archive)
     assert mended == Mended() and _bulks(server) == []
     assert archive.read == []  # no WARC record is read for a capture on record
 
@@ -179,9 +182,7 @@ def test_a_write_whose_capture_is_on_record_is_left_alone(server: Scripted,
 def test_an_ad_whose_capture_cannot_be_had_is_counted_and_left(
         server: Scripted, obs: Observation, archive: _Archive | None) -> None:
     _cut_after_claim(server, obs, capture_recorded=False)
-    archive = archive or _Archive(obs.capture, readable=False)
-    since = obs.capture.fetched_at - timedelta(hours=1)
-    mended = store_for(server).finish_cut_writes("demo-a", since, archive)
+    mended = _mend(server, obs, archive or _Archive(obs.capture, readable=False))
     assert mended == Mended(not_in_archive=1) and _bulks(server) == []
 
 
