@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from indexer.archive.index import INDEX_FILE, IndexEntry
@@ -21,12 +22,17 @@ _TIME_KEY = b'"fetched_at": "'  # as CaptureIndex.add writes every line (sort_ke
 
 
 class CapturesSince:
-    """The archive's captures fetched at or after ``since`` (a CaptureLookup)."""
+    """The archive's captures fetched at or after ``since`` (a CaptureLookup). The index
+    is read when first asked: a store with nothing to rebuild (SQLite) never reads it."""
 
     def __init__(self, root: str | Path, since: datetime) -> None:
         self.root = Path(root)
-        self._entries: dict[tuple[str, str], IndexEntry] = {
-            (e.url, e.fetched_at): e for e in _entries_since(self.root / INDEX_FILE, to_iso(since))}
+        self.since = since
+
+    @cached_property
+    def _entries(self) -> dict[tuple[str, str], IndexEntry]:
+        return {(e.url, e.fetched_at): e
+                for e in _entries_since(self.root / INDEX_FILE, to_iso(self.since))}
 
     def __len__(self) -> int:
         return len(self._entries)

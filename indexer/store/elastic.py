@@ -69,6 +69,7 @@ from indexer.store.elastic_bodies import (
     ad_doc,
     ad_state_update,
     all_ads_body,
+    bulk_lines,
     by_ad_body,
     capture_doc,
     close_version_update,
@@ -196,9 +197,7 @@ class ElasticStore:
         pending = list(range(len(ops)))
         delay = self._backoff
         for attempt in range(RETRIES + 1):
-            lines: list[dict[str, Any]] = []
-            for i in pending:  # a delete has no body line (the bulk API wants none)
-                lines += [ops[i][0]] if "delete" in ops[i][0] else [ops[i][0], ops[i][1]]
+            lines = bulk_lines([ops[i] for i in pending])
             resp = self._call(lambda lines=lines: self.es.bulk(operations=lines).body, "bulk")
             retry = []
             for i, item in zip(pending, resp["items"], strict=True):

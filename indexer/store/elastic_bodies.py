@@ -263,6 +263,15 @@ def audit_doc(
     return doc
 
 
+def bulk_lines(ops: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The lines of a bulk request for (action, document) pairs: a delete's document is
+    left out (the bulk API wants no line after a delete action)."""
+    lines: list[dict[str, Any]] = []
+    for action, body in ops:
+        lines += [action] if "delete" in action else [action, body]
+    return lines
+
+
 # --------------------------------------------------------------------------- scripts
 def last_seen_update(at: datetime) -> dict[str, Any]:
     return {"script": {"source": LAST_SEEN_SCRIPT, "lang": "painless", "params": {"t": to_iso(at)}}}

@@ -86,19 +86,22 @@ def unclaimed(versions: list[Mapping[str, Any]], ads: Mapping[str, Mapping[str, 
     return out
 
 
+Op = tuple[str, str, str, dict[str, Any]]  # (verb, kind, document id, body)
+
+
 def finishing_ops(ad: Mapping[str, Any], states: list[Mapping[str, Any] | None],
-                  capture: Capture) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """(verb, kind, document id, body) of what a write cut after its claim did not send:
-    the repairs of the ad's versions, the current version's last seen, its capture."""
+                  capture: Capture) -> tuple[list[Op], Op]:
+    """What a write cut after its claim did not send: the follow-ups (the repairs of the
+    ad's versions, the current version's last seen), and its capture record."""
     repairs = unclosed_versions(ad["version_ids"], states)
     if not ad.get("removed_at"):
         repairs += told_live(ad, states)
-    ops = [("update", "versions", vid, body) for vid, body in repairs]
     current = ad["current_version_id"]
-    ops.append(("update", "versions", current, last_seen_update(capture.fetched_at)))
-    ops.append(("create", "captures", capture.id,
-                capture_doc(capture, ad["ad_id"], current, ad["source_id"])))
-    return ops
+    follow_ups: list[Op] = [("update", "versions", vid, body) for vid, body in repairs]
+    follow_ups.append(("update", "versions", current, last_seen_update(capture.fetched_at)))
+    record: Op = ("create", "captures", capture.id,
+                  capture_doc(capture, ad["ad_id"], current, ad["source_id"]))
+    return follow_ups, record
 
 
 # --------------------------------------------------------------------------- driving
@@ -138,13 +141,10 @@ def finish(store: Any, source_id: str, since: datetime, archive: CaptureLookup) 
 def _finish_one(store: Any, ad: dict[str, Any], capture: Capture) -> None:
     """The follow-ups first, the capture record after them: the record is what tells a
     mend (this one again, after a failure) that the write is whole."""
-    ops = finishing_ops(ad, _states(store, ad), capture)
-    store._bulk([store._op(verb, kind, doc_id, body) for verb, kind, doc_id, body in ops[:-1]])
-    store._bulk([store._op(verb, kind, doc_id, body) for verb, kind, doc_id, body in ops[-1:]])
-
-
-def _states(store: Any, ad: dict[str, Any]) -> list[dict[str, Any] | None]:
-    return store._version_states(ad["ad_id"], list(ad["version_ids"]))
+    states = store._version_states(ad["ad_id"], list(ad["version_ids"]))
+    follow_ups, record = finishing_ops(ad, states, capture)
+    store._bulk([store._op(*op) for op in follow_ups])
+    store._bulk([store._op(*record)])
 
 
 def _pages(store: Any, kind: str, body_for: Any) -> Iterator[list[dict[str, Any]]]:

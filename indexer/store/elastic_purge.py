@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from indexer.model import from_iso, to_iso
+from indexer.store.elastic_bodies import bulk_lines
 from indexer.store.purge_types import Hold, PurgedCapture, PurgeResult
 
 KIND = "holds"
@@ -166,16 +167,12 @@ def _delete_dependents(store: Any, dead_ads: list[str]) -> None:
 
 
 def _bulk(store: Any, ops: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-    """Bulk, with delete actions sent without a body line (the bulk API wants none)."""
+    """Bulk in pages, refreshed (what a purge removed is gone from the next search)."""
     if not ops:
         return
     for i in range(0, len(ops), PAGE):
         chunk = ops[i:i + PAGE]
-        lines: list[dict[str, Any]] = []
-        for action, body in chunk:
-            lines.append(action)
-            if "delete" not in action:
-                lines.append(body)
+        lines = bulk_lines(chunk)
         store._call(lambda lines=lines: store.es.bulk(operations=lines, refresh=True).body,
                     f"purge bulk of {len(chunk)}")
     store._dirty = True

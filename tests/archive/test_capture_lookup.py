@@ -54,3 +54,10 @@ def test_a_line_written_without_the_usual_spacing_is_still_read(tmp_path: Path) 
     found = CapturesSince(tmp_path, T0 - timedelta(seconds=1))
     assert found.capture(page.url, page.fetched_at) == page
     assert len(CapturesSince(tmp_path, T0 + timedelta(seconds=1))) == 0
+
+
+def test_the_index_is_read_when_first_asked_not_when_the_lookup_is_made(tmp_path: Path) -> None:
+    found = CapturesSince(tmp_path, T0)  # what a store with nothing to rebuild costs
+    with WarcWriter(tmp_path) as w:
+        page = w.write(fetched("http://x.test/ad/1", b"<h1>one</h1>", at=T0))
+    assert found.capture_id(page.url, page.fetched_at) == page.id

@@ -156,3 +156,9 @@ def test_audit_ids_are_stable_for_retries(obs) -> None:
 
 def test_urls_in_messages_lose_their_password() -> None:
     assert safe_url("http://elastic:s3cret@es:9200/") == "http://es:9200/"
+
+
+def test_bulk_lines_leave_out_a_deletes_document() -> None:
+    ops = [({"delete": {"_id": "a"}}, {}), ({"update": {"_id": "b"}}, {"doc": {"x": 1}})]
+    assert b.bulk_lines(ops) == [{"delete": {"_id": "a"}}, {"update": {"_id": "b"}},
+                                 {"doc": {"x": 1}}]

@@ -192,9 +192,10 @@ def test_a_removed_ad_is_not_told_it_is_live(obs: Observation) -> None:
           "version_ids": ["v1"], "absences": [b.absence(at + timedelta(days=1))],
           "removed_at": to_iso(at + timedelta(days=1))}
     states = [{"valid_from": to_iso(at), "valid_to": None, "status": "removed"}]
-    ops = m.finishing_ops(ad, states, obs.capture)
-    assert [(verb, kind) for verb, kind, _, _ in ops] == [("update", "versions"),
-                                                          ("create", "captures")]
-    live = m.finishing_ops({**ad, "removed_at": None}, states, obs.capture)
-    assert len(live) == 3  # told live, last seen, capture
+    follow_ups, record = m.finishing_ops(ad, states, obs.capture)
+    assert [(verb, doc_id) for verb, _, doc_id, _ in follow_ups] == [("update", "v1")]
+    assert follow_ups[0][3] == b.last_seen_update(at)  # the last seen, nothing told
+    assert record[:3] == ("create", "captures", obs.capture.id)
+    live, _ = m.finishing_ops({**ad, "removed_at": None}, states, obs.capture)
+    assert len(live) == 2  # told live, then the last seen
     assert live[0][3] == b.ad_state_update("live", None, ad["absences"])
