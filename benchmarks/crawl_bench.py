@@ -1,7 +1,8 @@
 """Crawl benchmark: end-to-end ad pages per second beside a bare Scrapy spider.
 
     .venv/bin/python benchmarks/crawl_bench.py [--ads 10000] [--concurrency 16]
-                                               [--rounds 3] [--image-baseline] [--live-site]
+                                               [--rounds 3] [--image-baseline]
+                                               [--handler-baseline] [--live-site]
 
 Serves a demo world (both demo sites) on 127.0.0.1 from a process of its own
 (benchmarks.bench_site), then crawls its first day twice per round, each from its own child
@@ -34,6 +35,12 @@ the end-to-end rate against that too: it tells the cost of the photo fetches the
 from the cost of what the crawl does with them. The targets stay against the bare spider.
 That spider requests the photos as any plain spider would, through the scheduler; the
 real crawl fetches them with ``engine.download_async``, which skips the scheduler.
+
+The bare spider downloads with Scrapy's default handler (Twisted's HTTP client), as a
+plain spider does; the crawl downloads with aiohttp (crawler.http_handler), which parses
+responses in C. ``--handler-baseline`` runs the bare spider once more with the crawl's
+handler, and prints the end-to-end rate against that too: it tells what the handler
+gains from what the rest of the crawl costs. The targets stay against the bare spider.
 
 The bare spider is one Scrapy process crawling both sources, as a plain spider is run;
 it keeps one core busy. The end-to-end crawl is run as adtrace runs it: a crawl process
@@ -121,7 +128,12 @@ def bare_child() -> int:
         def image(self, response: Any) -> None:
             counts["images"] += 1
 
+    handlers = {}
+    if job.get("handler"):  # the crawl's download handler (aiohttp), instead of Scrapy's
+        handlers = {"DOWNLOAD_HANDLERS": {"http": "crawler.http_handler.HttpDownloadHandler",
+                                          "https": "crawler.http_handler.HttpDownloadHandler"}}
     process = CrawlerProcess({
+        **handlers,
         "LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": True, "COOKIES_ENABLED": False,
         "CONCURRENT_REQUESTS": job["concurrency"],
         "CONCURRENT_REQUESTS_PER_DOMAIN": job["concurrency"], "DOWNLOAD_DELAY": 0,
@@ -186,10 +198,11 @@ class Run:
                 "CPU ms/ad page")
 
 
-def run_bare(site: Any, sources: list[Any], concurrency: int, images: bool = False) -> Run:
+def run_bare(site: Any, sources: list[Any], concurrency: int, images: bool = False,
+             handler: bool = False) -> Run:
     site_cpu = site.cpu_seconds()
     data, elapsed, cpu = _run_child("--bare-child", "bare crawl", sources, concurrency,
-                                    images=images)
+                                    images=images, handler=handler)
     return Run(int(data["ad_pages"]), elapsed, cpu, int(data["maxrss_kb"]),
                site.cpu_seconds() - site_cpu, images=int(data["images"]))
 
@@ -224,12 +237,14 @@ def run_full(site: Any, sources: list[Any], concurrency: int, work: Path) -> Run
 
 @dataclasses.dataclass(frozen=True)
 class Round:
-    """A bare crawl and an end-to-end crawl run one after the other (and the bare crawl
-    that fetches the photos too, when asked): a ratio from runs minutes apart."""
+    """A bare crawl and an end-to-end crawl run one after the other (and, when asked, the
+    bare crawl that fetches the photos too and the one with the crawl's download handler):
+    a ratio from runs minutes apart."""
 
     bare: Run
     full: Run
     with_images: Run | None
+    with_handler: Run | None = None
 
     @property
     def ratio(self) -> float:
@@ -238,18 +253,31 @@ class Round:
     def line(self, n: int) -> str:
         """The round in one line, printed as it ends (the progress of a long benchmark)."""
         photos = (f", bare with photos {self.with_images.rate:6.1f}" if self.with_images else "")
+        if self.with_handler:
+            photos += f", bare with aiohttp {self.with_handler.rate:6.1f}"
         return (f"round {n}: bare {self.bare.rate:6.1f} ad pages/s "
                 f"({self.bare.per_ad_ms(self.bare.cpu_s):4.1f} CPU ms/ad), end to end "
                 f"{self.full.rate:6.1f} ({self.full.per_ad_ms(self.full.cpu_s):4.1f} CPU ms/ad)"
                 f"{photos}: ratio {self.ratio:.2f}")
 
 
-def run_round(site: Any, sources: list[Any], concurrency: int, image_baseline: bool) -> Round:
+def run_round(site: Any, sources: list[Any], concurrency: int, image_baseline: bool,
+              handler_baseline: bool = False) -> Round:
     bare = run_bare(site, sources, concurrency)
     with_images = run_bare(site, sources, concurrency, images=True) if image_baseline else None
+    with_handler = (run_bare(site, sources, concurrency, handler=True) if handler_baseline
+                    else None)
     with tempfile.TemporaryDirectory(prefix="adtrace-crawl-bench-") as tmp:
         full = run_full(site, sources, concurrency, Path(tmp))
-    return Round(bare, full, with_images)
+    return Round(bare, full, with_images, with_handler)
+
+
+def context_line(label: str, what: str, pairs: list[tuple[Run, Run]]) -> str:
+    """A baseline printed for context: its median run, and the median over the rounds of
+    end-to-end / it (each from two runs of one round, as the target ratio is)."""
+    ratios = sorted(full.rate / run.rate if run.rate else 0.0 for full, run in pairs)
+    return (f"for context, {label}, {what}: {median_run([run for _, run in pairs]).line()}; "
+            f"end-to-end / this: {ratios[(len(ratios) - 1) // 2]:.2f}")
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -272,11 +300,15 @@ def report(rounds: list[Round], live: int) -> bool:
           f"end to end {max(r.full.maxrss_kb for r in rounds) / 1024:.0f} MB")
     print(f"ratio end-to-end / bare ({what}): {ratio:.2f} (target >= {TARGET_RATIO}); "
           f"end-to-end {full.rate:.0f} ad pages/s (target >= {TARGET_RATE:.0f})")
-    photo_runs = [r.with_images for r in rounds if r.with_images is not None]
-    if photo_runs:
-        img = median_run(photo_runs)
-        print(f"for context, bare scrapy fetching the ads' images too ({img.images} images, each "
-              f"once), {what}: {img.line()}; end-to-end / this: {full.rate / img.rate:.2f}")
+    pairs = [(r.full, r.with_images) for r in rounds if r.with_images is not None]
+    if pairs:
+        images = median_run([run for _, run in pairs]).images
+        print(context_line(f"bare scrapy fetching the ads' images too ({images} images, each "
+                           "once)", what, pairs))
+    pairs = [(r.full, r.with_handler) for r in rounds if r.with_handler is not None]
+    if pairs:
+        print(context_line("bare scrapy with the crawl's download handler (aiohttp)", what,
+                           pairs))
     fetched_all = all(r.full.ad_pages == r.bare.ad_pages == live for r in rounds)
     return ratio >= TARGET_RATIO and full.rate >= TARGET_RATE and fetched_all
 
@@ -298,6 +330,11 @@ def main() -> int:
                         help="also run the bare spider fetching each ad's images (and doing "
                         "nothing with them), and print the end-to-end rate against it too: "
                         "for context, the targets stay against the bare spider")
+    parser.add_argument("--handler-baseline", action="store_true",
+                        help="also run the bare spider with the crawl's download handler "
+                        "(aiohttp) instead of Scrapy's default (Twisted), and print the "
+                        "end-to-end rate against it too: for context, the targets stay "
+                        "against the bare spider as Scrapy runs it")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of a bare and an end-to-end crawl, one after the other; "
                         "the medians are the figures (default 3: a machine shared with "
@@ -328,7 +365,8 @@ def main() -> int:
               "wall time, and on a machine shared with others CPU time too)", flush=True)
         rounds = []
         for n in range(1, args.rounds + 1):
-            rounds.append(run_round(site, sources, args.concurrency, args.image_baseline))
+            rounds.append(run_round(site, sources, args.concurrency, args.image_baseline,
+                                    args.handler_baseline))
             print(rounds[-1].line(n), flush=True)
     finally:
         late = site.stop()

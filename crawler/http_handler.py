@@ -1,25 +1,44 @@
-"""Scrapy's HTTP/1.1 download handler, with a connection pool that does not churn and
-with SOCKS5 proxies (crawler.socks).
+"""The crawl's HTTP download handler: aiohttp for direct and HTTP-proxy downloads, Scrapy's
+Twisted HTTP/1.1 client for downloads through a SOCKS5 proxy.
 
-Scrapy keeps at most ``CONCURRENT_REQUESTS_PER_DOMAIN`` idle connections per host. A
-download frees its slot before its connection is back in the pool, so the next request
-often finds the pool empty, opens a new connection, and the pool then closes one on
-return: about one request in seven paid a TCP connect and close (on the crawl's one
-core, and on the site). A few spare idle connections per host stop that; requests in
-flight stay bounded by the concurrency settings as before.
+Why aiohttp. Scrapy's default handler parses each response with Twisted's HTTP client,
+in Python, line by line; aiohttp parses it in C (llhttp) on the asyncio loop the crawl
+runs on already. A crawl makes about 2.7 downloads per ad page (the page and its
+photos); switching to aiohttp cut about a quarter of a crawl process's CPU (profiled on
+benchmarks/crawl_bench.py, where the whole crawl's CPU per ad page fell from 13.2 to
+10.1 ms). The handler is Scrapy's own (``AiohttpDownloadHandler``, the default of a
+Scrapy run without Twisted); Scrapy still calls it experimental and keeps it in a private
+module, so pyproject.toml pins the Scrapy release it was checked with. The crawl's tests
+run every download through it: timeouts, truncated bodies, size caps, redirects, odd
+encodings, compressed bodies, HTTP proxies, a kill at any moment.
+What it gives the rest of the crawl is what Scrapy's HTTP/1.1 handler gives: a
+``Response`` with the body as received (no decompression: the archive keeps the bytes
+the site sent), its headers, its peer's address, the ``headers_received`` and
+``bytes_received`` signals (the page size cap listens to them), and Scrapy's own errors
+for a timeout, a refused connection or a body cut short.
+Its session needs the running asyncio loop, so the handler is lazy: Scrapy builds it at
+the first download, not at start, before the loop runs. Its pool keeps up to
+``CONCURRENT_REQUESTS_PER_DOMAIN`` connections per host open between downloads, so
+connections are not opened and closed as downloads come and go.
 
-Scrapy speaks to HTTP proxies only. When the source's proxy (``ADTRACE_PROXY``) is a
-SOCKS5 one, a request marked with ``SOCKS_KEY`` (by crawler.middlewares.
-SourceProxyMiddleware: every request of the crawl) is sent by Scrapy's own HTTP/1.1
-agent over a connection the proxy opened, pooled apart from direct connections, so the
-response, its size cap and its signals are handled as for any other download.
+SOCKS5. Scrapy speaks to HTTP proxies only, and aiohttp too. When the source's proxy
+(``ADTRACE_PROXY``) is a SOCKS5 one, a request marked with ``SOCKS_KEY`` (by crawler.
+middlewares.SourceProxyMiddleware: every request of the crawl) is sent by Scrapy's own
+HTTP/1.1 agent over a connection the proxy opened (crawler.socks), pooled apart from
+direct connections, so the response, its size cap and its signals are handled as for any
+other download. Scrapy keeps at most ``CONCURRENT_REQUESTS_PER_DOMAIN`` idle connections
+per host there; a download frees its slot before its connection is back in the pool, so
+the next request often found the pool empty and opened a new connection, and the pool
+then closed one on return (about one request in seven paid a connect and a close). A few
+spare idle connections per host stop that.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
+from scrapy.core.downloader.handlers._aiohttp import AiohttpDownloadHandler
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
 from scrapy.exceptions import ResponseDataLossError
 from scrapy.http import Request, Response
@@ -29,34 +48,59 @@ from scrapy.utils._download_handlers import (
     wrap_twisted_exceptions,
 )
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import Deferred
-from twisted.web.client import Agent, HTTPConnectionPool
+from twisted.web.client import Agent
 
 from crawler.proxy_url import SocksProxy, is_socks_url
 from crawler.socks import SOCKS_KEY, SocksEndpointFactory, SocksError
 
 log = logging.getLogger(__name__)
-SPARE_CONNECTIONS = 16  # idle connections kept per host beyond the concurrency
+SPARE_CONNECTIONS = 16  # idle connections kept per host beyond the concurrency (SOCKS pool)
 
 
-class PooledHTTP11DownloadHandler(HTTP11DownloadHandler):
+class HttpDownloadHandler(AiohttpDownloadHandler):
+    """aiohttp for every download but those marked for the source's SOCKS proxy, which go
+    to a ``SocksDownloadHandler`` made at the first of them."""
+
+    lazy: ClassVar[bool] = True  # aiohttp's session is made on the running loop
+    experimental: ClassVar[bool] = False  # vetted for the crawl: see the module docstring
+
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        self._crawler = crawler
+        self._through_socks: SocksDownloadHandler | None = None
+
+    async def download_request(self, request: Request) -> Response:
+        if not request.meta.get(SOCKS_KEY):
+            return await super().download_request(request)
+        if self._through_socks is None:
+            self._through_socks = SocksDownloadHandler(self._crawler)
+        return await self._through_socks.download_request(request)
+
+    async def close(self) -> None:
+        if self._through_socks is not None:
+            await self._through_socks.close()
+        await super().close()
+
+
+class SocksDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 handler sending every download through the source's SOCKS5
+    proxy: its pool holds connections the proxy opened, never direct ones (a request not
+    marked for the proxy is refused: it would go around it)."""
+
     def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
         per_host = crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         self._pool.maxPersistentPerHost = per_host + SPARE_CONNECTIONS
         proxy = crawler.settings.get("ADTRACE_PROXY") or ""
         self._socks = SocksProxy.parse(proxy) if is_socks_url(proxy) else None
-        self._socks_pool: HTTPConnectionPool | None = None
 
     async def download_request(self, request: Request) -> Response:
-        if not request.meta.get(SOCKS_KEY):
-            return await super().download_request(request)
-        if self._socks is None:  # fail closed: never send such a request around the proxy
+        if self._socks is None or not request.meta.get(SOCKS_KEY):  # fail closed
             raise SocksError(f"{request.url}: marked for a SOCKS proxy, but the crawl's "
                              "ADTRACE_PROXY names none")
         agent = _SocksScrapyAgent(
             self._socks, contextFactory=self._contextFactory, bindAddress=self._bind_address,
-            pool=self._pool_through_proxy(), maxsize=self._default_maxsize,
+            pool=self._pool, maxsize=self._default_maxsize,
             warnsize=self._default_warnsize, fail_on_dataloss=self._fail_on_dataloss,
             crawler=self._crawler, tls_verbose_logging=self._tls_verbose_logging)
         try:
@@ -67,41 +111,6 @@ class PooledHTTP11DownloadHandler(HTTP11DownloadHandler):
                 log.warning(get_dataloss_msg(request.url))
                 self._fail_on_dataloss_warned = True
             raise
-
-    def _pool_through_proxy(self) -> HTTPConnectionPool:
-        """The persistent connections through the SOCKS proxy, apart from direct ones."""
-        if self._socks_pool is None:
-            from twisted.internet import reactor
-
-            self._socks_pool = HTTPConnectionPool(reactor, persistent=True)
-            self._socks_pool.maxPersistentPerHost = self._pool.maxPersistentPerHost
-            self._socks_pool._factory = self._pool._factory  # Scrapy's lenient HTTP/1.1
-        return self._socks_pool
-
-    async def close(self) -> None:
-        if self._socks_pool is not None:
-            pool, self._socks_pool = self._socks_pool, None
-            await maybe_deferred_to_future(_closed_within(pool.closeCachedConnections(),
-                                                          self._disconnect_timeout))
-        await super().close()
-
-
-def _closed_within(closing: Deferred[Any], seconds: float) -> Deferred[Any]:
-    """Fires when the pool closed, or after ``seconds``: closing cached connections can
-    hang on a stuck peer (Scrapy's own close waits the same way, Twisted #7738)."""
-    from twisted.internet import reactor
-
-    done: Deferred[Any] = Deferred()
-    timer = reactor.callLater(seconds, lambda: done.called or done.callback(None))
-
-    def closed(_: Any) -> None:
-        if timer.active():
-            timer.cancel()
-        if not done.called:
-            done.callback(None)
-
-    closing.addBoth(closed)
-    return done
 
 
 class _SocksScrapyAgent(_ScrapyAgent):

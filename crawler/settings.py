@@ -22,8 +22,8 @@ BASE: dict[str, Any] = {
                                "crawler.middlewares.SourceProxyMiddleware": 100,
                                "crawler.middlewares.ArchiveMiddleware": 950},
     "ITEM_PIPELINES": {"crawler.pipelines.IngestPipeline": 300},
-    "DOWNLOAD_HANDLERS": {"http": "crawler.http_handler.PooledHTTP11DownloadHandler",
-                          "https": "crawler.http_handler.PooledHTTP11DownloadHandler"},
+    "DOWNLOAD_HANDLERS": {"http": "crawler.http_handler.HttpDownloadHandler",
+                          "https": "crawler.http_handler.HttpDownloadHandler"},
     # No console into a running crawl: Scrapy's telnet console and its remote control
     # (an HTTP server on localhost that runs any Python code sent to it, its token in a
     # file in the user's home) would let any local process act inside the crawler.

@@ -1,15 +1,21 @@
 """A tiny ad site on 127.0.0.1 (port 0) whose pages a test can change between crawls.
 
 Pages are kept in ``site.pages`` (path → (status, content type, body)); anything else
-is a 404. A 3xx page's body is its Location; an empty content type sends none. Every request is recorded in ``site.requests`` so tests can check politeness
-(robots.txt) and that images came through the crawler.
+is a 404. A 3xx page's body is its Location; an empty content type sends none;
+``site.headers`` adds headers to a path's answer; ``keep_alive`` answers over HTTP/1.1
+and keeps each connection open for more requests. Every request is recorded in
+``site.requests`` so tests can check politeness (robots.txt) and that images came
+through the crawler.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import ssl
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -66,10 +72,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class FixtureSite:
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = False) -> None:
         self.pages: dict[str, tuple[int, str, bytes]] = {}
         self.requests: list[str] = []
         self.referers: dict[str, str] = {}  # path → the Referer header of its last request
+        self.headers: dict[str, dict[str, str]] = {}  # path → more headers its answer sends
         self.lock = threading.Lock()
         self.slow: set[str] = set()  # paths that answer only after ``release`` is set
         self.release = threading.Event()
@@ -78,10 +85,18 @@ class FixtureSite:
         self.hold_until: dict[str, str] = {}
         self.arrived: set[str] = set()
         self.holds_timed_out: list[str] = []  # held paths answered without their cue
+        self.connections = 0  # TCP connections accepted (keep_alive: several requests each)
         self._arrival = threading.Condition()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                with site.lock:
+                    site.connections += 1
+
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 site._arrive(self.path)
                 if self.path in site.slow:
@@ -90,7 +105,10 @@ class FixtureSite:
                     site.requests.append(self.path)
                     site.referers[self.path] = self.headers.get("Referer", "")
                     status, ctype, body = site.pages.get(self.path, (404, "text/html", b"gone"))
+                    more = dict(site.headers.get(self.path, {}))
                 self.send_response(status)
+                for name, value in more.items():
+                    self.send_header(name, value)
                 if 300 <= status < 400:  # a redirect: the body is its Location
                     self.send_header("Location", body.decode())
                     body = b""
@@ -117,6 +135,12 @@ class FixtureSite:
             if after is not None and not self._arrival.wait_for(
                     lambda: after in self.arrived, timeout=30):
                 self.holds_timed_out.append(path)
+
+    def use_tls(self, cert: Path, key: Path) -> None:
+        """Answer over TLS with this certificate (before ``start``)."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
 
     def start(self) -> FixtureSite:
         self.thread.start()
@@ -153,3 +177,29 @@ def site() -> Iterator[FixtureSite]:
     s.load_day_one()
     yield s
     s.stop()
+
+
+def self_signed_cert(folder: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for ``name`` signed by its own key, valid a day either side of now;
+    returns the paths of its PEM files (certificate, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+

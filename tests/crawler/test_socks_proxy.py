@@ -11,15 +11,13 @@ site or never answers costs the requests it carried, each counted with its reaso
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from crawl_helpers import ad_ids, collect, warc_bytes
-from fixture_site import FixtureSite
+from fixture_site import FixtureSite, self_signed_cert
 from socks_server import SocksServer
 
 from crawler.run import CrawlStats, crawl
@@ -206,36 +204,9 @@ def test_a_failed_stream_is_tried_again_and_a_refused_login_is_not(
 @pytest.fixture
 def site_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixtureSite]:
     """The fixture site over TLS, with a certificate made here for its hidden name."""
-    cert, key = _self_signed(tmp_path_factory.mktemp("tls"), HIDDEN)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
     site = FixtureSite()
-    site.server.socket = context.wrap_socket(site.server.socket, server_side=True)
+    site.use_tls(*self_signed_cert(tmp_path_factory.mktemp("tls"), HIDDEN))
     site.load_day_one()
     site.start()
     yield site
     site.stop()
-
-
-def _self_signed(folder: Path, name: str) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-

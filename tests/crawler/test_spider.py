@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from crawl_helpers import collect
-from fixture_site import FixtureSite, page
+from fixture_site import FixtureSite, page, self_signed_cert
 
 from crawler.source import Source
 from indexer.archive import archive_verify, find_image, read_capture
@@ -152,3 +152,60 @@ def test_numbered_pagination_reads_every_page_once(site: FixtureSite, source: So
     assert sorted(p for p in site.requests if p.startswith("/city/")) == sorted(
         url(n) for n in range(1, 5))
     assert result["stats"]["errors"] == 0
+
+
+def test_a_compressed_page_is_archived_as_sent_and_read_decompressed(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """The download handler hands on the body as the site sent it (gzip here): the
+    archive keeps those bytes, and the spider reads the page they decompress to."""
+    import gzip
+
+    sent = gzip.compress(page("ad1.html"), mtime=0)
+    site.pages["/ad/1"] = (200, "text/html; charset=utf-8", sent)
+    site.headers["/ad/1"] = {"Content-Encoding": "gzip"}
+    result = collect(source, tmp_path, clock_start="2026-11-01T08:00:00.000000Z")
+    one = ads_by_id(result)["1"]
+    assert one["fields"]["title"] == "Lisa, new in town"
+    archived = read_capture(tmp_path, capture_from_dict(one["capture"]))
+    assert archived.payload == sent
+    assert archived.decoded() == page("ad1.html")
+    assert archive_verify(tmp_path).ok
+
+
+def test_connections_to_a_keep_alive_site_are_reused_within_the_concurrency(
+        source: Source, tmp_path: Path) -> None:
+    """A site that keeps connections open gets no more of them than the source's
+    concurrency (4), however many downloads the crawl makes: the handler's pool reuses
+    them instead of opening and closing one per download."""
+    site = FixtureSite(keep_alive=True).start()
+    try:
+        site.load_day_one()
+        result = collect(dataclasses.replace(source, base_url=site.url), tmp_path,
+                         clock_start="2026-11-01T08:00:00.000000Z")
+    finally:
+        site.stop()
+    assert sorted(ads_by_id(result)) == ["1", "2", "3"]
+    assert len(site.requests) == 9  # robots.txt, 2 listings, 4 ads, 2 photos
+    assert 1 <= site.connections <= 4
+
+
+def test_an_https_site_is_crawled_and_archived(source: Source, tmp_path: Path) -> None:
+    """A site over TLS whose certificate names another host and is signed by itself is
+    crawled all the same (Scrapy's default: DOWNLOAD_VERIFY_CERTIFICATES off), and its
+    pages are archived as for plain HTTP."""
+    (tmp_path / "tls").mkdir()
+    site = FixtureSite()
+    site.use_tls(*self_signed_cert(tmp_path / "tls", "adsite.test.invalid"))
+    site.start()
+    try:
+        site.load_day_one()
+        base = site.url.replace("http://", "https://")
+        result = collect(dataclasses.replace(source, base_url=base), tmp_path / "crawl",
+                         clock_start="2026-11-01T08:00:00.000000Z")
+    finally:
+        site.stop()
+    ad = ads_by_id(result)["1"]
+    assert ad["url"] == f"{base}ad/1" and ad["fields"]["title"] == "Lisa, new in town"
+    archived = read_capture(tmp_path / "crawl", capture_from_dict(ad["capture"]))
+    assert archived.status == 200 and archived.payload == page("ad1.html")
+    assert sorted(ads_by_id(result)) == ["1", "2", "3"]

@@ -50,3 +50,18 @@ def test_a_round_that_missed_ads_fails() -> None:
     rounds = [Round(run(300.0), run(200.0), None) for _ in range(3)]
     rounds[1] = Round(run(300.0), run(200.0, ad_pages=LIVE - 1), None)
     assert not report(rounds, LIVE)
+
+
+def test_context_baselines_are_printed_and_never_decide(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The photo and download-handler baselines are printed with the median over the
+    rounds of end-to-end / baseline; the verdict stays against the bare spider."""
+    rounds = [Round(run(300.0), run(160.0), run(120.0), run(400.0)),   # 1.33, 0.40
+              Round(run(300.0), run(150.0), run(100.0), run(300.0)),   # 1.50, 0.50
+              Round(run(300.0), run(170.0), run(200.0), run(500.0))]   # 0.85, 0.34
+    assert report(rounds, LIVE)  # 0.53 and 160 pages/s against the bare spider
+    lines = capsys.readouterr().out.splitlines()
+    photos = next(line for line in lines if "images too" in line)
+    handler = next(line for line in lines if "download handler (aiohttp)" in line)
+    assert photos.endswith("end-to-end / this: 1.33") and "120.0 ad pages/s" in photos
+    assert handler.endswith("end-to-end / this: 0.40") and "400.0 ad pages/s" in handler
