@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 from scrapy.core.downloader.handlers._aiohttp import AiohttpDownloadHandler
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
 from scrapy.exceptions import ResponseDataLossError
-from scrapy.http import Request, Response
+from scrapy.http import Headers, Request, Response
 from scrapy.utils._download_handlers import (
     get_dataloss_msg,
     normalize_bind_address,
@@ -55,6 +55,8 @@ from crawler.socks import SOCKS_KEY, SocksEndpointFactory, SocksError
 
 log = logging.getLogger(__name__)
 SPARE_CONNECTIONS = 16  # idle connections kept per host beyond the concurrency (SOCKS pool)
+MAX_HEADER_LINE = 16 * 1024  # bytes of a status line or of one header (Twisted: 16 KiB)
+MAX_HEADERS = 1000  # headers of one response (Twisted: no limit)
 
 
 class HttpDownloadHandler(AiohttpDownloadHandler):
@@ -68,6 +70,18 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
         super().__init__(crawler)
         self._crawler = crawler
         self._through_socks: SocksDownloadHandler | None = None
+        # what Twisted's client read (lines of up to 16 KiB, any number of them), not
+        # aiohttp's defaults (8190 bytes, 128 headers), which fail pages sites do send
+        session = self._session
+        session._max_line_size = session._max_field_size = MAX_HEADER_LINE
+        session._max_headers = MAX_HEADERS
+
+    @staticmethod
+    def _extract_headers(response: Any) -> Headers:
+        """The headers as the site sent them, byte for byte: aiohttp's decoded ones turn a
+        byte that is not UTF-8 (a Latin-1 file name, a cookie) into a surrogate that
+        Scrapy's headers cannot encode again, which failed the download."""
+        return Headers(list(response.raw_headers))
 
     async def download_request(self, request: Request) -> Response:
         if not request.meta.get(SOCKS_KEY):

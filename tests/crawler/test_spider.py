@@ -209,3 +209,21 @@ def test_an_https_site_is_crawled_and_archived(source: Source, tmp_path: Path) -
     archived = read_capture(tmp_path / "crawl", capture_from_dict(ad["capture"]))
     assert archived.status == 200 and archived.payload == page("ad1.html")
     assert sorted(ads_by_id(result)) == ["1", "2", "3"]
+
+
+def test_odd_response_headers_are_read_and_archived_as_sent(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Headers sites do send: a byte that is not UTF-8 (a Latin-1 file name), a 12 KB
+    header, 200 headers. The page is read all the same, and its record keeps them."""
+    site.headers["/ad/1"] = {"Content-Disposition": 'inline; filename="café.html"',
+                             "Content-Security-Policy": "default-src " + "x" * 12_000,
+                             **{f"X-Tag-{n}": str(n) for n in range(200)}}
+    result = collect(source, tmp_path, clock_start="2026-11-01T08:00:00.000000Z")
+    one = ads_by_id(result)["1"]
+    assert one["fields"]["title"] == "Lisa, new in town"
+    headers = dict(read_capture(tmp_path, capture_from_dict(one["capture"])).headers)
+    # the archive writes a value that is not ASCII as RFC 5987 does (warcio): é in UTF-8
+    assert headers["Content-Disposition"] == "inline; filename*=UTF-8''caf%C3%A9.html"
+    assert len(headers["Content-Security-Policy"]) == len("default-src ") + 12_000
+    assert headers["X-Tag-199"] == "199"
+    assert result["stats"]["errors"] == 1  # ad 4's 500 only
