@@ -40,3 +40,9 @@ class PageSizeCap:
         if total > self.max_bytes:
             request.meta[TRUNCATED_KEY] = True
             raise StopDownload(fail=False)
+
+
+def forget_bytes(request: Any) -> None:
+    """Count a download asked for again (crawler.http_handler) from its first byte."""
+    request.meta.pop(_BYTES_KEY, None)
+    request.meta.pop(TRUNCATED_KEY, None)

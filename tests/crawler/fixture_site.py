@@ -114,7 +114,8 @@ class FixtureSite:
                     body = b""
                 if ctype:
                     self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
+                if "Transfer-Encoding" not in more:  # chunked: the body is sent as given
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -23,7 +23,8 @@ AD = b"""<html><head><script type="application/ld+json">
 
 
 class ForwardProxy:
-    """A minimal HTTP forward proxy on 127.0.0.1 that records the URLs it carried."""
+    """A minimal HTTP forward proxy on 127.0.0.1 that records the URLs it carried and the
+    logins it was sent; it refuses every tunnel (CONNECT) with a 407."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
@@ -46,6 +47,13 @@ class ForwardProxy:
                 self.end_headers()
                 self.wfile.write(body)
                 conn.close()
+
+            def do_CONNECT(self) -> None:  # noqa: N802 - a tunnel: refused, login noted
+                proxy.seen.append(f"CONNECT {self.path}")
+                proxy.logins.append(self.headers.get("Proxy-Authorization", "").encode())
+                self.send_response(407)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -95,3 +103,36 @@ def test_an_http_proxy_login_goes_to_the_proxy_and_never_into_the_archive(
     archived = warc_bytes(tmp_path)
     assert b"WARC-Type: request" in archived and b"/ad/1" in archived
     assert token not in archived and b"Proxy-Authorization" not in archived
+
+
+def test_a_login_with_reserved_characters_reaches_the_proxy_and_no_error_shows_it(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """A password with ``/`` and ``:`` (percent-encoded in the source file) is sent to
+    the proxy as it is; a proxy that refuses a tunnel (here: CONNECT for an https site)
+    fails the download with an error that names the proxy, never the password."""
+    from datetime import UTC, datetime
+
+    from crawler.run import crawl
+    from indexer.store import open_store
+
+    proxy = ForwardProxy()
+    login = proxy.url.replace("http://", "http://carol:pa%2Fss%3Aw0rd@")
+    store_path = str(tmp_path / "store.sqlite3")
+    try:
+        result = collect(dataclasses.replace(source, proxy=login), tmp_path / "plain")
+        tunnelled = dataclasses.replace(source, proxy=login, base_url="https://adsite.test.invalid/")
+        crawl([tunnelled], store_path, tmp_path / "archive", progress=False, timeout=120,
+              clock=datetime(2026, 11, 2, 9, 0, tzinfo=UTC), settings={"RETRY_TIMES": 0})
+    finally:
+        proxy.stop()
+    assert ad_ids(result) == {"1", "2", "3"}
+    assert "CONNECT adsite.test.invalid:443" in proxy.seen  # the tunnel was asked for
+    assert set(proxy.logins) == {b"Basic " + base64.b64encode(b"carol:pa/ss:w0rd")}
+    store = open_store(store_path)
+    try:
+        samples = store.crawl_runs(source.id)[0].error_samples
+    finally:
+        store.close()
+    assert samples and all(proxy.url.removeprefix("http://") in e.reason for e in samples)
+    assert not any("pa/ss" in e.reason or "pa%2Fss" in e.reason or "w0rd" in e.reason
+                   for e in samples), samples

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 from pathlib import Path
 
-from crawl_helpers import collect
+from crawl_helpers import REPO, collect
 from fixture_site import FixtureSite, page, self_signed_cert
 
 from crawler.source import Source
@@ -227,3 +230,82 @@ def test_odd_response_headers_are_read_and_archived_as_sent(
     assert len(headers["Content-Security-Policy"]) == len("default-src ") + 12_000
     assert headers["X-Tag-199"] == "199"
     assert result["stats"]["errors"] == 1  # ad 4's 500 only
+
+
+def _ad(title: str, images: str) -> bytes:
+    return (f'<html><body><h1 class="title">{title}</h1><div class="description">Text of '
+            f'{title}.</div><div class="gallery">{images}</div></body></html>').encode()
+
+
+def test_an_answer_the_fast_client_cannot_read_is_asked_for_again_and_archived(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """A Content-Length sent twice: aiohttp's parser refuses the answer, Twisted's reads
+    it (as the crawl did before aiohttp), so the page is asked for again, read and
+    archived, not lost as an error."""
+    site.headers["/ad/1"] = {"Content-Length": str(len(page("ad1.html")))}
+    result = collect(source, tmp_path, clock_start="2026-11-01T08:00:00.000000Z")
+    one = ads_by_id(result)["1"]
+    assert one["fields"]["title"] == "Lisa, new in town"
+    assert read_capture(tmp_path, capture_from_dict(one["capture"])).payload == page("ad1.html")
+    assert site.requests.count("/ad/1") == 2
+    assert result["stats"]["errors"] == 1  # ad 4's 500 only
+
+
+def test_downloads_past_the_engine_s_cap_are_not_queued_in_the_client(
+        site: FixtureSite) -> None:
+    """Photos are fetched beside the engine (``engine.download_async``), past its cap of
+    CONCURRENT_REQUESTS (2 here): two pages and two photos of another host are in flight
+    at once, and the site answers none until all four have arrived. A cap on the HTTP
+    client's connections in all would keep the photos waiting for the pages'
+    connections, and that wait would count against their timeout."""
+    photos = site.url.replace("127.0.0.1", "localhost")
+    for path in ("/page0", "/page1", "/img0", "/img1"):
+        site.pages[path] = (200, "text/plain", path.encode())
+    site.hold_until.update({"/page0": "/img1", "/page1": "/img1",
+                            "/img0": "/page1", "/img1": "/page1"})
+    job = {"pages": [f"{site.url}page0", f"{site.url}page1"],
+           "photos": [f"{photos}img0", f"{photos}img1"]}
+    proc = subprocess.run([sys.executable, "-m", "tests.crawler.client_cap_probe"],
+                          input=json.dumps(job), capture_output=True, text=True,
+                          cwd=REPO, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert site.holds_timed_out == []  # the four were in flight together
+    assert got == {"/page0": 200, "/page1": 200, "/img0": 200, "/img1": 200}
+
+
+def test_a_chunked_page_is_archived_whole_without_its_transfer_coding(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """An answer sent in chunks is archived de-chunked, so its record must not say
+    ``Transfer-Encoding: chunked``: a WARC reader would de-chunk the body again and
+    garble it. warcio reads back the page as sent."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    body = page("ad1.html")
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 500]), body[i:i + 500])
+                      for i in range(0, len(body), 500))
+    site.pages["/ad/1"] = (200, "text/html; charset=utf-8", chunks + b"0\r\n\r\n")
+    site.headers["/ad/1"] = {"Transfer-Encoding": "chunked"}
+    result = collect(source, tmp_path, clock_start="2026-11-01T08:00:00.000000Z")
+    capture = capture_from_dict(ads_by_id(result)["1"]["capture"])
+    assert "Transfer-Encoding" not in dict(read_capture(tmp_path, capture).headers)
+    with open(tmp_path / capture.warc_file, "rb") as fh:
+        fh.seek(capture.warc_offset)
+        record = next(iter(ArchiveIterator(fh)))
+        assert record.content_stream().read() == body
+
+
+def test_the_site_is_asked_for_the_url_the_archive_names(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """The URL goes out as the crawl wrote it: an HTTP client that tidies escapes and
+    dot segments would ask the site for another URL than the one the WARC records name
+    (here the page is served at its exact URL only)."""
+    path = "/ad/1?via=%7e%2f&x=./y"
+    site.html("/city/amsterdam/", f'<html><body><a class="ad-link" href="{path}">1</a>'
+                                  '</body></html>'.encode())
+    site.html(path, page("ad1.html"))
+    result = collect(source, tmp_path, clock_start="2026-11-01T08:00:00.000000Z")
+    one = ads_by_id(result)["1"]
+    assert one["fields"]["title"] == "Lisa, new in town"
+    assert path in site.requests and one["url"] == site.url.rstrip("/") + path
+    assert read_capture(tmp_path, capture_from_dict(one["capture"])).url == one["url"]
