@@ -128,10 +128,10 @@ def bare_child() -> int:
         def image(self, response: Any) -> None:
             counts["images"] += 1
 
-    handlers = {}
-    if job.get("handler"):  # the crawl's download handler (aiohttp), instead of Scrapy's
-        handlers = {"DOWNLOAD_HANDLERS": {"http": "crawler.http_handler.HttpDownloadHandler",
-                                          "https": "crawler.http_handler.HttpDownloadHandler"}}
+    from crawler.settings import BASE
+
+    # the crawl's download handler (aiohttp) when asked, else Scrapy's own (Twisted)
+    handlers = {"DOWNLOAD_HANDLERS": BASE["DOWNLOAD_HANDLERS"]} if job.get("handler") else {}
     process = CrawlerProcess({
         **handlers,
         "LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": True, "COOKIES_ENABLED": False,
@@ -275,9 +275,14 @@ def run_round(site: Any, sources: list[Any], concurrency: int, image_baseline: b
 def context_line(label: str, what: str, pairs: list[tuple[Run, Run]]) -> str:
     """A baseline printed for context: its median run, and the median over the rounds of
     end-to-end / it (each from two runs of one round, as the target ratio is)."""
-    ratios = sorted(full.rate / run.rate if run.rate else 0.0 for full, run in pairs)
+    ratio = lower_median([full.rate / run.rate if run.rate else 0.0 for full, run in pairs])
     return (f"for context, {label}, {what}: {median_run([run for _, run in pairs]).line()}; "
-            f"end-to-end / this: {ratios[(len(ratios) - 1) // 2]:.2f}")
+            f"end-to-end / this: {ratio:.2f}")
+
+
+def lower_median(values: list[float]) -> float:
+    """The median of ``values``; of an even count, the lower of the two middle ones."""
+    return sorted(values)[(len(values) - 1) // 2]
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -291,7 +296,7 @@ def report(rounds: list[Round], live: int) -> bool:
     of the rounds' ratios and the median end-to-end rate, every run having fetched every
     live ad)."""
     bare, full = median_run([r.bare for r in rounds]), median_run([r.full for r in rounds])
-    ratio = sorted(r.ratio for r in rounds)[(len(rounds) - 1) // 2]
+    ratio = lower_median([r.ratio for r in rounds])
     what = f"median of {len(rounds)} rounds" if len(rounds) > 1 else "one round"
     print(f"bare scrapy (fetch + parse), {what}: {bare.line()}")
     print(f"end to end (fetch, archive, images, parse, enrich, store), {what}: {full.line()}")

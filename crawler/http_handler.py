@@ -7,7 +7,7 @@ in Python, line by line; aiohttp parses it in C (llhttp) on the asyncio loop the
 runs on already. A crawl makes about 2.7 downloads per ad page (the page and its
 photos); switching to aiohttp cut about a quarter of a crawl process's CPU (profiled on
 benchmarks/crawl_bench.py, where the whole crawl's CPU per ad page fell from 13.2 to
-10.1 ms). The handler is Scrapy's own (``AiohttpDownloadHandler``, the default of a
+about 10 ms). The handler is Scrapy's own (``AiohttpDownloadHandler``, the default of a
 Scrapy run without Twisted); Scrapy still calls it experimental and keeps it in a private
 module, so pyproject.toml pins the Scrapy release it was checked with.
 
@@ -81,6 +81,7 @@ from scrapy.utils._download_handlers import (
     wrap_twisted_exceptions,
 )
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.ssl import _make_ssl_context
 from twisted.internet.defer import Deferred
 from twisted.web.client import Agent, HTTPConnectionPool
 
@@ -116,7 +117,6 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
         # Scrapy's AiohttpDownloadHandler.__init__ only makes the session, which is made
         # here with the crawl's own limits instead
         BaseStreamingDownloadHandler.__init__(self, crawler)
-        self._crawler = crawler
         self._twisted: TwistedDownloadHandler | None = None
         self._ssl_context = _ssl_context(crawler)
         self._session = aiohttp.ClientSession(
@@ -136,13 +136,13 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
         except UnreadableAnswer as exc:
             log.debug("%s: aiohttp could not read the answer (%s); asking again with Twisted",
                       request.url, exc)
-            self._crawler.stats.inc_value(READ_BY_TWISTED)
-        forget_bytes(request)  # the size cap counts the second answer from zero
+            self.crawler.stats.inc_value(READ_BY_TWISTED)
+            forget_bytes(request)  # the size cap counts the second answer from zero
         return await self._by_twisted().download_request(request)
 
     def _by_twisted(self) -> TwistedDownloadHandler:
         if self._twisted is None:
-            self._twisted = TwistedDownloadHandler(self._crawler)
+            self._twisted = TwistedDownloadHandler(self.crawler)
         return self._twisted
 
     @asynccontextmanager
@@ -195,8 +195,6 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
 def _ssl_context(crawler: Any) -> ssl.SSLContext:
     """Scrapy's TLS context for the crawl's settings, allowing renegotiation with old
     servers as Twisted's context does."""
-    from scrapy.utils.ssl import _make_ssl_context
-
     context = _make_ssl_context(crawler.settings)
     context.options |= LEGACY_SERVER_CONNECT
     return context

@@ -22,9 +22,14 @@ REPO = Path(__file__).resolve().parents[2]
 def collect(source: Source, archive_dir: Path, **job: Any) -> dict[str, Any]:
     """Crawl ``source`` in a child process; return its items and stats."""
     payload = {"source": source_to_dict(source), "archive_dir": str(archive_dir), **job}
-    proc = subprocess.run([sys.executable, "-m", "tests.crawler.collect_items"],
-                          input=json.dumps(payload), capture_output=True, text=True,
-                          cwd=REPO, timeout=120, check=False)
+    return run_child("tests.crawler.collect_items", payload)
+
+
+def run_child(module: str, job: dict[str, Any]) -> Any:
+    """Run ``module`` in a child process (Scrapy's reactor runs once per process) with
+    ``job`` as JSON on its stdin; return the JSON of its last line of output."""
+    proc = subprocess.run([sys.executable, "-m", module], input=json.dumps(job),
+                          capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-from crawl_helpers import REPO, collect
+from crawl_helpers import collect, run_child
 from fixture_site import FixtureSite, page, self_signed_cert
 
 from crawler.source import Source
@@ -265,11 +262,7 @@ def test_downloads_past_the_engine_s_cap_are_not_queued_in_the_client(
                             "/img0": "/page1", "/img1": "/page1"})
     job = {"pages": [f"{site.url}page0", f"{site.url}page1"],
            "photos": [f"{photos}img0", f"{photos}img1"]}
-    proc = subprocess.run([sys.executable, "-m", "tests.crawler.client_cap_probe"],
-                          input=json.dumps(job), capture_output=True, text=True,
-                          cwd=REPO, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got = run_child("tests.crawler.client_cap_probe", job)
     assert site.holds_timed_out == []  # the four were in flight together
     assert got == {"/page0": 200, "/page1": 200, "/img0": 200, "/img1": 200}
 
