@@ -229,11 +229,6 @@ def test_odd_response_headers_are_read_and_archived_as_sent(
     assert result["stats"]["errors"] == 1  # ad 4's 500 only
 
 
-def _ad(title: str, images: str) -> bytes:
-    return (f'<html><body><h1 class="title">{title}</h1><div class="description">Text of '
-            f'{title}.</div><div class="gallery">{images}</div></body></html>').encode()
-
-
 def test_an_answer_the_fast_client_cannot_read_is_asked_for_again_and_archived(
         site: FixtureSite, source: Source, tmp_path: Path) -> None:
     """A Content-Length sent twice: aiohttp's parser refuses the answer, Twisted's reads
