@@ -18,10 +18,10 @@ things Scrapy's aiohttp handler does otherwise:
   change percent-escapes, so the site would be asked for a URL other than the one the
   WARC records name); a GET carries no body and no ``Content-Length: 0``;
 - the headers are the site's bytes, not aiohttp's decoded text (a Latin-1 byte in a
-  header failed the download); the connection's own headers (Transfer-Encoding,
-  Connection, Keep-Alive…) are left out, as Twisted leaves them out: the body is kept
-  de-chunked, and a record saying ``chunked`` over it would be de-chunked again by WARC
-  readers;
+  header failed the download); the connection's own headers (Connection, Keep-Alive…)
+  are left out, as Twisted leaves them out, and so is ``chunked`` from
+  Transfer-Encoding: the body is kept de-chunked, and a record saying ``chunked`` over
+  it would be de-chunked again by WARC readers;
 - header lines of up to 16 KiB and up to 1000 headers are read (aiohttp: 8190 bytes,
   128 headers);
 - a proxy's login goes in a Proxy-Authorization header, never in the proxy URL, which
@@ -182,14 +182,28 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
     @staticmethod
     def _extract_headers(response: _ClientResponse) -> Headers:
         """The answer's headers as the site sent them, byte for byte, without those of the
-        connection."""
-        return Headers([(name, value) for name, value in response.raw_headers
-                        if name.lower() not in CONNECTION_HEADERS])
+        connection, and without ``chunked`` in Transfer-Encoding (the body is kept
+        de-chunked; another coding, which aiohttp leaves undone, stays named)."""
+        kept = []
+        for name, value in response.raw_headers:
+            if name.lower() == b"transfer-encoding":
+                value = _without_chunked(value)
+                if value:
+                    kept.append((name, value))
+            elif name.lower() not in CONNECTION_HEADERS:
+                kept.append((name, value))
+        return Headers(kept)
 
     async def close(self) -> None:
         if self._twisted is not None:
             await self._twisted.close()
         await super().close()
+
+
+def _without_chunked(codings: bytes) -> bytes:
+    """A Transfer-Encoding value without ``chunked`` (``gzip, chunked`` → ``gzip``)."""
+    return b", ".join(c.strip() for c in codings.split(b",")
+                      if c.strip() and c.strip().lower() != b"chunked")
 
 
 def _ssl_context(crawler: Any) -> ssl.SSLContext:
