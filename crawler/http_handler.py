@@ -94,9 +94,10 @@ SPARE_CONNECTIONS = 16  # idle connections kept per host beyond the concurrency 
 MAX_HEADER_LINE = 16 * 1024  # bytes of a status line or of one header (Twisted: 16 KiB)
 MAX_HEADERS = 1000  # headers of one response (Twisted: no limit)
 # what describes the connection, not the answer: Twisted keeps these out of a response's
-# headers (Content-Length, which it also keeps apart, is the answer's and stays)
+# headers (Content-Length, which it also keeps apart, is the answer's and stays;
+# Transfer-Encoding loses only ``chunked``: _without_chunked)
 CONNECTION_HEADERS = frozenset({b"connection", b"keep-alive", b"te", b"trailers",
-                                b"transfer-encoding", b"upgrade", b"proxy-connection"})
+                                b"upgrade", b"proxy-connection"})
 LEGACY_SERVER_CONNECT = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)  # Python 3.12 names it
 READ_BY_TWISTED = "adtrace/http/read_by_twisted"  # the stat of answers aiohttp refused
 
