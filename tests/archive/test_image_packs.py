@@ -1,0 +1,159 @@
+"""Image packs: bytes appended to a pack of the writing process's own, one index line
+each, read back by any process; a cut line or an unindexed tail loses nothing indexed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from indexer.archive import image_packs
+from indexer.archive.image_packs import PackDamaged, PackIndex, PackWriter
+
+ROOT = Path(__file__).resolve().parents[2]
+FOUND = ("8f373714acfcf4d0", 240, 320, "JPEG")
+
+
+def _body(n: int, size: int = 6000) -> bytes:
+    return hashlib.sha256(str(n).encode()).digest() * (size // 32)
+
+
+def _sha(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def test_an_image_is_read_back_as_packed_with_what_it_decoded_to(tmp_path: Path) -> None:
+    writer, index = PackWriter(tmp_path), PackIndex(tmp_path)
+    bodies = [_body(n) for n in range(3)]
+    for body in bodies:
+        writer.add(_sha(body), body, "jpg", FOUND)
+    for body in bodies:
+        packed = index.get(_sha(body))
+        assert packed is not None
+        assert image_packs.read(tmp_path, packed) == body
+        assert (packed.ext, packed.inspection) == ("jpg", FOUND)
+    assert len(list((tmp_path / image_packs.PACK_DIR).iterdir())) == 1  # one pack, no file each
+    assert index.get("0" * 64) is None
+
+
+def test_a_view_reads_what_another_process_packed_since(tmp_path: Path) -> None:
+    index = PackIndex(tmp_path)
+    assert index.get(_sha(_body(1))) is None  # no index yet
+    script = textwrap.dedent(f"""
+        import hashlib, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from indexer.archive.image_packs import PackWriter
+        body = hashlib.sha256(b"1").digest() * 187
+        PackWriter({str(tmp_path)!r}).add(hashlib.sha256(body).hexdigest(), body, "png",
+                                          ("", 0, 0, ""))
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+    packed = index.get(_sha(_body(1)))
+    assert packed is not None and image_packs.read(tmp_path, packed) == _body(1)
+    assert str(os.getpid()) not in packed.pack  # the other process's own pack
+
+
+def test_two_processes_packing_at_once_lose_no_line(tmp_path: Path) -> None:
+    script = textwrap.dedent(f"""
+        import hashlib, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from indexer.archive.image_packs import PackWriter
+        writer, first = PackWriter({str(tmp_path)!r}), int(sys.argv[1])
+        for n in range(first, first + 300):
+            body = hashlib.sha256(str(n).encode()).digest() * 187
+            writer.add(hashlib.sha256(body).hexdigest(), body, "jpg", ("", 1, 1, "JPEG"))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(first)]) for first in (0, 300)]
+    assert [p.wait() for p in procs] == [0, 0]
+    entries = [e for _n, e in image_packs.lines(tmp_path)]
+    assert len(entries) == 600 and None not in entries
+    assert len(list((tmp_path / image_packs.PACK_DIR).iterdir())) == 2
+    index = PackIndex(tmp_path)
+    for n in range(600):
+        packed = index.get(_sha(_body(n, 5984)))
+        assert packed is not None and image_packs.read(tmp_path, packed) == _body(n, 5984)
+
+
+def test_a_line_a_crash_cut_short_is_skipped_and_ended(tmp_path: Path) -> None:
+    PackWriter(tmp_path).add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    with open(image_packs.index_path(tmp_path), "ab") as fh:
+        fh.write(b'{"sha256": "ab')  # a crash mid-line
+    index = PackIndex(tmp_path)
+    assert index.get(_sha(_body(1))) is not None
+    PackWriter(tmp_path).add(_sha(_body(2)), _body(2), "jpg", FOUND)  # a later crawl
+    assert index.get(_sha(_body(2))) is not None
+    assert [e is None for _n, e in image_packs.lines(tmp_path)] == [False, True, False]
+
+
+def test_bytes_a_kill_left_unindexed_cost_nothing_indexed(tmp_path: Path) -> None:
+    writer = PackWriter(tmp_path)
+    writer.add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    pack = next((tmp_path / image_packs.PACK_DIR).iterdir())
+    with open(pack, "ab") as fh:
+        fh.write(_body(2)[:1000])  # killed between the bytes and their line
+    writer.add(_sha(_body(3)), _body(3), "jpg", FOUND)  # the next image goes after them
+    index = PackIndex(tmp_path)
+    assert index.get(_sha(_body(2))) is None
+    for n in (1, 3):
+        packed = index.get(_sha(_body(n)))
+        assert packed is not None and image_packs.read(tmp_path, packed) == _body(n)
+
+
+def test_packs_rotate_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(image_packs, "MAX_PACK_BYTES", 15_000)
+    writer = PackWriter(tmp_path)
+    for n in range(5):
+        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    sizes = sorted(p.stat().st_size for p in (tmp_path / image_packs.PACK_DIR).iterdir())
+    one = len(_body(0))
+    assert sizes == [one, 2 * one, 2 * one]
+    index = PackIndex(tmp_path)
+    assert all(image_packs.read(tmp_path, index.get(_sha(_body(n)))) == _body(n)  # type: ignore[arg-type]
+               for n in range(5))
+
+
+def test_a_pack_cut_short_or_gone_is_said(tmp_path: Path) -> None:
+    packed = PackWriter(tmp_path).add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    path = image_packs.pack_path(tmp_path, packed.pack)
+    os.truncate(path, 100)
+    with pytest.raises(PackDamaged, match="cut short"):
+        image_packs.read(tmp_path, packed)
+    path.unlink()
+    with pytest.raises(PackDamaged, match="missing"):
+        image_packs.read(tmp_path, packed)
+
+
+@pytest.mark.parametrize("line", [
+    b'{"sha256": "xyz", "pack": "a.pack", "offset": 0, "length": 1, "ext": "jpg", '
+    b'"phash": "", "width": 0, "height": 0, "format": ""}',
+    b'{"sha256": "' + b"a" * 64 + b'", "pack": "../../etc/passwd", "offset": 0, "length": 1, '
+    b'"ext": "jpg", "phash": "", "width": 0, "height": 0, "format": ""}',
+    b'{"sha256": "' + b"a" * 64 + b'", "pack": "a.pack", "offset": -5, "length": 1, '
+    b'"ext": "jpg", "phash": "", "width": 0, "height": 0, "format": ""}',
+    b'{"sha256": "' + b"a" * 64 + b'", "pack": "a.pack"}',
+    b"not json",
+])
+def test_a_line_that_is_not_an_entry_is_not_read(line: bytes) -> None:
+    assert image_packs.parse_line(line) is None
+
+
+def test_a_replaced_index_is_read_again_whole(tmp_path: Path) -> None:
+    writer = PackWriter(tmp_path)
+    for n in range(2):
+        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    index = PackIndex(tmp_path)
+    assert index.get(_sha(_body(0))) is not None
+    path = image_packs.index_path(tmp_path)
+    kept = [line for line in path.read_bytes().splitlines(keepends=True)
+            if _sha(_body(0)).encode() not in line]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(b"".join(kept))
+    os.replace(tmp, path)  # as a purge replaces it
+    assert index.get(_sha(_body(0))) is not None  # what it read stays until it re-reads
+    index.refresh()
+    assert index.get(_sha(_body(0))) is None and index.get(_sha(_body(1))) is not None
