@@ -188,7 +188,8 @@ def run_archive_verify(args: argparse.Namespace) -> int:
         print(f"PARTIAL  {cell(file)}@{offset}: unfinished record at the end (a crawl was killed); "
               "the records before it are intact")
     for rel in report.leftovers:
-        print(f"LEFTOVER  {cell(rel)}: temporary file of a killed crawl (never used; safe to delete)")
+        print(f"LEFTOVER  {cell(rel)}: left by a killed crawl or purge, named by nothing "
+              "(never used; safe to delete)")
     for note in report.notes:
         print(f"NOTE  {cell(note)}")
     print("OK" if report.ok else "PROBLEMS FOUND")

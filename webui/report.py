@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -72,8 +71,8 @@ def _p(text: object) -> str:
     return escape(str(text)).replace("\n", "<br/>")
 
 
-def pdf_bytes(ev: dict[str, Any], image_path: Any = None) -> bytes:
-    """The report as a PDF. ``image_path(sha256) -> Path | None`` finds archived images."""
+def pdf_bytes(ev: dict[str, Any], image_bytes: Any = None) -> bytes:
+    """The report as a PDF. ``image_bytes(sha256) -> bytes | None`` reads archived images."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
@@ -118,10 +117,11 @@ def pdf_bytes(ev: dict[str, Any], image_path: Any = None) -> bytes:
     out += [Paragraph("Images", styles["Heading2"])]
     for img in ev["images"][:MAX_PDF_IMAGES]:
         out.append(Paragraph(_p(f"SHA-256 {img['sha256']}"), small))
-        path = image_path(img["sha256"]) if image_path else None
-        if path is not None and Path(path).stat().st_size <= MAX_IMAGE_BYTES:
+        data = image_bytes(img["sha256"]) if image_bytes else None
+        if data is not None and len(data) <= MAX_IMAGE_BYTES:
             try:
-                out.append(Image(str(path), width=50 * mm, height=50 * mm, kind="proportional"))
+                out.append(Image(io.BytesIO(data), width=50 * mm, height=50 * mm,
+                                 kind="proportional"))
             except Exception:  # noqa: BLE001 - a broken image must not lose the report
                 out.append(Paragraph("(image not renderable; kept in the archive)", small))
     if not ev["images"]:

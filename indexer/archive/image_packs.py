@@ -13,9 +13,10 @@ Appending 6 KB to an open pack costs about 16 µs. So images go into packs:
   pack. An image is archived once its line is there.
 
 Any number of processes add images at once: each to a pack of its own, the index lines
-as single ``O_APPEND`` writes (as ``captures.jsonl``'s). A process's view of the index
-(``PackIndex``) reads the lines other processes appended when it is asked for a hash it
-lacks, and reads the whole file again when it was replaced. Images are content-addressed
+as single ``O_APPEND`` writes (as ``captures.jsonl``'s). A purge takes images out
+(``remove``) while it holds the archive alone (indexer.archive.lock). A process's view of the index
+(``PackIndex``) reads the lines appended since it last looked whenever it is asked for a
+hash, and the whole file again when a purge replaced it. Images are content-addressed
 as before: the same bytes are packed once, and the first line naming a hash is the one
 read (two processes packing the same bytes at the same moment both write it; either copy
 is the image).
@@ -27,8 +28,8 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,16 +130,11 @@ class PackIndex:
         self._ident: tuple[int, int] | None = None  # (device, inode) of the file read
 
     def get(self, sha256: str) -> Packed | None:
-        """The image's entry; the lines appended since the last read are read first when
-        this view lacks it."""
-        found = self._entries.get(sha256)
-        if found is None:
-            self.refresh()
-            found = self._entries.get(sha256)
-        return found
-
-    def add(self, packed: Packed) -> None:
-        self._entries.setdefault(packed.sha256, packed)
+        """The image's entry, as the index says now: the lines appended since the last
+        read are read first (one stat when there are none), all of them when a purge
+        replaced the file."""
+        self.refresh()
+        return self._entries.get(sha256)
 
     def refresh(self) -> None:
         """Read the whole lines appended since the last read (all of them again if the
@@ -203,8 +199,7 @@ class PackWriter:
     def _new_pack(self) -> None:
         self._seq += 1
         self._size = 0
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        self._name = f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}-{self._seq:05d}.pack"
+        self._name = _new_name(self._seq)
         path = pack_path(self.root, self._name)
         path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
@@ -221,6 +216,78 @@ class PackWriter:
             _write_all(fd, line)
         finally:
             os.close(fd)
+
+
+def remove(root: str | Path, hashes: Iterable[str]) -> set[str]:
+    """Take the images of ``hashes`` out of the packs; returns the hashes taken out.
+
+    Only while the archive is held alone (a purge): nothing appends meanwhile. Each pack
+    holding one of them is copied without it into a new pack (synced), then the index is
+    replaced by one without their lines (temp file, synced, renamed), then the old packs
+    are unlinked, and their bytes with them. A crash before the rename leaves the old
+    index and packs as they were (the new packs, which no line names, are deleted by the
+    next removal; ``archive verify`` lists them); a crash after it leaves old packs no
+    line names, deleted the same way. A pack that cannot give an image it keeps whole
+    stops the removal before the index changes (PackDamaged; ``archive verify`` tells
+    more): the copies made so far are packs no line names, deleted the same way.
+    """
+    base, drop = Path(root), set(hashes)
+    entries = [packed for _n, packed in lines(base) if packed is not None]
+    _delete_unnamed(base, {p.pack for p in entries})
+    affected = sorted({p.pack for p in entries if p.sha256 in drop})
+    if not affected:
+        return set()
+    moved = {}
+    for seq, name in enumerate(affected, 1):
+        kept = [p for p in entries if p.pack == name and p.sha256 not in drop]
+        moved.update(_copy(base, kept, _new_name(seq)) if kept else {})
+    out = b"".join(moved.get((p.pack, p.offset), p).line()
+                   for p in entries if p.sha256 not in drop)
+    _replace_synced(index_path(base), out)
+    for name in affected:
+        pack_path(base, name).unlink(missing_ok=True)
+    return {p.sha256 for p in entries if p.sha256 in drop}
+
+
+def _copy(base: Path, kept: list[Packed], name: str) -> dict[tuple[str, int], Packed]:
+    """The kept images of one pack, copied into a new pack (synced): old place → entry."""
+    bodies = {(p.pack, p.offset): read(base, p) for p in kept}  # all whole, or nothing done
+    moved: dict[tuple[str, int], Packed] = {}
+    fd = os.open(pack_path(base, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        offset = 0
+        for p in kept:
+            if (p.pack, p.offset) in moved:
+                continue
+            _write_all(fd, bodies[(p.pack, p.offset)])
+            moved[(p.pack, p.offset)] = replace(p, pack=name, offset=offset)
+            offset += p.length
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return moved
+
+
+def _delete_unnamed(base: Path, named: set[str]) -> None:
+    """Delete the packs no index line names (see ``remove``)."""
+    folder = base / PACK_DIR
+    for path in folder.glob("*.pack") if folder.is_dir() else ():
+        if path.name not in named:
+            path.unlink()
+
+
+def _replace_synced(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _new_name(seq: int) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    return f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}-{seq:05d}.pack"
 
 
 def _write_all(fd: int, data: bytes) -> None:

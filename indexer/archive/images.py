@@ -1,23 +1,25 @@
-"""Images stored content-addressed: ``images/ab/abcdef….<ext>`` by SHA-256.
+"""Images stored content-addressed: by SHA-256, once, in packs (indexer.archive.image_packs).
 
 The same photo on many ads and sites is stored once and named by its hash, so it can
 be cited and linked; a perceptual hash (indexer.archive.phash) finds near-duplicates
 that a re-encode or a crop changed. Ad images are hostile input: decoding is bounded
 and a file that does not decode is still kept as evidence, without a perceptual hash.
 
+New images are appended to a pack of the writing process's own, with an index line that
+also says what the bytes decoded to (image_packs: a file per image cost an inode and, on
+this project's machines, up to 0.85 ms of kernel CPU each). Archives made before packs
+keep a file per image, ``images/ab/abcdef….<ext>``: those are still found, described,
+verified and purged, and an image already kept that way is not packed again.
+
 Decoding is most of an image's cost, so it is done as little as possible: what a
 SHA-256 decoded to is remembered, in memory (``_seen``: the same photo in many ads is
-decoded once per process) and on the image file itself, as an extended attribute
-(``user.adtrace.inspection``, one line: phash, width, height, format), so a revisit
-that fetches the same photo again reads a line instead of decoding it. The attribute is
-set on the temporary file before it is renamed into place, so the file and its line
-appear together, and it costs no file of its own: a line per image in a file of its own
-(``image_meta/ab/<sha256>.txt``, as archives made before kept it) took an inode and a
-4 KiB block for some 30 bytes, and a file creation per image. That file is still read
-when an image has no attribute, and still written where the file system keeps no
-extended attributes. The line is derived data, checked when read and recomputed when it
-does not parse; the image bytes stay the evidence. A JPEG is decoded straight to the
-small grey picture the perceptual hash reads (``Image.draft``: the decoder scales by
+decoded once per process) and with the stored image (its pack's index line; on a file of
+its own, an extended attribute ``user.adtrace.inspection``, one line: phash, width,
+height, format, or where the file system keeps none a line in
+``image_meta/ab/<sha256>.txt``), so a revisit that fetches the same photo again reads a
+line instead of decoding it. The line is derived data, checked when read and recomputed
+when it does not parse; the image bytes stay the evidence. A JPEG is decoded straight to
+the small grey picture the perceptual hash reads (``Image.draft``: the decoder scales by
 1/2…1/8 in the DCT). That draft changes a JPEG's hash by at most a bit or two against a
 full decode, far inside any near-duplicate distance. PNG and other formats are decoded in
 full (their formats have no draft), then made grey and reduced by the factor a JPEG draft
@@ -37,13 +39,15 @@ import io
 import os
 import warnings
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from indexer.archive import image_packs
 from indexer.archive.digest import sha256_hex
 from indexer.model import ImageRef
 
-IMAGE_DIR = "images"
+IMAGE_DIR = "images"  # packs under images/packs; archives made before: images/ab/<sha>.<ext>
 META_DIR = "image_meta"  # outside IMAGE_DIR: archive_verify hashes every file in there
 XATTR = "user.adtrace.inspection"  # what an image file decoded to, kept on the file
 _HAS_XATTRS = hasattr(os, "setxattr")  # Linux; elsewhere the image_meta line is used
@@ -68,41 +72,104 @@ _seen: OrderedDict[str, Inspection] = OrderedDict()
 _made_dirs: set[str] = set()  # folders this process made (or found) for its writes
 
 
-def image_path(root: str | Path, sha256: str, ext: str) -> Path:
-    return Path(root) / IMAGE_DIR / sha256[:2] / f"{sha256}.{ext}"
+@dataclass(frozen=True)
+class StoredImage:
+    """An archived image: in a pack, or (archives made before packs) in a file of its own."""
+
+    root: Path
+    sha256: str
+    ext: str  # jpg, png … bin
+    size: int
+    path: Path | None = None  # its own file
+    packed: image_packs.Packed | None = None  # its place in a pack
+
+    def read(self) -> bytes:
+        """The image's bytes (image_packs.PackDamaged, or OSError for a file, when they
+        cannot be read whole)."""
+        if self.path is not None:
+            return self.path.read_bytes()
+        assert self.packed is not None, "a stored image is in a file or in a pack"
+        return image_packs.read(self.root, self.packed)
 
 
-def find_image(root: str | Path, sha256: str) -> Path | None:
-    """The stored file for a hash, whatever its extension; None if not archived."""
+def find_image(root: str | Path, sha256: str) -> StoredImage | None:
+    """The archived image of a hash, packed or in a file of its own; None if not archived."""
     if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
         return None
-    return _stored_file(root, sha256)
+    packed = _pack_index(root).get(sha256)
+    if packed is not None:
+        return StoredImage(Path(root), sha256, packed.ext, packed.length, packed=packed)
+    path = _stored_file(root, sha256)
+    if path is None:
+        return None
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:  # purged meanwhile
+        return None
+    return StoredImage(Path(root), sha256, path.suffix[1:], size, path=path)
 
 
 def store_image(root: str | Path, body: bytes, source_url: str = "",
                 content_type: str = "") -> ImageRef:
     """Keep ``body`` under its hash (once) and describe it as an ImageRef."""
     sha = sha256_hex(body)
+    packed = _pack_index(root).get(sha)
+    if packed is not None:
+        return _ref(sha, _known(sha, packed.inspection), source_url, content_type)
     stored = _stored_file(root, sha)
     found = _inspection(root, sha, stored, body)
     if stored is None:
         ext = _PIL_EXT.get(found[3]) or _EXTENSIONS.get(_media_type(content_type).lower(), "bin")
-        _write_atomic(root, sha, image_path(root, sha, ext), body, found)
+        _pack_writer(root).add(sha, body, ext, found)
     return _ref(sha, found, source_url, content_type)
 
 
 def describe_stored(root: str | Path, sha256: str, source_url: str = "",
                     content_type: str = "") -> ImageRef | None:
     """The ImageRef of an image archived earlier under ``sha256``, without its bytes at
-    hand: the remembered inspection (this process, then the file's attribute or its
-    ``image_meta`` line), else the stored file read and inspected again. None when the
-    archive does not hold it."""
-    stored = None
-    if sha256 not in _seen:
-        stored = _stored_file(root, sha256)
-        if stored is None:
-            return None
-    return _ref(sha256, _inspection(root, sha256, stored, None), source_url, content_type)
+    hand: the remembered inspection (this process, then its pack's index line, or its
+    own file's attribute or ``image_meta`` line), else the stored file read and inspected
+    again. None when the archive does not hold it."""
+    found = _recall(sha256)
+    if found is None:
+        packed = _pack_index(root).get(sha256)
+        if packed is not None:
+            found = _known(sha256, packed.inspection)
+        else:
+            stored = _stored_file(root, sha256)
+            if stored is None:
+                return None
+            found = _inspection(root, sha256, stored, None)
+    return _ref(sha256, found, source_url, content_type)
+
+
+_pack_indexes: dict[str, image_packs.PackIndex] = {}
+_pack_writers: dict[str, image_packs.PackWriter] = {}
+
+
+def _pack_index(root: str | Path) -> image_packs.PackIndex:
+    """This process's view of the archive's pack index (one per archive)."""
+    key = os.path.abspath(root)
+    index = _pack_indexes.get(key)
+    if index is None:
+        index = _pack_indexes[key] = image_packs.PackIndex(key)
+    return index
+
+
+def _pack_writer(root: str | Path) -> image_packs.PackWriter:
+    """This process's pack in the archive (one per archive)."""
+    key = os.path.abspath(root)
+    writer = _pack_writers.get(key)
+    if writer is None:
+        writer = _pack_writers[key] = image_packs.PackWriter(key)
+    return writer
+
+
+def _known(sha256: str, found: Inspection) -> Inspection:
+    """An inspection read from where the image is kept, remembered as the most recent."""
+    if _recall(sha256) is None:
+        _remember(sha256, found)
+    return found
 
 
 def _inspection(root: str | Path, sha256: str, stored: Path | None,
@@ -255,7 +322,10 @@ def _stored_file(root: str | Path, sha256: str) -> Path | None:
     """The archived file of these bytes under any extension it can have (the same bytes
     once served with another content type are not stored twice); a few stats instead of
     a directory glob."""
-    stem = os.path.join(root, IMAGE_DIR, sha256[:2], sha256)  # str paths: pathlib cost more
+    folder = os.path.join(root, IMAGE_DIR, sha256[:2])  # str paths: pathlib cost more
+    if not os.path.isdir(folder):  # an archive made with packs has no such folders
+        return None
+    stem = os.path.join(folder, sha256)
     for ext in _ALL_EXT:
         if os.path.exists(candidate := f"{stem}.{ext}"):
             return Path(candidate)
@@ -297,28 +367,3 @@ def _reduced(img: Any) -> Any:
     grey = img.convert("L")
     factor = _draft_factor(grey.size)
     return grey.reduce(factor) if factor > 1 else grey
-
-
-def _write_atomic(root: str | Path, sha256: str, path: Path, body: bytes,
-                  found: Inspection) -> None:
-    """Write whole or not at all (temp file + rename: a killed crawl leaves no half file),
-    with what the bytes decoded to as the file's attribute, set before the rename.
-
-    No fsync: the image's bytes are already evidence in the WARC (every image response
-    is archived there first), so this file is a derived, content-addressed copy that can
-    be rebuilt; an fsync per image blocked the crawl's one thread for most of its time.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    saved = False
-    with os.fdopen(_create(str(path.parent), str(tmp)), "wb") as fh:
-        fh.write(body)
-        if _HAS_XATTRS:
-            try:
-                os.setxattr(fh.fileno(), XATTR, _line(found))
-                saved = True
-            except OSError as exc:
-                if exc.errno not in _NO_XATTRS:
-                    raise
-    os.replace(tmp, path)
-    if not saved:
-        _write_meta(root, sha256, found)

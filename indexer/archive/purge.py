@@ -29,6 +29,7 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from indexer.archive import image_packs
 from indexer.archive.digest import hex_from_warc_digest
 from indexer.archive.images import IMAGE_DIR, meta_path
 from indexer.archive.index import INDEX_FILE, CaptureIndex
@@ -278,16 +279,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def delete_images(root: str | Path, hashes: Iterable[str]) -> list[str]:
-    """Delete archived images by hash (the store said no version shows them any more)."""
-    deleted = []
-    for sha in hashes:
-        if not _SHA256.fullmatch(sha):
-            continue
+    """Delete archived images by hash (the store said no version shows them any more):
+    taken out of their packs (image_packs.remove), or, in archives made before packs,
+    their files unlinked."""
+    chosen = sorted({sha for sha in hashes if _SHA256.fullmatch(sha)})
+    deleted = set(image_packs.remove(root, chosen))
+    for sha in chosen:
         for p in sorted((Path(root) / IMAGE_DIR / sha[:2]).glob(f"{sha}.*")):
             p.unlink()
-            deleted.append(sha)
+            deleted.add(sha)
         meta_path(root, sha).unlink(missing_ok=True)  # what it decoded to goes with it
-    return deleted
+    return sorted(deleted)
 
 
 __all__ = ["ArchivePurgeResult", "delete_images", "purge_records", "resume"]

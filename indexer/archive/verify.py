@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from indexer.archive import image_packs
 from indexer.archive import lock as archive_lock
 from indexer.archive.digest import hex_from_warc_digest, sha256_hex
 from indexer.archive.images import IMAGE_DIR
@@ -72,8 +73,9 @@ class VerifyReport:
     store_images: int = 0  # distinct images the store's ads show, looked for
     problems: list[str] = field(default_factory=list)  # "file@offset: what is wrong"
     truncated: list[tuple[str, int]] = field(default_factory=list)  # (file, offset)
-    # unnamed temporary files a killed crawl left (an image write is temp file + rename):
-    # never referred to by anything, so not evidence problems; safe to delete
+    # what a killed crawl or purge left that nothing refers to, so not evidence problems:
+    # an image file's temporary file (archives made before packs wrote temp file +
+    # rename), a pack no index line names; safe to delete
     leftovers: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was not checked, and why
     damaged: list[tuple[str, int, int]] = field(default_factory=list)  # (file, start, end)
@@ -131,7 +133,7 @@ def _verify(root: Path, progress: Callable[[int], None]) -> VerifyReport:
         report.files += 1
         _verify_file(root, path, report, progress)
     report.problems += report.gone_originals.lines("{n} revisit record(s) refer to it")
-    for path in sorted((root / IMAGE_DIR).glob("*/*")):
+    for path in sorted((root / IMAGE_DIR).glob("[0-9a-f][0-9a-f]/*")):  # files of their own
         if path.name.startswith(".") and path.name.endswith(".tmp"):
             report.leftovers.append(str(path.relative_to(root)))
             continue
@@ -140,7 +142,41 @@ def _verify(root: Path, progress: Callable[[int], None]) -> VerifyReport:
         progress(len(body))
         if sha256_hex(body) != path.stem:
             report.problems.append(f"{path.relative_to(root)}: content does not match its name")
+    _verify_packs(root, report, progress)
     return report
+
+
+def _verify_packs(root: Path, report: VerifyReport, progress: Callable[[int], None]) -> None:
+    """Every image the pack index names is in its pack, whole, with its hash; a pack no
+    line names is a leftover (a kill before its first line, or a purge cut short)."""
+    named: set[str] = set()
+    hashes: set[str] = set()
+    damaged: list[int] = []
+    for lineno, packed in image_packs.lines(root):
+        if packed is None:
+            damaged.append(lineno)
+            continue
+        named.add(packed.pack)
+        hashes.add(packed.sha256)
+        try:
+            body = image_packs.read(root, packed)
+        except image_packs.PackDamaged as exc:
+            report.problems.append(f"{exc} (image {packed.sha256})")
+            continue
+        progress(len(body))
+        if sha256_hex(body) != packed.sha256:
+            report.problems.append(f"{image_packs.PACK_DIR}/{packed.pack}@{packed.offset}: "
+                                   f"content does not match image {packed.sha256}")
+    report.images += len(hashes)
+    for path in sorted((root / image_packs.PACK_DIR).glob("*.pack")):
+        if path.name not in named:
+            report.leftovers.append(str(path.relative_to(root)))
+    if damaged:
+        report.notes.append(
+            f"{image_packs.INDEX_FILE}: {len(damaged)} unreadable line(s) skipped (line "
+            f"{', '.join(map(str, damaged[:10]))}{' …' if len(damaged) > 10 else ''}); a "
+            "crash while appending leaves one (an image the store shows and no line names "
+            "is said below)")
 
 
 def _verify_file(root: Path, path: Path, report: VerifyReport,

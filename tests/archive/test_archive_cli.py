@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,17 +25,27 @@ def test_verify_ok_then_partial(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["archive", "verify", "--archive", str(tmp_path / "nope")]) == 2
 
 
-def test_a_killed_image_write_is_a_leftover_not_a_bad_image(
+def test_what_a_kill_left_is_a_leftover_not_a_bad_image(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from indexer.archive import store_image
+    from indexer.archive import image_packs, store_image
 
     ref = store_image(tmp_path, b"not really an image", "http://x.test/i.jpg", "image/jpeg")
-    tmp = tmp_path / "images" / ref.sha256[:2] / f".{ref.sha256}.jpg.4242.tmp"
-    tmp.write_bytes(b"half")  # what a SIGKILL between write and rename leaves
+    sha = hashlib.sha256(b"x").hexdigest()
+    older = tmp_path / "images" / sha[:2] / f"{sha}.jpg"  # an archive made before packs
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"x")
+    tmp = older.with_name(f".{sha}.jpg.4242.tmp")
+    tmp.write_bytes(b"half")  # what a SIGKILL between an image's write and rename left
+    stray = tmp_path / image_packs.PACK_DIR / "20260101000000-4242-abcdef-00001.pack"
+    stray.write_bytes(b"half")  # a pack made by a crawl killed before its first line
     assert main(["archive", "verify", "--archive", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "0 WARC file(s), 0 record(s), 1 image(s)" in out and out.strip().endswith("OK")
-    assert f"LEFTOVER  images/{ref.sha256[:2]}/.{ref.sha256}.jpg.4242.tmp" in out
-    (tmp_path / "images" / ref.sha256[:2] / f"{ref.sha256}.jpg").write_bytes(b"tampered")
+    assert "0 WARC file(s), 0 record(s), 2 image(s)" in out and out.strip().endswith("OK")
+    assert f"LEFTOVER  images/{sha[:2]}/.{sha}.jpg.4242.tmp" in out
+    assert "LEFTOVER  images/packs/20260101000000-4242-abcdef-00001.pack" in out
+    packed = image_packs.PackIndex(tmp_path).get(ref.sha256)
+    assert packed is not None
+    with open(image_packs.pack_path(tmp_path, packed.pack), "r+b") as fh:
+        fh.write(b"tampered")
     assert main(["archive", "verify", "--archive", str(tmp_path)]) == 1
-    assert "content does not match its name" in capsys.readouterr().out
+    assert f"content does not match image {ref.sha256}" in capsys.readouterr().out

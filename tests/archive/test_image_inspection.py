@@ -1,7 +1,7 @@
 """Image inspection costs as little as it can: a JPEG is decoded at draft size (a PNG is
 reduced to that size before its hash), the same bytes are decoded once (per process, and
-across crawls through the line kept on the image file, or in ``image_meta`` where there is
-none), and an archived file is found by a few stats, not a glob."""
+across crawls through the pack index line; in archives made before packs, through the
+line kept on the image's own file, or in ``image_meta`` where there is none)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import imagehash
 import pytest
 from PIL import Image
 
-from indexer.archive import archive_verify, images, phash
+from indexer.archive import archive_verify, image_packs, images, phash
 from indexer.archive.digest import sha256_hex
 from indexer.archive.images import find_image, store_image
 from indexer.archive.phash import phash_hex
@@ -106,23 +106,43 @@ def test_bytes_archived_under_another_extension_are_not_stored_twice(tmp_path: P
     body = b"not an image at all"
     ref = store_image(tmp_path, body, "http://x.test/a.jpg", "image/jpeg")
     store_image(tmp_path, body, "http://x.test/a.gif", "image/gif")
-    files = list((tmp_path / "images").rglob("*.*"))
-    assert [f.name for f in files] == [f"{ref.sha256}.jpg"]
-    assert find_image(tmp_path, ref.sha256) == files[0]
+    entries = [entry for _n, entry in image_packs.lines(tmp_path)]
+    assert [(e.sha256, e.ext) for e in entries if e] == [(ref.sha256, "jpg")]
+    found = find_image(tmp_path, ref.sha256)
+    assert found is not None and (found.ext, found.read()) == ("jpg", body)
+    other = b"kept as a file of its own"  # an archive made before packs
+    legacy = _legacy(tmp_path, other, "jpg")
+    store_image(tmp_path, other, "http://x.test/b.gif", "image/gif")
+    assert len(list(image_packs.lines(tmp_path))) == 1  # not packed again
+    found = find_image(tmp_path, sha256_hex(other))
+    assert found is not None and (found.path, found.read()) == (legacy, other)
 
 
 def _forget(monkeypatch: pytest.MonkeyPatch) -> None:
     """As a new crawl process: nothing remembered in memory."""
     monkeypatch.setattr(images, "_seen", type(images._seen)())
+    monkeypatch.setattr(images, "_pack_indexes", {})
+    monkeypatch.setattr(images, "_pack_writers", {})
 
 
 def _no_decode(data: bytes) -> tuple[str, int, int, str]:
     raise AssertionError("decoded again")
 
 
-def _line_on(tmp_path: Path, sha256: str) -> list[str]:
-    path = find_image(tmp_path, sha256)
-    assert path is not None
+def _legacy(root: Path, body: bytes, ext: str, line: bytes | None = b"decoded") -> Path:
+    """The image as an archive made before packs kept it: a file of its own, with what it
+    decoded to as its attribute (None: without one)."""
+    sha = sha256_hex(body)
+    path = root / images.IMAGE_DIR / sha[:2] / f"{sha}.{ext}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+    if line is not None:
+        os.setxattr(path, images.XATTR,
+                    images._line(images._inspect(body)) if line == b"decoded" else line)
+    return path
+
+
+def _line_on(path: Path) -> list[str]:
     return os.getxattr(path, images.XATTR).decode("ascii").split()
 
 
@@ -130,58 +150,74 @@ def test_a_later_crawl_reads_what_the_bytes_decoded_to(monkeypatch: pytest.Monke
                                                       tmp_path: Path) -> None:
     body = _encoded(_photo(31), "PNG")
     first = store_image(tmp_path, body, "http://a.test/1.png", "image/png")
-    assert _line_on(tmp_path, first.sha256) == [first.phash, "480", "640", "PNG"]
-    assert not (tmp_path / images.META_DIR).exists()  # no file of its own per image
+    packed = image_packs.PackIndex(tmp_path).get(first.sha256)
+    assert packed is not None and packed.inspection == (first.phash, 480, 640, "PNG")
+    assert not (tmp_path / images.META_DIR).exists()
     _forget(monkeypatch)
     monkeypatch.setattr(images, "_inspect", _no_decode)
     again = store_image(tmp_path, body, "http://a.test/1.png", "image/png")
     assert (again.phash, again.width, again.height) == (first.phash, 480, 640)
-    _forget(monkeypatch)  # described from the file's line, without the bytes at hand
+    assert len(list(image_packs.lines(tmp_path))) == 1  # stored once
+    _forget(monkeypatch)  # described from the index line, without the bytes at hand
     described = images.describe_stored(tmp_path, first.sha256, "http://b.test/x", "image/png")
     assert described is not None and described.phash == first.phash
     assert archive_verify(tmp_path).ok and archive_verify(tmp_path).images == 1
 
 
+def test_an_older_archive_file_is_read_by_its_line(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    body = _encoded(_photo(30, (64, 48)), "PNG")
+    path = _legacy(tmp_path, body, "png")
+    expected = images._inspect(body)
+    _forget(monkeypatch)
+    monkeypatch.setattr(images, "_inspect", _no_decode)
+    again = store_image(tmp_path, body, "http://a.test/1.png", "image/png")
+    assert (again.phash, again.width, again.height) == expected[:3]
+    assert list(image_packs.lines(tmp_path)) == []  # kept where it is
+    found = find_image(tmp_path, again.sha256)
+    assert found is not None and found.path == path and found.read() == body
+    assert archive_verify(tmp_path).ok and archive_verify(tmp_path).images == 1
+
+
 def test_a_stored_file_without_its_line_is_described_from_its_bytes(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    first = store_image(tmp_path, _encoded(_photo(39, (64, 48)), "PNG"), "", "image/png")
-    path = find_image(tmp_path, first.sha256)
-    assert path is not None
-    os.removexattr(path, images.XATTR)  # as copied without its attributes
+    body = _encoded(_photo(39, (64, 48)), "PNG")
+    path = _legacy(tmp_path, body, "png", line=None)  # as copied without its attributes
     _forget(monkeypatch)
-    again = images.describe_stored(tmp_path, first.sha256, "http://b.test/x", "image/png")
-    assert again is not None and (again.sha256, again.phash) == (first.sha256, first.phash)
-    assert _line_on(tmp_path, first.sha256)[0] == first.phash  # and kept on it again
+    again = images.describe_stored(tmp_path, sha256_hex(body), "http://b.test/x", "image/png")
+    assert again is not None and again.phash == images._inspect(body)[0]
+    assert _line_on(path)[0] == again.phash  # and kept on it again
     assert images.describe_stored(tmp_path, "0" * 64) is None  # not archived
 
 
 def test_an_older_archive_line_in_image_meta_is_still_read(monkeypatch: pytest.MonkeyPatch,
                                                           tmp_path: Path) -> None:
     body = _encoded(_photo(35, (64, 48)), "PNG")
-    first = store_image(tmp_path, body, "", "image/png")
-    path = find_image(tmp_path, first.sha256)
-    assert path is not None
-    os.removexattr(path, images.XATTR)  # as an archive written before the attribute
-    meta = images.meta_path(tmp_path, first.sha256)
+    _legacy(tmp_path, body, "png", line=None)  # as an archive written before the attribute
+    phash = images._inspect(body)[0]
+    meta = images.meta_path(tmp_path, sha256_hex(body))
     meta.parent.mkdir(parents=True)
-    meta.write_text(f"{first.phash} 64 48 PNG\n")
+    meta.write_text(f"{phash} 64 48 PNG\n")
     _forget(monkeypatch)
     monkeypatch.setattr(images, "_inspect", _no_decode)
     again = store_image(tmp_path, body, "", "image/png")
-    assert (again.phash, again.width, again.height) == (first.phash, 64, 48)
+    assert (again.phash, again.width, again.height) == (phash, 64, 48)
 
 
 def test_without_extended_attributes_the_line_goes_to_image_meta(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    body = _encoded(_photo(36, (64, 48)), "PNG")
+    _legacy(tmp_path, body, "png", line=None)
+
     def unsupported(*args: object) -> None:
         raise OSError(errno.ENOTSUP, "Operation not supported")
 
     monkeypatch.setattr(os, "setxattr", unsupported)
-    body = _encoded(_photo(36, (64, 48)), "PNG")
-    first = store_image(tmp_path, body, "", "image/png")
+    _forget(monkeypatch)
+    first = images.describe_stored(tmp_path, sha256_hex(body))
+    assert first is not None
     meta = images.meta_path(tmp_path, first.sha256)
     assert meta.read_text().split() == [first.phash, "64", "48", "PNG"]
-    assert find_image(tmp_path, first.sha256) is not None  # the image itself is stored
     _forget(monkeypatch)
     monkeypatch.setattr(images, "_inspect", _no_decode)
     assert store_image(tmp_path, body, "", "image/png").phash == first.phash
@@ -189,9 +225,12 @@ def test_without_extended_attributes_the_line_goes_to_image_meta(
 
 def test_without_extended_attributes_at_all_the_line_goes_to_image_meta(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(images, "_HAS_XATTRS", False)  # as on a system without os.setxattr
     body = _encoded(_photo(37, (64, 48)), "PNG")
-    first = store_image(tmp_path, body, "", "image/png")
+    _legacy(tmp_path, body, "png", line=None)
+    monkeypatch.setattr(images, "_HAS_XATTRS", False)  # as on a system without os.setxattr
+    _forget(monkeypatch)
+    first = images.describe_stored(tmp_path, sha256_hex(body))
+    assert first is not None
     assert images.meta_path(tmp_path, first.sha256).read_text().split()[0] == first.phash
     _forget(monkeypatch)
     monkeypatch.setattr(images, "_inspect", _no_decode)
@@ -202,9 +241,8 @@ def test_without_extended_attributes_at_all_the_line_goes_to_image_meta(
 def test_a_failing_disk_is_an_error_not_a_photo_to_decode_again(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, call: str) -> None:
     body = _encoded(_photo(38, (64, 48)), "PNG")
-    if call == "getxattr":
-        store_image(tmp_path, body, "", "image/png")
-        _forget(monkeypatch)
+    _legacy(tmp_path, body, "png", line=None if call == "setxattr" else b"decoded")
+    _forget(monkeypatch)
 
     def failing(*args: object) -> None:
         raise OSError(errno.EIO, "Input/output error")
@@ -222,21 +260,18 @@ def test_a_damaged_record_is_decoded_again_and_rewritten(monkeypatch: pytest.Mon
                                                          tmp_path: Path, damage: bytes,
                                                          kept_in: str) -> None:
     body = _encoded(_photo(32, (64, 48)), "PNG")
-    _forget(monkeypatch)  # the same bytes in every case: decode and record them here
-    first = store_image(tmp_path, body, "", "image/png")
-    path = find_image(tmp_path, first.sha256)
-    assert path is not None
+    expected = images._inspect(body)
     if kept_in == "attribute":
-        os.setxattr(path, images.XATTR, damage)
+        path = _legacy(tmp_path, body, "png", line=damage)
     else:  # an older archive's line
-        os.removexattr(path, images.XATTR)
-        meta = images.meta_path(tmp_path, first.sha256)
+        path = _legacy(tmp_path, body, "png", line=None)
+        meta = images.meta_path(tmp_path, sha256_hex(body))
         meta.parent.mkdir(parents=True)
         meta.write_bytes(damage)
     _forget(monkeypatch)
     again = store_image(tmp_path, body, "", "image/png")
-    assert (again.phash, again.width, again.height) == (first.phash, 64, 48)
-    assert _line_on(tmp_path, first.sha256) == [first.phash, "64", "48", "PNG"]
+    assert (again.phash, again.width, again.height) == expected[:3]
+    assert _line_on(path) == [expected[0], "64", "48", "PNG"]
 
 
 def test_an_undecodable_image_is_remembered_as_such(monkeypatch: pytest.MonkeyPatch,
@@ -250,21 +285,26 @@ def test_an_undecodable_image_is_remembered_as_such(monkeypatch: pytest.MonkeyPa
 
 def test_purging_an_image_takes_what_it_decoded_to(tmp_path: Path) -> None:
     ref = store_image(tmp_path, _encoded(_photo(33, (64, 48)), "PNG"), "", "image/png")
-    meta = images.meta_path(tmp_path, ref.sha256)  # and an older archive's line for it
+    older = _encoded(_photo(40, (64, 48)), "PNG")
+    _legacy(tmp_path, older, "png")
+    meta = images.meta_path(tmp_path, sha256_hex(older))  # and an older archive's line
     meta.parent.mkdir(parents=True)
-    meta.write_text(f"{ref.phash} 64 48 PNG\n")
-    assert delete_images(tmp_path, [ref.sha256]) == [ref.sha256]
-    assert find_image(tmp_path, ref.sha256) is None  # its attribute went with it
+    meta.write_text(f"{images._inspect(older)[0]} 64 48 PNG\n")
+    hashes = sorted([ref.sha256, sha256_hex(older)])
+    assert delete_images(tmp_path, hashes) == hashes
+    assert find_image(tmp_path, ref.sha256) is None  # its index line went with it
+    assert find_image(tmp_path, sha256_hex(older)) is None  # its attribute went with it
     assert not meta.exists()
 
 
-def test_a_purged_folder_is_made_again_for_the_next_image(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
+def test_a_purged_archive_takes_the_next_image_in_a_new_pack(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import shutil
 
     first = store_image(tmp_path, _encoded(_photo(34, (64, 48)), "PNG"), "", "image/png")
     shutil.rmtree(tmp_path / "images")
     _forget(monkeypatch)  # decoded again: its line is kept again too
     again = store_image(tmp_path, _encoded(_photo(34, (64, 48)), "PNG"), "", "image/png")
-    assert find_image(tmp_path, again.sha256) is not None and again.phash == first.phash
-    assert _line_on(tmp_path, again.sha256)[0] == first.phash
+    found = find_image(tmp_path, again.sha256)
+    assert found is not None and again.phash == first.phash
+    assert found.packed is not None and found.packed.phash == first.phash

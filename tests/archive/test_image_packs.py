@@ -41,7 +41,8 @@ def test_an_image_is_read_back_as_packed_with_what_it_decoded_to(tmp_path: Path)
     assert index.get("0" * 64) is None
 
 
-def test_a_view_reads_what_another_process_packed_since(tmp_path: Path) -> None:
+def test_a_view_reads_what_another_process_packed_since_it_last_looked(tmp_path: Path
+                                                                      ) -> None:
     index = PackIndex(tmp_path)
     assert index.get(_sha(_body(1))) is None  # no index yet
     script = textwrap.dedent(f"""
@@ -154,6 +155,61 @@ def test_a_replaced_index_is_read_again_whole(tmp_path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(b"".join(kept))
     os.replace(tmp, path)  # as a purge replaces it
-    assert index.get(_sha(_body(0))) is not None  # what it read stays until it re-reads
-    index.refresh()
     assert index.get(_sha(_body(0))) is None and index.get(_sha(_body(1))) is not None
+
+
+def _all_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted((root / "images").rglob("*")) if p.is_file())
+
+
+def test_a_removed_image_leaves_no_byte_behind_and_the_rest_stays(tmp_path: Path) -> None:
+    first = PackWriter(tmp_path)
+    for n in (1, 2, 3):
+        first.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    kept_pack = PackWriter(tmp_path).add(_sha(_body(4)), _body(4), "png", FOUND).pack
+    affected = PackIndex(tmp_path).get(_sha(_body(2)))
+    assert affected is not None
+    with open(image_packs.pack_path(tmp_path, affected.pack), "ab") as fh:
+        fh.write(_body(2)[:500])  # and bytes a kill left unindexed
+    assert image_packs.remove(tmp_path, [_sha(_body(2)), "f" * 64]) == {_sha(_body(2))}
+    assert _body(2)[:500] not in _all_bytes(tmp_path)
+    index = PackIndex(tmp_path)
+    assert index.get(_sha(_body(2))) is None
+    for n in (1, 3, 4):
+        packed = index.get(_sha(_body(n)))
+        assert packed is not None and image_packs.read(tmp_path, packed) == _body(n)
+    names = {p.name for p in (tmp_path / image_packs.PACK_DIR).iterdir()}
+    assert kept_pack in names and affected.pack not in names and len(names) == 2
+    assert [e is not None for _n, e in image_packs.lines(tmp_path)] == [True] * 3
+    assert image_packs.remove(tmp_path, [_sha(_body(2))]) == set()  # nothing more to do
+
+
+def test_removing_every_image_of_a_pack_leaves_no_pack(tmp_path: Path) -> None:
+    PackWriter(tmp_path).add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    assert image_packs.remove(tmp_path, [_sha(_body(1))]) == {_sha(_body(1))}
+    assert list((tmp_path / image_packs.PACK_DIR).iterdir()) == []
+    assert list(image_packs.lines(tmp_path)) == []
+
+
+def test_what_a_cut_short_removal_left_goes_at_the_next(tmp_path: Path) -> None:
+    PackWriter(tmp_path).add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    stray = image_packs.pack_path(tmp_path, "20260101000000-1-abcdef-00001.pack")
+    stray.write_bytes(_body(9))  # a copy no line names yet (a crash before the index)
+    PackWriter(tmp_path).add(_sha(_body(2)), _body(2), "jpg", FOUND)
+    image_packs.remove(tmp_path, [_sha(_body(2))])
+    assert not stray.exists()
+    packed = PackIndex(tmp_path).get(_sha(_body(1)))
+    assert packed is not None and image_packs.read(tmp_path, packed) == _body(1)
+
+
+def test_a_damaged_pack_stops_a_removal_before_it_changes_anything(tmp_path: Path) -> None:
+    writer = PackWriter(tmp_path)
+    for n in (1, 2):
+        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    index_before = image_packs.index_path(tmp_path).read_bytes()
+    pack = next((tmp_path / image_packs.PACK_DIR).iterdir())
+    os.truncate(pack, len(_body(1)) + 10)  # the second image, kept, is cut short
+    with pytest.raises(PackDamaged, match="cut short"):
+        image_packs.remove(tmp_path, [_sha(_body(1))])
+    assert image_packs.index_path(tmp_path).read_bytes() == index_before
+    assert [p.name for p in (tmp_path / image_packs.PACK_DIR).iterdir()] == [pack.name]

@@ -18,12 +18,12 @@ from indexer.archive import (
     WarcWriter,
     archive_verify,
     find_image,
+    image_packs,
     read_capture,
     read_record,
     store_image,
 )
 from indexer.archive.digest import sha256_hex
-from indexer.archive.images import image_path
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -145,10 +145,10 @@ def test_images_are_content_addressed_with_a_perceptual_hash(tmp_path: Path) -> 
     sha = sha256_hex(body)
     assert ref.sha256 == sha and (ref.width, ref.height) == (64, 48)
     assert len(ref.phash) == 16 and ref.content_type == "image/png"
-    assert image_path(tmp_path, sha, "png").read_bytes() == body
-    assert find_image(tmp_path, sha) == image_path(tmp_path, sha, "png")
+    found = find_image(tmp_path, sha)
+    assert found is not None and (found.ext, found.size, found.read()) == ("png", len(body), body)
     again = store_image(tmp_path, body, "http://other.test/b.png", "image/png")
-    assert again.sha256 == sha and len(list((tmp_path / "images").rglob("*.png"))) == 1
+    assert again.sha256 == sha and len(list(image_packs.lines(tmp_path))) == 1
     assert archive_verify(tmp_path).images == 1
 
 
@@ -161,11 +161,14 @@ def test_undecodable_image_is_kept_without_a_phash(tmp_path: Path) -> None:
 
 def test_tampered_image_is_reported(tmp_path: Path) -> None:
     ref = store_image(tmp_path, _png((1, 2, 3)), "", "image/png")
-    path = find_image(tmp_path, ref.sha256)
-    assert path is not None
-    path.write_bytes(b"changed")
+    found = find_image(tmp_path, ref.sha256)
+    assert found is not None and found.packed is not None
+    with open(image_packs.pack_path(tmp_path, found.packed.pack), "r+b") as fh:
+        fh.seek(found.packed.offset + 20)
+        fh.write(b"changed")
     report = archive_verify(tmp_path)
-    assert not report.ok and "does not match its name" in report.problems[0]
+    assert not report.ok and report.problems == [
+        f"images/packs/{found.packed.pack}@0: content does not match image {ref.sha256}"]
 
 
 def test_verify_checks_a_revisit_against_its_original(tmp_path: Path) -> None:

@@ -20,6 +20,6 @@ def test_an_archived_svg_is_found_by_the_archive_but_not_served(tmp_path: Path) 
     Image.new("RGB", (8, 8), "red").save(buf, "PNG")
     png = store_image(tmp_path, buf.getvalue(), "http://ad.test/x.png", "image/png")
     stored = archived(tmp_path, svg.sha256)
-    assert stored is not None and stored.suffix == ".svg"
+    assert stored is not None and stored.ext == "svg"
     assert find_image(tmp_path, svg.sha256) is None
     assert find_image(tmp_path, png.sha256) == archived(tmp_path, png.sha256)

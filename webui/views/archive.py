@@ -23,7 +23,7 @@ from webui import audit, shown_images
 from webui.archived_page import image_resolver, make_inert
 from webui.views.ads import find_capture, load_ad
 from webui.views.common import loaded_into_page
-from webui.views.images import TYPES, find_image
+from webui.views.images import TYPES, find_image, read_image
 
 bp = Blueprint("archive", __name__)
 
@@ -42,10 +42,13 @@ def archived_images(record: AdRecord, archive_dir: Path) -> dict[str, str]:
 
 def inline_image(archive_dir: Path, sha256: str) -> str:
     """A raster image from the archive as a data: URI ('' if missing, too big or not raster)."""
-    path = find_image(archive_dir, sha256)
-    if path is None or path.stat().st_size > MAX_INLINE_IMAGE:
+    found = find_image(archive_dir, sha256)
+    if found is None or found.size > MAX_INLINE_IMAGE:
         return ""
-    return f"data:{TYPES[path.suffix]};base64," + base64.b64encode(path.read_bytes()).decode()
+    body = read_image(found)
+    if body is None:
+        return ""
+    return f"data:{TYPES['.' + found.ext]};base64," + base64.b64encode(body).decode()
 
 
 def _charset(content_type: str) -> str:

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, g, render_template
 from webui import audit
 from webui.report import evidence, pdf_bytes
 from webui.views.ads import load_ad, version_by_seq
-from webui.views.images import find_image
+from webui.views.images import find_image, read_image
 
 bp = Blueprint("evidence", __name__)
 
@@ -27,11 +27,16 @@ def report(ad_id: str, seq: int) -> str:
     return render_template("report.html", ev=ev)
 
 
+def _image_bytes(archive: Path, sha256: str) -> bytes | None:
+    found = find_image(archive, sha256)
+    return read_image(found) if found is not None else None
+
+
 @bp.route("/ad/<ad_id>/v/<int:seq>/report.pdf")
 def report_pdf(ad_id: str, seq: int) -> Response:
     ev = _evidence(ad_id, seq)
     archive = Path(current_app.config["ARCHIVE_DIR"])
-    body = pdf_bytes(ev, lambda sha: find_image(archive, sha))
+    body = pdf_bytes(ev, lambda sha: _image_bytes(archive, sha))
     audit.record("export", target=ad_id, details={"format": "pdf", "version": seq,
                                                    "bytes": len(body)})
     name = f"adtrace-{ad_id}-v{seq}.pdf"

@@ -15,6 +15,7 @@ session, shown too long ago, opened on its own (a tab, a script) or not found ge
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -36,10 +37,20 @@ TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
          ".gif": "image/gif", ".webp": "image/webp", ".bmp": "image/bmp"}
 
 
-def find_image(archive_dir: Path, sha256: str) -> Path | None:
-    """The archived file for a content hash, if it is of a type served (TYPES)."""
-    path = archive.find_image(archive_dir, sha256)
-    return path if path is not None and path.suffix in TYPES else None
+def find_image(archive_dir: Path, sha256: str) -> archive.StoredImage | None:
+    """The archived image of a content hash, if it is of a type served (TYPES)."""
+    found = archive.find_image(archive_dir, sha256)
+    return found if found is not None and f".{found.ext}" in TYPES else None
+
+
+def read_image(found: archive.StoredImage) -> bytes | None:
+    """The archived image's bytes; None (logged) when its pack or file cannot give them
+    whole: the archive is damaged there, which ``adtrace archive verify`` reports."""
+    try:
+        return found.read()
+    except OSError:
+        current_app.logger.exception("archived image %s could not be read", found.sha256)
+        return None
 
 
 def covered_by_page(sha256: str) -> bool:
@@ -53,12 +64,15 @@ def image(sha256: str) -> Response:
     if not SHA256_RE.match(sha256):
         abort(404)
     shown_by = get_store().ads_showing_image(sha256)  # behind the user's wall
-    path = find_image(Path(current_app.config["ARCHIVE_DIR"]), sha256) if shown_by else None
-    if path is None or not covered_by_page(sha256):
+    found = find_image(Path(current_app.config["ARCHIVE_DIR"]), sha256) if shown_by else None
+    body = read_image(found) if found is not None else None
+    if body is None or not covered_by_page(sha256):
         audit.record("view_archived", target=sha256,
-                     details={"image": True, "found": path is not None, "ads": shown_by})
-    if path is None:
+                     details={"image": True, "found": body is not None, "ads": shown_by})
+    if body is None or found is None:
         abort(404)
-    response = send_file(path, mimetype=TYPES[path.suffix], max_age=86400, etag=True)
+    # content-addressed: the hash is the ETag, and the bytes never change under it
+    response = send_file(io.BytesIO(body), mimetype=TYPES[f".{found.ext}"], max_age=86400,
+                         etag=sha256)
     response.headers["Content-Disposition"] = "inline"
     return response
