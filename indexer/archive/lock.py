@@ -22,6 +22,7 @@ from pathlib import Path
 
 LOCK_FILE = "archive.lock"
 JOURNAL = "purge-journal.json"  # a purge's journal (indexer.archive.purge): there until it ends
+IMAGE_JOURNAL = "purge-images.json"  # the images a purge takes out: there until they are out
 log = logging.getLogger(__name__)
 
 
@@ -37,19 +38,21 @@ def _open(root: str | Path) -> int:
 
 def hold_shared(root: str | Path) -> int:
     """Take a writer's share of ``root``'s lock (waiting out a purge); returns the
-    descriptor that holds it, for ``release``. A purge that was killed halfway (its
-    journal is still there) must be finished first: the capture index still points at
-    the old places, and revisit records written now would refer to them."""
+    descriptor that holds it, for ``release``. A purge that was killed halfway (a journal
+    of it is still there) must be finished first: the capture index still points at the
+    old places, and revisit records written now would refer to them; images it had yet to
+    take out could be archived again for a new ad, and then be taken out under it."""
     fd = _open(root)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         log.warning("archive %s is being purged: waiting for the purge to end", root)
         fcntl.flock(fd, fcntl.LOCK_SH)
-    if (Path(root) / JOURNAL).exists():
-        os.close(fd)
-        raise ArchiveBusy(f"archive {root}: a purge was interrupted ({JOURNAL} is there); "
-                          "run `adtrace purge --yes` again to finish it first")
+    for journal in (JOURNAL, IMAGE_JOURNAL):
+        if (Path(root) / journal).exists():
+            os.close(fd)
+            raise ArchiveBusy(f"archive {root}: a purge was interrupted ({journal} is "
+                              "there); run `adtrace purge --yes` again to finish it first")
     return fd
 
 

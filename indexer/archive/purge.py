@@ -33,7 +33,7 @@ from indexer.archive import image_packs
 from indexer.archive.digest import hex_from_warc_digest
 from indexer.archive.images import IMAGE_DIR, meta_path
 from indexer.archive.index import INDEX_FILE, CaptureIndex
-from indexer.archive.lock import JOURNAL
+from indexer.archive.lock import IMAGE_JOURNAL, JOURNAL
 from indexer.archive.writer import WARC_DIR
 from indexer.model import from_iso, short_hash, to_iso
 
@@ -281,14 +281,24 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def delete_images(root: str | Path, hashes: Iterable[str]) -> list[str]:
     """Delete archived images by hash (the store said no version shows them any more):
     taken out of their packs (image_packs.remove), or, in archives made before packs,
-    their files unlinked."""
-    chosen = sorted({sha for sha in hashes if _SHA256.fullmatch(sha)})
+    their files unlinked. The hashes are written down first (IMAGE_JOURNAL) and the note
+    deleted once they are all out: a purge killed meanwhile, or stopped by a damaged pack,
+    leaves it, crawls refuse to start (indexer.archive.lock), and the next purge takes
+    them out with its own."""
+    base = Path(root)
+    journal = base / IMAGE_JOURNAL
+    pending = json.loads(journal.read_text(encoding="utf-8"))["hashes"] if journal.exists() else []
+    chosen = sorted({sha for sha in [*pending, *hashes] if _SHA256.fullmatch(sha)})
+    if not chosen:
+        return []
+    _write_atomic(journal, json.dumps({"hashes": chosen}).encode())
     deleted = set(image_packs.remove(root, chosen))
     for sha in chosen:
-        for p in sorted((Path(root) / IMAGE_DIR / sha[:2]).glob(f"{sha}.*")):
+        for p in sorted((base / IMAGE_DIR / sha[:2]).glob(f"{sha}.*")):
             p.unlink()
             deleted.add(sha)
         meta_path(root, sha).unlink(missing_ok=True)  # what it decoded to goes with it
+    journal.unlink()
     return sorted(deleted)
 
 

@@ -171,6 +171,9 @@ def _verify_packs(root: Path, report: VerifyReport, progress: Callable[[int], No
     for path in sorted((root / image_packs.PACK_DIR).glob("*.pack")):
         if path.name not in named:
             report.leftovers.append(str(path.relative_to(root)))
+    index = image_packs.index_path(root)
+    for path in sorted(index.parent.glob(f".{index.name}.*.tmp")):  # a purge's, cut short
+        report.leftovers.append(str(path.relative_to(root)))
     if damaged:
         report.notes.append(
             f"{image_packs.INDEX_FILE}: {len(damaged)} unreadable line(s) skipped (line "

@@ -213,3 +213,83 @@ def test_a_damaged_pack_stops_a_removal_before_it_changes_anything(tmp_path: Pat
         image_packs.remove(tmp_path, [_sha(_body(1))])
     assert image_packs.index_path(tmp_path).read_bytes() == index_before
     assert [p.name for p in (tmp_path / image_packs.PACK_DIR).iterdir()] == [pack.name]
+
+
+def test_a_line_cut_short_never_takes_the_next_writers_line_with_it(tmp_path: Path) -> None:
+    writer = PackWriter(tmp_path)
+    writer.add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    with open(image_packs.index_path(tmp_path), "ab") as fh:
+        fh.write(b'\n{"ext": "jpg", "form')  # another process died mid-line (a full disk)
+    writer.add(_sha(_body(2)), _body(2), "jpg", FOUND)  # a writer that had written before
+    index = PackIndex(tmp_path)
+    assert all(index.get(_sha(_body(n))) is not None for n in (1, 2))
+
+
+def test_threads_sharing_a_view_all_find_what_is_archived(tmp_path: Path) -> None:
+    import threading
+
+    writer = PackWriter(tmp_path)
+    for n in range(200):
+        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    index, misses = PackIndex(tmp_path), []
+
+    def look() -> None:
+        for _round in range(3):
+            misses.extend(n for n in range(200) if index.get(_sha(_body(n))) is None)
+
+    threads = [threading.Thread(target=look) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for n in range(200, 400):  # lines appended while they look
+        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    for t in threads:
+        t.join()
+    assert misses == []
+
+
+def test_an_index_rewritten_in_place_is_read_again(tmp_path: Path) -> None:
+    """A purge's new index may get the old one's inode: its first line tells them apart."""
+    writer = PackWriter(tmp_path)
+    for n in range(3):
+        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    index = PackIndex(tmp_path)
+    assert index.get(_sha(_body(0))) is not None
+    path = image_packs.index_path(tmp_path)
+    lines = [line for _n, line in image_packs.lines(tmp_path)]
+    extra = PackWriter(tmp_path).add(_sha(_body(9)), _body(9), "jpg", FOUND)
+    new = (b'{"generation": "0123456789abcdef"}\n' + extra.line()
+           + b"".join(p.line() for p in reversed(lines) if p and p.sha256 != _sha(_body(0))))
+    with open(path, "r+b") as fh:  # same inode, longer than what the view read, other order
+        fh.write(new + b"\n" * max(0, path.stat().st_size + 10 - len(new)))
+        fh.truncate()
+    for n in (9, 1, 2):  # the new line first: it lies before where the view had read to
+        packed = index.get(_sha(_body(n)))
+        assert packed is not None and image_packs.read(tmp_path, packed) == _body(n)
+    assert index.get(_sha(_body(0))) is None
+
+
+def test_a_removal_keeps_unreadable_lines_and_the_packs_they_name(tmp_path: Path) -> None:
+    PackWriter(tmp_path).add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    named_only_there = image_packs.pack_path(tmp_path, "20260101000000-7-abcdef-00001.pack")
+    named_only_there.write_bytes(_body(5))
+    damaged = b'{"ext": "jpg", "pack": "20260101000000-7-abcdef-00001.pack", "sha256": "ab'
+    with open(image_packs.index_path(tmp_path), "ab") as fh:
+        fh.write(b"\n" + damaged + b"\n")
+    PackWriter(tmp_path).add(_sha(_body(2)), _body(2), "jpg", FOUND)
+    image_packs.remove(tmp_path, [_sha(_body(2))])
+    assert named_only_there.exists()
+    assert damaged in image_packs.index_path(tmp_path).read_bytes()
+    assert PackIndex(tmp_path).get(_sha(_body(1))) is not None
+
+
+def test_a_removed_image_is_gone_from_a_pack_a_kill_left_it_unnamed_in(tmp_path: Path) -> None:
+    writer = PackWriter(tmp_path)
+    writer.add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    first_pack = next((tmp_path / image_packs.PACK_DIR).iterdir())
+    with open(first_pack, "ab") as fh:
+        fh.write(_body(2))  # its bytes, and then the process was killed before the line
+    PackWriter(tmp_path).add(_sha(_body(2)), _body(2), "jpg", FOUND)  # packed again later
+    assert image_packs.remove(tmp_path, [_sha(_body(2))]) == {_sha(_body(2))}
+    assert _body(2) not in _all_bytes(tmp_path)
+    packed = PackIndex(tmp_path).get(_sha(_body(1)))
+    assert packed is not None and image_packs.read(tmp_path, packed) == _body(1)

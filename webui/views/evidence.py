@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, render_template
 
 from webui import audit
-from webui.report import evidence, pdf_bytes
+from webui.report import MAX_IMAGE_BYTES, evidence, pdf_bytes
 from webui.views.ads import load_ad, version_by_seq
 from webui.views.images import find_image, read_image
 
@@ -29,7 +29,7 @@ def report(ad_id: str, seq: int) -> str:
 
 def _image_bytes(archive: Path, sha256: str) -> bytes | None:
     found = find_image(archive, sha256)
-    return read_image(found) if found is not None else None
+    return read_image(found) if found is not None and found.size <= MAX_IMAGE_BYTES else None
 
 
 @bp.route("/ad/<ad_id>/v/<int:seq>/report.pdf")
