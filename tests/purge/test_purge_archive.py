@@ -315,3 +315,37 @@ def test_a_crawl_keeps_the_archive_until_its_engine_stops(world) -> None:
     finally:
         middleware.writer.close()  # a failed check must not leave the lock to later tests
     assert purge.run(store, root, chosen, dry_run=False).totals["captures"] == 3
+
+
+def test_cli_purge_that_cannot_take_photos_out_says_so_and_the_next_finishes(
+        world, tmp_path: Path, monkeypatch, capsys) -> None:
+    from indexer.archive import image_packs
+    from indexer.archive.lock import IMAGE_JOURNAL
+
+    root, store = world
+    kept = store_image(root, PNG + b"kept", "http://keep.test/k.png", "image/png")
+    store.close()
+    monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ADTRACE_STORE", str(tmp_path / "store.sqlite3"))
+    monkeypatch.setenv("ADTRACE_ARCHIVE_DIR", str(root))
+    found = find_image(root, kept.sha256)
+    assert found is not None and found.packed is not None
+    pack = image_packs.pack_path(root, found.packed.pack)
+    whole = pack.read_bytes()
+    pack.write_bytes(whole[:found.packed.offset + 3])  # the photo the purge keeps: cut short
+    assert main(["purge", "--source", "old", "--wipe", "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "photos could not be taken out of the archive" in err and "cut short" in err
+    assert (root / IMAGE_JOURNAL).exists()
+    pack.write_bytes(whole)  # mended from a copy
+    assert main(["purge", "--yes"]) == 0  # nothing new to purge: the photo still goes
+    assert not (root / IMAGE_JOURNAL).exists()
+    assert find_image(root, PNG_SHA()) is None
+    assert archive_verify(root).ok
+    from webui import db
+
+    conn = db.connect(tmp_path)
+    phases = [json.loads(r["details"]).get("phase")
+              for r in conn.execute("SELECT details FROM audit WHERE action = 'purge'")]
+    assert phases == ["started", "images left", "started", "done"]
+    conn.close()
