@@ -61,7 +61,6 @@ def _store():  # noqa: ANN202 - a Store
 def run_purge(args: argparse.Namespace) -> int:
     from adtrace import settings
     from indexer import purge
-    from indexer.archive.image_packs import PackDamaged
     from indexer.archive.lock import ArchiveBusy
 
     if not args.dry_run and not args.yes:
@@ -91,13 +90,6 @@ def run_purge(args: argparse.Namespace) -> int:
             if not args.dry_run:
                 record("purge", target, {**scope, "phase": "refused", "reason": str(exc)})
             raise CommandError(str(exc)) from exc
-        except PackDamaged as exc:  # the store is purged; the photos wait in the journal
-            record("purge", target, {**scope, "phase": "images left", "reason": str(exc)})
-            raise CommandError(
-                f"the store and the WARC files are purged, but photos could not be taken "
-                f"out of the archive: {exc}. Run `adtrace archive verify`, mend the archive "
-                "(from a copy), then `adtrace purge --yes` takes them out; crawls wait until "
-                "then") from exc
     finally:
         store.close()
     _print(report)

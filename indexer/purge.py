@@ -121,7 +121,10 @@ def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
         return PurgeReport([store.purge(t.source_id, t.before, dry_run=dry_run)
                             for t in chosen], dry_run=dry_run)
     with archive_lock.held(archive_root, alone=True):
-        results = [store.purge(t.source_id, t.before, dry_run=False) for t in chosen]
+        results = []
+        for t in chosen:  # each target's photos written down as soon as the store let go
+            results.append(store.purge(t.source_id, t.before, dry_run=False))
+            archive_purge.note_images(archive_root, results[-1].images)
         report = PurgeReport(results)
         caps = [(c.warc_file, c.warc_offset) for r in results for c in r.captures]
         report.archive = archive_purge.purge_records(archive_root, caps, store)

@@ -135,7 +135,8 @@ class PackIndex:
     seventh of parsing them); the line is read and parsed when its image is asked for, and
     must name that hash. A purge replaces the file, and the new one starts with a line of
     its own (``remove``): a view whose file's first line changed, or that shrank, reads it
-    all again (the inode alone does not tell: a replaced file may get the old one's).
+    all again (the inode alone does not tell: a replaced file may get the old one's). A
+    line that names the hash and does not parse is passed over for a later one.
     Safe to share between threads (the web UI serves from several).
     """
 
@@ -144,13 +145,14 @@ class PackIndex:
         self._starts: dict[str, int] = {}
         self._pos = 0  # bytes of whole lines read so far
         self._head = b""  # the file's first line as last read
+        self._bad: set[int] = set()  # starts of lines that name a hash and do not parse
         self._lock = threading.Lock()
 
     def get(self, sha256: str) -> Packed | None:
         """The image's entry, as the index says now: the lines appended since the last
         read are read first, all of them when a purge replaced the file."""
         with self._lock:
-            for _attempt in range(2):
+            for attempt in range(2):
                 fh = self._open()
                 if fh is None:
                     return None
@@ -160,10 +162,14 @@ class PackIndex:
                     if start is None:
                         return None
                     fh.seek(start)
-                    packed = parse_line(fh.readline(_MAX_LINE))
+                    raw = fh.readline(_MAX_LINE)
+                packed = parse_line(raw)
                 if packed is not None and packed.sha256 == sha256:
                     return packed
-                self._pos = -1  # replaced between two reads: read it all again
+                if sha256.encode() in raw:  # a damaged line: a later one may name it
+                    self._bad.add(start)
+                if attempt == 0:
+                    self._pos = -1  # or the file changed under the view: read it all again
             return None
 
     def refresh(self) -> None:
@@ -187,6 +193,8 @@ class PackIndex:
         size = os.fstat(fh.fileno()).st_size
         head = fh.readline(_MAX_LINE)  # "\n" as writers start it; a purge's own line
         if self._pos < 0 or size < self._pos or (self._pos and head != self._head):
+            if self._pos >= 0:  # another file, not a second look at this one
+                self._bad = set()
             self._starts, self._pos = {}, 0
         self._head = head
         if size == self._pos:
@@ -197,7 +205,7 @@ class PackIndex:
         pos = self._pos
         for raw in data[:whole].splitlines(keepends=True):
             at = raw.find(_SHA_FIELD)
-            if at >= 0 and raw.endswith(b"}\n"):  # a line a crash cut short is skipped
+            if at >= 0 and raw.endswith(b"}\n") and pos not in self._bad:  # cut: skipped
                 sha = raw[at + len(_SHA_FIELD):at + len(_SHA_FIELD) + 64].decode("latin-1")
                 self._starts.setdefault(sha, pos)
             pos += len(raw)
@@ -266,18 +274,24 @@ def remove(root: str | Path, hashes: Iterable[str]) -> set[str]:
     line: those may be a copy of one of them); then the index is replaced by one without
     their lines, starting with a line of its own (temp file, synced, renamed: see
     PackIndex); then the old packs are unlinked, and their bytes with them. A line that
-    cannot be read is kept as it was, and a pack whose name is anywhere in the index is
-    never taken for a leftover. A crash before the rename leaves the old index and packs
-    as they were (the new packs, which no line names, are deleted by the next removal;
-    ``archive verify`` lists them); a crash after it leaves old packs no line names,
-    deleted the same way. A pack that cannot give an image it keeps whole stops the
-    removal before the index changes (PackDamaged; ``archive verify`` tells more).
+    cannot be read is kept as it was; a pack it names is neither taken for a leftover nor
+    compacted for bytes no readable line names (they may be its image). A kept image its
+    pack cannot give whole is copied as far as it goes, after the whole ones, under its
+    line as it was: ``archive verify`` still says it is cut short, and the removal goes
+    through. A crash before the rename leaves the old index and packs as they were (the
+    new packs, which no line names, are deleted by the next removal; ``archive verify``
+    lists them); a crash after it leaves old packs no line names, deleted the same way.
+    A hash whose only line cannot be read is not found here (``archive verify`` notes
+    unreadable lines).
     """
     base, drop = Path(root), set(hashes)
     rows = _rows(base)
     entries = [packed for _raw, packed in rows if packed is not None]
-    _delete_unnamed(base, b"".join(raw for raw, _packed in rows))
-    affected = sorted({p.pack for p in entries if p.sha256 in drop} | _with_unnamed_bytes(base, entries))
+    _delete_unnamed(base, b"\n".join(raw for raw, _packed in rows))
+    unreadable = b"\n".join(raw for raw, packed in rows if packed is None)
+    affected = sorted({p.pack for p in entries if p.sha256 in drop}
+                      | {name for name in _with_unnamed_bytes(base, entries)
+                         if name.encode() not in unreadable})
     if not affected:
         return set()
     moved = {}
@@ -307,37 +321,59 @@ def _rows(base: Path) -> list[tuple[bytes, Packed | None]]:
 
 
 def _with_unnamed_bytes(base: Path, entries: list[Packed]) -> set[str]:
-    """The packs longer than the images their lines name."""
-    named: dict[str, dict[int, int]] = {}
+    """The packs with bytes that none of their lines names (the union of the named
+    stretches is measured, so lines naming the same or overlapping bytes count once)."""
+    named: dict[str, list[tuple[int, int]]] = {}
     for p in entries:
-        named.setdefault(p.pack, {})[p.offset] = p.length
+        named.setdefault(p.pack, []).append((p.offset, p.offset + p.length))
     out = set()
-    for name, places in named.items():
+    for name, spans in named.items():
         try:
-            if pack_path(base, name).stat().st_size > sum(places.values()):
-                out.add(name)
+            size = pack_path(base, name).stat().st_size
         except FileNotFoundError:
             continue
+        covered, end = 0, 0
+        for start, stop in sorted(spans):
+            start, stop = max(start, end), min(stop, size)
+            if stop > start:
+                covered += stop - start
+                end = stop
+        if size > covered:
+            out.add(name)
     return out
 
 
 def _copy(base: Path, kept: list[Packed], name: str) -> dict[tuple[str, int], Packed]:
-    """The kept images of one pack, copied into a new pack (synced): old place → entry."""
-    bodies = {(p.pack, p.offset): read(base, p) for p in kept}  # all whole, or nothing done
+    """The kept images of one pack, copied into a new pack (synced): old place → entry.
+    One the pack cannot give whole goes after the whole ones, as far as it goes, under
+    its length as its line says (see ``remove``)."""
+    whole, partial = [], []
+    for p in {(p.pack, p.offset): p for p in kept}.values():
+        try:
+            whole.append((p, read(base, p)))
+        except PackDamaged:
+            partial.append((p, _readable_part(base, p)))
     moved: dict[tuple[str, int], Packed] = {}
     fd = os.open(pack_path(base, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         offset = 0
-        for p in kept:
-            if (p.pack, p.offset) in moved:
-                continue
-            _write_all(fd, bodies[(p.pack, p.offset)])
+        for p, body in whole + partial:
+            _write_all(fd, body)
             moved[(p.pack, p.offset)] = replace(p, pack=name, offset=offset)
-            offset += p.length
+            offset += len(body)
         os.fsync(fd)
     finally:
         os.close(fd)
     return moved
+
+
+def _readable_part(base: Path, packed: Packed) -> bytes:
+    try:
+        with open(pack_path(base, packed.pack), "rb") as fh:
+            fh.seek(packed.offset)
+            return fh.read(packed.length)
+    except FileNotFoundError:
+        return b""
 
 
 def _delete_unnamed(base: Path, index: bytes) -> None:

@@ -36,23 +36,25 @@ def _open(root: str | Path) -> int:
     return os.open(Path(root) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
 
 
-def hold_shared(root: str | Path) -> int:
+def hold_shared(root: str | Path, *, writes: bool = True) -> int:
     """Take a writer's share of ``root``'s lock (waiting out a purge); returns the
     descriptor that holds it, for ``release``. A purge that was killed halfway (a journal
     of it is still there) must be finished first: the capture index still points at the
     old places, and revisit records written now would refer to them; images it had yet to
-    take out could be archived again for a new ad, and then be taken out under it."""
+    take out could be archived again for a new ad, and then be taken out under it (a
+    reader, ``writes=False``, is not held up by those)."""
     fd = _open(root)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         log.warning("archive %s is being purged: waiting for the purge to end", root)
         fcntl.flock(fd, fcntl.LOCK_SH)
-    for journal in (JOURNAL, IMAGE_JOURNAL):
+    for journal in (JOURNAL, IMAGE_JOURNAL) if writes else (JOURNAL,):
         if (Path(root) / journal).exists():
             os.close(fd)
             raise ArchiveBusy(f"archive {root}: a purge was interrupted ({journal} is "
-                              "there); run `adtrace purge --yes` again to finish it first")
+                              "there); run `adtrace purge --yes` again to finish it first (it "
+                              "also purges what the retention policy says is due)")
     return fd
 
 
@@ -79,7 +81,7 @@ def release(fd: int | None) -> None:
 def held(root: str | Path, *, alone: bool = False) -> Iterator[None]:
     """The lock for a ``with`` block: alone (a purge), else shared (a reader such as
     verify or reindex)."""
-    fd = hold_alone(root) if alone else hold_shared(root)
+    fd = hold_alone(root) if alone else hold_shared(root, writes=False)
     try:
         yield
     finally:

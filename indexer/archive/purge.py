@@ -278,28 +278,38 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def note_images(root: str | Path, hashes: Iterable[str]) -> None:
+    """Write down photos to take out (IMAGE_JOURNAL), with those already written down:
+    done as soon as the store no longer shows them, before anything else can fail."""
+    chosen = set(_noted(Path(root))) | {sha for sha in hashes if _SHA256.fullmatch(sha)}
+    if chosen:
+        _write_atomic(Path(root) / IMAGE_JOURNAL, json.dumps({"hashes": sorted(chosen)}).encode())
+
+
 def delete_images(root: str | Path, hashes: Iterable[str]) -> list[str]:
-    """Delete archived images by hash (the store said no version shows them any more):
-    taken out of their packs (image_packs.remove), or, in archives made before packs,
-    their files unlinked. The hashes are written down first (IMAGE_JOURNAL) and the note
-    deleted once they are all out: a purge killed meanwhile, or stopped by a damaged pack,
-    leaves it, crawls refuse to start (indexer.archive.lock), and the next purge takes
-    them out with its own."""
+    """Delete archived images by hash (the store said no version shows them any more), and
+    those a purge cut short had written down (``note_images``): taken out of their packs
+    (image_packs.remove), or, in archives made before packs, their files unlinked. The
+    note is deleted once they are all out; until then crawls refuse to start
+    (indexer.archive.lock), and the next purge takes them out with its own."""
     base = Path(root)
-    journal = base / IMAGE_JOURNAL
-    pending = json.loads(journal.read_text(encoding="utf-8"))["hashes"] if journal.exists() else []
-    chosen = sorted({sha for sha in [*pending, *hashes] if _SHA256.fullmatch(sha)})
+    note_images(base, hashes)
+    chosen = _noted(base)
     if not chosen:
         return []
-    _write_atomic(journal, json.dumps({"hashes": chosen}).encode())
     deleted = set(image_packs.remove(root, chosen))
     for sha in chosen:
         for p in sorted((base / IMAGE_DIR / sha[:2]).glob(f"{sha}.*")):
             p.unlink()
             deleted.add(sha)
         meta_path(root, sha).unlink(missing_ok=True)  # what it decoded to goes with it
-    journal.unlink()
+    (base / IMAGE_JOURNAL).unlink()
     return sorted(deleted)
 
 
-__all__ = ["ArchivePurgeResult", "delete_images", "purge_records", "resume"]
+def _noted(base: Path) -> list[str]:
+    path = base / IMAGE_JOURNAL
+    return json.loads(path.read_text(encoding="utf-8"))["hashes"] if path.exists() else []
+
+
+__all__ = ["ArchivePurgeResult", "delete_images", "note_images", "purge_records", "resume"]

@@ -202,17 +202,22 @@ def test_what_a_cut_short_removal_left_goes_at_the_next(tmp_path: Path) -> None:
     assert packed is not None and image_packs.read(tmp_path, packed) == _body(1)
 
 
-def test_a_damaged_pack_stops_a_removal_before_it_changes_anything(tmp_path: Path) -> None:
+def test_a_kept_image_a_pack_cannot_give_whole_does_not_stop_a_removal(tmp_path: Path) -> None:
     writer = PackWriter(tmp_path)
-    for n in (1, 2):
+    for n in (1, 2, 3):
         writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
-    index_before = image_packs.index_path(tmp_path).read_bytes()
     pack = next((tmp_path / image_packs.PACK_DIR).iterdir())
-    os.truncate(pack, len(_body(1)) + 10)  # the second image, kept, is cut short
-    with pytest.raises(PackDamaged, match="cut short"):
-        image_packs.remove(tmp_path, [_sha(_body(1))])
-    assert image_packs.index_path(tmp_path).read_bytes() == index_before
-    assert [p.name for p in (tmp_path / image_packs.PACK_DIR).iterdir()] == [pack.name]
+    cut = 2 * len(_body(1)) + 100
+    os.truncate(pack, cut)  # the third image, kept, is cut short
+    assert image_packs.remove(tmp_path, [_sha(_body(1))]) == {_sha(_body(1))}
+    assert _body(1) not in _all_bytes(tmp_path)
+    index = PackIndex(tmp_path)
+    second, third = index.get(_sha(_body(2))), index.get(_sha(_body(3)))
+    assert second is not None and image_packs.read(tmp_path, second) == _body(2)
+    assert third is not None and third.length == len(_body(3))  # its line as it was
+    with pytest.raises(PackDamaged, match="cut short"):  # still said to be damaged
+        image_packs.read(tmp_path, third)
+    assert _body(3)[:100] in _all_bytes(tmp_path)  # what there was of it is kept
 
 
 def test_a_line_cut_short_never_takes_the_next_writers_line_with_it(tmp_path: Path) -> None:
@@ -293,3 +298,42 @@ def test_a_removed_image_is_gone_from_a_pack_a_kill_left_it_unnamed_in(tmp_path:
     assert _body(2) not in _all_bytes(tmp_path)
     packed = PackIndex(tmp_path).get(_sha(_body(1)))
     assert packed is not None and image_packs.read(tmp_path, packed) == _body(1)
+
+
+def _damaged(packed: image_packs.Packed) -> bytes:
+    """Its line with a value no entry has (bit rot): whole, naming its hash, unreadable."""
+    return packed.line().replace(b'"width": ', b'"width": "x", "w": ')
+
+
+def test_a_damaged_line_does_not_hide_a_later_one_naming_the_same_image(tmp_path: Path) -> None:
+    packed = PackWriter(tmp_path).add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    path = image_packs.index_path(tmp_path)
+    path.write_bytes(_damaged(packed) + packed.line())
+    index = PackIndex(tmp_path)
+    for _ in range(2):
+        found = index.get(_sha(_body(1)))
+        assert found is not None and image_packs.read(tmp_path, found) == _body(1)
+
+
+def test_a_pack_an_unreadable_line_names_is_not_compacted(tmp_path: Path) -> None:
+    writer = PackWriter(tmp_path)
+    writer.add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    second = writer.add(_sha(_body(2)), _body(2), "jpg", FOUND)
+    path = image_packs.index_path(tmp_path)
+    path.write_bytes(path.read_bytes().replace(second.line(), _damaged(second)))
+    PackWriter(tmp_path).add(_sha(_body(3)), _body(3), "jpg", FOUND)  # another pack
+    image_packs.remove(tmp_path, [_sha(_body(3))])
+    assert _body(2) in _all_bytes(tmp_path)  # its line is damaged, its bytes are kept
+
+
+def test_lines_naming_the_same_bytes_do_not_hide_bytes_no_line_names(tmp_path: Path) -> None:
+    writer = PackWriter(tmp_path)
+    first = writer.add(_sha(_body(1)), _body(1), "jpg", FOUND)
+    with open(image_packs.index_path(tmp_path), "ab") as fh:
+        fh.write(first.line())  # the same line twice
+    pack = image_packs.pack_path(tmp_path, first.pack)
+    with open(pack, "ab") as fh:
+        fh.write(_body(2))  # a copy of the image to purge, its line never written
+    PackWriter(tmp_path).add(_sha(_body(2)), _body(2), "jpg", FOUND)
+    image_packs.remove(tmp_path, [_sha(_body(2))])
+    assert _body(2) not in _all_bytes(tmp_path)
