@@ -14,9 +14,9 @@ Appending 6 KB to an open pack costs about 16 µs. So images go into packs:
 
 Any number of processes add images at once: each to a pack of its own, the index lines
 as single ``O_APPEND`` writes (as ``captures.jsonl``'s). A purge takes images out
-(``remove``) while it holds the archive alone (indexer.archive.lock). A process's view of the index
-(``PackIndex``) reads the lines appended since it last looked whenever it is asked for a
-hash, and the whole file again when a purge replaced it. Images are content-addressed
+(``remove``) while it holds the archive alone (indexer.archive.lock). A process's view
+of the index (``PackIndex``) reads the lines appended since it last looked whenever it
+is asked for a hash, and the whole file again when a purge replaced it. Images are content-addressed
 as before: the same bytes are packed once, and the first line naming a hash is the one
 read (two processes packing the same bytes at the same moment both write it; either copy
 is the image).
@@ -172,19 +172,11 @@ class PackIndex:
                     self._pos = -1  # or the file changed under the view: read it all again
             return None
 
-    def refresh(self) -> None:
-        """Read the whole lines appended since the last read."""
-        with self._lock:
-            fh = self._open()
-            if fh is not None:
-                with fh:
-                    self._catch_up(fh)
-
     def _open(self) -> BinaryIO | None:
         try:
             return open(self.path, "rb")  # noqa: SIM115 - the callers close it
         except FileNotFoundError:
-            self._starts, self._pos, self._head = {}, 0, b""
+            self._starts, self._pos, self._head, self._bad = {}, 0, b"", set()
             return None
 
     def _catch_up(self, fh: BinaryIO) -> None:
