@@ -35,6 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from indexer.archive.files import replace_synced
+
 PACK_DIR = "images/packs"
 INDEX_FILE = "images/packs.jsonl"
 MAX_PACK_BYTES = 64 * 1024 * 1024  # a purge copies a pack to drop an image from it
@@ -296,7 +298,7 @@ def remove(root: str | Path, hashes: Iterable[str]) -> set[str]:
             out.append(b"\n" + raw + b"\n")
         elif packed.sha256 not in drop:
             out.append(moved.get((packed.pack, packed.offset), packed).line())
-    _replace_synced(index_path(base), b"".join(out))
+    replace_synced(index_path(base), b"".join(out))
     for name in affected:
         pack_path(base, name).unlink(missing_ok=True)
     return {p.sha256 for p in entries if p.sha256 in drop}
@@ -374,15 +376,6 @@ def _delete_unnamed(base: Path, index: bytes) -> None:
     for path in folder.glob("*.pack") if folder.is_dir() else ():
         if path.name.encode() not in index:
             path.unlink()
-
-
-def _replace_synced(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _new_name(seq: int) -> str:

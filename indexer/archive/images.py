@@ -149,20 +149,20 @@ _pack_writers: dict[str, image_packs.PackWriter] = {}
 
 def _pack_index(root: str | Path) -> image_packs.PackIndex:
     """This process's view of the archive's pack index (one per archive)."""
-    key = os.path.abspath(root)
-    index = _pack_indexes.get(key)
-    if index is None:
-        index = _pack_indexes[key] = image_packs.PackIndex(key)
-    return index
+    return _per_archive(_pack_indexes, image_packs.PackIndex, root)
 
 
 def _pack_writer(root: str | Path) -> image_packs.PackWriter:
     """This process's pack in the archive (one per archive)."""
+    return _per_archive(_pack_writers, image_packs.PackWriter, root)
+
+
+def _per_archive(made: dict[str, Any], make: Any, root: str | Path) -> Any:
     key = os.path.abspath(root)
-    writer = _pack_writers.get(key)
-    if writer is None:
-        writer = _pack_writers[key] = image_packs.PackWriter(key)
-    return writer
+    found = made.get(key)
+    if found is None:
+        found = made[key] = make(key)
+    return found
 
 
 def _known(sha256: str, found: Inspection) -> Inspection:

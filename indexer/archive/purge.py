@@ -31,6 +31,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from indexer.archive import image_packs
 from indexer.archive.digest import hex_from_warc_digest
+from indexer.archive.files import replace_synced
 from indexer.archive.images import IMAGE_DIR, meta_path
 from indexer.archive.index import INDEX_FILE, CaptureIndex
 from indexer.archive.lock import IMAGE_JOURNAL, JOURNAL
@@ -228,7 +229,7 @@ def _commit(base: Path, layout: Mapping[str, list[tuple[_Record, bytes | None, i
     journal = {"swaps": swaps, "moves": result.moves,
                "dropped": sorted({r.capture_id for f in layout for r in records[f]
                                   if r.capture_id and r.capture_id not in result.moves})}
-    _write_atomic(base / JOURNAL, json.dumps(journal).encode())
+    replace_synced(base / JOURNAL, json.dumps(journal).encode())
     resume(base, store)
 
 
@@ -266,16 +267,7 @@ def _rewrite_index(base: Path, moves: Moves, dropped: set[str]) -> None:
                         original_offset=moves[e.original_id][1])
         entries.append(e)
     text = "".join(json.dumps(asdict(e), sort_keys=True) + "\n" for e in entries)
-    _write_atomic(base / INDEX_FILE, text.encode("utf-8"))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    replace_synced(base / INDEX_FILE, text.encode("utf-8"))
 
 
 def note_images(root: str | Path, hashes: Iterable[str]) -> None:
@@ -283,7 +275,7 @@ def note_images(root: str | Path, hashes: Iterable[str]) -> None:
     done as soon as the store no longer shows them, before anything else can fail."""
     chosen = set(_noted(Path(root))) | {sha for sha in hashes if _SHA256.fullmatch(sha)}
     if chosen:
-        _write_atomic(Path(root) / IMAGE_JOURNAL, json.dumps({"hashes": sorted(chosen)}).encode())
+        replace_synced(Path(root) / IMAGE_JOURNAL, json.dumps({"hashes": sorted(chosen)}).encode())
 
 
 def delete_images(root: str | Path, hashes: Iterable[str]) -> list[str]:
