@@ -1,7 +1,7 @@
 """Archived images kept in packs: append-only files of image bytes, an index line each.
 
 A file per image (``images/ab/<sha256>.<ext>``) cost an inode per photo, and creating it
-cost this project's machines 40–850 µs of kernel CPU (ext4 on a virtual disk, worst at
+cost this project's machines 40–870 µs of kernel CPU (ext4 on a virtual disk, worst at
 the start of a burst): up to a tenth of a crawl's CPU at 1.7 photos per ad page.
 Appending 6 KB to an open pack costs about 16 µs. So images go into packs:
 

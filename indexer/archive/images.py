@@ -7,7 +7,7 @@ and a file that does not decode is still kept as evidence, without a perceptual 
 
 New images are appended to a pack of the writing process's own, with an index line that
 also says what the bytes decoded to (image_packs: a file per image cost an inode and, on
-this project's machines, up to 0.85 ms of kernel CPU each). Archives made before packs
+this project's machines, up to 0.87 ms of kernel CPU each). Archives made before packs
 keep a file per image, ``images/ab/abcdef….<ext>``: those are still found, described,
 verified and purged, and an image already kept that way is not packed again.
 
