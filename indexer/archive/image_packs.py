@@ -104,16 +104,24 @@ def index_path(root: str | Path) -> Path:
 
 def read(root: str | Path, packed: Packed) -> bytes:
     """The image's bytes, as packed; PackDamaged when the pack is gone or cut short."""
-    try:
-        with open(pack_path(root, packed.pack), "rb") as fh:
-            fh.seek(packed.offset)
-            data = fh.read(packed.length)
-    except FileNotFoundError as exc:
-        raise PackDamaged(f"{PACK_DIR}/{packed.pack}: missing") from exc
+    data = _bytes_at(root, packed)
+    if data is None:
+        raise PackDamaged(f"{PACK_DIR}/{packed.pack}: missing")
     if len(data) != packed.length:
         raise PackDamaged(f"{PACK_DIR}/{packed.pack}@{packed.offset}: cut short "
                           f"({len(data)} of {packed.length} bytes)")
     return data
+
+
+def _bytes_at(root: str | Path, packed: Packed) -> bytes | None:
+    """What the pack holds where the line says (fewer bytes if it is cut short); None when
+    the pack is gone."""
+    try:
+        with open(pack_path(root, packed.pack), "rb") as fh:
+            fh.seek(packed.offset)
+            return fh.read(packed.length)
+    except FileNotFoundError:
+        return None
 
 
 def lines(root: str | Path) -> Iterator[tuple[int, Packed | None]]:
@@ -346,7 +354,7 @@ def _copy(base: Path, kept: list[Packed], name: str) -> dict[tuple[str, int], Pa
         try:
             whole.append((p, read(base, p)))
         except PackDamaged:
-            partial.append((p, _readable_part(base, p)))
+            partial.append((p, _bytes_at(base, p) or b""))
     moved: dict[tuple[str, int], Packed] = {}
     fd = os.open(pack_path(base, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
@@ -359,15 +367,6 @@ def _copy(base: Path, kept: list[Packed], name: str) -> dict[tuple[str, int], Pa
     finally:
         os.close(fd)
     return moved
-
-
-def _readable_part(base: Path, packed: Packed) -> bytes:
-    try:
-        with open(pack_path(base, packed.pack), "rb") as fh:
-            fh.seek(packed.offset)
-            return fh.read(packed.length)
-    except FileNotFoundError:
-        return b""
 
 
 def _delete_unnamed(base: Path, index: bytes) -> None:

@@ -63,6 +63,9 @@ class Tally:
                 for name, n in self.count.items()]
 
 
+SHOWN_DAMAGED_LINES = 5  # line numbers a note names of an index's unreadable lines
+
+
 @dataclass
 class VerifyReport:
     files: int = 0
@@ -175,11 +178,16 @@ def _verify_packs(root: Path, report: VerifyReport, progress: Callable[[int], No
     for path in sorted(index.parent.glob(f".{index.name}.*.tmp")):  # a purge's, cut short
         report.leftovers.append(str(path.relative_to(root)))
     if damaged:
-        report.notes.append(
-            f"{image_packs.INDEX_FILE}: {len(damaged)} unreadable line(s) skipped (line "
-            f"{', '.join(map(str, damaged[:10]))}{' …' if len(damaged) > 10 else ''}); a "
-            "crash while appending leaves one (an image the store shows and no line names "
-            "is said below)")
+        report.notes.append(skipped_lines(
+            image_packs.INDEX_FILE, damaged, "a crash while appending leaves one (an image "
+            "the store shows and no line names is said below)"))
+
+
+def skipped_lines(name: str, damaged: list[int], why: str) -> str:
+    """The note for an index's unreadable lines: how many, the first few, and why."""
+    shown = ", ".join(map(str, damaged[:SHOWN_DAMAGED_LINES]))
+    more = " …" if len(damaged) > SHOWN_DAMAGED_LINES else ""
+    return f"{name}: {len(damaged)} unreadable line(s) skipped (line {shown}{more}); {why}"
 
 
 def _verify_file(root: Path, path: Path, report: VerifyReport,

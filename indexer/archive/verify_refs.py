@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING
 from indexer.archive.images import find_image
 from indexer.archive.index import INDEX_FILE, read_lines
 from indexer.archive.reader import ArchiveError, read_raw
-from indexer.archive.verify import Tally, VerifyReport, digest_key, short
+from indexer.archive.verify import Tally, VerifyReport, digest_key, short, skipped_lines
 
 if TYPE_CHECKING:
     from indexer.store.base import Store
 
-SHOWN_DAMAGED_LINES = 5
 _NO_FILE = "no such file"  # locate(): the file named is not in the archive
 
 
@@ -50,12 +49,9 @@ def check_index(root: Path, report: VerifyReport) -> None:
             report.problems.append(f"{label}: {problem}")
     report.problems += gone.lines(f"{INDEX_FILE} names {{n}} capture(s) in it")
     if damaged:
-        shown = ", ".join(map(str, damaged[:SHOWN_DAMAGED_LINES]))
-        more = " …" if len(damaged) > SHOWN_DAMAGED_LINES else ""
-        report.notes.append(
-            f"{INDEX_FILE}: {len(damaged)} unreadable line(s) skipped (line {shown}{more}); "
-            "a crawl killed while appending leaves one, and its record is still in the WARC "
-            "files")
+        report.notes.append(skipped_lines(
+            INDEX_FILE, damaged, "a crawl killed while appending leaves one, and its record "
+            "is still in the WARC files"))
 
 
 def check_store(root: Path, store: Store, report: VerifyReport,

@@ -27,6 +27,14 @@ def _sha(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def _pack(root: Path, numbers: range | tuple[int, ...]) -> PackWriter:
+    """A writer that has packed the bodies of ``numbers``, in order."""
+    writer = PackWriter(root)
+    for n in numbers:
+        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    return writer
+
+
 def test_an_image_is_read_back_as_packed_with_what_it_decoded_to(tmp_path: Path) -> None:
     writer, index = PackWriter(tmp_path), PackIndex(tmp_path)
     bodies = [_body(n) for n in range(3)]
@@ -107,9 +115,7 @@ def test_bytes_a_kill_left_unindexed_cost_nothing_indexed(tmp_path: Path) -> Non
 
 def test_packs_rotate_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(image_packs, "MAX_PACK_BYTES", 15_000)
-    writer = PackWriter(tmp_path)
-    for n in range(5):
-        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    _pack(tmp_path, range(5))
     sizes = sorted(p.stat().st_size for p in (tmp_path / image_packs.PACK_DIR).iterdir())
     one = len(_body(0))
     assert sizes == [one, 2 * one, 2 * one]
@@ -144,9 +150,7 @@ def test_a_line_that_is_not_an_entry_is_not_read(line: bytes) -> None:
 
 
 def test_a_replaced_index_is_read_again_whole(tmp_path: Path) -> None:
-    writer = PackWriter(tmp_path)
-    for n in range(2):
-        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    _pack(tmp_path, range(2))
     index = PackIndex(tmp_path)
     assert index.get(_sha(_body(0))) is not None
     path = image_packs.index_path(tmp_path)
@@ -163,9 +167,7 @@ def _all_bytes(root: Path) -> bytes:
 
 
 def test_a_removed_image_leaves_no_byte_behind_and_the_rest_stays(tmp_path: Path) -> None:
-    first = PackWriter(tmp_path)
-    for n in (1, 2, 3):
-        first.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    _pack(tmp_path, (1, 2, 3))
     kept_pack = PackWriter(tmp_path).add(_sha(_body(4)), _body(4), "png", FOUND).pack
     affected = PackIndex(tmp_path).get(_sha(_body(2)))
     assert affected is not None
@@ -203,9 +205,7 @@ def test_what_a_cut_short_removal_left_goes_at_the_next(tmp_path: Path) -> None:
 
 
 def test_a_kept_image_a_pack_cannot_give_whole_does_not_stop_a_removal(tmp_path: Path) -> None:
-    writer = PackWriter(tmp_path)
-    for n in (1, 2, 3):
-        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    _pack(tmp_path, (1, 2, 3))
     pack = next((tmp_path / image_packs.PACK_DIR).iterdir())
     cut = 2 * len(_body(1)) + 100
     os.truncate(pack, cut)  # the third image, kept, is cut short
@@ -233,9 +233,7 @@ def test_a_line_cut_short_never_takes_the_next_writers_line_with_it(tmp_path: Pa
 def test_threads_sharing_a_view_all_find_what_is_archived(tmp_path: Path) -> None:
     import threading
 
-    writer = PackWriter(tmp_path)
-    for n in range(200):
-        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    writer = _pack(tmp_path, range(200))
     index, misses = PackIndex(tmp_path), []
 
     def look() -> None:
@@ -254,9 +252,7 @@ def test_threads_sharing_a_view_all_find_what_is_archived(tmp_path: Path) -> Non
 
 def test_an_index_rewritten_in_place_is_read_again(tmp_path: Path) -> None:
     """A purge's new index may get the old one's inode: its first line tells them apart."""
-    writer = PackWriter(tmp_path)
-    for n in range(3):
-        writer.add(_sha(_body(n)), _body(n), "jpg", FOUND)
+    _pack(tmp_path, range(3))
     index = PackIndex(tmp_path)
     assert index.get(_sha(_body(0))) is not None
     path = image_packs.index_path(tmp_path)
