@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.archive import image_packs
+from indexer.archive import archive_verify, image_packs
 from indexer.archive.image_packs import PackDamaged, PackIndex, PackWriter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +97,11 @@ def test_a_line_a_crash_cut_short_is_skipped_and_ended(tmp_path: Path) -> None:
     PackWriter(tmp_path).add(_sha(_body(2)), _body(2), "jpg", FOUND)  # a later crawl
     assert index.get(_sha(_body(2))) is not None
     assert [e is None for _n, e in image_packs.lines(tmp_path)] == [False, True, False]
+    report = archive_verify(tmp_path)  # said, not a problem: nothing indexed is lost
+    assert report.ok and report.images == 2
+    assert report.notes == ["images/packs.jsonl: 1 unreadable line(s) skipped (line 3); a "
+                            "crash while appending leaves one (an image the store shows and "
+                            "no line names is said below)"]
 
 
 def test_bytes_a_kill_left_unindexed_cost_nothing_indexed(tmp_path: Path) -> None:
