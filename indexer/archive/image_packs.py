@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from indexer.archive.files import replace_synced
+from indexer.archive.files import replace_synced, sync_dirs
 
 PACK_DIR = "images/packs"
 INDEX_FILE = "images/packs.jsonl"
@@ -300,6 +300,7 @@ def remove(root: str | Path, hashes: Iterable[str]) -> set[str]:
     for seq, name in enumerate(affected, 1):
         kept = [p for p in entries if p.pack == name and p.sha256 not in drop]
         moved.update(_copy(base, kept, _new_name(seq)) if kept else {})
+    sync_dirs([base / PACK_DIR])  # the new packs are there before an index names them
     out = [_GENERATION + json.dumps(secrets.token_hex(8)).encode() + b"}\n"]
     for raw, packed in rows:
         if packed is None:
@@ -309,6 +310,7 @@ def remove(root: str | Path, hashes: Iterable[str]) -> set[str]:
     replace_synced(index_path(base), b"".join(out))
     for name in affected:
         pack_path(base, name).unlink(missing_ok=True)
+    sync_dirs([base / PACK_DIR])  # gone for good before the purge's note is deleted
     return {p.sha256 for p in entries if p.sha256 in drop}
 
 

@@ -12,7 +12,9 @@ Crash safety: new files are written beside the old ones, then a journal
 (``purge-journal.json``: temp file → file, and capture id → new place) is written, then
 files are swapped in with ``os.replace``, the store and the capture index are updated by
 capture id (idempotent), and the journal is deleted. ``resume`` finishes a journal a
-crash left behind. No crawl writes to the archive while a purge runs: indexer.purge
+crash left behind. Each step's folder is synced before the next step relies on it
+(indexer.archive.files.sync_dirs), so this holds after a power cut too, not only after
+a killed process. No crawl writes to the archive while a purge runs: indexer.purge
 holds the archive's lock alone (indexer.archive.lock).
 """
 
@@ -31,7 +33,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from indexer.archive import image_packs
 from indexer.archive.digest import hex_from_warc_digest
-from indexer.archive.files import replace_synced
+from indexer.archive.files import replace_synced, sync_dirs
 from indexer.archive.images import IMAGE_DIR, meta_path
 from indexer.archive.index import INDEX_FILE, CaptureIndex
 from indexer.archive.lock import IMAGE_JOURNAL, JOURNAL
@@ -226,6 +228,7 @@ def _commit(base: Path, layout: Mapping[str, list[tuple[_Record, bytes | None, i
         for r, data, pos in rows:
             if r.capture_id:
                 result.moves[r.capture_id] = (f, pos, len(data) if data else r.length)
+    sync_dirs((base / f).parent for f in layout)  # the journal must not name what a power cut lost
     journal = {"swaps": swaps, "moves": result.moves,
                "dropped": sorted({r.capture_id for f in layout for r in records[f]
                                   if r.capture_id and r.capture_id not in result.moves})}
@@ -245,6 +248,7 @@ def resume(root: str | Path, store: Any = None) -> bool:
             os.replace(base / tmp, base / dest)
         elif not tmp and (base / dest).exists():
             os.unlink(base / dest)
+    sync_dirs((base / dest).parent for _tmp, dest in journal["swaps"])  # before the store moves
     moves = {k: (v[0], int(v[1]), int(v[2])) for k, v in journal["moves"].items()}
     if store is not None and moves:
         store.relocate_captures(moves)
@@ -290,11 +294,14 @@ def delete_images(root: str | Path, hashes: Iterable[str]) -> list[str]:
     if not chosen:
         return []
     deleted = set(image_packs.remove(root, chosen))
+    unlinked: list[Path] = []
     for sha in chosen:
         for p in sorted((base / IMAGE_DIR / sha[:2]).glob(f"{sha}.*")):
             p.unlink()
+            unlinked.append(p.parent)
             deleted.add(sha)
         meta_path(root, sha).unlink(missing_ok=True)  # what it decoded to goes with it
+    sync_dirs(unlinked)  # the note goes only once a power cut cannot bring them back
     (base / IMAGE_JOURNAL).unlink()
     return sorted(deleted)
 

@@ -8,8 +8,9 @@ from the next record it can find. Images are checked against their names.
 
 The archive is also held against what refers to it (``indexer.archive.verify_refs``):
 every capture the capture index and the store name must be a record at its file and
-offset with its digest, and every image an ad shows must be archived. A WARC file or
-an image that is gone is thus reported, where a scan of what is there could not see it.
+offset with its digest, and every image an ad shows must be archived and readable
+whole. A WARC file or an image that is gone is thus reported, where a scan of what is
+there could not see it, and a damaged image is tied to the ads that show it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from indexer.archive import image_packs
 from indexer.archive import lock as archive_lock
 from indexer.archive.digest import hex_from_warc_digest, sha256_hex
-from indexer.archive.images import IMAGE_DIR
+from indexer.archive.images import IMAGE_DIR, find_image
+from indexer.archive.index import INDEX_FILE
 from indexer.archive.reader import ArchiveError, read_raw
 from indexer.archive.writer import WARC_DIR
 
@@ -56,10 +58,10 @@ class Tally:
         self.count[name] = self.count.get(name, 0) + 1
         self.first.setdefault(name, example)
 
-    def lines(self, what: str) -> list[str]:
-        """``{name}: missing, yet {what} (first: …)`` per name; ``{n}`` in ``what`` is
+    def lines(self, what: str, state: str = "missing") -> list[str]:
+        """``{name}: {state}, yet {what} (first: …)`` per name; ``{n}`` in ``what`` is
         the count."""
-        return [f"{name}: missing, yet {what.format(n=n)} (first: {self.first[name]})"
+        return [f"{name}: {state}, yet {what.format(n=n)} (first: {self.first[name]})"
                 for name, n in self.count.items()]
 
 
@@ -78,8 +80,12 @@ class VerifyReport:
     truncated: list[tuple[str, int]] = field(default_factory=list)  # (file, offset)
     # what a killed crawl or purge left that nothing refers to, so not evidence problems:
     # an image file's temporary file (archives made before packs wrote temp file +
-    # rename), a pack no index line names; safe to delete
+    # rename), a pack no index line names, what a purge killed before its journal wrote
+    # (_purge_leftovers); safe to delete
     leftovers: list[str] = field(default_factory=list)
+    # image hash -> what is wrong, for images the archive cannot give out whole: the
+    # store's ads that show one are named (verify_refs.check_store)
+    damaged_images: dict[str, str] = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)  # what was not checked, and why
     damaged: list[tuple[str, int, int]] = field(default_factory=list)  # (file, start, end)
     gone_originals: Tally = field(default_factory=Tally, repr=False)  # revisits' files
@@ -136,6 +142,7 @@ def _verify(root: Path, progress: Callable[[int], None]) -> VerifyReport:
         report.files += 1
         _verify_file(root, path, report, progress)
     report.problems += report.gone_originals.lines("{n} revisit record(s) refer to it")
+    _purge_leftovers(root, report)
     for path in sorted((root / IMAGE_DIR).glob("[0-9a-f][0-9a-f]/*")):  # files of their own
         if path.name.startswith(".") and path.name.endswith(".tmp"):
             report.leftovers.append(str(path.relative_to(root)))
@@ -145,8 +152,36 @@ def _verify(root: Path, progress: Callable[[int], None]) -> VerifyReport:
         progress(len(body))
         if sha256_hex(body) != path.stem:
             report.problems.append(f"{path.relative_to(root)}: content does not match its name")
+            report.damaged_images[path.stem] = "its content does not match its hash"
     _verify_packs(root, report, progress)
+    _keep_unreadable(root, report.damaged_images)
     return report
+
+
+def _keep_unreadable(root: Path, damaged: dict[str, str]) -> None:
+    """Of the images found damaged, keep those the archive cannot give out whole: one
+    stored twice (two processes archived it at once) may have a sound copy, which is the
+    one the UI and exports read (images.find_image)."""
+    for sha in list(damaged):
+        stored = find_image(root, sha)
+        try:
+            sound = stored is not None and sha256_hex(stored.read()) == sha
+        except (OSError, image_packs.PackDamaged):
+            sound = False
+        if sound:
+            del damaged[sha]
+
+
+def _purge_leftovers(root: Path, report: VerifyReport) -> None:
+    """What a purge killed before its journal leaves: a WARC file rewritten beside the
+    old one (``*.purge-tmp``), and the temporary file of a file replaced whole (the
+    journal, the photo note, the capture index; indexer.archive.files). A purge whose
+    journal is there is finished before any check (archive_lock.held), so nothing names
+    these: the next purge writes them anew."""
+    found = sorted((root / WARC_DIR).glob("*.purge-tmp"))
+    for name in (archive_lock.JOURNAL, archive_lock.IMAGE_JOURNAL, INDEX_FILE):
+        found += sorted(root.glob(f".{name}.*.tmp"))
+    report.leftovers += [str(path.relative_to(root)) for path in found]
 
 
 def _verify_packs(root: Path, report: VerifyReport, progress: Callable[[int], None]) -> None:
@@ -165,11 +200,13 @@ def _verify_packs(root: Path, report: VerifyReport, progress: Callable[[int], No
             body = image_packs.read(root, packed)
         except image_packs.PackDamaged as exc:
             report.problems.append(f"{exc} (image {packed.sha256})")
+            report.damaged_images[packed.sha256] = str(exc)
             continue
         progress(len(body))
         if sha256_hex(body) != packed.sha256:
-            report.problems.append(f"{image_packs.PACK_DIR}/{packed.pack}@{packed.offset}: "
-                                   f"content does not match image {packed.sha256}")
+            where = f"{image_packs.PACK_DIR}/{packed.pack}@{packed.offset}"
+            report.problems.append(f"{where}: content does not match image {packed.sha256}")
+            report.damaged_images[packed.sha256] = f"{where}: its content does not match its hash"
     report.images += len(hashes)
     for path in sorted((root / image_packs.PACK_DIR).glob("*.pack")):
         if path.name not in named:

@@ -57,8 +57,9 @@ def check_index(root: Path, report: VerifyReport) -> None:
 def check_store(root: Path, store: Store, report: VerifyReport,
                 on_ad: Callable[[], None] | None = None) -> None:
     """Every capture of every ad version in the store is a record at its place with its
-    digest, and every image a version shows is archived."""
-    gone_files, gone_images = Tally(), Tally()
+    digest, and every image a version shows is archived, and readable whole (the scan
+    found which are not: ``report.damaged_images``)."""
+    gone_files, gone_images, damaged_images = Tally(), Tally(), Tally()
     archived: dict[str, bool] = {}  # image hash -> found, each looked for once
     for ad in store.iter_ads():
         for version in ad.versions:
@@ -76,11 +77,15 @@ def check_store(root: Path, store: Store, report: VerifyReport,
                     archived[image.sha256] = find_image(root, image.sha256) is not None
                 if not archived[image.sha256]:
                     gone_images.add(f"image {image.sha256}", label)
+                elif (why := report.damaged_images.get(image.sha256)) is not None:
+                    damaged_images.add(f"image {image.sha256} ({why})", label)
         if on_ad:
             on_ad()
     report.store_images += len(archived)
     report.problems += gone_files.lines("the store names {n} capture(s) in it")
     report.problems += gone_images.lines("{n} ad version(s) in the store show it")
+    report.problems += damaged_images.lines("{n} ad version(s) in the store show it",
+                                            state="not readable whole")
 
 
 def locate(root: Path, report: VerifyReport, file: str, offset: int, sha256: str) -> str:

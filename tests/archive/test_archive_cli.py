@@ -49,3 +49,25 @@ def test_what_a_kill_left_is_a_leftover_not_a_bad_image(
         fh.write(b"tampered")
     assert main(["archive", "verify", "--archive", str(tmp_path)]) == 1
     assert f"content does not match image {ref.sha256}" in capsys.readouterr().out
+
+
+def test_what_a_purge_killed_before_its_journal_left_is_a_leftover(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A purge writes rewritten WARC files and its journal beside what they replace; a
+    kill before the journal is renamed in leaves them, named by nothing."""
+    with WarcWriter(tmp_path) as w:
+        cap = w.write(Fetched("http://x.test/1", 200, [], b"a" * 3000, datetime.now(UTC)))
+    rewritten = tmp_path / f"{cap.warc_file}.purge-tmp"
+    rewritten.write_bytes((tmp_path / cap.warc_file).read_bytes()[:50])
+    temps = [".purge-journal.json.4242.tmp", ".purge-images.json.4242.tmp",
+             ".captures.jsonl.4242.tmp"]
+    for name in temps:
+        (tmp_path / name).write_bytes(b'{"half')
+    assert main(["archive", "verify", "--archive", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 WARC file(s), 2 record(s)" in out and out.strip().endswith("OK")
+    leftovers = [line for line in out.splitlines() if line.startswith("LEFTOVER")]
+    assert len(leftovers) == 4, out
+    assert f"LEFTOVER  {cap.warc_file}.purge-tmp: " in out
+    for name in temps:
+        assert f"LEFTOVER  {name}: left by a killed crawl or purge" in out

@@ -4,6 +4,7 @@ are each reported by name, where a scan of what is there could not see them."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,55 @@ def test_a_hostile_url_in_a_problem_is_printed_escaped(
     assert code == 1
     assert "(http://x.test/\\x1b[2J\\nBAD  forged line))" in out
     assert "\x1b" not in out and not any(line.startswith("BAD  forged") for line in out.splitlines())
+
+
+def _flip(path: Path, offset: int) -> None:
+    """Flip one byte of ``path`` at ``offset`` (a bad disk block, in small)."""
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_a_damaged_image_is_named_with_the_ads_that_show_it(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    archive, store = crawled
+    _, images, _ = store_figures(store)
+    sha = sorted(images)[0]
+    packed = image_packs.PackIndex(archive).get(sha)
+    assert packed is not None
+    _flip(image_packs.pack_path(archive, packed.pack), packed.offset + packed.length // 2)
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    bad = [line for line in out.splitlines() if line.startswith("BAD")]
+    assert len(bad) == 2, out  # the pack's bytes, and the ad that shows them
+    assert f"content does not match image {sha}" in bad[0]
+    assert bad[1].startswith(f"BAD  image {sha} (images/packs/{packed.pack}@{packed.offset}: "
+                             "its content does not match its hash): not readable whole, yet "
+                             "1 ad version(s) in the store show it (first: ad "), out
+    # cut short: said as such, with the ad
+    os.truncate(image_packs.pack_path(archive, packed.pack), packed.offset + 10)
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    assert (f"BAD  image {sha} (images/packs/{packed.pack}@{packed.offset}: cut short (10 of "
+            f"{packed.length} bytes)): not readable whole, yet 1 ad version(s)") in out
+
+
+def test_a_damaged_second_copy_of_an_image_costs_no_ad_its_image(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """Two processes that archive one image at once each pack it: the first line is the
+    copy the archive gives out, so damage to the other is a problem of the pack alone."""
+    archive, store = crawled
+    _, images, _ = store_figures(store)
+    sha = sorted(images)[0]
+    served = find_image(archive, sha)
+    assert served is not None
+    body = served.read()
+    second = image_packs.PackWriter(archive).add(sha, body, "jpg", ("", 0, 0, ""))
+    _flip(image_packs.pack_path(archive, second.pack), second.offset)
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    bad = [line for line in out.splitlines() if line.startswith("BAD")]
+    assert len(bad) == 1 and f"content does not match image {sha}" in bad[0], out
+    assert "ad version(s) in the store show it" not in out

@@ -339,3 +339,60 @@ def test_cli_purge_goes_through_a_damaged_pack_and_verify_still_says_so(
     assert PNG not in b"".join(p.read_bytes() for p in (root / "images").rglob("*.pack"))
     assert main(["archive", "verify", "--archive", str(root)]) == 1
     assert f"cut short (3 of {len(PNG) + 4} bytes) (image {kept.sha256})" in capsys.readouterr().out
+
+
+def test_each_step_of_a_purge_is_on_disk_before_the_next_relies_on_it(
+        world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A power cut keeps a file's synced bytes but may lose any folder entry not synced:
+    the journal must never name a rewritten file that is not there, and a deleted pack of
+    purged photos must not come back once the purge's note of them is gone. The order of
+    renames, unlinks and folder syncs a real purge makes is held against that."""
+    import os
+    import stat
+
+    from indexer.archive import image_packs
+    from indexer.archive.lock import IMAGE_JOURNAL
+
+    root, store = world
+    events: list[tuple[str, str]] = []
+    fsync, rename, unlink = os.fsync, os.replace, os.unlink
+
+    def spy_fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            events.append(("sync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def spy_replace(src: str, dst: str) -> None:
+        rename(src, dst)
+        events.append(("replace", str(dst)))
+
+    def spy_unlink(path: str, *args: object, **kw: object) -> None:
+        unlink(path, *args, **kw)
+        events.append(("unlink", str(path)))
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    monkeypatch.setattr(os, "unlink", spy_unlink)
+    chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
+    report = purge.run(store, root, chosen, dry_run=False)
+    assert report.archive.removed_records == 4 and report.archive.deleted_images == [PNG_SHA()]
+
+    warcs, packs = str(root / "warcs"), str(root / image_packs.PACK_DIR)
+
+    def at(kind: str, path: str) -> int:
+        return next(i for i, e in enumerate(events) if e == (kind, path))
+
+    def last(kind: str, folder: str) -> int:
+        return max(i for i, (k, p) in enumerate(events) if k == kind and p.startswith(folder + "/"))
+
+    def synced(folder: str, start: int, end: int) -> bool:
+        return ("sync", folder) in events[start + 1:end]
+
+    journal_in = at("replace", str(root / JOURNAL))
+    assert synced(warcs, -1, journal_in), events  # its rewritten files are there first
+    assert synced(str(root), journal_in, journal_in + 2), events  # and the journal itself
+    assert synced(warcs, last("replace", warcs), at("unlink", str(root / JOURNAL))), events
+    index_in = at("replace", str(image_packs.index_path(root)))
+    assert synced(packs, -1, index_in), events  # new packs are there before it names them
+    assert synced(packs, last("unlink", packs), at("unlink", str(root / IMAGE_JOURNAL))), events
+    assert archive_verify(root).ok
