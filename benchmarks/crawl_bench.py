@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/crawl_bench.py [--ads 10000] [--concurrency 16]
                                                [--rounds 3] [--image-baseline]
-                                               [--handler-baseline] [--live-site]
+                                               [--handler-baseline] [--photo-free-run]
+                                               [--live-site]
 
 Serves a demo world (both demo sites) on 127.0.0.1 from a process of its own
 (benchmarks.bench_site), then crawls its first day twice per round, each from its own child
@@ -35,6 +36,10 @@ the end-to-end rate against that too: it tells the cost of the photo fetches the
 from the cost of what the crawl does with them. The targets stay against the bare spider.
 That spider requests the photos as any plain spider would, through the scheduler; the
 real crawl fetches them with ``engine.download_async``, which skips the scheduler.
+``--photo-free-run`` runs the end-to-end crawl a second time with the sources' image
+selectors emptied (it fetches, archives and hashes no photo), and prints its rate
+against the bare spider: it tells what the photos cost the crawl from what the rest of
+it costs. The targets stay on the crawl with photos.
 
 The bare spider downloads with Scrapy's default handler (Twisted's HTTP client), as a
 plain spider does; the crawl downloads with aiohttp (crawler.http_handler), which parses
@@ -245,6 +250,7 @@ class Round:
     full: Run
     with_images: Run | None
     with_handler: Run | None = None
+    photo_free: Run | None = None
 
     @property
     def ratio(self) -> float:
@@ -255,6 +261,8 @@ class Round:
         photos = (f", bare with photos {self.with_images.rate:6.1f}" if self.with_images else "")
         if self.with_handler:
             photos += f", bare with aiohttp {self.with_handler.rate:6.1f}"
+        if self.photo_free:
+            photos += f", end to end without photos {self.photo_free.rate:6.1f}"
         return (f"round {n}: bare {self.bare.rate:6.1f} ad pages/s "
                 f"({self.bare.per_ad_ms(self.bare.cpu_s):4.1f} CPU ms/ad), end to end "
                 f"{self.full.rate:6.1f} ({self.full.per_ad_ms(self.full.cpu_s):4.1f} CPU ms/ad)"
@@ -262,14 +270,24 @@ class Round:
 
 
 def run_round(site: Any, sources: list[Any], concurrency: int, image_baseline: bool,
-              handler_baseline: bool = False) -> Round:
+              handler_baseline: bool = False, photo_free: bool = False) -> Round:
     bare = run_bare(site, sources, concurrency)
     with_images = run_bare(site, sources, concurrency, images=True) if image_baseline else None
     with_handler = (run_bare(site, sources, concurrency, handler=True) if handler_baseline
                     else None)
     with tempfile.TemporaryDirectory(prefix="adtrace-crawl-bench-") as tmp:
         full = run_full(site, sources, concurrency, Path(tmp))
-    return Round(bare, full, with_images, with_handler)
+    without = None
+    if photo_free:
+        with tempfile.TemporaryDirectory(prefix="adtrace-crawl-bench-") as tmp:
+            without = run_full(site, without_photos(sources), concurrency, Path(tmp))
+    return Round(bare, full, with_images, with_handler, without)
+
+
+def without_photos(sources: list[Any]) -> list[Any]:
+    """The sources with their image selectors emptied: the crawl finds no photo to fetch."""
+    return [dataclasses.replace(s, selectors=dataclasses.replace(s.selectors, images=""))
+            for s in sources]
 
 
 def context_line(label: str, what: str, pairs: list[tuple[Run, Run]]) -> str:
@@ -314,6 +332,13 @@ def report(rounds: list[Round], live: int) -> bool:
     if pairs:
         print(context_line("bare scrapy with the crawl's download handler (aiohttp)", what,
                            pairs))
+    free = [r for r in rounds if r.photo_free is not None]
+    if free:
+        run = median_run([r.photo_free for r in free if r.photo_free is not None])
+        ratio = lower_median([r.photo_free.rate / r.bare.rate if r.bare.rate else 0.0
+                              for r in free if r.photo_free is not None])
+        print(f"for context, end to end without photos (no photo fetched, archived or "
+              f"hashed), {what}: {run.line()}; it / bare: {ratio:.2f}")
     fetched_all = all(r.full.ad_pages == r.bare.ad_pages == live for r in rounds)
     return ratio >= TARGET_RATIO and full.rate >= TARGET_RATE and fetched_all
 
@@ -340,6 +365,11 @@ def main() -> int:
                         "(aiohttp) instead of Scrapy's default (Twisted), and print the "
                         "end-to-end rate against it too: for context, the targets stay "
                         "against the bare spider as Scrapy runs it")
+    parser.add_argument("--photo-free-run", action="store_true",
+                        help="also run the end-to-end crawl with the sources' image selectors "
+                        "emptied (no photo fetched, archived or hashed), and print its rate "
+                        "against the bare spider: for context, the targets stay on the "
+                        "crawl with photos")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of a bare and an end-to-end crawl, one after the other; "
                         "the medians are the figures (default 3: a machine shared with "
@@ -371,7 +401,7 @@ def main() -> int:
         rounds = []
         for n in range(1, args.rounds + 1):
             rounds.append(run_round(site, sources, args.concurrency, args.image_baseline,
-                                    args.handler_baseline))
+                                    args.handler_baseline, args.photo_free_run))
             print(rounds[-1].line(n), flush=True)
     finally:
         late = site.stop()

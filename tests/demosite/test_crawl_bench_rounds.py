@@ -65,3 +65,28 @@ def test_context_baselines_are_printed_and_never_decide(
     handler = next(line for line in lines if "download handler (aiohttp)" in line)
     assert photos.endswith("end-to-end / this: 1.33") and "120.0 ad pages/s" in photos
     assert handler.endswith("end-to-end / this: 0.40") and "400.0 ad pages/s" in handler
+
+
+def test_the_photo_free_run_is_printed_against_the_bare_spider_and_never_decides(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    rounds = [Round(run(300.0), run(140.0), None, photo_free=run(330.0)),  # 1.10
+              Round(run(400.0), run(150.0), None, photo_free=run(360.0)),  # 0.90
+              Round(run(300.0), run(145.0), None, photo_free=run(300.0))]  # 1.00
+    assert not report(rounds, LIVE)  # with photos: 0.47 at 145 pages/s, whatever without
+    lines = capsys.readouterr().out.splitlines()
+    free = next(line for line in lines if "without photos" in line)
+    assert free.endswith("it / bare: 1.00") and "330.0 ad pages/s" in free
+    assert Round(run(300.0), run(150.0), None, photo_free=run(330.0)).line(1).endswith(
+        "end to end without photos  330.0: ratio 0.50")
+
+
+def test_a_photo_free_run_fetches_no_photo_and_keeps_every_other_selector() -> None:
+    from benchmarks.crawl_bench import ROOT, without_photos
+    from crawler.register import load_sources
+
+    sources = [s for s in load_sources(ROOT / "sources") if s.selectors.images]
+    assert sources
+    for before, after in zip(sources, without_photos(sources), strict=True):
+        assert after.selectors.images == ""
+        assert after.selectors.fields == before.selectors.fields
+        assert after.selectors.ad_links == before.selectors.ad_links and after.id == before.id
