@@ -134,9 +134,13 @@ class IngestCore:
         observations = []
         for item in batch:
             try:
-                observations.append(_obs(item, self.archive_dir))
+                obs = _obs(item, self.archive_dir)
             except OSError as exc:  # the image copy could not be written
                 out.errors.append((item.url, f"could not store its images: {exc}"))
+                continue
+            if item.images_failed and self.store is not None:
+                obs = self._with_images_kept(obs, item.images_failed)
+            observations.append(obs)
         if not observations:
             return out
         if self.ingestor is None:
@@ -153,6 +157,34 @@ class IngestCore:
         for result in results:
             _tally(result, out)
         return out
+
+    def _with_images_kept(self, obs: Observation,
+                          failed: tuple[tuple[int, str], ...]) -> Observation:
+        """``obs`` with, at its place, each photo the ad's latest stored version had from
+        a URL whose download failed this run (the photo is in the archive already).
+
+        Without it, an unchanged page whose photo answered 503 once would make a version
+        without the photo, and the next run another with it: two versions the page
+        never had. A photo the ad never had stored is left out (nothing to show for
+        it), and its next download makes the version that shows it. While the store is
+        down (the spool) nothing is kept: the ad is written as observed."""
+        try:
+            ad = self.store.get_ad(obs.ad_id)
+        except Exception as exc:  # noqa: BLE001 - the ad is written as observed
+            log.warning("could not read ad %s to keep its photos: %s", obs.ad_id, exc)
+            return obs
+        latest = ad.current if ad is not None else None
+        if latest is None:
+            return obs
+        had = {ref.source_url: ref for ref in latest.fields.images}
+        images = list(obs.fields.images)
+        for place, url in failed:
+            ref = had.get(url)
+            if ref is not None and all(i.sha256 != ref.sha256 for i in images):
+                images.insert(min(place + len(images) - len(obs.fields.images), len(images)),
+                              ref)
+        return dataclasses.replace(obs, fields=dataclasses.replace(obs.fields,
+                                                                   images=tuple(images)))
 
     def removal(self, item: RemovalItem) -> Outcome:
         out = Outcome()

@@ -32,8 +32,13 @@ CAPTURE_KEY = "adtrace_capture"
 IMAGE_KEY = "adtrace_image"
 IMAGE_REF_KEY = "adtrace_image_ref"
 IMAGE_PENDING_KEY = "adtrace_image_pending"
-__all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REF_KEY", "TRUNCATED_KEY",
-           "ArchiveMiddleware", "OffsiteRedirectMiddleware", "SourceProxyMiddleware"]
+IMAGE_REFUSED_KEY = "adtrace_image_refused"  # the media type of an image URL's answer that
+# is a page, not a picture (a block page, an error page sent with 200): archived, not used
+_PAGE_TYPES = ("text/", "application/json", "application/xml", "application/xhtml+xml",
+               "application/javascript")
+__all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REFUSED_KEY", "IMAGE_REF_KEY",
+           "TRUNCATED_KEY", "ArchiveMiddleware", "OffsiteRedirectMiddleware",
+           "SourceProxyMiddleware"]
 
 
 # request headers not archived: the proxy's credentials (sent to an HTTP proxy, never to
@@ -89,6 +94,10 @@ class ArchiveMiddleware:
         if fetched.truncated:
             request.meta[TRUNCATED_KEY] = True
         elif request.meta.get(IMAGE_KEY) and 200 <= response.status < 300:
+            media = fetched.content_type.split(";", 1)[0].strip().lower()
+            if media.startswith(_PAGE_TYPES):
+                request.meta[IMAGE_REFUSED_KEY] = media
+                return response
             if self.images_in_pipeline:
                 request.meta[IMAGE_PENDING_KEY] = ImageRef(
                     sha256=capture.sha256, source_url=response.url,

@@ -45,6 +45,7 @@ from crawler.middlewares import (
     IMAGE_KEY,
     IMAGE_PENDING_KEY,
     IMAGE_REF_KEY,
+    IMAGE_REFUSED_KEY,
     TRUNCATED_KEY,
 )
 from crawler.revisits import is_due, missing_ads
@@ -110,6 +111,7 @@ class GenericSpider(scrapy.Spider):
         # instead of fetching (and archiving) the same URL a second time
         self._image_fetches: dict[str, asyncio.Future[tuple[ImageRef | None, bytes | None]]] = {}
         self._images_pending = False  # the archive leaves images to the ingest pipeline
+        self._images_gone: set[str] = set()  # image URLs that answered 404/410 this run
         self._wants_jsonld = any(e.strip().startswith(JSONLD_PREFIX)
                                  for e in source.selectors.fields.values())
         self.run_start: datetime = datetime.now(UTC)
@@ -248,9 +250,8 @@ class GenericSpider(scrapy.Spider):
             return
         jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
-        site_ad_id = ad_id_of(self.source, response.url, sel)
-        if site_ad_id == response.url and known_id:
-            site_ad_id = known_id
+        own_id = ad_id_of(self.source, response.url, sel)
+        site_ad_id = known_id if own_id == response.url and known_id else own_id
         self._seen_ids.add(site_ad_id)
         named_by_page = self._named_by_page(response.meta, response.url)
         if named_by_page and site_ad_id in self.known:
@@ -258,6 +259,17 @@ class GenericSpider(scrapy.Spider):
         if is_removed(sel, self.source):
             yield self._removal(site_ad_id, response.url, capture, "removed marker on page")
             return
+        away = self._redirected_away(response, known_id, own_id)
+        if away:
+            if known_id:
+                yield self._removal(known_id, response.url, capture, away)
+            if not self._reads_ids() or own_id == canonical_url(response.url):
+                if not known_id:
+                    first = response.meta["redirect_urls"][0]
+                    self.record_error(response.url, f"ad link {first} {away}; not stored")
+                return
+            site_ad_id = own_id  # the page of another ad: read as that ad
+            self._seen_ids.add(own_id)
         if named_by_page and site_ad_id == canonical_url(response.url):
             self.record_error(response.url, self._also_unidentified(
                 "the page names no id (ad_id.css found nothing); not stored", response.meta,
@@ -270,6 +282,41 @@ class GenericSpider(scrapy.Spider):
             return
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
         yield await self._with_images(ad)
+
+    def _redirected_away(self, response: Response, known_id: str, own_id: str) -> str:
+        """Why an ad page that redirected elsewhere is not the ad its link named, or ''
+        if the page it led to is still that ad (a new address: another slug, https).
+
+        Sites often send a removed ad's address to their home page or a listing; read as
+        the ad, that page would become a false version of it (and its address the ad's),
+        or, for a link not yet known, an ad of its own. Where the source reads ids (from
+        the URL or the page), the page it led to must give the link's id: none means it
+        is not an ad page, another means another ad's page (read as that ad). A link
+        that names no id is left to its page (it says which ad it is). Where an ad's
+        identity is its URL, only the site's home and the source's sections are known
+        not to be ad pages."""
+        redirects = response.meta.get("redirect_urls")
+        if not redirects:
+            return ""
+        url = response.url
+        if self._reads_ids():
+            was = known_id or ad_id_of(self.source, redirects[0])
+            if own_id == was or was == canonical_url(redirects[0]):
+                return ""
+            if own_id == canonical_url(url):
+                return f"redirected to {url}, which is not an ad page (it names no ad id)"
+            return f"redirected to the page of another ad ({own_id}: {url})"
+        if canonical_url(url) in self._home_and_sections():
+            return f"redirected to {url}, the site's home or a listing"
+        return ""
+
+    def _reads_ids(self) -> bool:
+        return bool(self.source.selectors.ad_id_from_url or self.source.selectors.ad_id_css)
+
+    def _home_and_sections(self) -> set[str]:
+        base = self.source.base_url
+        urls = [base, urljoin(base, "/")] + [urljoin(base, s.url) for s in self.source.sections]
+        return {canonical_url(u) for u in urls}
 
     def _named_by_page(self, meta: dict[str, Any], url: str) -> bool:
         """A listing showed the link (the first URL, before any redirect) and only the
@@ -324,11 +371,18 @@ class GenericSpider(scrapy.Spider):
             if ref is not None:
                 self._image_cache[url] = ref
                 self._image_fetches.pop(url, None)
-        images = [ref for url in ad.image_urls if (ref := self._image_cache.get(url)) is not None]
+        images: dict[ImageRef, None] = {}
+        failed: list[tuple[int, str]] = []
+        for url in ad.image_urls:
+            if (ref := self._image_cache.get(url)) is not None:
+                images.setdefault(ref, None)
+            elif url not in self._images_gone:
+                failed.append((len(images), url))
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
-                          images=tuple(dict.fromkeys(images)))
+                          images=tuple(images))
         return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,
-                      images_pending=self._images_pending, image_bodies=bodies)
+                      images_pending=self._images_pending, image_bodies=bodies,
+                      images_failed=tuple(failed))
 
     def _shared_fetch(self, url: str, page_url: str
                       ) -> asyncio.Future[tuple[ImageRef | None, bytes | None]]:
@@ -371,7 +425,11 @@ class GenericSpider(scrapy.Spider):
         if ref is None and (ref := response.meta.get(IMAGE_PENDING_KEY)) is not None:
             self._images_pending, body = True, response.body
         if ref is None:
-            why = ("image was not archived" if 200 <= response.status < 300
+            if response.status in GONE_STATUSES:
+                self._images_gone.add(url)  # the site says it is gone: not shown any more
+            refused = response.meta.get(IMAGE_REFUSED_KEY)
+            why = (f"image failed: the answer is a page ({refused}), not a picture" if refused
+                   else "image was not archived" if 200 <= response.status < 300
                    else f"image failed: http {response.status}")
             self.record_error(url, why)
             return None, None

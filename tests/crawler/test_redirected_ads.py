@@ -1,0 +1,70 @@
+"""An ad page that redirects elsewhere, over real crawls into a real store: a known ad
+sent to the site's home page or to another ad's page is removed (with why), never given
+the page it landed on as a new version; a new link sent to a page that is not an ad is
+not stored as an ad."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fixture_site import FixtureSite, page
+
+from crawler.run import crawl
+from crawler.source import Source
+from indexer.model import ad_id_for
+from indexer.store import open_store
+
+DAY0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+HOME = b"<html><body><h1 class='title'>Welkom</h1><div class='description'>Home</div></body></html>"
+
+
+def test_ads_redirected_away_are_removed_and_their_landing_pages_not_stored(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+
+    def go(at: datetime):  # noqa: ANN202
+        stats = crawl([source], store_path, archive, clock=at, progress=False,
+                      settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
+        return stats.sources[source.id]
+
+    assert go(DAY0).new_ads == 3
+    site.html("/", HOME)
+    site.pages["/ad/3"] = (302, "", b"/")  # taken down: the site sends it home
+    site.pages["/ad/1"] = (301, "", b"/ad/2")  # merged into another ad
+    site.pages["/ad/5"] = (302, "", b"/")  # a new link that lands on the home page
+    site.html("/city/amsterdam/", page("listing1.html").replace(
+        b"</ul>", b'<li><a class="ad-link" href="/ad/5">Zoe</a></li></ul>'))
+    day1 = go(DAY0 + timedelta(days=1))
+    assert (day1.removed, day1.new_ads, day1.new_versions) == (2, 0, 0)
+
+    store = open_store(store_path)
+    try:
+        three = store.get_ad(ad_id_for(source.id, "3"))
+        assert three is not None and len(three.versions) == 1
+        assert three.url == f"{site.url}ad/3" and three.versions[0].fields.title != "Welkom"
+        assert three.removed_reason == (f"redirected to {site.url}, which is not an ad page "
+                                        "(it names no ad id)")
+        one = store.get_ad(ad_id_for(source.id, "1"))
+        assert one is not None and len(one.versions) == 1
+        assert one.removed_reason == f"redirected to the page of another ad (2: {site.url}ad/2)"
+        two = store.get_ad(ad_id_for(source.id, "2"))
+        assert two is not None and two.removed_at is None and len(two.versions) == 1
+        titles = {v.fields.title for ad in store.iter_ads() for v in ad.versions}
+        assert "Welkom" not in titles  # the home page is no ad's version
+        assert store.get_ad(ad_id_for(source.id, site.url)) is None
+        run = store.crawl_runs(source.id)[0]  # newest first
+        assert (f"ad link {site.url}ad/5 redirected to {site.url}, which is not an ad page "
+                "(it names no ad id); not stored") in [e.reason for e in run.error_samples]
+    finally:
+        store.close()
+
+    # ad 3 comes back at its address: live again, history intact
+    site.html("/ad/3", page("ad3.html"))
+    go(DAY0 + timedelta(days=2))
+    store = open_store(store_path)
+    try:
+        three = store.get_ad(ad_id_for(source.id, "3"))
+        assert three is not None and three.removed_at is None and len(three.versions) == 1
+    finally:
+        store.close()
