@@ -114,8 +114,19 @@ def best_from_srcset(srcset: str) -> str:
     return best
 
 
+# where lazy loaders keep an image's real address, most telling first; ``src`` is then
+# a placeholder (a blank GIF, a spinner), read only when none of these is there
+LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
+LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
+
+
 def image_urls(sel: Selector, expr: str, base: str) -> list[str]:
-    """Image URLs from data-src, srcset or src (element selectors try all three)."""
+    """Image URLs, one per element an element selector finds (``div.gallery img``,
+    ``picture source``): its lazy-loaded address (LAZY_SRC, then the widest of
+    LAZY_SRCSET), else the widest of its srcset, else its src. An attribute selector
+    (``img::attr(src)``) yields every value as it is: ``img::attr(data-src),
+    img::attr(src)`` takes a lazy image's placeholder too, so elements are the way to
+    select lazy-loaded images."""
     if not expr:
         return []
     found: list[str] = []
@@ -124,9 +135,10 @@ def image_urls(sel: Selector, expr: str, base: str) -> list[str]:
             value = item.root.strip()
             candidates = [best_from_srcset(value) if _looks_like_srcset(value) else value]
         else:
-            candidates = [item.attrib.get("data-src", ""),
-                          best_from_srcset(item.attrib.get("srcset", "")),
-                          item.attrib.get("src", "")]
+            attrib = item.attrib
+            candidates = [*(attrib.get(a, "") for a in LAZY_SRC),
+                          *(best_from_srcset(attrib.get(a, "")) for a in LAZY_SRCSET),
+                          best_from_srcset(attrib.get("srcset", "")), attrib.get("src", "")]
         for cand in candidates:
             url = http_url(base, cand)
             if url:

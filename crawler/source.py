@@ -33,7 +33,8 @@ selectors:
     title: "h1.title::text"
     text: "div.description ::text"           # all text nodes joined
     city: "span.city::text"
-  images: "div.gallery img::attr(data-src), div.gallery img::attr(src)"
+  images: "div.gallery img"                 # elements: per image its lazy-loaded address
+                                            # (data-src, data-srcset…), else srcset, else src
   removed_marker: "div.ad-removed"           # page says the ad is gone
   empty_listing: "p.no-results"              # a listing says it has no ads (else a listing
                                              # page with no ad links makes the run's

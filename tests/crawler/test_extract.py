@@ -50,6 +50,19 @@ def test_images_from_data_src_srcset_or_src() -> None:
     assert image_urls(sel, "img::attr(srcset)", "http://s.test/") == ["http://s.test/m.jpg"]
 
 
+def test_a_lazy_image_gives_its_real_address_not_its_placeholder() -> None:
+    sel = Selector(text=(
+        '<img src="/blank.gif" data-lazy-src="/a.jpg">'
+        '<img src="/spinner.gif" data-original="/b.jpg">'
+        '<img src="/blank.gif" data-srcset="/c-320.jpg 320w, /c-800.jpg 800w">'
+        '<picture><source srcset="/d-1.webp 1x, /d-2.webp 2x"><img src="/d.jpg"></picture>'))
+    assert image_urls(sel, "img", "http://s.test/") == [
+        "http://s.test/a.jpg", "http://s.test/b.jpg", "http://s.test/c-800.jpg",
+        "http://s.test/d.jpg"]
+    assert image_urls(sel, "picture source", "http://s.test/") == ["http://s.test/d-2.webp"]
+    assert "http://s.test/blank.gif" not in image_urls(sel, "img", "http://s.test/")
+
+
 def test_ad_id_from_url_then_css_then_canonical_url() -> None:
     src = parse_source(GOOD)
     assert ad_id_of(src, "https://a.example/ad/42?x=1") == "42"

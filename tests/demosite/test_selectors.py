@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
 
 import pytest
 from parsel import Selector
 
+from crawler.extract import image_urls
 from demosite.data import SITE_TOWNS
 from demosite.truth import ad_path, image_path
 
@@ -20,11 +20,6 @@ def select(sel: Selector, query: str) -> list[str]:
     if query.startswith("xpath:"):
         return sel.xpath(query[len("xpath:"):]).getall()
     return sel.css(query).getall()
-
-
-def image_urls(values: list[str]) -> list[str]:
-    """``srcset`` holds "url 240w" candidates; the first URL is the photo."""
-    return [v.split(",")[0].split()[0] for v in values if not v.startswith("data:")]
 
 
 @pytest.mark.parametrize("site", ["velvet", "board"])
@@ -60,7 +55,7 @@ def test_every_field_selector_returns_the_truth(world, server, site):
                 assert got == truth.get(name, ""), (site, i, day, name)
                 checked.add(name) if got else None
             assert re.search(sel_cfg["ad_id"]["from_url"], url).group(1) == ad.site_ad_id
-            got_images = [urljoin(url, u) for u in image_urls(select(page, sel_cfg["images"]))]
+            got_images = image_urls(page, sel_cfg["images"], url)  # as the crawler reads them
             assert got_images == [server.url + image_path(site, p) for p in v.photos]
             marker = sel_cfg["removed_marker"]
             assert not marker or not page.css(marker)
