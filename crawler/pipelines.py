@@ -40,7 +40,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.items import AdItem, RemovalItem
 from crawler.register import source_info
-from crawler.revisits import removals_by_absence
+from crawler.revisits import removals_by_absence, streak_missing
 from indexer.crawl_runs import CrawlRun
 from indexer.model import to_iso
 
@@ -227,10 +227,13 @@ class IngestPipeline:
         finished = spider.run_start + timedelta(seconds=duration)
         # a run stopped early (a signal, a close-spider limit) left listing pages unread
         complete = spider.listings_complete and reason == "finished"
-        missing = tuple(spider.missing_from_listings()) if complete else ()
-        if missing:
-            earlier = store.crawl_runs(source.id, limit=max(10, 4 * source.
-                                                            missing_runs_before_removed))
+        not_listed = spider.missing_from_listings()
+        earlier = (store.crawl_runs(source.id, limit=max(10, 4 * source.missing_runs_before_removed))
+                   if not_listed else [])
+        # an incomplete run records the ads of rows under way it did not list: one it did
+        # list is not gone (crawler.revisits)
+        missing = tuple(not_listed) if complete else streak_missing(not_listed, earlier)
+        if missing and complete:
             why = (f"missing from complete listings in {source.missing_runs_before_removed} "
                    "consecutive run(s)")
             for site_ad_id in removals_by_absence(missing, earlier,

@@ -10,8 +10,12 @@ that left no record (killed) and clocks a little apart.
 
 Removals by absence: a run whose listings were complete records which known live ads
 they did not show. An ad is marked removed when it was missing from
-``missing_runs_before_removed`` complete runs in a row (this one included); runs with
-incomplete listings (a listing page failed) neither count nor break the row.
+``missing_runs_before_removed`` complete runs in a row (this one included). A run with
+incomplete listings (a listing page failed) does not count, and breaks the row of an ad
+it did list: it records which ads of a row under way it did not show
+(``streak_missing``), so an ad absent from its record was listed, and is not gone. (A
+run recorded before this rule has no such record: it breaks every row, which only
+delays a removal.) A run that never ended (killed) neither counts nor breaks a row.
 """
 
 from __future__ import annotations
@@ -59,14 +63,38 @@ def missing_ads(known: Iterable[str], listed: set[str]) -> list[str]:
 
 def removals_by_absence(missing_now: Sequence[str], earlier_runs: Sequence[CrawlRun],
                         threshold: int) -> list[str]:
-    """Ads missing from ``threshold`` complete listings in a row, counting this run.
+    """Ads missing from ``threshold`` complete listings in a row, counting this run, and
+    not listed by an incomplete run in between.
 
     ``earlier_runs`` are this source's recorded runs, newest first.
     """
     if threshold < 1:
         raise ValueError(f"missing_runs_before_removed must be at least 1, not {threshold}")
-    needed = [r for r in earlier_runs if r.listings_complete][:threshold - 1]
-    if len(needed) < threshold - 1:
-        return []
-    earlier = [set(r.missing) for r in needed]
-    return [i for i in missing_now if all(i in gone for gone in earlier)]
+    return [i for i in missing_now if _missing_in_a_row(i, earlier_runs, threshold - 1)]
+
+
+def _missing_in_a_row(site_ad_id: str, earlier_runs: Sequence[CrawlRun], needed: int) -> bool:
+    """Whether the ``needed`` complete runs before this one all missed the ad, and no
+    incomplete run among them (or before this one) listed it. A run that never ended
+    (killed; or this one, recorded as it began) knows nothing of the listings: skipped."""
+    for run in earlier_runs:
+        if needed == 0:
+            return True
+        if not run.ended:
+            continue
+        if site_ad_id not in run.missing:
+            return False  # listed: by a complete run, or by an incomplete one
+        if run.listings_complete:
+            needed -= 1
+    return needed == 0
+
+
+def streak_missing(not_listed: Iterable[str], earlier_runs: Sequence[CrawlRun]) -> tuple[str, ...]:
+    """What an incomplete run records: the ads it did not list of those the latest
+    complete run missed (the rows under way; ``earlier_runs`` newest first). Kept that
+    small on purpose: a run whose first listing page failed lists nothing."""
+    latest = next((r for r in earlier_runs if r.ended and r.listings_complete), None)
+    if latest is None:
+        return ()
+    row = set(latest.missing)
+    return tuple(sorted(i for i in not_listed if i in row))

@@ -84,3 +84,36 @@ def test_revisit_interval_and_removal_by_absence(site: FixtureSite, source: Sour
         assert len(three.versions[-1].captures) >= 3
     finally:
         store.close()
+
+
+def test_an_ad_listed_by_an_incomplete_run_starts_its_absence_anew(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Ad 3 is missing on day 1, listed on day 2 by a run whose other listing page
+    failed, and missing again on day 3: missing from two complete runs, not in a row
+    (``missing_runs_before_removed: 2``); day 4 makes the row."""
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+
+    def go(day: int):  # noqa: ANN202
+        stats = crawl([source], store_path, archive, clock=DAY0 + timedelta(days=day),
+                      progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0},
+                      timeout=120)
+        return stats.sources[source.id]
+
+    go(0)
+    site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
+    assert go(1).removed == 0
+    # ad 3 listed again, by a run whose third listing page fails
+    site.html("/city/amsterdam/?page=2", page("listing2.html").replace(
+        b"</body>", b'<a rel="next" href="/city/amsterdam/?page=3">3</a></body>'))
+    site.pages["/city/amsterdam/?page=3"] = (503, "text/html", b"busy")
+    assert go(2).removed == 0
+    site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
+    assert go(3).removed == 0
+    assert go(4).removed == 1
+    store = open_store(store_path)
+    try:
+        runs = store.crawl_runs(source.id)
+        assert [r.listings_complete for r in runs] == [True, True, False, True, True]
+        assert runs[2].missing == ()  # the incomplete run listed ad 3
+    finally:
+        store.close()

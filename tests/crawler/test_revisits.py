@@ -6,8 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.revisits import is_due, missing_ads, removals_by_absence, seen_at_run_start
-from indexer.crawl_runs import CrawlRun
+from crawler.revisits import (
+    is_due,
+    missing_ads,
+    removals_by_absence,
+    seen_at_run_start,
+    streak_missing,
+)
+from indexer.crawl_runs import UNFINISHED, CrawlRun
 
 T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -51,10 +57,31 @@ def test_removed_after_n_consecutive_complete_runs() -> None:
     assert removals_by_absence(["3"], [], 1) == ["3"]
 
 
-def test_incomplete_runs_neither_count_nor_break_the_row() -> None:
-    earlier = [run(False, (), 12), run(True, ("3",), 24), run(True, (), 48)]
+def test_an_incomplete_run_that_did_not_list_the_ad_neither_counts_nor_breaks_the_row() -> None:
+    earlier = [run(False, ("3",), 12), run(True, ("3",), 24), run(True, (), 48)]
     assert removals_by_absence(["3"], earlier, 2) == ["3"]
     assert removals_by_absence(["3"], earlier, 3) == []  # seen listed 48 h ago
+
+
+def test_an_incomplete_run_that_listed_the_ad_breaks_the_row() -> None:
+    """Missing on Monday, listed on Tuesday by a run whose other listing page failed,
+    missing on Wednesday: missing from two complete runs, but not in a row."""
+    earlier = [run(False, (), 24), run(True, ("3",), 48)]
+    assert removals_by_absence(["3"], earlier, 2) == []
+    assert removals_by_absence(["3"], earlier, 1) == ["3"]  # this run alone decides
+
+
+def test_a_run_that_never_ended_is_skipped() -> None:
+    """A killed run, or this run as recorded when it began, knows nothing of listings."""
+    killed = CrawlRun("s", T - timedelta(hours=12), T - timedelta(hours=12),
+                      finish_reason=UNFINISHED)
+    assert removals_by_absence(["3"], [killed, run(True, ("3",), 24)], 2) == ["3"]
+
+
+def test_an_incomplete_run_records_what_it_did_not_list_of_the_rows_under_way() -> None:
+    earlier = [run(False, ("3",), 12), run(True, ("3", "4"), 24), run(True, ("9",), 48)]
+    assert streak_missing(["1", "2", "3"], earlier) == ("3",)  # "4" was listed this time
+    assert streak_missing(["1"], []) == ()  # no complete run yet: no row under way
 
 
 def test_threshold_must_be_positive() -> None:
