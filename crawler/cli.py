@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crawler.register import SourceError
+    from crawler.source import Source
 
 
 def register(sub: Any) -> None:
@@ -12,16 +18,23 @@ def register(sub: Any) -> None:
     ssub = src.add_subparsers(dest="sources_command", metavar="ACTION")
     ssub.required = True
     for action, help_text, func in (
-        ("list", "list sources: id, enabled, theme, base URL, reason", run_sources_list),
-        ("check", "validate every source file; exit 2 naming the first bad one",
-         run_sources_check),
+        ("list", "list the valid sources: id, enabled, theme, base URL, reason (an invalid "
+                 "file is a warning on stderr)", run_sources_list),
+        ("check", "validate every source file; name every wrong field of every file "
+                  "(file: field: problem, on stderr); exit 1 if any", run_sources_check),
     ):
         p = ssub.add_parser(action, help=help_text)
         p.add_argument("--dir", default="", help="folder of source files (default: setting)")
         p.set_defaults(func=func)
 
     c = sub.add_parser("crawl", help="crawl enabled sources into the archive and the store; "
-                       "'adtrace crawl status' shows the last run per source")
+                       "'adtrace crawl status' shows the last run per source",
+                       epilog="An invalid source file is not crawled; the valid sources "
+                       "are. Without --source, each invalid file is named on stderr after "
+                       "the crawl and the exit status is 1 (also when another process "
+                       "crawls a source); with --source, only the sources named count, and "
+                       "one whose file is invalid is an error (exit 2, nothing crawled). "
+                       "'crawl status' names invalid files in a warning line.")
     c.add_argument("action", nargs="?", choices=["status"],
                    help="status: the last run per source (pages, new ads, errors, …)")
     c.add_argument("--source", action="append", default=[], metavar="ID",
@@ -49,32 +62,53 @@ def register(sub: Any) -> None:
     v.set_defaults(func=run_archive_verify)
 
 
-def _load(folder: str) -> list[Any]:
+def load_register(folder: str) -> tuple[list[Source], list[SourceError]]:
+    """The register's valid sources and, apart, its invalid files' errors (the folder
+    named, else the setting's); a folder that cannot be read is the command's error."""
     from adtrace import settings
     from adtrace.cli import CommandError
-    from crawler.register import SourceError, load_sources
+    from crawler.register import SourceError, load_register
 
     try:
-        return load_sources(folder or settings.sources_dir())
+        return load_register(folder or settings.sources_dir())
     except SourceError as exc:
         raise CommandError(str(exc)) from exc
+
+
+def warn_invalid(errors: Sequence[SourceError], prefix: str = "warning: ") -> None:
+    """One line on stderr per invalid file (its first problem, and how many more): its
+    source is not crawled."""
+    from adtrace.terminal import cell
+
+    for error in errors:
+        print(f"{prefix}source file not valid, not crawled: "
+              f"{cell(error.summary(), keep_backslash=True)}", file=sys.stderr)
 
 
 def run_sources_list(args: argparse.Namespace) -> int:
     from adtrace.terminal import cell
 
-    for s in _load(args.dir):
+    sources, errors = load_register(args.dir)
+    for s in sources:
         state = "enabled " if s.enabled else "disabled"
         print(f"{s.id:20} {state} {cell(s.theme):12} {cell(s.base_url)}\n"
               f"    why: {cell(s.reason)} (approved by {cell(s.approved_by)} on "
               f"{cell(s.approved_on)})")
+    warn_invalid(errors)
     return 0
 
 
 def run_sources_check(args: argparse.Namespace) -> int:
-    sources = _load(args.dir)
-    print(f"{len(sources)} source file(s) valid")
-    return 0
+    """Every problem of every file, one line each (file: field: problem)."""
+    from adtrace.terminal import cell
+
+    sources, errors = load_register(args.dir)
+    for error in errors:
+        for problem in error.problems:
+            print(cell(problem, keep_backslash=True), file=sys.stderr)
+    print(f"{len(sources)} source file(s) valid"
+          + (f", {len(errors)} not valid" if errors else ""))
+    return 1 if errors else 0
 
 
 def run_crawl_status(args: argparse.Namespace) -> int:
@@ -87,7 +121,9 @@ def run_crawl_status(args: argparse.Namespace) -> int:
 
     named = list(args.source)
     if not named and os.path.isdir(args.dir or str(settings.sources_dir())):
-        named = [s.id for s in _load(args.dir) if s.enabled]
+        sources, errors = load_register(args.dir)
+        named = [s.id for s in sources if s.enabled]
+        warn_invalid(errors)
     try:
         store = open_store(args.store or settings.store_url())
     except StoreError as exc:
@@ -107,34 +143,50 @@ def run_crawl_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def select_sources(sources: list, wanted: list[str], *, named_disabled: bool,
-                   verb: str) -> list:
-    """The enabled sources, or those named with --source; an unknown name is an error.
+def select_sources(sources: list[Source], wanted: list[str], *, named_disabled: bool,
+                   verb: str, errors: Sequence[SourceError] = ()) -> list[Source]:
+    """The enabled sources, or those named with --source; an unknown name is an error,
+    and so is a name whose file is not valid (``errors``: it is not crawled).
 
     A one-off crawl may name a disabled source (``named_disabled``); the schedule never
     runs one."""
     from adtrace.cli import CommandError
+    from adtrace.terminal import cell
 
     usable = [s for s in sources if s.enabled or (named_disabled and s.id in wanted)]
     if wanted:
+        for name in sorted(set(wanted) - {s.id for s in usable}):
+            bad = next((e for e in errors if e.source_id == name), None)
+            if bad is not None:
+                raise CommandError(f"--source {name}: its source file is not valid: "
+                                   f"{cell(bad.summary(), keep_backslash=True)}")
         unknown = sorted(set(wanted) - {s.id for s in usable})
         if unknown:
             kind = "source" if named_disabled else "enabled source"
             raise CommandError(f"--source {', '.join(unknown)}: no such {kind}")
         usable = [s for s in usable if s.id in wanted]
     if not usable:
-        raise CommandError(f"no enabled sources to {verb}")
+        invalid = f" ({len(errors)} source file(s) not valid: adtrace sources check)"
+        raise CommandError(f"no enabled sources to {verb}" + (invalid if errors else ""))
     return usable
 
 
 def run_crawl(args: argparse.Namespace) -> int:
+    """Crawl the chosen valid sources. Without --source, the invalid files are named on
+    stderr after the crawl and the status is 1; with --source, invalid files not named
+    are a warning only."""
     if args.action == "status":
         return run_crawl_status(args)
     from adtrace import settings
     from adtrace.cli import CommandError
     from crawler.run import CrawlError, crawl
 
-    sources = select_sources(_load(args.dir), args.source, named_disabled=True, verb="crawl")
+    valid, errors = load_register(args.dir)
+    sources = select_sources(valid, args.source, named_disabled=True, verb="crawl",
+                             errors=errors)
+    if args.source and errors:
+        print(f"warning: {len(errors)} other source file(s) not valid, not crawled "
+              "(adtrace sources check names the errors)", file=sys.stderr)
     try:
         stats = crawl(sources, args.store or settings.store_url(),
                       args.archive or str(settings.archive_dir()), progress=not args.quiet,
@@ -149,7 +201,9 @@ def run_crawl(args: argparse.Namespace) -> int:
     from adtrace.after_crawl import after_crawl
 
     after_crawl(args.store or settings.store_url())
-    return 1 if stats.refused() else 0
+    not_crawled = [] if args.source else errors
+    warn_invalid(not_crawled, prefix="")
+    return 1 if stats.refused() or not_crawled else 0
 
 
 def run_archive_verify(args: argparse.Namespace) -> int:

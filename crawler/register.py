@@ -3,17 +3,21 @@
 The register is the public, justified list of what is crawled and why, so a file that
 is wrong must fail loudly: every error names the file, the field and what is wrong,
 unknown keys are rejected (a typo must not silently switch a selector off), and
-ignoring robots.txt requires a written reason.
+ignoring robots.txt requires a written reason. A file's wrong fields are named all at
+once (one line each), so it is fixed in one go. One bad file does not stop the others:
+``load_register`` returns the valid sources and, apart, the errors of the invalid files
+(their sources are not crawled); ``load_sources`` is the strict form.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import phonenumbers
@@ -27,6 +31,7 @@ from crawler.source import Politeness, Section, Selectors, Source
 from crawler.structured import is_structured
 from indexer.model import SourceInfo
 
+T = TypeVar("T")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_NUMBER = 1e6  # no setting of a source is sensibly larger (hours, seconds, requests)
 MIN_INTERVAL_HOURS = 0.25  # a site is not crawled again within a quarter of an hour
@@ -44,7 +49,20 @@ _SELECTOR_KEYS = ("ad_links", "next_page", "ad_id", "fields", "images", "removed
 
 
 class SourceError(ValueError):
-    """A source file is invalid; the message names file, field and problem."""
+    """A source file is invalid; each line of the message (``problems``) names file, field
+    and problem. ``path`` is the file, ``source_id`` the id it gives when it gives a valid
+    one (so a caller can say which source is not crawled), else ""."""
+
+    def __init__(self, *problems: str, path: str = "", source_id: str = "") -> None:
+        super().__init__("\n".join(problems))
+        self.problems: tuple[str, ...] = problems
+        self.path = path
+        self.source_id = source_id
+
+    def summary(self) -> str:
+        """The first problem, and how many more there are: one line per file."""
+        more = len(self.problems) - 1
+        return self.problems[0] + (f" (and {more} more)" if more > 0 else "")
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -71,20 +89,38 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 class _Checker:
-    """Field access with errors that say where: ``file: field: problem``."""
+    """Field access with errors that say where: ``file: field: problem``. A check that
+    fails raises; ``attempt`` keeps its problem and goes on, so that every wrong field of
+    a file is named, and ``finish`` raises them all together."""
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.problems: list[str] = []
 
     def fail(self, field: str, problem: str) -> SourceError:
-        return SourceError(f"{self.path}: {field}: {problem}")
+        return SourceError(f"{self.path}: {field}: {problem}", path=self.path)
+
+    def attempt(self, fallback: T, check: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``check(*args, **kwargs)``, or ``fallback`` with its problems kept."""
+        try:
+            return check(*args, **kwargs)
+        except SourceError as exc:
+            self.problems.extend(exc.problems)
+            return fallback
+
+    def finish(self) -> None:
+        if self.problems:
+            raise SourceError(*self.problems, path=self.path)
 
     def mapping(self, value: Any, field: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+        """``value`` if it is a mapping (else raised); its unknown keys are a problem kept
+        (the known ones are still checked)."""
         if not isinstance(value, dict):
             raise self.fail(field, f"must be a mapping, not {type(value).__name__}")
         unknown = sorted(str(k) for k in value if k not in allowed)
         if unknown:
-            raise self.fail(field, f"unknown key(s) {unknown}; allowed: {list(allowed)}")
+            self.problems.extend(
+                self.fail(field, f"unknown key(s) {unknown}; allowed: {list(allowed)}").problems)
         return value
 
     def text(self, data: dict[str, Any], key: str, field: str, *, required: bool = True,
@@ -143,40 +179,101 @@ def load_source(path: str | Path) -> Source:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{path}: cannot read: {exc}") from exc
+        raise SourceError(f"{path}: cannot read: {exc}", path=str(path)) from exc
     except yaml.YAMLError as exc:
-        raise SourceError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_source(raw, str(path))
+        raise SourceError(f"{path}: not valid YAML: {exc}", path=str(path)) from exc
+    try:
+        return parse_source(raw, str(path))
+    except SourceError as exc:
+        given = raw.get("id") if isinstance(raw, dict) else None
+        exc.source_id = given if isinstance(given, str) and ID_RE.match(given) else ""
+        raise
 
 
 def parse_source(raw: Any, path: str = "<source>") -> Source:
-    """Validate a parsed YAML mapping into a Source."""
+    """Validate a parsed YAML mapping into a Source; every wrong field is named."""
     c = _Checker(path)
     data = c.mapping(raw, "(top level)", _TOP_REQUIRED + _TOP_OPTIONAL)
-    for key in _TOP_REQUIRED:
-        if key not in data:
-            raise c.fail(key, "is required")
+    missing = [key for key in _TOP_REQUIRED if key not in data]
+    for key in missing:
+        c.problems.extend(c.fail(key, "is required").problems)
+
+    def given(fallback: T, key: str, check: Callable[..., T], *args: Any) -> T:
+        """A required field's check, unless it is missing (said once, above)."""
+        return fallback if key in missing else c.attempt(fallback, check, *args)
+
+    def text(key: str) -> str:
+        return given("", key, c.text, data, key, key)
+
+    base_url = given("", "base_url", _base_url, c, data)
+    spider = c.attempt("", _spider, c, data)
+    fields: dict[str, Any] = dict(
+        id=given("", "id", _source_id, c, data), name=text("name"), theme=text("theme"),
+        country=given("", "country", _country, c, data), base_url=base_url,
+        reason=text("reason"), approved_by=text("approved_by"),
+        approved_on=given("", "approved_on", _approved_on, c, data),
+        robots=c.attempt("obey", c.text, data, "robots", "robots", required=False,
+                         default="obey"),
+        robots_reason=c.attempt("", c.text, data, "robots_reason", "robots_reason",
+                                required=False),
+        spider=spider, proxy=c.attempt("", _proxy, c, data),
+        # sections are judged against base_url: only with a valid one
+        sections=given((), "sections", _sections, c, data.get("sections"), base_url)
+        if base_url else (),
+        # a custom spider may read listings its own way; a misspelt one is named already
+        selectors=given(None, "selectors", _selectors, c, data.get("selectors"),
+                        spider == "generic"),
+        enabled=c.attempt(True, c.flag, data, "enabled", "enabled", True),
+        revisit_hours=c.attempt(24.0, c.number, data, "revisit_hours", "revisit_hours", 24.0,
+                                minimum=MIN_INTERVAL_HOURS, maximum=MAX_INTERVAL_HOURS),
+        crawl_every_hours=c.attempt(0.0, _crawl_every, c, data),
+        missing_runs_before_removed=c.attempt(2, _whole, c, data,
+                                              "missing_runs_before_removed", 2),
+        politeness=c.attempt(Politeness(), _politeness, c,
+                             _absent_as_empty(data.get("politeness"))),
+        user_agent=c.attempt("", _header_value, c, data, "user_agent", "adtrace/0.1"),
+    )
+    if fields["robots"] not in {"obey", "ignore"}:
+        c.problems.extend(c.fail("robots", f"{fields['robots']!r} must be 'obey' or "
+                                           "'ignore'").problems)
+    elif fields["robots"] == "ignore" and not fields["robots_reason"]:
+        c.problems.extend(c.fail("robots_reason", "is required when robots is 'ignore' "
+                                                  "(say why)").problems)
+    c.finish()
+    return Source(**fields, path=path)
+
+
+def _source_id(c: _Checker, data: dict[str, Any]) -> str:
     source_id = c.text(data, "id", "id")
     if not ID_RE.match(source_id):
         raise c.fail("id", f"{source_id!r} must match [a-z0-9-]+")
+    return source_id
+
+
+def _country(c: _Checker, data: dict[str, Any]) -> str:
     country = c.text(data, "country", "country").upper()
     if country not in phonenumbers.SUPPORTED_REGIONS:
         raise c.fail("country", f"{country!r} must be the ISO 3166 alpha-2 code of a country "
                      "with a phone numbering plan, such as NL (ads write its numbers without "
                      "+code)")
+    return country
+
+
+def _base_url(c: _Checker, data: dict[str, Any]) -> str:
     base_url = c.text(data, "base_url", "base_url")
     if not web_host(base_url):
         raise c.fail("base_url", f"{base_url!r} must be an http(s) URL with a host")
+    return base_url
+
+
+def _approved_on(c: _Checker, data: dict[str, Any]) -> str:
     approved_on = c.text(data, "approved_on", "approved_on")
     if not _is_date(approved_on):
         raise c.fail("approved_on", f"{approved_on!r} must be a date, YYYY-MM-DD")
-    robots = c.text(data, "robots", "robots", required=False, default="obey")
-    if robots not in {"obey", "ignore"}:
-        raise c.fail("robots", f"{robots!r} must be 'obey' or 'ignore'")
-    robots_reason = c.text(data, "robots_reason", "robots_reason", required=False)
-    if robots == "ignore" and not robots_reason:
-        raise c.fail("robots_reason", "is required when robots is 'ignore' (say why)")
-    spider = _spider(c, data)
+    return approved_on
+
+
+def _proxy(c: _Checker, data: dict[str, Any]) -> str:
     proxy = c.text(data, "proxy", "proxy", required=False)
     if is_socks_url(proxy):
         try:
@@ -190,27 +287,12 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
             check_http_proxy(proxy)
         except ValueError as exc:
             raise c.fail("proxy", str(exc)) from None
-    return Source(
-        id=source_id, name=c.text(data, "name", "name"), theme=c.text(data, "theme", "theme"),
-        country=country, base_url=base_url, reason=c.text(data, "reason", "reason"),
-        approved_by=c.text(data, "approved_by", "approved_by"),
-        approved_on=approved_on, sections=_sections(c, data["sections"], base_url),
-        selectors=_selectors(c, data["selectors"], links_required=spider == "generic"),
-        enabled=c.flag(data, "enabled", "enabled", True),
-        revisit_hours=c.number(data, "revisit_hours", "revisit_hours", 24.0,
-                               minimum=MIN_INTERVAL_HOURS, maximum=MAX_INTERVAL_HOURS),
-        crawl_every_hours=_crawl_every(c, data),
-        missing_runs_before_removed=_whole(c, data, "missing_runs_before_removed", 2),
-        politeness=_politeness(c, _absent_as_empty(data.get("politeness"))),
-        robots=robots, robots_reason=robots_reason,
-        user_agent=_header_value(c, data, "user_agent", "adtrace/0.1"),
-        proxy=proxy, spider=spider,
-        path=path,
-    )
+    return proxy
 
 
 def _spider(c: _Checker, data: dict[str, Any]) -> str:
-    """The spider's name, found now: a typo is named by ``sources check``, not by a crawl."""
+    """The spider's name, found now: a typo is named by ``sources check``, not by a crawl.
+    A spider module that fails to import is this file's error, not the register's."""
     from crawler.spiders import UnknownSpider, spider_named
 
     name = c.text(data, "spider", "spider", required=False, default="generic")
@@ -218,6 +300,9 @@ def _spider(c: _Checker, data: dict[str, Any]) -> str:
         spider_named(name)
     except UnknownSpider as exc:
         raise c.fail("spider", str(exc)) from None
+    except Exception as exc:  # the module's own code failed as it was imported
+        raise c.fail("spider", f"{name!r} cannot be loaded: {type(exc).__name__}: {exc}"
+                     ) from None
     return name
 
 
@@ -245,20 +330,22 @@ def _sections(c: _Checker, raw: Any, base_url: str) -> tuple[Section, ...]:
     if not isinstance(raw, list) or not raw:
         raise c.fail("sections", "must be a non-empty list of {name, url}")
     site = site_of(base_url)
-    out = []
-    for i, item in enumerate(raw):
-        field = f"sections[{i}]"
-        item = c.mapping(item, field, ("name", "url"))
-        url = c.text(item, "url", f"{field}.url")
-        absolute = urljoin(base_url, url)
-        host = web_host(absolute)
-        if not host:
-            raise c.fail(f"{field}.url", f"{url!r} is not an http(s) page of base_url")
-        if not on_site(absolute, site):
-            raise c.fail(f"{field}.url", f"{url!r} is on {host}, not on the approved site "
-                         f"{site} (base_url)")
-        out.append(Section(name=c.text(item, "name", f"{field}.name"), url=url))
-    return tuple(out)
+    out = [c.attempt(None, _section, c, item, f"sections[{i}]", base_url, site)
+           for i, item in enumerate(raw)]
+    return tuple(s for s in out if s is not None)
+
+
+def _section(c: _Checker, item: Any, field: str, base_url: str, site: str) -> Section:
+    item = c.mapping(item, field, ("name", "url"))
+    url = c.text(item, "url", f"{field}.url")
+    absolute = urljoin(base_url, url)
+    host = web_host(absolute)
+    if not host:
+        raise c.fail(f"{field}.url", f"{url!r} is not an http(s) page of base_url")
+    if not on_site(absolute, site):
+        raise c.fail(f"{field}.url", f"{url!r} is on {host}, not on the approved site "
+                     f"{site} (base_url)")
+    return Section(name=c.text(item, "name", f"{field}.name"), url=url)
 
 
 def _is_date(text: str) -> bool:
@@ -288,24 +375,52 @@ def _absent_as_empty(value: Any) -> Any:
 
 def _politeness(c: _Checker, raw: Any) -> Politeness:
     data = c.mapping(raw, "politeness", ("download_delay", "concurrency", "autothrottle"))
+    return Politeness(
+        download_delay=c.attempt(1.0, c.number, data, "download_delay",
+                                 "politeness.download_delay", 1.0, maximum=MAX_DELAY_S),
+        concurrency=c.attempt(2, _concurrency, c, data),
+        autothrottle=c.attempt(True, c.flag, data, "autothrottle", "politeness.autothrottle",
+                               True),
+    )
+
+
+def _concurrency(c: _Checker, data: dict[str, Any]) -> int:
     concurrency = c.number(data, "concurrency", "politeness.concurrency", 2, minimum=1,
                            maximum=MAX_CONCURRENCY)
     if concurrency != int(concurrency):
         raise c.fail("politeness.concurrency", f"must be a whole number, not {concurrency}")
-    return Politeness(
-        download_delay=c.number(data, "download_delay", "politeness.download_delay", 1.0,
-                                maximum=MAX_DELAY_S),
-        concurrency=int(concurrency),
-        autothrottle=c.flag(data, "autothrottle", "politeness.autothrottle", True),
-    )
+    return int(concurrency)
 
 
-def _selectors(c: _Checker, raw: Any, *, links_required: bool = True) -> Selectors:
+def _selectors(c: _Checker, raw: Any, links_required: bool = True) -> Selectors:
     """``links_required``: the generic spider reads listings with ``ad_links``; a custom
     spider may read them its own way (crawler.spiders.board_api)."""
     data = c.mapping(raw, "selectors", _SELECTOR_KEYS)
-    ad_id = c.mapping(_absent_as_empty(data.get("ad_id")), "selectors.ad_id",
+    ad_id = c.attempt({}, c.mapping, _absent_as_empty(data.get("ad_id")), "selectors.ad_id",
                       ("from_url", "css"))
+    fields_raw = _absent_as_empty(data.get("fields"))
+    if not isinstance(fields_raw, dict):
+        c.problems.extend(c.fail("selectors.fields",
+                                 "must be a mapping of field name to selector").problems)
+        fields_raw = {}
+
+    def selector(where: dict[str, Any], key: str, field: str, **how: Any) -> str:
+        return c.attempt("", c.selector, where, key, field, **how)
+
+    return Selectors(
+        ad_links=selector(data, "ad_links", "selectors.ad_links", required=links_required),
+        next_page=selector(data, "next_page", "selectors.next_page"),
+        ad_id_from_url=c.attempt("", _ad_id_from_url, c, ad_id),
+        ad_id_css=selector(ad_id, "css", "selectors.ad_id.css"),
+        fields={str(k): selector(fields_raw, k, f"selectors.fields.{k}", required=True,
+                                 structured=True) for k in fields_raw},
+        images=selector(data, "images", "selectors.images"),
+        removed_marker=selector(data, "removed_marker", "selectors.removed_marker"),
+        empty_listing=selector(data, "empty_listing", "selectors.empty_listing"),
+    )
+
+
+def _ad_id_from_url(c: _Checker, ad_id: dict[str, Any]) -> str:
     from_url = c.text(ad_id, "from_url", "selectors.ad_id.from_url", required=False)
     if from_url:
         try:
@@ -314,39 +429,45 @@ def _selectors(c: _Checker, raw: Any, *, links_required: bool = True) -> Selecto
             raise c.fail("selectors.ad_id.from_url", f"bad regex: {exc}") from exc
         if groups != 1:
             raise c.fail("selectors.ad_id.from_url", f"needs exactly one group, has {groups}")
-    fields_raw = _absent_as_empty(data.get("fields"))
-    if not isinstance(fields_raw, dict):
-        raise c.fail("selectors.fields", "must be a mapping of field name to selector")
-    fields = {str(k): c.selector(fields_raw, k, f"selectors.fields.{k}", required=True,
-                                    structured=True)
-              for k in fields_raw}
-    return Selectors(
-        ad_links=c.selector(data, "ad_links", "selectors.ad_links", required=links_required),
-        next_page=c.selector(data, "next_page", "selectors.next_page"),
-        ad_id_from_url=from_url,
-        ad_id_css=c.selector(ad_id, "css", "selectors.ad_id.css"),
-        fields=fields,
-        images=c.selector(data, "images", "selectors.images"),
-        removed_marker=c.selector(data, "removed_marker", "selectors.removed_marker"),
-        empty_listing=c.selector(data, "empty_listing", "selectors.empty_listing"),
-    )
+    return from_url
+
+
+def load_register(folder: str | Path) -> tuple[list[Source], list[SourceError]]:
+    """Every valid source of ``folder`` (``*.yaml``/``*.yml``, by name) and, apart, one
+    error per invalid file: one bad file does not stop the others, and its source is not
+    crawled (an entry that is not valid is not an approved one). An id two files give is
+    crawled from neither (which of them was approved?). A folder that cannot be read is
+    raised."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SourceError(f"{folder}: not a folder of source files", path=str(folder))
+    loaded: list[Source] = []
+    errors: list[SourceError] = []
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            loaded.append(load_source(path))
+        except SourceError as exc:
+            errors.append(exc)
+    first: dict[str, Source] = {}
+    twice: set[str] = set()
+    for source in loaded:
+        if source.id in first:
+            twice.add(source.id)
+            errors.append(SourceError(
+                f"{source.path}: id: {source.id!r} already used by {first[source.id].path}; "
+                "neither file is crawled", path=source.path, source_id=source.id))
+        else:
+            first[source.id] = source
+    return [s for s in loaded if s.id not in twice], errors
 
 
 def load_sources(folder: str | Path, *, enabled_only: bool = False) -> list[Source]:
-    """Every ``*.yaml``/``*.yml`` in ``folder``, validated; ids must be unique."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SourceError(f"{folder}: not a folder of source files")
-    sources: list[Source] = []
-    seen: dict[str, str] = {}
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        source = load_source(path)
-        if source.id in seen:
-            raise SourceError(f"{path}: id: {source.id!r} already used by {seen[source.id]}")
-        seen[source.id] = str(path)
-        if source.enabled or not enabled_only:
-            sources.append(source)
-    return sources
+    """Every ``*.yaml``/``*.yml`` in ``folder``, validated; ids must be unique. Strict: the
+    first invalid file is raised (``load_register`` goes on past it)."""
+    sources, errors = load_register(folder)
+    if errors:
+        raise errors[0]
+    return [s for s in sources if s.enabled or not enabled_only]
 
 
 def source_info(source: Source) -> SourceInfo:

@@ -7,6 +7,15 @@ restarted scheduler picks up where it left off) or since this scheduler last tri
 the same time each day. Sources run one after another; a stop request (SIGINT/SIGTERM
 set ``stop``) is honoured between runs and ends the wait at once.
 
+Given its folder (``register_dir``), the scheduler reads the source register again
+before each decision to start a source, so the register, not the scheduler's memory,
+says what may be crawled: a source whose file is gone (its approval withdrawn) or
+disabled is not started again, a changed interval, politeness or selector applies from
+its next run, and a new file is picked up (at the latest after the longest sleep,
+MAX_SLEEP_S). A file that is not valid is not crawled, not even as it was before (an
+entry that is not valid is not an approved one); the others carry on. A run under way
+is not stopped: the register is read between runs. Each change is said once.
+
 A source that another process is crawling now (its lock is held: crawler.source_lock,
 say a crawl started by hand) is not due until that crawl ends; a run recorded as begun
 whose lock is free was killed, and does not count (the source is crawled again at once,
@@ -15,14 +24,16 @@ and the crawl resumes what the killed one left).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from crawler import source_lock
+from crawler.register import SourceError, load_register
 from crawler.revisits import RUNS_LOOKED_AT
 from crawler.source import Source
 from indexer.model import utcnow
@@ -50,6 +61,55 @@ def due_in(source: Source, last: datetime | None, now: datetime) -> timedelta:
     return last + timedelta(hours=interval_hours(source)) - now
 
 
+def scheduled(sources: Sequence[Source], only: Collection[str] = ()) -> list[Source]:
+    """What a scheduler runs of the register's valid sources: the enabled ones (of
+    ``only``, when it names any)."""
+    return [s for s in sources if s.enabled and (not only or s.id in only)]
+
+
+def register_changes(before: Sequence[Source], after: Sequence[Source],
+                     valid: Sequence[Source], errors: Sequence[SourceError]) -> list[str]:
+    """What changed between two readings of the register, one line each: sources dropped
+    (and why), changed (which settings) or added. ``before``/``after`` are the scheduled
+    sources, ``valid`` every valid source of the new reading, ``errors`` its invalid
+    files."""
+    old, new = {s.id: s for s in before}, {s.id: s for s in after}
+    lines = [f"register: {sid}: dropped, not started again: "
+             f"{_why_dropped(source, valid, errors)}"
+             for sid, source in old.items() if sid not in new]
+    lines += [f"register: {sid}: changed ({', '.join(_changed(old[sid], source))}); "
+              "applies from its next run"
+              for sid, source in new.items() if sid in old and old[sid] != source]
+    lines += [f"register: {sid}: scheduled from now on ({source.path})"
+              for sid, source in new.items() if sid not in old]
+    return lines
+
+
+def _why_dropped(source: Source, valid: Sequence[Source],
+                 errors: Sequence[SourceError]) -> str:
+    error = next((e for e in errors if source.id == e.source_id or source.path == e.path),
+                 None)
+    if error is not None:
+        return f"its file {error.path} is not valid (the error is said apart)"
+    now = next((s for s in valid if s.id == source.id), None)
+    if now is not None and not now.enabled:
+        return f"disabled in {now.path}"
+    return f"{source.path} is gone and no file of the register names it"
+
+
+def _changed(old: Source, new: Source) -> list[str]:
+    """The settings that differ, with old and new value where that is a number or a
+    flag (a proxy's value is never said: it may hold a password)."""
+    out = []
+    for f in dataclasses.fields(Source):
+        was, now = getattr(old, f.name), getattr(new, f.name)
+        if was == now:
+            continue
+        shown = isinstance(was, (int, float)) and isinstance(now, (int, float))
+        out.append(f"{f.name} {was} -> {now}" if shown else f.name)
+    return out
+
+
 @dataclass
 class Scheduler:
     sources: Sequence[Source]
@@ -61,6 +121,32 @@ class Scheduler:
     attempted: dict[str, datetime] = field(default_factory=dict)
     attempt_ended: dict[str, datetime] = field(default_factory=dict)
     after_run: Callable[[], None] | None = None  # e.g. signals and alerts, from the CLI layer
+    # the register's folder, read again before each decision (None: ``sources`` stay)
+    register_dir: str | Path | None = None
+    only: Collection[str] = ()  # ``--source``: schedule these ids only
+    errors: Sequence[SourceError] = ()  # the invalid files of the last reading
+    now: Callable[[], datetime] = utcnow  # the clock (tests set it)
+
+    def refresh(self) -> None:
+        """Read the register again: what is scheduled from now on is what it says, and
+        what changed is said (once: the next reading is compared with this one). A
+        register that cannot be read at all starts nothing until it can."""
+        if self.register_dir is None:
+            return
+        try:
+            valid, errors = load_register(self.register_dir)
+        except Exception as exc:  # the folder is gone, unreadable, …: no approved sources
+            valid, errors = [], [SourceError(f"{self.register_dir}: register cannot be "
+                                             f"read: {exc}", path=str(self.register_dir))]
+        now = scheduled(valid, self.only)
+        for line in register_changes(self.sources, now, valid, errors):
+            self.say(line)
+        said = {p for e in self.errors for p in e.problems}
+        for error in errors:
+            for problem in error.problems:
+                if problem not in said:
+                    self.say(f"register: not valid, not crawled: {problem}")
+        self.sources, self.errors = now, errors
 
     def _last(self, store: Any, source: Source) -> datetime | None:
         """When the source's last run began: its recorded start, or this scheduler's last
@@ -69,7 +155,7 @@ class Scheduler:
         later, which would otherwise push every next run that much later. A crawl of the
         source under way elsewhere counts as begun now: not due while it runs."""
         if source_lock.under_way(self.archive_dir, source.id) is not None:
-            return utcnow()
+            return self.now()
         started = last_started(store, source.id)
         tried, ended = self.attempted.get(source.id), self.attempt_ended.get(source.id)
         if started and tried and ended and tried <= started <= ended:
@@ -88,17 +174,28 @@ class Scheduler:
         finally:
             store.close()
 
+    def next_due(self, skip: Collection[str] = ()) -> Source | None:
+        """One decision: read the register, then the first source due now (not in
+        ``skip``), as the register defines it now."""
+        self.refresh()
+        waits = self.waits(self.now())
+        return next((s for s in self.sources if s.id not in skip and s.id in waits
+                     and waits[s.id] <= timedelta(0)), None)
+
     def run_due(self) -> int:
-        """Crawl every due source once (stopping early if asked); the number crawled."""
+        """Crawl every due source once (stopping early if asked); the number crawled.
+        The register is read again before each start: a source dropped while another
+        ran is not started."""
         from crawler.run import CrawlError, crawl
 
-        waits = self.waits(utcnow())
-        due = [s for s in self.sources if s.id in waits and waits[s.id] <= timedelta(0)]
         done = 0
-        for source in due:
-            if self.stop.is_set():
+        tried: set[str] = set()
+        while not self.stop.is_set():
+            source = self.next_due(tried)
+            if source is None:
                 break
-            self.attempted[source.id] = utcnow()
+            tried.add(source.id)
+            self.attempted[source.id] = self.now()
             self.attempt_ended.pop(source.id, None)
             self.say(f"crawling {source.id} …")
             try:
@@ -108,7 +205,7 @@ class Scheduler:
                 self.say(f"{source.id}: crawl failed: {exc}")
                 continue
             finally:
-                self.attempt_ended[source.id] = utcnow()
+                self.attempt_ended[source.id] = self.now()
             for line in stats.lines():
                 self.say(line)
             if not stats.refused():  # another process took it first: nothing was crawled
@@ -120,22 +217,29 @@ class Scheduler:
     def forever(self) -> None:
         """Run due sources, sleep until the next is due, until ``stop`` is set. A store
         that cannot be read (a server down for a while) is said, and tried again after
-        MAX_SLEEP_S: the schedule outlives it, as the crawls do (they spool)."""
+        MAX_SLEEP_S: the schedule outlives it, as the crawls do (they spool). So does a
+        register with nothing to schedule for now (every file disabled, gone or invalid):
+        it is read again after MAX_SLEEP_S."""
         from indexer.store import StoreError
 
         while not self.stop.is_set():
             try:
                 self.run_due()
-                waits = {} if self.stop.is_set() else self.waits(utcnow())
+                waits = {} if self.stop.is_set() else self.waits(self.now())
             except StoreError as exc:
                 self.say(f"store unavailable: {exc}; trying again in {_human(RETRY)}")
                 self.stop.wait(RETRY.total_seconds())
                 continue
             if self.stop.is_set():
                 break
-            if not waits:
+            if not waits and self.register_dir is None:
                 self.say("no enabled sources; stopping")
                 return
+            if not waits:
+                self.say(f"no enabled valid sources now; reading the register "
+                         f"{self.register_dir} again in {_human(RETRY)}")
+                self.stop.wait(MAX_SLEEP_S)
+                continue
             sid, wait = min(waits.items(), key=lambda kv: kv[1])
             seconds = max(1.0, min(MAX_SLEEP_S, wait.total_seconds()))
             self.say(f"waiting: next is {sid} in {_human(wait)}")

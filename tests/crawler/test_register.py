@@ -10,6 +10,7 @@ import yaml
 from adtrace.cli import main
 from crawler.register import (
     SourceError,
+    load_register,
     load_source,
     load_sources,
     parse_source,
@@ -174,6 +175,37 @@ def test_folder_loading_rejects_duplicates_and_bad_yaml(tmp_path: Path) -> None:
         load_sources(tmp_path)
 
 
+def test_every_wrong_field_of_a_file_is_named_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", {
+        **{k: v for k, v in GOOD.items() if k != "reason"}, "colour": 1, "country": "XX",
+        "politeness": {"concurrency": 0, "download_delay": -1},
+        "selectors": {**GOOD["selectors"], "fields": {"title": "h1[[", "text": "p::text"},
+                      "images": "img[["}})
+    with pytest.raises(SourceError) as err:
+        load_source(path)
+    assert [p.split(": ", 2)[1] for p in err.value.problems] == [
+        "(top level)", "reason", "country", "selectors.fields.title", "selectors.images",
+        "politeness.download_delay", "politeness.concurrency"]
+    assert all(p.startswith(f"{path}: ") for p in err.value.problems)
+    assert str(err.value) == "\n".join(err.value.problems)
+    assert err.value.path == str(path) and err.value.source_id == "site-a"
+
+
+def test_the_register_keeps_the_valid_sources_and_the_errors_apart(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    write(tmp_path, "b.yaml", {**GOOD, "id": "site-b", "revisit_hours": "daily"})
+    (tmp_path / "c.yaml").write_text("id: [unclosed", encoding="utf-8")
+    write(tmp_path, "d.yaml", {**GOOD, "id": "site-d"})
+    write(tmp_path, "e.yaml", {**GOOD, "id": "site-d", "name": "Another D"})
+    sources, errors = load_register(tmp_path)
+    assert [s.id for s in sources] == ["site-a"]  # an id two files give: from neither
+    assert [(Path(e.path).name, e.source_id) for e in errors] == [
+        ("b.yaml", "site-b"), ("c.yaml", ""), ("e.yaml", "site-d")]
+    assert "e.yaml: id: 'site-d' already used by" in str(errors[2])
+    with pytest.raises(SourceError, match="b.yaml: revisit_hours: must be a number"):
+        load_sources(tmp_path)  # the strict form: the first bad file
+
+
 def test_bundled_sources_are_valid() -> None:
     sources = load_sources(REPO / "sources")
     assert sources and all(s.reason and s.approved_by for s in sources)
@@ -191,5 +223,5 @@ def test_cli_sources_check_and_list(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "why: Because.\\x1b]0;owned\\x07\\nforged line (approved" in out
     assert "\x1b" not in out and "\nforged" not in out
     write(tmp_path, "b.yaml", {**GOOD, "id": "site-b", "colour": 1})
-    assert main(["sources", "check", "--dir", str(tmp_path)]) == 2
+    assert main(["sources", "check", "--dir", str(tmp_path)]) == 1
     assert "b.yaml: (top level): unknown key(s) ['colour']" in capsys.readouterr().err
