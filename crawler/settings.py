@@ -17,9 +17,13 @@ BASE: dict[str, Any] = {
     "BOT_NAME": "adtrace",
     "SPIDER_MODULES": ["crawler.spiders"],
     # the proxy is set before HttpProxyMiddleware (750) reads it, on every request; a
-    # redirect off the approved site is refused before robots.txt (100) asks its host
+    # redirect off the approved site is refused before robots.txt (100) asks its host.
+    # Responses go from high numbers to low: the charset check (585) sees a page after
+    # it is archived (950), redirected (600) and decompressed (590), and re-reads it
+    # before the meta-refresh check (580) and the spider decode its text
     "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.OffsiteRedirectMiddleware": 50,
                                "crawler.middlewares.SourceProxyMiddleware": 100,
+                               "crawler.charset.CharsetMiddleware": 585,
                                "crawler.middlewares.ArchiveMiddleware": 950},
     "ITEM_PIPELINES": {"crawler.pipelines.IngestPipeline": 300},
     "DOWNLOAD_HANDLERS": {"http": "crawler.http_handler.HttpDownloadHandler",
