@@ -11,26 +11,33 @@ every capture the capture index and the store name must be a record at its file 
 offset with its digest, and every image an ad shows must be archived and readable
 whole. A WARC file or an image that is gone is thus reported, where a scan of what is
 there could not see it, and a damaged image is tied to the ads that show it.
+
+Every record's block (for a response: its HTTP head and body as stored) is held against
+its WARC-Block-Digest, so an HTTP status line or Date header changed in place, with the
+body left alone, is found as surely as a changed body; a request record too. The
+store's view of a capture (its HTTP status and fetch time) is held against its record.
+This module scans files and gzip members; indexer.archive.verify_records checks each
+record.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from indexer.archive import image_packs
 from indexer.archive import lock as archive_lock
-from indexer.archive.digest import hex_from_warc_digest, sha256_hex
+from indexer.archive.digest import sha256_hex
 from indexer.archive.images import IMAGE_DIR, find_image
 from indexer.archive.index import INDEX_FILE
-from indexer.archive.reader import ArchiveError, read_raw
+from indexer.archive.verify_records import records_of, short
 from indexer.archive.writer import WARC_DIR
 
 if TYPE_CHECKING:
@@ -38,12 +45,6 @@ if TYPE_CHECKING:
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 PROBE_BYTES = 1024  # what a gzip header found after damage must inflate to be a member
-MAX_REASON = 200  # characters of a library's error kept (warcio quotes the bytes it read)
-
-
-def short(text: str) -> str:
-    """An error text cut to MAX_REASON characters."""
-    return text if len(text) <= MAX_REASON else text[:MAX_REASON] + " …"
 
 
 @dataclass
@@ -89,9 +90,11 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)  # what was not checked, and why
     damaged: list[tuple[str, int, int]] = field(default_factory=list)  # (file, start, end)
     gone_originals: Tally = field(default_factory=Tally, repr=False)  # revisits' files
-    # (file, offset) -> the first 16 hex digits of the payload digest, as an int: what
-    # the cross-checks look things up in (a miss is then re-read from the file itself).
-    # About 110 bytes per response or revisit record: 1.1 GB for ten million of them.
+    # (file, offset) -> located_value(): the payload digest's first 16 hex digits, the
+    # HTTP status and the WARC-Date packed in one int, what the cross-checks look things
+    # up in (a miss is then re-read from the file itself). About 115 bytes per response
+    # or revisit record (measured over a million: 114, of which the packed int is 44,
+    # 8 more than the digest key alone took): 1.15 GB for ten million of them.
     located: dict[str, dict[int, int]] = field(default_factory=dict, repr=False)
 
     @property
@@ -106,6 +109,25 @@ def digest_key(sha256: str) -> int:
         return int(sha256[:16], 16)
     except ValueError:
         return -1
+
+
+KEY_MASK = (1 << 64) - 1  # a located value's digest_key
+STATUS_BITS = 10  # HTTP status codes are three digits
+# a WARC-Date as the writer writes it (writer._warc_date); its digits make an int of
+# at most 67 bits, so a packed value (64 + 10 + 67 bits) is a 44-byte int
+_WARC_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z", re.ASCII)
+
+
+def located_value(sha256: str, status: int = -1, warc_date: str = "") -> int:
+    """A record's digest_key, its HTTP status and its WARC-Date packed in one int: equal
+    values are an equal digest key, status and date text (the date's digits, its shape
+    fixed). A status or date that does not pack leaves the key alone, which no capture's
+    packed value equals: such a capture is re-read and compared as text."""
+    key = digest_key(sha256)
+    date = _WARC_DATE.fullmatch(warc_date)
+    if key < 0 or date is None or not 0 <= status < 1 << STATUS_BITS:
+        return key
+    return key | status << 64 | int("".join(date.groups())) << (64 + STATUS_BITS)
 
 
 def archive_verify(archive_dir: str | Path, store: Store | None = None,
@@ -242,7 +264,7 @@ def _verify_file(root: Path, path: Path, report: VerifyReport,
                 report.problems.append(f"{rel}@{member.offset}: {member.damage}")
                 continue
             try:
-                records = list(_records(root, member.data))
+                records = list(records_of(root, member.data))
             except (EOFError, ArchiveLoadFailed, ValueError) as exc:
                 report.problems.append(f"{rel}@{member.offset}: unreadable record "
                                        f"({short(str(exc))})")
@@ -251,10 +273,11 @@ def _verify_file(root: Path, path: Path, report: VerifyReport,
                 report.records += 1
                 if checked.gone_original:
                     report.gone_originals.add(checked.gone_original, f"{rel}@{member.offset}")
-                elif checked.problem:
+                if checked.problem:
                     report.problems.append(f"{rel}@{member.offset}: {checked.problem}")
                 elif checked.digest:
-                    located[member.offset] = digest_key(checked.digest)
+                    located[member.offset] = located_value(checked.digest, checked.status,
+                                                           checked.date)
 
 
 @dataclass(frozen=True)
@@ -350,55 +373,3 @@ def _inflates(start: bytes) -> bool:
 
 def _size(fh: BinaryIO) -> int:
     return fh.seek(0, io.SEEK_END)
-
-
-@dataclass(frozen=True)
-class Checked:
-    """What the check of one record found."""
-
-    problem: str = ""  # what is wrong; '' when nothing is
-    digest: str = ""  # the payload's sha256 (hex) when the record holds
-    gone_original: str = ""  # a revisit whose original's file is missing: that file
-    # (tallied per file, not said per revisit)
-
-
-def _records(root: Path, member: bytes) -> Iterator[Checked]:
-    for record in ArchiveIterator(io.BytesIO(member)):
-        yield _check_record(root, record)
-
-
-def _check_record(root: Path, record) -> Checked:  # noqa: ANN001 - warcio record
-    headers = record.rec_headers
-    rtype = headers.get_header("WARC-Type")
-    if rtype == "revisit":
-        return _check_revisit(root, headers)
-    payload = record.raw_stream.read()
-    if rtype != "response":
-        return Checked()
-    declared = headers.get_header("WARC-Payload-Digest")
-    if not declared:
-        return Checked("response without WARC-Payload-Digest")
-    actual = sha256_hex(payload)
-    if hex_from_warc_digest(declared) != actual:
-        return Checked(f"payload sha256 differs from {declared}")
-    return Checked(digest=actual)
-
-
-def _check_revisit(root: Path, headers) -> Checked:  # noqa: ANN001 - warcio headers
-    """A revisit must carry a sha256 digest equal to the original it points at."""
-    digest = hex_from_warc_digest(headers.get_header("WARC-Payload-Digest") or "")
-    if not digest:
-        return Checked("revisit without a sha256 payload digest")
-    ref_file = headers.get_header("WARC-Refers-To-Filename")
-    ref_off = headers.get_header("WARC-Refers-To-Offset") or ""
-    if not ref_file or not ref_off.isdigit():
-        return Checked(digest=digest)  # a revisit from another tool: the digest alone
-    try:
-        original = read_raw(root, ref_file, int(ref_off))
-    except ArchiveError as exc:
-        if isinstance(exc.__cause__, FileNotFoundError):
-            return Checked(gone_original=ref_file)
-        return Checked(f"revisit's original is unreadable: {short(str(exc))}")
-    if original.sha256 != digest:
-        return Checked(f"revisit digest differs from its original at {ref_file}@{ref_off}")
-    return Checked(digest=digest)

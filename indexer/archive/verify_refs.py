@@ -5,7 +5,8 @@ that is gone. The capture index (``captures.jsonl``) and the store both say wher
 capture is (file, offset, digest) and the store says which images each ad version
 shows, so each of them is held against the archive here. A capture that is not where
 the scan found records (one written after the scan, by a crawl running meanwhile) is
-re-read from its file before anything is said about it.
+re-read from its file before anything is said about it. The store also says what each
+capture's record says of the fetch (its HTTP status and time): these must agree too.
 """
 
 from __future__ import annotations
@@ -17,9 +18,19 @@ from typing import TYPE_CHECKING
 from indexer.archive.images import find_image
 from indexer.archive.index import INDEX_FILE, read_lines
 from indexer.archive.reader import ArchiveError, read_raw
-from indexer.archive.verify import Tally, VerifyReport, digest_key, short, skipped_lines
+from indexer.archive.verify import (
+    KEY_MASK,
+    Tally,
+    VerifyReport,
+    digest_key,
+    located_value,
+    skipped_lines,
+)
+from indexer.archive.verify_records import short
+from indexer.archive.writer import _warc_date
 
 if TYPE_CHECKING:
+    from indexer.model import Capture
     from indexer.store.base import Store
 
 _NO_FILE = "no such file"  # locate(): the file named is not in the archive
@@ -57,8 +68,9 @@ def check_index(root: Path, report: VerifyReport) -> None:
 def check_store(root: Path, store: Store, report: VerifyReport,
                 on_ad: Callable[[], None] | None = None) -> None:
     """Every capture of every ad version in the store is a record at its place with its
-    digest, and every image a version shows is archived, and readable whole (the scan
-    found which are not: ``report.damaged_images``)."""
+    digest, HTTP status and time (as the record has them), and every image a version
+    shows is archived, and readable whole (the scan found which are not:
+    ``report.damaged_images``)."""
     gone_files, gone_images, damaged_images = Tally(), Tally(), Tally()
     archived: dict[str, bool] = {}  # image hash -> found, each looked for once
     for ad in store.iter_ads():
@@ -67,7 +79,7 @@ def check_store(root: Path, store: Store, report: VerifyReport,
             for capture in version.captures:
                 report.store_captures += 1
                 problem = locate(root, report, capture.warc_file, capture.warc_offset,
-                                 capture.sha256)
+                                 capture.sha256, capture)
                 if problem == _NO_FILE:
                     gone_files.add(capture.warc_file, f"{label}, {capture.url}")
                 elif problem:
@@ -88,13 +100,22 @@ def check_store(root: Path, store: Store, report: VerifyReport,
                                             state="not readable whole")
 
 
-def locate(root: Path, report: VerifyReport, file: str, offset: int, sha256: str) -> str:
-    """'' when (file, offset) holds a record with this payload digest; _NO_FILE when the
-    file is not there; else what is wrong. A record the scan did not see (or saw half
-    written, by a crawl running meanwhile) is read again, as reader.read_capture would
-    but without resolving a revisit: the scan checked revisits against their originals."""
-    if report.located.get(file, {}).get(offset) == digest_key(sha256):
-        return ""
+def locate(root: Path, report: VerifyReport, file: str, offset: int, sha256: str,
+           capture: Capture | None = None) -> str:
+    """'' when (file, offset) holds a record with this payload digest (and, for a store's
+    ``capture``, its HTTP status and its time as a WARC-Date, as the writer writes it);
+    _NO_FILE when the file is not there; else what is wrong. A record the scan did not
+    see (or saw half written, by a crawl running meanwhile, or found wrong and said so)
+    is read again, as reader.read_capture would but without resolving a revisit: the
+    scan checked revisits against their originals."""
+    found = report.located.get(file, {}).get(offset)
+    if capture is None:
+        if found is not None and found & KEY_MASK == digest_key(sha256):
+            return ""
+    else:
+        expected = located_value(sha256, capture.status, _warc_date(capture.fetched_at))
+        if found == expected and expected > KEY_MASK:  # status and date packed too
+            return ""
     try:
         record = read_raw(root, file, offset)
     except ArchiveError as exc:
@@ -104,7 +125,19 @@ def locate(root: Path, report: VerifyReport, file: str, offset: int, sha256: str
     if record.sha256 != sha256:
         return _where_it_went(report, file, offset) or (
             f"{file}@{offset}: the record's payload sha256 {record.sha256} is not {sha256}")
-    return ""
+    return "" if capture is None else _disagreement(file, offset, record.status,
+                                                    record.date, capture)
+
+
+def _disagreement(file: str, offset: int, status: int, date: str, capture: Capture) -> str:
+    """What the record and the store's capture say differently of the fetch, both sides."""
+    said = []
+    if status != capture.status:
+        said.append(f"HTTP status {status} in the record, {capture.status} in the store")
+    if date != (fetched := _warc_date(capture.fetched_at)):
+        said.append(f"fetched at {date or '(no WARC-Date)'} in the record, {fetched} in "
+                    "the store")
+    return f"{file}@{offset}: " + "; ".join(said) if said else ""
 
 
 def _where_it_went(report: VerifyReport, file: str, offset: int) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from adtrace.cli import main
 from indexer.archive import Fetched, WarcWriter
+from tests.archive.warc_tamper import edit_block, rewrite_record
 
 
 def test_verify_ok_then_partial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,3 +72,21 @@ def test_what_a_purge_killed_before_its_journal_left_is_a_leftover(
     assert f"LEFTOVER  {cap.warc_file}.purge-tmp: " in out
     for name in temps:
         assert f"LEFTOVER  {name}: left by a killed crawl or purge" in out
+
+
+def test_a_record_changed_in_place_is_bad_with_its_address_escaped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A record's problem names its file, offset, type and target URI, which a hostile
+    site chose: printed escaped, on one line."""
+    url = "http://x.test/\x1b[2Jad"
+    with WarcWriter(tmp_path) as w:
+        cap = w.write(Fetched(url, 404, [], b"gone", datetime.now(UTC), reason="Not Found"))
+    rewrite_record(tmp_path / cap.warc_file, cap.warc_offset,
+                   *(edit_block(b"HTTP/1.1 404 Not Found", forged) for forged in (
+                       b"HTTP/1.1 200 OK", b"HTTP/1.1 200 Found", b"HTTP/1.1 200 ")))
+    assert main(["archive", "verify", "--archive", str(tmp_path), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert (f"BAD  {cap.warc_file}@{cap.warc_offset}: response record of "
+            "http://x.test/\\x1b[2Jad: block digest does not match (the record's HTTP head or "
+            "body was changed)") in out
+    assert "\x1b" not in out and out.strip().endswith("PROBLEMS FOUND")

@@ -5,6 +5,8 @@ are each reported by name, where a scan of what is there could not see them."""
 from __future__ import annotations
 
 import os
+import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,9 @@ from fixture_site import SOURCE_YAML, FixtureSite
 
 from adtrace.cli import main
 from indexer.archive import find_image, image_packs
+from indexer.model import Capture, from_iso, to_iso
 from indexer.store import open_store
+from tests.archive.warc_tamper import edit_block, rewrite_record
 
 
 @pytest.fixture
@@ -45,6 +49,16 @@ def store_figures(store: Path) -> tuple[int, set[str], dict[str, int]]:
                     captures += 1
                     per_file[capture.warc_file] = per_file.get(capture.warc_file, 0) + 1
         return captures, images, per_file
+    finally:
+        db.close()
+
+
+def ad_captures(store: Path) -> list[tuple[str, Capture]]:
+    """("ad … version …", capture) for every capture the store has, as verify labels them."""
+    db = open_store(str(store), create=False)
+    try:
+        return [(f"ad {ad.id} version {version.seq}", capture) for ad in db.iter_ads()
+                for version in ad.versions for capture in version.captures]
     finally:
         db.close()
 
@@ -215,3 +229,62 @@ def test_a_damaged_second_copy_of_an_image_costs_no_ad_its_image(
     bad = [line for line in out.splitlines() if line.startswith("BAD")]
     assert len(bad) == 1 and f"content does not match image {sha}" in bad[0], out
     assert "ad version(s) in the store show it" not in out
+
+
+CHANGED = "block digest does not match (the record's HTTP head or body was changed)"
+
+
+def test_a_status_line_changed_in_place_is_bad_and_no_longer_the_stores(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """The ad page answered 200; its record is made to say 404 (the ad removed), its
+    body and gzip member left sound: the block digest tells, and so does the store."""
+    archive, store = crawled
+    label, cap = ad_captures(store)[0]
+    assert cap.status == 200
+    rewrite_record(archive / cap.warc_file, cap.warc_offset,
+                   *(edit_block(b"HTTP/1.1 200 OK", forged) for forged in (
+                       b"HTTP/1.1 404 OK", b"HTTP/1.1 404 ", b"HTTP/1.1 404", b"HTTP/1.1 404 X")))
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    where = f"{cap.warc_file}@{cap.warc_offset}"
+    assert [line for line in out.splitlines() if line.startswith("BAD")] == [
+        f"BAD  {where}: response record of {cap.url}: {CHANGED}",
+        f"BAD  store, {label} ({cap.url}): {where}: HTTP status 404 in the record, 200 in "
+        "the store",
+    ], out
+
+
+def test_a_request_record_changed_in_place_is_bad(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    archive, store = crawled
+    _, cap = ad_captures(store)[0]
+    request_at = cap.warc_offset + cap.warc_length  # the writer puts it right after
+    rewrite_record(archive / cap.warc_file, request_at,
+                   *(edit_block(b"User-Agent: adtrace/0.1", forged) for forged in (
+                       b"User-Agent: Mozilla/5", b"User-Agent: Mozilla", b"User-Agent: curl",
+                       b"User-Agent: x")))
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    assert [line for line in out.splitlines() if line.startswith("BAD")] == [
+        f"BAD  {cap.warc_file}@{request_at}: request record of {cap.url}: {CHANGED}"], out
+
+
+def test_a_store_capture_that_disagrees_with_its_record_is_named_with_both_values(
+        crawled: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """The store's status and fetch time of a capture are the record's (to the µs)."""
+    archive, store = crawled
+    (label1, cap1), (label2, cap2) = ad_captures(store)[:2]
+    later = to_iso(cap2.fetched_at + timedelta(microseconds=1))
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE captures SET status = 404 WHERE url = ?", (cap1.url,))
+        db.execute("UPDATE captures SET fetched_at = ? WHERE url = ?", (later, cap2.url))
+    db.close()
+    assert from_iso(later) != cap2.fetched_at
+    code, out = verify(archive, store, capsys)
+    assert code == 1
+    assert [line for line in out.splitlines() if line.startswith("BAD")] == [
+        f"BAD  store, {label1} ({cap1.url}): {cap1.warc_file}@{cap1.warc_offset}: "
+        "HTTP status 200 in the record, 404 in the store",
+        f"BAD  store, {label2} ({cap2.url}): {cap2.warc_file}@{cap2.warc_offset}: "
+        f"fetched at {to_iso(cap2.fetched_at)} in the record, {later} in the store",
+    ], out
