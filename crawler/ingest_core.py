@@ -166,8 +166,10 @@ class IngestCore:
         Without it, an unchanged page whose photo answered 503 once would make a version
         without the photo, and the next run another with it: two versions the page
         never had. A photo the ad never had stored is left out (nothing to show for
-        it), and its next download makes the version that shows it. While the store is
-        down (the spool) nothing is kept: the ad is written as observed."""
+        it), and its next download makes the version that shows it; so is one whose
+        address redirected when it was stored (the ref names where it was fetched from,
+        not the address the page shows). While the store is down (the spool) nothing is
+        kept: the ad is written as observed."""
         try:
             ad = self.store.get_ad(obs.ad_id)
         except Exception as exc:  # noqa: BLE001 - the ad is written as observed
@@ -180,7 +182,8 @@ class IngestCore:
         images = list(obs.fields.images)
         for place, url in failed:
             ref = had.get(url)
-            if ref is not None and all(i.sha256 != ref.sha256 for i in images):
+            if ref is not None and all((i.sha256, i.source_url) != (ref.sha256, url)
+                                       for i in images):
                 images.insert(min(place + len(images) - len(obs.fields.images), len(images)),
                               ref)
         return dataclasses.replace(obs, fields=dataclasses.replace(obs.fields,

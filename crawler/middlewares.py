@@ -36,6 +36,23 @@ IMAGE_REFUSED_KEY = "adtrace_image_refused"  # the media type of an image URL's 
 # is a page, not a picture (a block page, an error page sent with 200): archived, not used
 _PAGE_TYPES = ("text/", "application/json", "application/xml", "application/xhtml+xml",
                "application/javascript")
+# how picture files begin (JPEG, PNG, GIF, WebP/RIFF, BMP, TIFF, ICO); AVIF and HEIC
+# carry "ftyp" at byte 4: a picture a server sends as text/plain (nginx's default type
+# for a file it does not know) is still a picture
+_PICTURE_STARTS = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF", b"BM", b"II*\x00",
+                   b"MM\x00*", b"\x00\x00\x01\x00")
+
+
+def is_page_not_picture(content_type: str, body: bytes) -> str:
+    """The media type of an image URL's answer that is a page (a block page, an error page
+    sent with 200), or '' if it may be a picture: sent as one, or beginning as one does
+    whatever it was sent as."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not media.startswith(_PAGE_TYPES):
+        return ""
+    if body.startswith(_PICTURE_STARTS) or body[4:8] == b"ftyp":
+        return ""
+    return media
 __all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REFUSED_KEY", "IMAGE_REF_KEY",
            "TRUNCATED_KEY", "ArchiveMiddleware", "OffsiteRedirectMiddleware",
            "SourceProxyMiddleware"]
@@ -94,9 +111,9 @@ class ArchiveMiddleware:
         if fetched.truncated:
             request.meta[TRUNCATED_KEY] = True
         elif request.meta.get(IMAGE_KEY) and 200 <= response.status < 300:
-            media = fetched.content_type.split(";", 1)[0].strip().lower()
-            if media.startswith(_PAGE_TYPES):
-                request.meta[IMAGE_REFUSED_KEY] = media
+            refused = is_page_not_picture(fetched.content_type, response.body)
+            if refused:
+                request.meta[IMAGE_REFUSED_KEY] = refused
                 return response
             if self.images_in_pipeline:
                 request.meta[IMAGE_PENDING_KEY] = ImageRef(

@@ -26,6 +26,7 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
+from w3lib.url import safe_url_string
 
 from crawler.clock import Clock
 from crawler.extract import (
@@ -259,14 +260,14 @@ class GenericSpider(scrapy.Spider):
         if is_removed(sel, self.source):
             yield self._removal(site_ad_id, response.url, capture, "removed marker on page")
             return
-        away = self._redirected_away(response, known_id, own_id)
+        away, gone = self._redirected_away(response, known_id, own_id)
         if away:
-            if known_id:
+            if known_id and gone:
                 yield self._removal(known_id, response.url, capture, away)
             if not self._reads_ids() or own_id == canonical_url(response.url):
-                if not known_id:
+                if not (known_id and gone):  # a new link's, or a page that says nothing
                     first = response.meta["redirect_urls"][0]
-                    self.record_error(response.url, f"ad link {first} {away}; not stored")
+                    self.record_error(response.url, f"ad link {first} {away}; not read")
                 return
             site_ad_id = own_id  # the page of another ad: read as that ad
             self._seen_ids.add(own_id)
@@ -283,32 +284,36 @@ class GenericSpider(scrapy.Spider):
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
         yield await self._with_images(ad)
 
-    def _redirected_away(self, response: Response, known_id: str, own_id: str) -> str:
-        """Why an ad page that redirected elsewhere is not the ad its link named, or ''
-        if the page it led to is still that ad (a new address: another slug, https).
+    def _redirected_away(self, response: Response, known_id: str, own_id: str
+                         ) -> tuple[str, bool]:
+        """Why an ad page that redirected elsewhere is not the ad its link named ('' if
+        the page it led to is still that ad: a new address, another slug, https), and
+        whether that says the ad is gone.
 
         Sites often send a removed ad's address to their home page or a listing; read as
         the ad, that page would become a false version of it (and its address the ad's),
-        or, for a link not yet known, an ad of its own. Where the source reads ids (from
-        the URL or the page), the page it led to must give the link's id: none means it
-        is not an ad page, another means another ad's page (read as that ad). A link
+        or, for a link not yet known, an ad of its own. The site's home and the
+        source's sections say the ad is gone, and so does another ad's page where the
+        source reads ids (that page is read as that ad). Any other page that gives no
+        id (a captcha, a consent or login page, an address the id pattern misses) is
+        not the ad, but says nothing of it: not read, counted, and the ad stays as it
+        was (a block that sends every ad to a captcha must not remove them all). A link
         that names no id is left to its page (it says which ad it is). Where an ad's
-        identity is its URL, only the site's home and the source's sections are known
-        not to be ad pages."""
+        identity is its URL, only the home and the sections are known not to be it."""
         redirects = response.meta.get("redirect_urls")
         if not redirects:
-            return ""
+            return "", False
         url = response.url
-        if self._reads_ids():
-            was = known_id or ad_id_of(self.source, redirects[0])
-            if own_id == was or was == canonical_url(redirects[0]):
-                return ""
-            if own_id == canonical_url(url):
-                return f"redirected to {url}, which is not an ad page (it names no ad id)"
-            return f"redirected to the page of another ad ({own_id}: {url})"
         if canonical_url(url) in self._home_and_sections():
-            return f"redirected to {url}, the site's home or a listing"
-        return ""
+            return f"redirected to {url}, the site's home or a listing", True
+        if not self._reads_ids():
+            return "", False
+        was = known_id or ad_id_of(self.source, redirects[0])
+        if own_id == was or was == canonical_url(redirects[0]):
+            return "", False
+        if own_id == canonical_url(url):
+            return f"redirected to {url}, which names no ad id", False
+        return f"redirected to the page of another ad ({own_id}: {url})", True
 
     def _reads_ids(self) -> bool:
         return bool(self.source.selectors.ad_id_from_url or self.source.selectors.ad_id_css)
@@ -376,8 +381,8 @@ class GenericSpider(scrapy.Spider):
         for url in ad.image_urls:
             if (ref := self._image_cache.get(url)) is not None:
                 images.setdefault(ref, None)
-            elif url not in self._images_gone:
-                failed.append((len(images), url))
+            elif url not in self._images_gone:  # as fetched (escaped), as refs name it
+                failed.append((len(images), safe_url_string(url, "utf-8")))
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
                           images=tuple(images))
         return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,

@@ -64,3 +64,41 @@ def test_a_failed_photo_download_makes_no_version(site: FixtureSite, source: Sou
     finally:
         store.close()
     assert "image failed: the answer is a page (text/html), not a picture" in reasons
+
+
+def test_photos_kept_by_the_address_they_were_fetched_from(site: FixtureSite, source: Source,
+                                                          tmp_path: Path) -> None:
+    """An address with a space (fetched escaped), and one photo shown under two
+    addresses: either failing keeps the stored photo. A photo a server sends as
+    text/plain is still a photo."""
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    gallery = (b'<div class="gallery"><img src="/img/a photo.png"><img src="/img/1.png">'
+               b'<img src="/img/copy-of-1.png"><img src="/img/plain.png"></div>')
+    site.html("/ad/1", page("ad1.html").replace(b'<div class="gallery">', gallery + b"<div>"))
+    site.pages["/img/a%20photo.png"] = (200, "image/png", png(5))
+    site.pages["/img/copy-of-1.png"] = (200, "image/png", png(1))
+    site.pages["/img/plain.png"] = (200, "text/plain", png(6))
+
+    def go(day: int):  # noqa: ANN202
+        stats = crawl([source], store_path, archive, clock=DAY0 + timedelta(days=day),
+                      progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0},
+                      timeout=120)
+        return stats.sources[source.id]
+
+    def versions() -> list[list[str]]:
+        store = open_store(store_path)
+        try:
+            ad = store.get_ad(ad_id_for(source.id, "1"))
+            assert ad is not None
+            return [[i.source_url.rsplit("/", 1)[-1] for i in v.fields.images]
+                    for v in ad.versions]
+        finally:
+            store.close()
+
+    go(0)
+    first = versions()
+    assert first[0][:4] == ["a%20photo.png", "1.png", "copy-of-1.png", "plain.png"]
+    site.pages["/img/a%20photo.png"] = (503, "text/html", b"busy")
+    site.pages["/img/copy-of-1.png"] = (503, "text/html", b"busy")
+    assert go(1).new_versions == 0
+    assert versions() == first

@@ -1,7 +1,8 @@
 """An ad page that redirects elsewhere, over real crawls into a real store: a known ad
 sent to the site's home page or to another ad's page is removed (with why), never given
-the page it landed on as a new version; a new link sent to a page that is not an ad is
-not stored as an ad."""
+the page it landed on as a new version; one sent to a page that says nothing of it (a
+captcha) is neither removed nor given that page; a new link sent to a page that is not
+an ad is not stored as an ad."""
 
 from __future__ import annotations
 
@@ -28,34 +29,41 @@ def test_ads_redirected_away_are_removed_and_their_landing_pages_not_stored(
                       settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
         return stats.sources[source.id]
 
-    assert go(DAY0).new_ads == 3
+    site.html("/ad/4", page("ad3.html").replace(b"Eva", b"Ivy"))
+    assert go(DAY0).new_ads == 4
     site.html("/", HOME)
+    site.html("/captcha", b"<html><body><h1 class='title'>Are you human?</h1></body></html>")
+    site.pages["/ad/4"] = (302, "", b"/captcha")  # a block, not a removal
     site.pages["/ad/3"] = (302, "", b"/")  # taken down: the site sends it home
     site.pages["/ad/1"] = (301, "", b"/ad/2")  # merged into another ad
     site.pages["/ad/5"] = (302, "", b"/")  # a new link that lands on the home page
     site.html("/city/amsterdam/", page("listing1.html").replace(
         b"</ul>", b'<li><a class="ad-link" href="/ad/5">Zoe</a></li></ul>'))
     day1 = go(DAY0 + timedelta(days=1))
-    assert (day1.removed, day1.new_ads, day1.new_versions) == (2, 0, 0)
+    assert (day1.removed, day1.new_ads, day1.new_versions, day1.errors) == (2, 0, 0, 2)
 
     store = open_store(store_path)
     try:
         three = store.get_ad(ad_id_for(source.id, "3"))
         assert three is not None and len(three.versions) == 1
         assert three.url == f"{site.url}ad/3" and three.versions[0].fields.title != "Welkom"
-        assert three.removed_reason == (f"redirected to {site.url}, which is not an ad page "
-                                        "(it names no ad id)")
+        assert three.removed_reason == f"redirected to {site.url}, the site's home or a listing"
         one = store.get_ad(ad_id_for(source.id, "1"))
         assert one is not None and len(one.versions) == 1
         assert one.removed_reason == f"redirected to the page of another ad (2: {site.url}ad/2)"
         two = store.get_ad(ad_id_for(source.id, "2"))
         assert two is not None and two.removed_at is None and len(two.versions) == 1
+        four = store.get_ad(ad_id_for(source.id, "4"))
+        assert four is not None and four.removed_at is None and len(four.versions) == 1
         titles = {v.fields.title for ad in store.iter_ads() for v in ad.versions}
-        assert "Welkom" not in titles  # the home page is no ad's version
+        assert not titles & {"Welkom", "Are you human?"}  # no landing page is a version
         assert store.get_ad(ad_id_for(source.id, site.url)) is None
         run = store.crawl_runs(source.id)[0]  # newest first
-        assert (f"ad link {site.url}ad/5 redirected to {site.url}, which is not an ad page "
-                "(it names no ad id); not stored") in [e.reason for e in run.error_samples]
+        reasons = [e.reason for e in run.error_samples]
+        assert (f"ad link {site.url}ad/5 redirected to {site.url}, the site's home or a "
+                "listing; not read") in reasons
+        assert (f"ad link {site.url}ad/4 redirected to {site.url}captcha, which names no ad "
+                "id; not read") in reasons
     finally:
         store.close()
 
