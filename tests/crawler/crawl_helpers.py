@@ -10,6 +10,7 @@ import gzip
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,33 @@ def ad_ids(result: dict[str, Any]) -> set[str]:
 def warc_bytes(archive: Path) -> bytes:
     """Every WARC record of an archive, uncompressed: to look for what must not be there."""
     return b"".join(gzip.decompress(p.read_bytes()) for p in sorted(archive.rglob("*.warc.gz")))
+
+
+DAY0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # the first simulated day of a series of runs
+
+
+def crawl_day(source: Source, tmp_path: Path, day: int) -> Any:
+    """One real crawl of ``source`` into ``tmp_path``'s store and archive on simulated
+    ``day`` (from DAY0, at 09:00); its SourceStats."""
+    from crawler.run import crawl
+
+    stats = crawl([source], str(tmp_path / "s.sqlite3"), tmp_path / "archive",
+                  clock=DAY0 + timedelta(days=day), progress=False,
+                  settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
+    return stats.sources[source.id]
+
+
+def photo_names(source: Source, tmp_path: Path, site_ad_id: str) -> list[list[str]]:
+    """The file names of an ad's photos in ``tmp_path``'s store, per version, oldest
+    first."""
+    from indexer.model import ad_id_for
+    from indexer.store import open_store
+
+    store = open_store(str(tmp_path / "s.sqlite3"))
+    try:
+        ad = store.get_ad(ad_id_for(source.id, site_ad_id))
+        assert ad is not None
+        return [[i.source_url.rsplit("/", 1)[-1] for i in v.fields.images]
+                for v in ad.versions]
+    finally:
+        store.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from crawl_helpers import crawl_day
 from fixture_site import FixtureSite, page
 
 from crawler.run import crawl
@@ -91,13 +92,8 @@ def test_an_ad_listed_by_an_incomplete_run_starts_its_absence_anew(
     """Ad 3 is missing on day 1, listed on day 2 by a run whose other listing page
     failed, and missing again on day 3: missing from two complete runs, not in a row
     (``missing_runs_before_removed: 2``); day 4 makes the row."""
-    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
-
     def go(day: int):  # noqa: ANN202
-        stats = crawl([source], store_path, archive, clock=DAY0 + timedelta(days=day),
-                      progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0},
-                      timeout=120)
-        return stats.sources[source.id]
+        return crawl_day(source, tmp_path, day)
 
     go(0)
     site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
@@ -110,7 +106,7 @@ def test_an_ad_listed_by_an_incomplete_run_starts_its_absence_anew(
     site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
     assert go(3).removed == 0
     assert go(4).removed == 1
-    store = open_store(store_path)
+    store = open_store(str(tmp_path / "s.sqlite3"))
     try:
         runs = store.crawl_runs(source.id)
         assert [r.listings_complete for r in runs] == [True, True, False, True, True]
