@@ -53,6 +53,8 @@ def is_page_not_picture(content_type: str, body: bytes) -> str:
     if body.startswith(_PICTURE_STARTS) or body[4:8] == b"ftyp":
         return ""
     return media
+
+
 __all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REFUSED_KEY", "IMAGE_REF_KEY",
            "TRUNCATED_KEY", "ArchiveMiddleware", "OffsiteRedirectMiddleware",
            "SourceProxyMiddleware"]
