@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -341,19 +342,13 @@ def test_cli_purge_goes_through_a_damaged_pack_and_verify_still_says_so(
     assert f"cut short (3 of {len(PNG) + 4} bytes) (image {kept.sha256})" in capsys.readouterr().out
 
 
-def test_each_step_of_a_purge_is_on_disk_before_the_next_relies_on_it(
-        world, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A power cut keeps a file's synced bytes but may lose any folder entry not synced:
-    the journal must never name a rewritten file that is not there, and a deleted pack of
-    purged photos must not come back once the purge's note of them is gone. The order of
-    renames, unlinks and folder syncs a real purge makes is held against that."""
+@pytest.fixture
+def fs_events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The renames, unlinks and folder syncs the code under test makes, in order:
+    ("replace", destination), ("unlink", path), ("sync", folder)."""
     import os
     import stat
 
-    from indexer.archive import image_packs
-    from indexer.archive.lock import IMAGE_JOURNAL
-
-    root, store = world
     events: list[tuple[str, str]] = []
     fsync, rename, unlink = os.fsync, os.replace, os.unlink
 
@@ -373,26 +368,60 @@ def test_each_step_of_a_purge_is_on_disk_before_the_next_relies_on_it(
     monkeypatch.setattr(os, "fsync", spy_fsync)
     monkeypatch.setattr(os, "replace", spy_replace)
     monkeypatch.setattr(os, "unlink", spy_unlink)
+    return events
+
+
+def _at(events: list[tuple[str, str]], kind: str, path: str) -> int:
+    return next(i for i, e in enumerate(events) if e == (kind, path))
+
+
+def _last(events: list[tuple[str, str]], kind: str, folder: str) -> int:
+    return max(i for i, (k, p) in enumerate(events) if k == kind and p.startswith(folder + "/"))
+
+
+def _synced(events: list[tuple[str, str]], folder: str, start: int, end: int) -> bool:
+    return ("sync", folder) in events[start + 1:end]
+
+
+def test_each_step_of_a_purge_is_on_disk_before_the_next_relies_on_it(
+        world, fs_events: list[tuple[str, str]]) -> None:
+    """A power cut keeps a file's synced bytes but may lose any folder entry not synced:
+    the journal must never name a rewritten file that is not there, and a deleted pack of
+    purged photos must not come back once the purge's note of them is gone. The order of
+    renames, unlinks and folder syncs a real purge makes is held against that."""
+    from indexer.archive import image_packs
+    from indexer.archive.lock import IMAGE_JOURNAL
+
+    root, store = world
+    events = fs_events
     chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
     report = purge.run(store, root, chosen, dry_run=False)
     assert report.archive.removed_records == 4 and report.archive.deleted_images == [PNG_SHA()]
 
     warcs, packs = str(root / "warcs"), str(root / image_packs.PACK_DIR)
-
-    def at(kind: str, path: str) -> int:
-        return next(i for i, e in enumerate(events) if e == (kind, path))
-
-    def last(kind: str, folder: str) -> int:
-        return max(i for i, (k, p) in enumerate(events) if k == kind and p.startswith(folder + "/"))
-
-    def synced(folder: str, start: int, end: int) -> bool:
-        return ("sync", folder) in events[start + 1:end]
-
-    journal_in = at("replace", str(root / JOURNAL))
-    assert synced(warcs, -1, journal_in), events  # its rewritten files are there first
-    assert synced(str(root), journal_in, journal_in + 2), events  # and the journal itself
-    assert synced(warcs, last("replace", warcs), at("unlink", str(root / JOURNAL))), events
-    index_in = at("replace", str(image_packs.index_path(root)))
-    assert synced(packs, -1, index_in), events  # new packs are there before it names them
-    assert synced(packs, last("unlink", packs), at("unlink", str(root / IMAGE_JOURNAL))), events
+    journal_in = _at(events, "replace", str(root / JOURNAL))
+    assert _synced(events, warcs, -1, journal_in), events  # its rewritten files are there first
+    assert _synced(events, str(root), journal_in, journal_in + 2), events  # and the journal
+    assert _synced(events, warcs, _last(events, "replace", warcs),
+                   _at(events, "unlink", str(root / JOURNAL))), events
+    index_in = _at(events, "replace", str(image_packs.index_path(root)))
+    assert _synced(events, packs, -1, index_in), events  # new packs are there before it names them
+    assert _synced(events, packs, _last(events, "unlink", packs),
+                   _at(events, "unlink", str(root / IMAGE_JOURNAL))), events
     assert archive_verify(root).ok
+
+
+def test_a_photo_file_from_before_packs_is_gone_for_good_before_the_note(
+        tmp_path: Path, fs_events: list[tuple[str, str]]) -> None:
+    """An archive made before packs keeps a photo per file: its unlink is synced before
+    the purge's note of it is deleted."""
+    from indexer.archive.lock import IMAGE_JOURNAL
+    from indexer.archive.purge import delete_images
+
+    sha = hashlib.sha256(PNG).hexdigest()
+    older = tmp_path / "images" / sha[:2] / f"{sha}.png"
+    older.parent.mkdir(parents=True)
+    older.write_bytes(PNG)
+    assert delete_images(tmp_path, [sha]) == [sha] and not older.exists()
+    assert _synced(fs_events, str(older.parent), _at(fs_events, "unlink", str(older)),
+                   _at(fs_events, "unlink", str(tmp_path / IMAGE_JOURNAL))), fs_events
