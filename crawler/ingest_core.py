@@ -180,12 +180,13 @@ class IngestCore:
             return obs
         had = {ref.source_url: ref for ref in latest.fields.images}
         images = list(obs.fields.images)
+        kept = 0  # photos put back so far: each later place moves on by one
         for place, url in failed:
             ref = had.get(url)
             if ref is not None and all((i.sha256, i.source_url) != (ref.sha256, url)
                                        for i in images):
-                images.insert(min(place + len(images) - len(obs.fields.images), len(images)),
-                              ref)
+                images.insert(place + kept, ref)
+                kept += 1
         return dataclasses.replace(obs, fields=dataclasses.replace(obs.fields,
                                                                    images=tuple(images)))
 

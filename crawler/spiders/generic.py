@@ -13,6 +13,7 @@ Every response the callbacks see has already been archived by ArchiveMiddleware.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -304,7 +305,7 @@ class GenericSpider(scrapy.Spider):
         if not redirects:
             return "", False
         url = response.url
-        if canonical_url(url) in self._home_and_sections():
+        if canonical_url(url) in self._home_and_sections:
             return f"redirected to {url}, the site's home or a listing", True
         if not self._reads_ids():
             return "", False
@@ -318,7 +319,9 @@ class GenericSpider(scrapy.Spider):
     def _reads_ids(self) -> bool:
         return bool(self.source.selectors.ad_id_from_url or self.source.selectors.ad_id_css)
 
+    @functools.cached_property
     def _home_and_sections(self) -> set[str]:
+        """The site's home and the source's section pages, canonical: not ad pages."""
         base = self.source.base_url
         urls = [base, urljoin(base, "/")] + [urljoin(base, s.url) for s in self.source.sections]
         return {canonical_url(u) for u in urls}

@@ -113,7 +113,7 @@ def digest_key(sha256: str) -> int:
 
 KEY_MASK = (1 << 64) - 1  # a located value's digest_key
 STATUS_BITS = 10  # HTTP status codes are three digits
-# a WARC-Date as the writer writes it (writer._warc_date); its digits make an int of
+# a WARC-Date as the writer writes it (writer.warc_date_of); its digits make an int of
 # at most 67 bits, so a packed value (64 + 10 + 67 bits) is a 44-byte int
 _WARC_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z", re.ASCII)
 

@@ -27,7 +27,7 @@ from indexer.archive.verify import (
     skipped_lines,
 )
 from indexer.archive.verify_records import short
-from indexer.archive.writer import _warc_date
+from indexer.archive.writer import warc_date_of
 
 if TYPE_CHECKING:
     from indexer.model import Capture
@@ -113,7 +113,7 @@ def locate(root: Path, report: VerifyReport, file: str, offset: int, sha256: str
         if found is not None and found & KEY_MASK == digest_key(sha256):
             return ""
     else:
-        expected = located_value(sha256, capture.status, _warc_date(capture.fetched_at))
+        expected = located_value(sha256, capture.status, warc_date_of(capture.fetched_at))
         if found == expected and expected > KEY_MASK:  # status and date packed too
             return ""
     try:
@@ -134,7 +134,7 @@ def _disagreement(file: str, offset: int, status: int, date: str, capture: Captu
     said = []
     if status != capture.status:
         said.append(f"HTTP status {status} in the record, {capture.status} in the store")
-    if date != (fetched := _warc_date(capture.fetched_at)):
+    if date != (fetched := warc_date_of(capture.fetched_at)):
         said.append(f"fetched at {date or '(no WARC-Date)'} in the record, {fetched} in "
                     "the store")
     return f"{file}@{offset}: " + "; ".join(said) if said else ""

@@ -64,7 +64,9 @@ class _Sha256Writer(WARCWriter):
         return Digester("sha256")
 
 
-def _warc_date(ts: datetime) -> str:
+def warc_date_of(ts: datetime) -> str:
+    """A fetch time as its record's WARC-Date says it (verify holds the store's times
+    against the records in this form)."""
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -97,7 +99,7 @@ class WarcWriter:
         digest = hashlib.sha256(fetched.body).digest()
         sha = digest.hex()
         previous = self.index.latest(fetched.url)
-        warc_date = _warc_date(fetched.fetched_at)
+        warc_date = warc_date_of(fetched.fetched_at)
         if previous is not None and previous.sha256 == sha:
             record = self._revisit_record(fetched, previous, digest, warc_date)
             record_id = record.rec_headers.get_header("WARC-Record-ID")

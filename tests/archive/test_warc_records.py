@@ -16,7 +16,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 from indexer.archive import archive_verify, read_capture
 from indexer.archive.digest import warc_digest_of
-from indexer.archive.writer import Fetched, WarcWriter, _Sha256Writer, _warc_date
+from indexer.archive.writer import Fetched, WarcWriter, _Sha256Writer, warc_date_of
 
 AT = datetime(2026, 11, 4, 8, 30, 1, 123456, tzinfo=UTC)
 
@@ -32,7 +32,7 @@ def _fetched(truncated: str = "") -> Fetched:
 def _warcio_bytes(f: Fetched) -> bytes:
     """The two records as the writer built them with warcio before."""
     builder = _Sha256Writer(io.BytesIO(), gzip=True, warc_version="1.1")
-    headers = {"WARC-Date": _warc_date(f.fetched_at)}
+    headers = {"WARC-Date": warc_date_of(f.fetched_at)}
     if f.truncated:
         headers["WARC-Truncated"] = f.truncated
     headers["WARC-Payload-Digest"] = warc_digest_of(hashlib.sha256(f.body).digest())
@@ -46,7 +46,7 @@ def _warcio_bytes(f: Fetched) -> bytes:
     request = builder.create_warc_record(
         f.url, "request", http_headers=StatusAndHeaders(
             f"GET /{path} HTTP/1.1", list(f.request_headers), is_http_request=True),
-        warc_headers_dict={"WARC-Date": _warc_date(f.fetched_at),
+        warc_headers_dict={"WARC-Date": warc_date_of(f.fetched_at),
                            "WARC-Concurrent-To": response.rec_headers.get_header(
                                "WARC-Record-ID")})
     builder.write_record(request)
