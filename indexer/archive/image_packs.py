@@ -30,7 +30,7 @@ import re
 import secrets
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -74,8 +74,10 @@ class Packed:
 
     def line(self) -> bytes:
         """The index line, with a newline before it too: a line another process left cut
-        short (a crash, a full disk) is ended by it, not glued to it."""
-        return ("\n" + json.dumps(asdict(self), sort_keys=True) + "\n").encode("ascii")
+        short (a crash, a full disk) is ended by it, not glued to it. vars(), not
+        dataclasses.asdict: the fields are plain str and int, and asdict's deep copy cost
+        a third of packing a photo's line."""
+        return ("\n" + json.dumps(vars(self), sort_keys=True) + "\n").encode("ascii")
 
 
 def parse_line(raw: bytes) -> Packed | None:

@@ -86,6 +86,22 @@ def test_worker_completes_images_enriches_and_stores_in_order(tmp_path: Path) ->
     assert one.versions[-1].enrichment.phones  # enriched in the worker
 
 
+def test_the_worker_runs_blas_on_one_thread_whatever_the_crawl_was_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A photo's hash is matrix products; OpenBLAS would spin a thread per core on them,
+    taking a core from the crawl (ingest_worker.ONE_BLAS_THREAD)."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
+    worker = WorkerClient(_config(tmp_path))
+    try:
+        assert worker.wait_ready() == ("", False)
+        environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        worker.finish(lambda _outcome: None)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        assert f"{name}=1".encode() in environ, name
+    assert b"OPENBLAS_NUM_THREADS=8" not in environ
+
+
 def test_worker_that_fails_to_open_is_reported_not_hung(tmp_path: Path) -> None:
     bad = dict(_config(tmp_path), source_info={"id": "x"})  # not a SourceInfo
     worker = WorkerClient(bad)
