@@ -39,11 +39,13 @@ from typing import Any
 HASH_SIZE = 8  # 8×8 bits
 SIDE = HASH_SIZE * 4  # the picture the DCT reads: 32×32, imagehash's highfreq_factor 4
 DECIMALS = 6  # frequencies rounded to this: rounding noise is not a bit of the hash
-
-
 PRECISION_BITS = 22  # Pillow's fixed point for 8-bit pictures: 32 - 8 - 2
 _HALF = float(1 << (PRECISION_BITS - 1))  # added before the shift: rounds to nearest
 _SCALE = 1.0 / (1 << PRECISION_BITS)  # a power of two: the product is exact
+# sides up to this are resized by _lanczos, whose weights are SIDE × side doubles (at most
+# 512 KB, and _weights keeps 32 sizes); a longer side (a strip of 40 million pixels could
+# be 625,000 long) goes to Pillow's resize, which gives the same pixels
+WEIGHTS_MAX_SIDE = 2048
 
 
 def phash_hex(image: Any) -> str:
@@ -51,7 +53,13 @@ def phash_hex(image: Any) -> str:
     import numpy
 
     grey = image if image.mode == "L" else image.convert("L")
-    pixels = _lanczos(numpy.asarray(grey, dtype=numpy.float64))
+    if max(grey.size) <= WEIGHTS_MAX_SIDE:
+        pixels = _lanczos(numpy.asarray(grey, dtype=numpy.float64))
+    else:  # a long strip: Pillow's banded weights stay small where a full matrix would not
+        from PIL import Image
+
+        small = grey.resize((SIDE, SIDE), Image.Resampling.LANCZOS)
+        pixels = numpy.asarray(small, dtype=numpy.float64)
     basis = _dct_basis()
     low = numpy.round(basis @ pixels @ basis.T, DECIMALS)  # DCT-II, lowest frequencies
     return numpy.packbits((low > _median(low)).ravel()).tobytes().hex()
@@ -112,7 +120,7 @@ def _rounded(sums: Any) -> Any:
     return numpy.clip(sums, 0.0, 255.0, out=sums)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def _weights(size: int) -> Any:
     """The SIDE × ``size`` matrix of Pillow's integer LANCZOS weights for resizing a side
     of ``size`` pixels to SIDE (Resample.c: precompute_coeffs, normalize_coeffs_8bpc),

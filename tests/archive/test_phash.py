@@ -40,7 +40,8 @@ def _distance(a: str, b: str) -> int:
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
-@pytest.mark.parametrize("size", [(32, 32), (64, 48), (240, 320), (480, 640), (1000, 90)])
+@pytest.mark.parametrize("size", [(32, 32), (64, 48), (240, 320), (480, 640), (1000, 90),
+                                  (3000, 40), (40, 2100)])
 def test_a_photo_hashes_as_imagehash_bit_for_bit(size: tuple[int, int]) -> None:
     for seed in range(25):
         img = _photo(seed, size)
