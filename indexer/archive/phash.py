@@ -22,12 +22,14 @@ patterns (3 of 88 checkerboards, 5 of 121 single dots on a flat ground), never o
 
 The 32×32 picture is Pillow's LANCZOS resize, computed here (``_lanczos``) with Pillow's
 own arithmetic: its filter weights, scaled to 22-bit integers as Pillow scales them, one
-pass per axis (across, then down), each rounded and clipped to 0…255 as Pillow does. The
-result is Pillow's, pixel for pixel (tests/archive/test_phash.py compares them on pictures
-of many sizes), at about half the cost: Pillow works out the weights (some 3,600 sines for
-a 120×160 picture) on every call, and here they are kept per picture size, so that a pass
-is one matrix product (exact: every term is an integer below 2^53). An archive hashes a
-picture per new photo, and the resize was a third of the hash.
+pass per axis in the order Pillow 13 takes them (``_down_first``), each rounded and clipped
+to 0…255 as Pillow does. The result is Pillow's, pixel for pixel (tests/archive/
+test_phash.py compares them on every size up to 80×80 and on larger ones), at about half
+the cost: Pillow works out the weights (some 3,600 sines for a 120×160 picture) on every
+call, and here they are kept per picture size, so that a pass is one matrix product
+(exact: every term is an integer below 2^53). An archive hashes a picture per new photo,
+and the resize was a third of the hash. pyproject.toml asks for Pillow 13 for that reason:
+another Pillow may order the passes otherwise, which the tests would show.
 """
 
 from __future__ import annotations
