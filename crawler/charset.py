@@ -55,6 +55,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from crawler.middlewares import IMAGE_KEY
 from crawler.size_cap import TRUNCATED_KEY
+from indexer.crawl_runs import ERROR_KIND_PREFIX
 
 log = logging.getLogger(__name__)
 STAT = "adtrace/charset"  # charset faults (each is an error of the run too)
@@ -295,8 +296,9 @@ class CharsetMiddleware:
             stats.inc_value(STAT)
         record = getattr(self.crawler.spider, "record_error", None)
         if callable(record):
-            record(url, reason)
+            record(url, reason, "charset")
         else:
             if stats is not None:
                 stats.inc_value("adtrace/errors")
+                stats.inc_value(f"adtrace/{ERROR_KIND_PREFIX}charset")
             log.warning("%s: %s", url, reason)

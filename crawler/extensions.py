@@ -13,6 +13,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.run import SUMMARY_KEYS
+from indexer.crawl_runs import ERROR_KIND_PREFIX
 
 
 class CrawlMonitor:
@@ -34,22 +35,27 @@ class CrawlMonitor:
         source = getattr(getattr(self.crawler, "spider", None), "source", None)
         return getattr(source, "id", "?")
 
-    def _record(self, url: str, reason: str) -> None:
-        """Count the error; the spider keeps a sample (URL, reason) for the run record."""
+    def _record(self, url: str, reason: str, kind: str) -> None:
+        """Count the error (of its kind: indexer.crawl_runs.ERROR_KINDS); the spider keeps
+        a sample (URL, reason) for the run record."""
         record = getattr(getattr(self.crawler, "spider", None), "record_error", None)
         if callable(record):
-            record(url, reason)
+            record(url, reason, kind)
         else:
             self.crawler.stats.inc_value("adtrace/errors")  # type: ignore[union-attr]
+            self.crawler.stats.inc_value(  # type: ignore[union-attr]
+                f"adtrace/{ERROR_KIND_PREFIX}{kind}")
         self._say(f"{url}: {reason}")
 
     def spider_error(self, failure: Any, response: Any = None, spider: Any = None) -> None:
-        self._record(getattr(response, "url", "?"), f"parse error: {failure.getErrorMessage()}")
+        self._record(getattr(response, "url", "?"), f"parse error: {failure.getErrorMessage()}",
+                     "page")
 
     def item_error(self, item: Any, response: Any = None, spider: Any = None,
                    failure: Any = None) -> None:
         self._record(getattr(item, "url", "?"),
-                     f"could not store: {failure.getErrorMessage() if failure else '?'}")
+                     f"could not store: {failure.getErrorMessage() if failure else '?'}",
+                     "ingest")
 
     def item_scraped(self, item: Any, response: Any = None, spider: Any = None) -> None:
         stats = self.crawler.stats

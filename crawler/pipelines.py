@@ -41,7 +41,7 @@ from scrapy.exceptions import NotConfigured
 from crawler.items import AdItem, RemovalItem
 from crawler.register import source_info
 from crawler.revisits import removals_by_absence, streak_missing
-from indexer.crawl_runs import CrawlRun
+from indexer.crawl_runs import CrawlRun, error_kinds_of
 from indexer.model import to_iso
 
 log = logging.getLogger(__name__)
@@ -187,8 +187,8 @@ class IngestPipeline:
     def _apply(self, outcome: Any) -> None:
         for key, n in outcome.counts.items():
             self.crawler.stats.inc_value(f"adtrace/{key}", n)  # type: ignore[union-attr]
-        for url, reason in outcome.errors:
-            self._spider().record_error(url, reason)
+        for url, reason in outcome.errors:  # an ad the worker could not store (or its photos)
+            self._spider().record_error(url, reason, "ingest")
 
     def _drain(self) -> None:
         """Wait until everything handed over is written."""
@@ -247,6 +247,7 @@ class IngestPipeline:
             new_versions=int(get("adtrace/new_versions", 0)),
             unchanged=int(get("adtrace/unchanged", 0)), removed=int(get("adtrace/removed", 0)),
             errors=int(get("adtrace/errors", 0)), error_samples=tuple(spider.error_samples),
+            error_kinds=error_kinds_of(self.crawler.stats.get_stats()),  # type: ignore[union-attr]
             duration=round(duration, 3), finish_reason=reason,
             listings_complete=complete, missing=missing,
         )

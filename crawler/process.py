@@ -18,6 +18,7 @@ from crawler.register import source_from_dict
 from crawler.run import STAT_KEYS
 from crawler.settings import scrapy_settings
 from crawler.source import Source
+from indexer.crawl_runs import error_kinds_of
 
 
 def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str, str]]:
@@ -136,6 +137,7 @@ def _released(result: Any, lock: int) -> Any:
 def _stats(crawler: Any) -> dict[str, Any]:
     stats = crawler.stats.get_stats() if crawler.stats else {}
     out: dict[str, Any] = {k: int(stats.get(f"adtrace/{k}", 0)) for k in STAT_KEYS}
+    out["error_kinds"] = dict(error_kinds_of(stats))
     out["duration"] = float(stats.get("elapsed_time_seconds", 0.0))
     out["finish_reason"] = str(stats.get("finish_reason", ""))
     return out

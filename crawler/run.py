@@ -20,6 +20,7 @@ from typing import Any
 
 from crawler.register import source_to_dict
 from crawler.source import Source
+from indexer.crawl_runs import ordered_kinds
 from indexer.model import to_iso
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,7 @@ class SourceStats:
     removed: int = 0
     errors: int = 0
     not_due: int = 0  # known ads the listings showed, not refetched (interval not passed)
+    error_kinds: dict[str, int] = field(default_factory=dict)  # errors by kind, as counted
     duration: float = 0.0
     finish_reason: str = ""
     refused: str = ""  # why the source was not crawled (another crawl of it under way)
@@ -71,8 +73,16 @@ class CrawlStats:
     def lines(self) -> list[str]:
         """One human-readable line per source, for the CLI."""
         return [f"{sid}: not crawled: {s.refused}" if s.refused else
-                f"{sid}: " + " ".join(f"{k}={getattr(s, k)}" for k in STAT_KEYS)
+                f"{sid}: " + " ".join(_figure(s, k) for k in STAT_KEYS)
                 + f" duration={s.duration:.1f}s" for sid, s in self.sources.items()]
+
+
+def _figure(stats: SourceStats, key: str) -> str:
+    """``key=value``; the errors with their kinds: ``errors=3 (timeout 1, http 2)``."""
+    text = f"{key}={getattr(stats, key)}"
+    if key == "errors" and stats.error_kinds:
+        text += " (" + ", ".join(f"{k} {n}" for k, n in ordered_kinds(stats.error_kinds)) + ")"
+    return text
 
 
 def crawl(sources: Iterable[Source], store_url: str, archive_dir: str | Path, *,

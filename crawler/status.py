@@ -88,4 +88,12 @@ def unfinished_state(row: SourceStatus) -> str:
 def _figures(run: CrawlRun) -> str:
     return (f"{to_iso(run.started)[:19]}Z ({run.finish_reason or '?'}) "
             f"pages={run.pages} new_ads={run.new_ads} new_versions={run.new_versions} "
-            f"removed={run.removed} errors={run.errors} duration={run.duration:.1f}s")
+            f"removed={run.removed} errors={run.errors}{_kinds(run)} "
+            f"duration={run.duration:.1f}s")
+
+
+def _kinds(run: CrawlRun) -> str:
+    """`` (timeout 3, http 2)`` after the error count; nothing for a run without errors
+    or one recorded before runs counted kinds."""
+    by_kind = run.errors_by_kind()
+    return f" ({by_kind})" if by_kind else ""

@@ -16,6 +16,26 @@ from typing import Any
 from indexer.model import from_iso, short_hash, to_iso
 
 MAX_ERROR_SAMPLES = 20
+# What went wrong, as runs count it per source (``CrawlRun.error_kinds``), in the order
+# status shows them: a run's errors tell a site that is down (timeout, connection, http)
+# from one whose layout changed (page) or that now blocks the crawler (redirect).
+ERROR_KINDS: dict[str, str] = {
+    "timeout": "the site did not answer in time",
+    "connection": "no connection: refused, reset, name not found, TLS, proxy",
+    "http": "an HTTP error status on a page (5xx, 403, 429 …)",
+    "redirect": "a redirect loop, a redirect off the site, or to a page that names no ad",
+    "too_large": "a page over the size cap (archived as far as it came, not read)",
+    "page": "a page that could not be read: not HTML, broken, empty listing, no ad fields "
+            "or id",
+    "charset": "a page in an encoding no decoder knows, or that could not be checked",
+    "image": "a photo that could not be fetched, or a page sent instead of it",
+    "archive": "a response that could not be archived (so not used)",
+    "policy": "robots.txt (or another policy) kept the crawl from an ad whose absence from "
+              "the listings counted",
+    "ingest": "an ad that could not be enriched or stored",
+    "other": "anything else",
+}
+ERROR_KIND_PREFIX = "errors/"  # a kind's counter among a crawl's stats: errors/<kind>
 # the finish_reason of a run recorded as it began and not (yet) as it ended: running now,
 # or killed (SIGKILL, power) before it could say how it ended
 UNFINISHED = "unfinished"
@@ -41,6 +61,7 @@ class CrawlRun:
     removed: int = 0
     errors: int = 0
     error_samples: tuple[RunError, ...] = ()
+    error_kinds: tuple[tuple[str, int], ...] = ()  # (kind, count), in ERROR_KINDS order
     duration: float = 0.0  # real seconds the crawl took
     finish_reason: str = ""
     listings_complete: bool = False
@@ -55,6 +76,23 @@ class CrawlRun:
     @property
     def ended(self) -> bool:
         return self.finish_reason != UNFINISHED
+
+    def errors_by_kind(self) -> str:
+        """The errors' kinds as status shows them: ``timeout 3, http 2``; '' if none."""
+        return ", ".join(f"{kind} {n}" for kind, n in self.error_kinds)
+
+
+def error_kinds_of(stats: dict[str, Any], prefix: str = "adtrace/") -> tuple[tuple[str, int], ...]:
+    """The (kind, count) pairs a crawl's stats hold (``adtrace/errors/<kind>``)."""
+    head = prefix + ERROR_KIND_PREFIX
+    return ordered_kinds({k[len(head):]: int(v) for k, v in stats.items() if k.startswith(head)})
+
+
+def ordered_kinds(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """(kind, count) pairs of the kinds counted, in ERROR_KINDS order; a kind this version
+    does not know (a newer crawler wrote the run) comes last, by name."""
+    known = [(k, counts[k]) for k in ERROR_KINDS if counts.get(k)]
+    return (*known, *sorted((k, n) for k, n in counts.items() if k not in ERROR_KINDS and n))
 
 
 def run_begun(source_id: str, started: datetime) -> CrawlRun:
@@ -86,6 +124,7 @@ def run_to_dict(run: CrawlRun) -> dict[str, Any]:
         "new_versions": run.new_versions, "unchanged": run.unchanged, "removed": run.removed,
         "errors": run.errors,
         "error_samples": [{"url": e.url, "reason": e.reason} for e in run.error_samples],
+        "error_kinds": dict(run.error_kinds),
         "duration": run.duration, "finish_reason": run.finish_reason,
         "listings_complete": run.listings_complete, "missing": list(run.missing),
     }
@@ -101,6 +140,8 @@ def run_from_dict(d: dict[str, Any]) -> CrawlRun:
         errors=int(d.get("errors", 0)),
         error_samples=tuple(RunError(str(e.get("url", "")), str(e.get("reason", "")))
                             for e in d.get("error_samples") or ()),
+        error_kinds=ordered_kinds({str(k): int(n) for k, n in
+                                   (d.get("error_kinds") or {}).items()}),
         duration=float(d.get("duration", 0.0)), finish_reason=str(d.get("finish_reason", "")),
         listings_complete=bool(d.get("listings_complete", False)),
         missing=tuple(str(x) for x in d.get("missing") or ()),

@@ -30,6 +30,7 @@ from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from crawler.clock import Clock
+from crawler.error_kinds import failure_kind
 from crawler.extract import (
     ad_id_of,
     canonical_url,
@@ -55,7 +56,7 @@ from crawler.settings import without_idle_middlewares
 from crawler.site import on_site, site_of, web_host
 from crawler.source import Source
 from crawler.structured import JSONLD_PREFIX, jsonld_objects
-from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError
+from indexer.crawl_runs import ERROR_KIND_PREFIX, MAX_ERROR_SAMPLES, RunError
 from indexer.model import AdFields, Capture, ImageRef, from_iso
 
 log = logging.getLogger(__name__)
@@ -178,20 +179,20 @@ class GenericSpider(scrapy.Spider):
         self._count("pages")
         if response.meta.get(TRUNCATED_KEY) or not isinstance(response, TextResponse):
             self.listings_complete = False
-            why = ("listing larger than the page size cap (archived truncated)"
-                   if response.meta.get(TRUNCATED_KEY) else
-                   f"listing is not text ({response.headers.get('Content-Type')})")
-            self.record_error(response.url, why)
+            truncated = bool(response.meta.get(TRUNCATED_KEY))
+            why = ("listing larger than the page size cap (archived truncated)" if truncated
+                   else f"listing is not text ({response.headers.get('Content-Type')})")
+            self.record_error(response.url, why, "too_large" if truncated else "page")
             return
         try:
             listing = self.read_listing(response)
         except Exception as exc:  # noqa: BLE001 - a page the spider cannot read is counted
             self.listings_complete = False
-            self.record_error(response.url, f"listing could not be read: {exc!r}"[:500])
+            self.record_error(response.url, f"listing could not be read: {exc!r}"[:500], "page")
             return
         if not listing.ads and not listing.says_empty:
             self.listings_complete = False
-            self.record_error(response.url, EMPTY_LISTING)
+            self.record_error(response.url, EMPTY_LISTING, "page")
         for url in self._on_site(listing.ads):
             known_id = self._known_id(url)
             if known_id:
@@ -237,7 +238,7 @@ class GenericSpider(scrapy.Spider):
         capture: Capture | None = response.meta.get(CAPTURE_KEY)
         if capture is None:
             self.record_error(response.url, self._also_unidentified(
-                "response was not archived; not used", response.meta, response.url))
+                "response was not archived; not used", response.meta, response.url), "archive")
             return
         known_id = response.meta.get("site_ad_id") or ""
         if response.status in GONE_STATUSES:
@@ -248,7 +249,8 @@ class GenericSpider(scrapy.Spider):
             why = ("ad page is not text" if not response.meta.get(TRUNCATED_KEY) else
                    "ad page larger than the page size cap (archived truncated, not read)")
             self.record_error(response.url,
-                              self._also_unidentified(why, response.meta, response.url))
+                              self._also_unidentified(why, response.meta, response.url),
+                              "too_large" if response.meta.get(TRUNCATED_KEY) else "page")
             return
         jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
@@ -268,19 +270,21 @@ class GenericSpider(scrapy.Spider):
             if not self._reads_ids() or own_id == canonical_url(response.url):
                 if not (known_id and gone):  # a new link's, or a page that says nothing
                     first = response.meta["redirect_urls"][0]
-                    self.record_error(response.url, f"ad link {first} {away}; not read")
+                    self.record_error(response.url, f"ad link {first} {away}; not read",
+                                      "redirect")
                 return
             site_ad_id = own_id  # the page of another ad: read as that ad
             self._seen_ids.add(own_id)
         if named_by_page and site_ad_id == canonical_url(response.url):
             self.record_error(response.url, self._also_unidentified(
                 "the page names no id (ad_id.css found nothing); not stored", response.meta,
-                response.url))
+                response.url), "page")
             return
         title, text, attributes = fields_of(sel, self.source, jsonld)
         images = image_urls(sel, self.source.selectors.images, response.url)[:MAX_IMAGES_PER_AD]
         if not (title or text or attributes or images):
-            self.record_error(response.url, "no ad fields found (layout changed or not an ad page)")
+            self.record_error(response.url,
+                              "no ad fields found (layout changed or not an ad page)", "page")
             return
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
         yield await self._with_images(ad)
@@ -426,7 +430,7 @@ class GenericSpider(scrapy.Spider):
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # noqa: BLE001 - any failure costs this image only
-            self.record_error(url, f"image failed: {_failure_message(exc)}")
+            self.record_error(url, f"image failed: {_failure_message(exc)}", "image")
             return None, None
         ref: ImageRef | None = response.meta.get(IMAGE_REF_KEY)
         body = None
@@ -439,7 +443,7 @@ class GenericSpider(scrapy.Spider):
             why = (f"image failed: the answer is a page ({refused}), not a picture" if refused
                    else "image was not archived" if 200 <= response.status < 300
                    else f"image failed: http {response.status}")
-            self.record_error(url, why)
+            self.record_error(url, why, "image")
             return None, None
         return ref, body
 
@@ -468,19 +472,23 @@ class GenericSpider(scrapy.Spider):
             log.info("%s: skipped %s: %s", self.source.id, request and request.url,
                      failure.getErrorMessage())
             if unidentified:  # …but it costs the run its removals by absence: said
-                self.record_error(request.url, f"{failure.getErrorMessage()}; {UNIDENTIFIED}")
+                self.record_error(request.url, f"{failure.getErrorMessage()}; {UNIDENTIFIED}",
+                                  "policy")
             return
         response = getattr(failure.value, "response", None)
         reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+        kind = failure_kind(failure.value)
         if response is not None:
             self._count("pages")  # fetched, but an HTTP error (5xx, 403, …)
-            reason = f"http {response.status}"
+            reason, kind = f"http {response.status}", "http"
         self.record_error(request.url if request else "?",
-                          f"{reason}; {UNIDENTIFIED}" if unidentified else reason)
+                          f"{reason}; {UNIDENTIFIED}" if unidentified else reason, kind)
 
-    def record_error(self, url: str, message: str) -> None:
-        """Count an error and keep the first samples (URL and reason) for the run record."""
+    def record_error(self, url: str, message: str, kind: str = "other") -> None:
+        """Count an error, of its kind (indexer.crawl_runs.ERROR_KINDS), and keep the first
+        samples (URL and reason) for the run record."""
         self._count("errors")
+        self._count(f"{ERROR_KIND_PREFIX}{kind}")
         if len(self.error_samples) < MAX_ERROR_SAMPLES:
             self.error_samples.append(RunError(url[:2000], message[:500]))
         log.warning("%s: %s: %s", self.source.id, url, message)

@@ -24,6 +24,7 @@ def test_a_run_reads_back_whole(store) -> None:
     run = _run("demo-board", 0, pages=12, new_ads=5, new_versions=2, unchanged=3, removed=1,
                errors=2, error_samples=(RunError("http://x/ad/1", "timeout"),
                                         RunError("http://x/ad/2", "http 503")),
+               error_kinds=(("timeout", 1), ("http", 1)),
                duration=4.25, finish_reason="finished", listings_complete=True,
                missing=("17", "ad <b>&'\""))
     store.record_crawl_run(run)

@@ -24,13 +24,13 @@ def test_crawl_twice_then_removal(site: FixtureSite, tmp_path: Path,
     assert main(args) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("fixture-site: pages=6 ads_seen=3 new_ads=3 new_versions=0 "
-                           "unchanged=0 removed=0 errors=1"), line
+                           "unchanged=0 removed=0 errors=1 (http 1) "), line
 
     # at once again: the known ads' revisit interval (24 h) has not passed → not refetched
     assert main(args) == 0
     line = capsys.readouterr().out.strip()
-    assert "ads_seen=0 new_ads=0 new_versions=0 unchanged=0 removed=0 errors=1 not_due=3" \
-        in line, line
+    assert ("ads_seen=0 new_ads=0 new_versions=0 unchanged=0 removed=0 errors=1 (http 1) "
+            "not_due=3") in line, line
     assert site.requests.count("/ad/1") == 1
 
     site.html("/ad/1", page("ad1.html").replace(b"discreet", b"very discreet"))
@@ -40,7 +40,8 @@ def test_crawl_twice_then_removal(site: FixtureSite, tmp_path: Path,
     del site.pages["/ad/3"]  # gone: known to the store, no longer listed → revisited, 404
     assert main([*args, "--revisit-all"]) == 0
     line = capsys.readouterr().out.strip()
-    assert "ads_seen=2 new_ads=0 new_versions=1 unchanged=1 removed=1 errors=1" in line, line
+    assert "ads_seen=2 new_ads=0 new_versions=1 unchanged=1 removed=1 errors=1 (page 1)" in line, \
+        line
 
     db = open_store(store)
     try:

@@ -30,7 +30,7 @@ def store_path(tmp_path: Path) -> Path:
         store.record_crawl_run(CrawlRun(
             "demo-board", T, T + timedelta(minutes=2), pages=120, new_ads=40, new_versions=7,
             unchanged=70, removed=3, errors=2, duration=95.5, finish_reason="finished",
-            listings_complete=True,
+            listings_complete=True, error_kinds=(("http", 1), ("page", 1)),
             error_samples=(RunError("http://x/ad/4", "http 500 <script>"),
                            RunError("http://x/ad/5\n    error: fake", "gone\x1b[2J\rcleared"))))
     return path
@@ -43,7 +43,7 @@ def test_cli_prints_the_last_run_per_source(store_path: Path, tmp_path: Path,
     assert main(["crawl", "status", "--store", str(store_path), "--dir", str(empty)]) == 0
     out = capsys.readouterr().out
     assert ("demo-board: last run 2026-11-02T09:00:00Z (finished) pages=120 new_ads=40 "
-            "new_versions=7 removed=3 errors=2 duration=95.5s") in out
+            "new_versions=7 removed=3 errors=2 (http 1, page 1) duration=95.5s") in out
     assert "    error: http://x/ad/4: http 500 <script>" in out
     # what a site sent stays on its own line, its escapes shown, never acted on
     assert "    error: http://x/ad/5\\n    error: fake: gone\\x1b[2J\\rcleared" in out
@@ -78,6 +78,9 @@ def test_crawls_page_shows_runs_within_the_users_themes(store_path: Path,
     assert 'data-source="demo-board"' in html and "secret-site" not in html
     assert ">120<" in html and ">40<" in html and "95.5 s" in html
     assert "http 500 &lt;script&gt;" in html and "<script>" not in html.split("<main>")[1]
+    kinds = html.split('class="error-kinds">', 1)[1].split("</p>", 1)[0]
+    assert kinds.startswith("By kind: ") and ">http 1</span>, <span" in kinds
+    assert 'title="a page that could not be read' in kinds and ">page 1</span>" in kinds
     assert 'href="/crawls"' in html
     # the page names ad URLs and what the sites answered: its view is in the audit log
     from webui import audit

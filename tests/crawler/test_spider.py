@@ -97,6 +97,8 @@ def test_parse_failures_and_timeouts_are_counted_not_fatal(site: FixtureSite, so
     # the 500, the binary ad page, the page without ad fields, the 503 image, the timeout,
     # and ad 5's charset, which no decoder knows (crawler.charset: read as it fits)
     assert result["stats"]["errors"] == 6
+    assert result["stats"]["error_kinds"] == {"http": 1, "page": 2, "image": 1, "timeout": 1,
+                                              "charset": 1}
     assert result["stats"]["finish_reason"] == "finished"
 
 

@@ -86,6 +86,9 @@ def test_wrong_or_missing_charsets_are_read_right_and_counted_per_source(
     reasons = {e.url.rsplit("/", 1)[-1]: e.reason for e in run.error_samples}
     assert reasons == FAULTS  # (c), UTF-8 with no charset, is no fault
     assert run.errors == got.errors == len(FAULTS)
+    # counted as charset faults in the run record and the crawl's own figures alike
+    assert run.error_kinds == (("charset", len(FAULTS)),)
+    assert got.error_kinds == {"charset": len(FAULTS)}
     assert archive_verify(archive).ok
 
     empty = tmp_path / "no-sources"
@@ -93,4 +96,4 @@ def test_wrong_or_missing_charsets_are_read_right_and_counted_per_source(
     capsys.readouterr()
     assert main(["crawl", "status", "--store", store_path, "--dir", str(empty)]) == 0
     out = capsys.readouterr().out
-    assert "errors=4" in out and "body is not utf-8; read as cp1252" in out, out
+    assert "errors=4 (charset 4)" in out and "body is not utf-8; read as cp1252" in out, out

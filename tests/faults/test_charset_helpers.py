@@ -115,8 +115,12 @@ class _Stats:
 
 def _middleware() -> tuple[CharsetMiddleware, list[tuple[str, str]], _Stats]:
     errors: list[tuple[str, str]] = []
-    spider = SimpleNamespace(record_error=lambda url, why: errors.append((url, why)),
-                             source=SimpleNamespace(country="NL"))
+
+    def record_error(url: str, why: str, kind: str) -> None:
+        assert kind == "charset"  # the run counts it among its charset faults
+        errors.append((url, why))
+
+    spider = SimpleNamespace(record_error=record_error, source=SimpleNamespace(country="NL"))
     stats = _Stats()
     crawler: Any = SimpleNamespace(spider=spider, stats=stats)
     return CharsetMiddleware(crawler), errors, stats
@@ -184,7 +188,8 @@ def test_without_a_recording_spider_the_fault_is_still_an_error_of_the_run() -> 
     mw = CharsetMiddleware(SimpleNamespace(spider=object(), stats=stats))  # type: ignore[arg-type]
     request, response = _page(FR.encode("cp1252"), content_type="text/html")
     assert "Très" in mw.process_response(request, response).text
-    assert stats.values == {"adtrace/charset": 1, "adtrace/errors": 1}
+    assert stats.values == {"adtrace/charset": 1, "adtrace/errors": 1,
+                            "adtrace/errors/charset": 1}
 
 
 def test_it_sees_a_response_after_archive_redirect_and_decompression_before_meta_refresh(
@@ -199,7 +204,7 @@ def test_it_sees_a_response_after_archive_redirect_and_decompression_before_meta
 
 
 def test_not_even_a_failure_to_count_the_fault_stops_the_page() -> None:
-    def broken(url: str, why: str) -> None:
+    def broken(url: str, why: str, kind: str) -> None:
         raise RuntimeError("store of samples is gone")
 
     spider = SimpleNamespace(record_error=broken, source=SimpleNamespace(country="NL"))

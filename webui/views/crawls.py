@@ -1,5 +1,5 @@
 """The crawl status page: per source the last run (pages, new ads, new versions, removed,
-errors with samples, duration) and the runs before it.
+errors with samples and counted by kind, duration) and the runs before it.
 
 Login is required centrally (webui.security); sources outside the user's themes are
 left out, as everywhere else. The figures come from crawler.status, the same code that
@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from crawler.status import source_status
+from indexer.crawl_runs import ERROR_KINDS
 from webui import audit
 from webui.app import get_store
 from webui.views.common import sources_by_id, visible_source
@@ -28,4 +29,4 @@ def crawls() -> str:
     names = {sid: s.name for sid, s in sources.items()}
     # the error samples name ad URLs and what the sites answered
     audit.record("view_sources", target="crawls", details={"sources": len(rows)})
-    return render_template("crawls.html", rows=rows, names=names)
+    return render_template("crawls.html", rows=rows, names=names, error_kinds=ERROR_KINDS)
