@@ -21,6 +21,7 @@ from scrapy.exceptions import (
 from twisted.internet import error as net
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
+from crawler.middlewares import OFFSITE_REDIRECT, ArchiveWriteError
 from crawler.socks import SocksError
 
 # Twisted's timeouts are ConnectErrors too: they are asked first
@@ -29,16 +30,24 @@ _CONNECTION = (DownloadConnectionRefusedError, CannotResolveHostError, DownloadF
                ResponseDataLossError, net.ConnectError, net.DNSLookupError, net.ConnectionLost,
                net.ConnectionDone, ResponseNeverReceived, ResponseFailed, SocksError,
                ssl.SSLError, ConnectionError)
+TOO_MANY_REDIRECTS = "max redirections reached"  # Scrapy's RedirectMiddleware, whole
 
 
 def failure_kind(exc: BaseException) -> str:
-    """``timeout``, ``connection``, ``redirect`` (too many, or off the approved site) or
-    ``other`` for the exception a request failed with (HTTP error answers are ``http``,
-    told by their response: see GenericSpider.on_error)."""
+    """``timeout``, ``archive`` (the answer came and could not be archived),
+    ``connection``, ``redirect`` (too many, or off the approved site) or ``other`` for the
+    exception a request failed with (HTTP error answers are ``http``, told by their
+    response: see GenericSpider.on_error). Refusals are told by Scrapy's and our own
+    words, whole: a message that merely names a redirect (an offsite filter's host
+    "redirector.example") is not one."""
     if isinstance(exc, _TIMEOUTS):
         return "timeout"
+    if isinstance(exc, ArchiveWriteError):
+        return "archive"
     if isinstance(exc, _CONNECTION):
         return "connection"
-    if isinstance(exc, IgnoreRequest) and "redirect" in str(exc).lower():
+    message = str(exc)
+    if isinstance(exc, IgnoreRequest) and (message == TOO_MANY_REDIRECTS
+                                           or message.startswith(OFFSITE_REDIRECT)):
         return "redirect"
     return "other"

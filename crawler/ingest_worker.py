@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import gc_policy
+from crawler.run import ONE_BLAS_THREAD
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUEUE_BATCHES = 8  # batches handed over, not yet sent (they hold image bytes): the bound
@@ -51,13 +52,6 @@ log = logging.getLogger(__name__)
 
 class WorkerGone(RuntimeError):
     """The worker process failed or ended before it was asked to."""
-
-
-# The worker's matrix products (a photo's resize and hash: indexer.archive.phash) are
-# small, and numpy's OpenBLAS shares out those above its threshold among a thread per
-# core that spins while it waits: a second core's worth of CPU taken from the crawl for
-# no gain (an end-to-end crawl_bench run went from 7.7 to 15.4 CPU ms per ad).
-ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class WorkerClient:

@@ -77,6 +77,14 @@ def _request_headers(headers: Any) -> list[tuple[str, str]]:
     return [(k, v) for k, v in _headers(headers) if k.lower() not in _NOT_ARCHIVED]
 
 
+class ArchiveWriteError(OSError):
+    """A response the archive could not write (a full disk, a file gone): it is not used,
+    as nothing is that is not in the archive, and the run counts it as ``archive``."""
+
+
+OFFSITE_REDIRECT = "redirected off the approved site"  # how OffsiteRedirectMiddleware refuses
+
+
 class ArchiveMiddleware:
     def __init__(self, archive_dir: str, clock: Clock, max_file_bytes: int,
                  images_in_pipeline: bool = False) -> None:
@@ -108,7 +116,10 @@ class ArchiveMiddleware:
             truncated="length" if (request.meta.get(TRUNCATED_KEY)
                                    or "download_stopped" in response.flags) else "",
         )
-        capture = self.writer.write(fetched)
+        try:
+            capture = self.writer.write(fetched)
+        except Exception as exc:
+            raise ArchiveWriteError(f"could not be archived: {exc}") from exc
         request.meta[CAPTURE_KEY] = capture
         if fetched.truncated:
             request.meta[TRUNCATED_KEY] = True
@@ -200,5 +211,5 @@ class OffsiteRedirectMiddleware:
         if on_site(request.url, self.site()):
             return
         self.crawler.stats.inc_value("adtrace/offsite")  # type: ignore[union-attr]
-        raise IgnoreRequest(f"redirected off the approved site {self.site()}: {followed[0]} redirected "
+        raise IgnoreRequest(f"{OFFSITE_REDIRECT} {self.site()}: {followed[0]} redirected "
                             f"to {request.url}")

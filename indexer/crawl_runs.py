@@ -9,6 +9,7 @@ from the store alone, with no crawler state file to lose.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ ERROR_KINDS: dict[str, str] = {
     "other": "anything else",
 }
 ERROR_KIND_PREFIX = "errors/"  # a kind's counter among a crawl's stats: errors/<kind>
+_KIND_NAME = re.compile(r"[a-z_]{1,32}")
 # the finish_reason of a run recorded as it began and not (yet) as it ended: running now,
 # or killed (SIGKILL, power) before it could say how it ended
 UNFINISHED = "unfinished"
@@ -86,6 +88,18 @@ def error_kinds_of(stats: dict[str, Any], prefix: str = "adtrace/") -> tuple[tup
     """The (kind, count) pairs a crawl's stats hold (``adtrace/errors/<kind>``)."""
     head = prefix + ERROR_KIND_PREFIX
     return ordered_kinds({k[len(head):]: int(v) for k, v in stats.items() if k.startswith(head)})
+
+
+def _kinds_read(stored: Any) -> tuple[tuple[str, int], ...]:
+    """A stored run's kinds, as far as they are what a crawler writes (a name of at most
+    32 lower-case letters and underscores, a count ≥ 0): a record edited by hand or
+    damaged leaves out what is not, and status and the Crawls page still show the run."""
+    counts: dict[str, int] = {}
+    for kind, n in (stored.items() if isinstance(stored, dict) else ()):
+        if (isinstance(kind, str) and _KIND_NAME.fullmatch(kind) and type(n) is int
+                and n >= 0):
+            counts[kind] = n
+    return ordered_kinds(counts)
 
 
 def ordered_kinds(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
@@ -140,8 +154,7 @@ def run_from_dict(d: dict[str, Any]) -> CrawlRun:
         errors=int(d.get("errors", 0)),
         error_samples=tuple(RunError(str(e.get("url", "")), str(e.get("reason", "")))
                             for e in d.get("error_samples") or ()),
-        error_kinds=ordered_kinds({str(k): int(n) for k, n in
-                                   (d.get("error_kinds") or {}).items()}),
+        error_kinds=_kinds_read(d.get("error_kinds")),
         duration=float(d.get("duration", 0.0)), finish_reason=str(d.get("finish_reason", "")),
         listings_complete=bool(d.get("listings_complete", False)),
         missing=tuple(str(x) for x in d.get("missing") or ()),

@@ -45,9 +45,13 @@ PRECISION_BITS = 22  # Pillow's fixed point for 8-bit pictures: 32 - 8 - 2
 _HALF = float(1 << (PRECISION_BITS - 1))  # added before the shift: rounds to nearest
 _SCALE = 1.0 / (1 << PRECISION_BITS)  # a power of two: the product is exact
 # sides up to this are resized by _lanczos, whose weights are SIDE × side doubles (at most
-# 512 KB, and _weights keeps 32 sizes); a longer side (a strip of 40 million pixels could
-# be 625,000 long) goes to Pillow's resize, which gives the same pixels
-WEIGHTS_MAX_SIDE = 2048
+# 256 KB; a photo's draft is mostly under 300 pixels a side, 77 KB); a longer side (a
+# strip of 40 million pixels could be 625,000 long) goes to Pillow's resize, which gives
+# the same pixels. The weights of WEIGHTS_KEPT sides are kept (24 MB at the very most):
+# working them out costs more than Pillow's whole resize, so photos of many sizes must
+# not push each other's out
+WEIGHTS_MAX_SIDE = 1024
+WEIGHTS_KEPT = 96
 
 
 def phash_hex(image: Any) -> str:
@@ -122,7 +126,7 @@ def _rounded(sums: Any) -> Any:
     return numpy.clip(sums, 0.0, 255.0, out=sums)
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=WEIGHTS_KEPT)
 def _weights(size: int) -> Any:
     """The SIDE × ``size`` matrix of Pillow's integer LANCZOS weights for resizing a side
     of ``size`` pixels to SIDE (Resample.c: precompute_coeffs, normalize_coeffs_8bpc),
@@ -145,6 +149,7 @@ def _weights(size: int) -> Any:
         for x, w in enumerate(taps):
             k = w / total if total != 0.0 else w
             weights[out, first + x] = int(k * (1 << PRECISION_BITS) + (0.5 if k >= 0 else -0.5))
+    weights.flags.writeable = False  # shared by every hash (and thread) of the process
     return weights
 
 

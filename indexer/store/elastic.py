@@ -142,6 +142,7 @@ class ElasticStore:
         self._backoff = backoff_s
         self._dirty = False
         self._sources: dict[str, SourceInfo] | None = None
+        self._runs_version: int | None = None  # see _runs_index_version
         self._all_aliases = ",".join(read_alias(prefix, k) for k in KINDS)
         self.es = Elasticsearch(url, request_timeout=timeout_s, max_retries=0,
                                 transport_class=_CompatTransport)
@@ -408,10 +409,21 @@ class ElasticStore:
 
     # ------------------------------------------------------------------ crawl runs
     def record_crawl_run(self, run: CrawlRun) -> None:
+        doc = elastic_crawl_runs.run_doc(run, self._runs_index_version())
         self._call(lambda: self.es.index(index=self._idx(elastic_crawl_runs.KIND, True),
-                                         id=run.id, document=elastic_crawl_runs.run_doc(run)),
+                                         id=run.id, document=doc),
                    f"crawl run {run.source_id} {run.id}")
         self._dirty = True
+
+    def _runs_index_version(self) -> int:
+        """The mapping version of the index crawl runs are written to, read once per store
+        (a crawl records its run twice): one not yet migrated takes no newer field."""
+        if self._runs_version is None:
+            alias = self._idx(elastic_crawl_runs.KIND, True)
+            self._runs_version = self._call(
+                lambda: elastic_indices.write_index_version(self.es, alias),
+                f"the index behind {alias}")
+        return self._runs_version
 
     def crawl_runs(self, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
         body = elastic_crawl_runs.runs_body(source_id, limit)

@@ -14,8 +14,20 @@ from indexer.crawl_runs import CrawlRun, run_from_dict, run_to_dict
 KIND = "crawl_runs"
 
 
-def run_doc(run: CrawlRun) -> dict[str, Any]:
-    return run_to_dict(run)
+# fields each mapping version added: an index still on an older version (not yet moved
+# by ``adtrace index migrate``) is strict and would refuse the whole document, so they
+# are left out of it there, and the crawl's run is recorded all the same
+ADDED_IN: dict[str, int] = {"error_kinds": 2}
+
+
+def run_doc(run: CrawlRun, index_version: int | None = None) -> dict[str, Any]:
+    """The run's document for an index of ``index_version`` (None: the shipped mapping)."""
+    doc = run_to_dict(run)
+    if index_version is not None:
+        for name, version in ADDED_IN.items():
+            if index_version < version:
+                doc.pop(name, None)
+    return doc
 
 
 def runs_body(source_id: str | None, limit: int) -> dict[str, Any]:

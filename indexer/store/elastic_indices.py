@@ -46,6 +46,12 @@ def _version_of(index: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
+def write_index_version(client: Any, alias: str) -> int:
+    """The mapping version of the index a write alias points at (0: none yet)."""
+    index = _write_target(client, alias)
+    return _version_of(index) if index else 0
+
+
 def _alias_targets(client: Any, alias: str) -> list[str]:
     if not client.indices.exists_alias(name=alias):
         return []

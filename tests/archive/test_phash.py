@@ -120,3 +120,13 @@ def test_the_resize_is_pillows_pixel_for_pixel_on_photo_sizes() -> None:
     sizes += [tuple(int(v) for v in rng.integers(1, 1500, 2)) for _ in range(60)]
     wrong = [size for size in sizes if not numpy.array_equal(*_pillow_and_ours(rng, *size))]
     assert wrong == []
+
+
+def test_the_kept_weights_cannot_be_changed_by_a_caller() -> None:
+    """Every hash of the process (every thread of the web UI too) reads the same arrays."""
+    from indexer.archive.phash import _weights
+
+    weights = _weights(160)
+    with pytest.raises(ValueError, match="read-only"):
+        weights[0, 0] = 1.0
+    assert _weights(160) is weights

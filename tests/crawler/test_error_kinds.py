@@ -17,6 +17,7 @@ from twisted.internet import error as net
 from twisted.web.client import ResponseNeverReceived
 
 from crawler.error_kinds import failure_kind
+from crawler.middlewares import ArchiveWriteError
 from crawler.run import CrawlStats, SourceStats
 from crawler.socks import SocksStreamError
 from indexer.crawl_runs import (
@@ -45,6 +46,10 @@ from indexer.crawl_runs import (
     (IgnoreRequest("max redirections reached"), "redirect"),
     (IgnoreRequest("redirected off the approved site x: a redirected to b"), "redirect"),
     (IgnoreRequest("Forbidden by robots.txt"), "other"),
+    # a message that only names a redirect is not one
+    (IgnoreRequest("Filtered offsite request to 'redirector.example'"), "other"),
+    (ArchiveWriteError("could not be archived: [Errno 28] No space left on device"),
+     "archive"),
     (ValueError("something else"), "other"),
 ])
 def test_a_failed_download_is_named_by_what_it_raised(exc: BaseException, kind: str) -> None:
@@ -68,6 +73,12 @@ def test_a_run_record_keeps_its_kinds_and_an_older_one_has_none() -> None:
     older = run_to_dict(run)
     del older["error_kinds"]  # a run recorded before runs counted kinds
     assert run_from_dict(older).error_kinds == () and run_from_dict(older).errors_by_kind() == ""
+    # a record edited by hand or damaged: what a crawler would not write is left out, so
+    # status prints no escape sequence and does not fail
+    damaged = dict(older, error_kinds={"x\x1b[2J\n    error: fake": 1, "http": "2",
+                                       "page": -1, "timeout": 3, "other": 1.5})
+    assert run_from_dict(damaged).error_kinds == (("timeout", 3),)
+    assert run_from_dict(dict(older, error_kinds=["timeout"])).error_kinds == ()
 
 
 def test_the_crawl_summary_shows_the_kinds_beside_the_error_count() -> None:
@@ -108,3 +119,39 @@ def test_a_callback_that_raises_is_a_page_error_and_a_failed_store_an_ingest_one
     bare.spider_error(Failure(KeyError("price")), SimpleNamespace(url="http://x/ad/1"))
     assert stats.values == {"adtrace/errors": 1, "adtrace/errors/page": 1}
     assert error_kinds_of(stats.values) == (("page", 1),)
+
+
+def test_an_answer_the_archive_cannot_write_is_an_archive_error(tmp_path) -> None:  # noqa: ANN001
+    """A full disk under the WARC writer: the answer is refused as ArchiveWriteError (not
+    used: nothing is that is not archived), which the run counts as ``archive``."""
+    from scrapy.http import HtmlResponse, Request
+
+    from crawler.clock import Clock
+    from crawler.middlewares import ArchiveMiddleware
+
+    mw = ArchiveMiddleware(str(tmp_path / "archive"), Clock(), max_file_bytes=1 << 20)
+
+    def full_disk(fetched: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    mw.writer.write = full_disk  # type: ignore[method-assign]
+    request = Request("http://x/ad/1")
+    try:
+        with pytest.raises(ArchiveWriteError, match="No space left on device") as caught:
+            mw.process_response(request, HtmlResponse("http://x/ad/1", body=b"<p>ad</p>",
+                                                      request=request))
+    finally:
+        mw.writer.close()
+    assert isinstance(caught.value.__cause__, OSError) and "adtrace_capture" not in request.meta
+    assert failure_kind(caught.value) == "archive"
+
+
+def test_every_kind_is_explained_in_the_dutch_interface_too() -> None:
+    """The Crawls page explains each kind when pointed at, in the user's language."""
+    from pathlib import Path
+
+    import yaml
+
+    nl = yaml.safe_load((Path(__file__).resolve().parents[2] / "webui" / "translations"
+                         / "nl.yaml").read_text("utf-8"))
+    assert [kind for kind, text in ERROR_KINDS.items() if not nl.get(text)] == []

@@ -19,6 +19,21 @@ def test_run_doc_fits_the_strict_mapping() -> None:
     assert json.loads(json.dumps(doc))["started"] == "2026-11-01T00:00:00.000000Z"
 
 
+def test_an_index_not_yet_migrated_gets_the_run_without_newer_fields() -> None:
+    """A strict version-1 index would refuse a document with the error kinds (mapping
+    version 2): the run is recorded there without them until ``index migrate``."""
+    run = CrawlRun("s", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC),
+                   errors=2, error_kinds=(("timeout", 2),))
+    shipped = elastic_bodies.mapping_version("crawl_runs")
+    assert shipped >= 2
+    assert elastic_crawl_runs.run_doc(run, shipped)["error_kinds"] == {"timeout": 2}
+    old = elastic_crawl_runs.run_doc(run, 1)
+    assert "error_kinds" not in old and old["errors"] == 2
+    v1_fields = set(elastic_bodies.load_mapping("crawl_runs")["mappings"]["properties"]) - {
+        name for name, v in elastic_crawl_runs.ADDED_IN.items() if v > 1}
+    assert set(old) == v1_fields
+
+
 def test_runs_body_filters_by_source_and_sorts_newest_first() -> None:
     body = elastic_crawl_runs.runs_body("demo-board", 5)
     assert body["query"] == {"term": {"source_id": "demo-board"}}
