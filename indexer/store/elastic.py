@@ -77,6 +77,7 @@ from indexer.store.elastic_bodies import (
     image_ads_body,
     last_seen_update,
     live_ads_body,
+    mapping_version,
     read_alias,
     source_doc,
     told_live,
@@ -417,12 +418,14 @@ class ElasticStore:
 
     def _runs_index_version(self) -> int:
         """The mapping version of the index crawl runs are written to, read once per store
-        (a crawl records its run twice): one not yet migrated takes no newer field."""
+        (a crawl records its run twice): one not yet migrated takes no newer field. None
+        found (the alias names no index as its write index): the shipped version, which
+        ``init`` made the index from."""
         if self._runs_version is None:
             alias = self._idx(elastic_crawl_runs.KIND, True)
-            self._runs_version = self._call(
-                lambda: elastic_indices.write_index_version(self.es, alias),
-                f"the index behind {alias}")
+            found = self._call(lambda: elastic_indices.write_index_version(self.es, alias),
+                               f"the index behind {alias}")
+            self._runs_version = found or mapping_version(elastic_crawl_runs.KIND)
         return self._runs_version
 
     def crawl_runs(self, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:

@@ -47,7 +47,7 @@ def _version_of(index: str) -> int:
 
 
 def write_index_version(client: Any, alias: str) -> int:
-    """The mapping version of the index a write alias points at (0: none yet)."""
+    """The mapping version of the index a write alias points at (0: none found)."""
     index = _write_target(client, alias)
     return _version_of(index) if index else 0
 
@@ -63,6 +63,8 @@ def _write_target(client: Any, alias: str) -> str:
         return ""
     found = client.indices.get_alias(name=alias).body
     for index, info in found.items():
+        if not isinstance(info, dict):  # not an index's entry
+            continue
         meta = info.get("aliases", {}).get(alias, {})
         if meta.get("is_write_index", len(found) == 1):
             return index

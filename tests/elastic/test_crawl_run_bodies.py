@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from indexer.crawl_runs import CrawlRun, RunError
 from indexer.store import elastic_bodies, elastic_crawl_runs
+from tests.elastic.scripted_server import Scripted, store_for
 
 
 def test_run_doc_fits_the_strict_mapping() -> None:
@@ -46,3 +49,25 @@ def test_runs_from_reads_hits() -> None:
                    pages=3)
     resp = {"hits": {"hits": [{"_source": elastic_crawl_runs.run_doc(run)}]}}
     assert elastic_crawl_runs.runs_from(resp) == [run]
+
+
+@pytest.mark.parametrize(("index", "has_kinds"), [("t-crawl_runs-v1", False),
+                                                  ("t-crawl_runs-v2", True)])
+def test_the_store_writes_a_run_as_the_index_behind_the_alias_takes_it(
+        server: Scripted, index: str, has_kinds: bool) -> None:
+    """Over HTTP to a scripted Elasticsearch: the write alias's index is asked for once,
+    and a version-1 index (not yet migrated) gets the run without the kinds."""
+    server.script[("GET", "/_alias/t-crawl_runs-write")] = [(200, {
+        index: {"aliases": {"t-crawl_runs-write": {"is_write_index": True},
+                            "t-crawl_runs": {}}}})]
+    store = store_for(server)
+    t = datetime(2026, 11, 1, tzinfo=UTC)
+    for minutes in (0, 5):
+        store.record_crawl_run(CrawlRun("s", t, t + timedelta(minutes=minutes), errors=1,
+                                        error_kinds=(("timeout", 1),)))
+    docs = [json.loads(body) for method, path, body in server.bodies
+            if method == "PUT" and path.startswith("/t-crawl_runs-write/_doc/")]
+    assert len(docs) == 2 and all(("error_kinds" in d) is has_kinds for d in docs)
+    assert all(d["errors"] == 1 for d in docs)
+    asked = [p for m, p, _ in server.log if m == "GET" and p.startswith("/_alias/")]
+    assert asked == ["/_alias/t-crawl_runs-write"]
