@@ -20,7 +20,7 @@ from typing import Any
 
 from crawler.register import source_to_dict
 from crawler.source import Source
-from indexer.crawl_runs import ordered_kinds
+from indexer.crawl_runs import kinds_text, ordered_kinds
 from indexer.model import to_iso
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def _figure(stats: SourceStats, key: str) -> str:
     """``key=value``; the errors with their kinds: ``errors=3 (timeout 1, http 2)``."""
     text = f"{key}={getattr(stats, key)}"
     if key == "errors" and stats.error_kinds:
-        text += " (" + ", ".join(f"{k} {n}" for k, n in ordered_kinds(stats.error_kinds)) + ")"
+        text += f" ({kinds_text(ordered_kinds(stats.error_kinds))})"
     return text
 
 

@@ -10,6 +10,7 @@ from the store alone, with no crawler state file to lose.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,7 +82,12 @@ class CrawlRun:
 
     def errors_by_kind(self) -> str:
         """The errors' kinds as status shows them: ``timeout 3, http 2``; '' if none."""
-        return ", ".join(f"{kind} {n}" for kind, n in self.error_kinds)
+        return kinds_text(self.error_kinds)
+
+
+def kinds_text(kinds: Iterable[tuple[str, int]]) -> str:
+    """(kind, count) pairs as the terminal shows them: ``timeout 3, http 2``."""
+    return ", ".join(f"{kind} {n}" for kind, n in kinds)
 
 
 def error_kinds_of(stats: dict[str, Any], prefix: str = "adtrace/") -> tuple[tuple[str, int], ...]:
