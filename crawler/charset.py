@@ -55,7 +55,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from crawler.middlewares import IMAGE_KEY
 from crawler.size_cap import TRUNCATED_KEY
-from indexer.crawl_runs import ERROR_KIND_PREFIX
+from indexer.crawl_runs import count_error
 
 log = logging.getLogger(__name__)
 STAT = "adtrace/charset"  # charset faults (each is an error of the run too)
@@ -299,6 +299,5 @@ class CharsetMiddleware:
             record(url, reason, "charset")
         else:
             if stats is not None:
-                stats.inc_value("adtrace/errors")
-                stats.inc_value(f"adtrace/{ERROR_KIND_PREFIX}charset")
+                count_error(stats, "charset")
             log.warning("%s: %s", url, reason)

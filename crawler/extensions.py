@@ -13,7 +13,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.run import SUMMARY_KEYS
-from indexer.crawl_runs import ERROR_KIND_PREFIX
+from indexer.crawl_runs import count_error
 
 
 class CrawlMonitor:
@@ -42,9 +42,7 @@ class CrawlMonitor:
         if callable(record):
             record(url, reason, kind)
         else:
-            self.crawler.stats.inc_value("adtrace/errors")  # type: ignore[union-attr]
-            self.crawler.stats.inc_value(  # type: ignore[union-attr]
-                f"adtrace/{ERROR_KIND_PREFIX}{kind}")
+            count_error(self.crawler.stats, kind)
         self._say(f"{url}: {reason}")
 
     def spider_error(self, failure: Any, response: Any = None, spider: Any = None) -> None:

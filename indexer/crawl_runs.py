@@ -37,7 +37,9 @@ ERROR_KINDS: dict[str, str] = {
     "ingest": "an ad that could not be enriched or stored",
     "other": "anything else",
 }
-ERROR_KIND_PREFIX = "errors/"  # a kind's counter among a crawl's stats: errors/<kind>
+# a crawl's Scrapy stats count errors as adtrace/errors, and each kind as
+# adtrace/errors/<kind> (``count_error``; read back by ``error_kinds_of``)
+ERRORS_STAT = "adtrace/errors"
 _KIND_NAME = re.compile(r"[a-z_]{1,32}")
 # the finish_reason of a run recorded as it began and not (yet) as it ended: running now,
 # or killed (SIGKILL, power) before it could say how it ended
@@ -90,9 +92,15 @@ def kinds_text(kinds: Iterable[tuple[str, int]]) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in kinds)
 
 
-def error_kinds_of(stats: dict[str, Any], prefix: str = "adtrace/") -> tuple[tuple[str, int], ...]:
-    """The (kind, count) pairs a crawl's stats hold (``adtrace/errors/<kind>``)."""
-    head = prefix + ERROR_KIND_PREFIX
+def count_error(stats: Any, kind: str) -> None:
+    """Count one error of ``kind`` in a crawl's stats (a Scrapy StatsCollector)."""
+    stats.inc_value(ERRORS_STAT)
+    stats.inc_value(f"{ERRORS_STAT}/{kind}")
+
+
+def error_kinds_of(stats: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The (kind, count) pairs a crawl's stats hold (``count_error``)."""
+    head = f"{ERRORS_STAT}/"
     return ordered_kinds({k[len(head):]: int(v) for k, v in stats.items() if k.startswith(head)})
 
 

@@ -56,7 +56,7 @@ from crawler.settings import without_idle_middlewares
 from crawler.site import on_site, site_of, web_host
 from crawler.source import Source
 from crawler.structured import JSONLD_PREFIX, jsonld_objects
-from indexer.crawl_runs import ERROR_KIND_PREFIX, MAX_ERROR_SAMPLES, RunError
+from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError, count_error
 from indexer.model import AdFields, Capture, ImageRef, from_iso
 
 log = logging.getLogger(__name__)
@@ -487,8 +487,7 @@ class GenericSpider(scrapy.Spider):
     def record_error(self, url: str, message: str, kind: str = "other") -> None:
         """Count an error, of its kind (indexer.crawl_runs.ERROR_KINDS), and keep the first
         samples (URL and reason) for the run record."""
-        self._count("errors")
-        self._count(f"{ERROR_KIND_PREFIX}{kind}")
+        count_error(self.crawler.stats, kind)
         if len(self.error_samples) < MAX_ERROR_SAMPLES:
             self.error_samples.append(RunError(url[:2000], message[:500]))
         log.warning("%s: %s: %s", self.source.id, url, message)
