@@ -159,17 +159,17 @@ class IngestCore:
         return out
 
     def _with_images_kept(self, obs: Observation,
-                          failed: tuple[tuple[int, str], ...]) -> Observation:
+                          failed: tuple[tuple[int, tuple[str, ...]], ...]) -> Observation:
         """``obs`` with, at its place, each photo the ad's latest stored version had from
-        a URL whose download failed this run (the photo is in the archive already).
+        an address whose download failed this run (the photo is in the archive already).
+        A failed photo's addresses are its URL, then where it last redirected to (a ref
+        names the address its photo was fetched from): the first the version had wins.
 
         Without it, an unchanged page whose photo answered 503 once would make a version
         without the photo, and the next run another with it: two versions the page
         never had. A photo the ad never had stored is left out (nothing to show for
-        it), and its next download makes the version that shows it; so is one whose
-        address redirected when it was stored (the ref names where it was fetched from,
-        not the address the page shows). While the store is down (the spool) nothing is
-        kept: the ad is written as observed."""
+        it), and its next download makes the version that shows it. While the store is
+        down (the spool) nothing is kept: the ad is written as observed."""
         try:
             ad = self.store.get_ad(obs.ad_id)
         except Exception as exc:  # noqa: BLE001 - the ad is written as observed
@@ -181,9 +181,9 @@ class IngestCore:
         had = {ref.source_url: ref for ref in latest.fields.images}
         images = list(obs.fields.images)
         kept = 0  # photos put back so far: each later place moves on by one
-        for place, url in failed:
-            ref = had.get(url)
-            if ref is not None and all((i.sha256, i.source_url) != (ref.sha256, url)
+        for place, addresses in failed:
+            ref = next((had[a] for a in addresses if a in had), None)
+            if ref is not None and all((i.sha256, i.source_url) != (ref.sha256, ref.source_url)
                                        for i in images):
                 images.insert(place + kept, ref)
                 kept += 1

@@ -21,11 +21,12 @@ class AdItem:
     # completes the refs (crawler.ingest_core) before the ad is enriched or stored.
     images_pending: bool = False
     image_bodies: dict[str, bytes] = field(default_factory=dict, repr=False)
-    # (place among fields.images, URL) of each image the page shows whose download failed
-    # this run for a reason that does not say it is gone (not 404/410): the ingest
-    # pipeline puts there the photo the ad's latest stored version had from that URL,
-    # so that a failed download does not make a version the page never had
-    images_failed: tuple[tuple[int, str], ...] = ()
+    # (place among fields.images, addresses) of each image the page shows whose download
+    # failed this run for a reason that does not say it is gone (not 404/410): the ingest
+    # pipeline puts there the photo the ad's latest stored version had from one of those
+    # addresses (the URL as fetched, then where it last redirected to, hop by hop), so
+    # that a failed download does not make a version the page never had
+    images_failed: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
 
 @dataclass

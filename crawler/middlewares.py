@@ -12,12 +12,15 @@ a response that cannot be archived must not be used.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import urljoin
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
+from w3lib.url import safe_url_string
 
 from crawler.clock import Clock
 from crawler.proxy_url import is_socks_url
@@ -25,9 +28,13 @@ from crawler.site import on_site, site_of
 from crawler.size_cap import TRUNCATED_KEY
 from crawler.socks import SOCKS_KEY
 from indexer.archive import Fetched, WarcWriter, store_image
+from indexer.archive.reader import ArchiveError, read_raw
 from indexer.archive.writer import DEFAULT_MAX_FILE_BYTES
 from indexer.model import ImageRef
 
+log = logging.getLogger(__name__)
+
+MAX_REDIRECT_HOPS = 20  # Scrapy's REDIRECT_MAX_TIMES: a trail longer than that was never followed
 CAPTURE_KEY = "adtrace_capture"
 IMAGE_KEY = "adtrace_image"
 IMAGE_REF_KEY = "adtrace_image_ref"
@@ -57,7 +64,7 @@ def is_page_not_picture(content_type: str, body: bytes) -> str:
 
 __all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REFUSED_KEY", "IMAGE_REF_KEY",
            "TRUNCATED_KEY", "ArchiveMiddleware", "OffsiteRedirectMiddleware",
-           "SourceProxyMiddleware"]
+           "SourceProxyMiddleware", "archive_middleware"]
 
 
 # request headers not archived: the proxy's credentials (sent to an HTTP proxy, never to
@@ -137,8 +144,43 @@ class ArchiveMiddleware:
                 self.archive_dir, response.body, response.url, fetched.content_type)
         return response
 
+    def led_to(self, url: str) -> tuple[str, ...]:
+        """The addresses ``url`` led to, hop by hop, the last time each was redirected, as
+        the archive has it (the Location of each one's latest 3xx capture, resolved as
+        Scrapy's redirect middleware resolves it); () if it never was.
+
+        A photo the page shows at ``url`` is stored under the address it was fetched
+        from; when ``url`` fails on a later run (or no longer redirects), this finds the
+        stored one. An unreadable record ends the trail where it is (logged)."""
+        trail: list[str] = []
+        at = url
+        while len(trail) < MAX_REDIRECT_HOPS:
+            entry = self.writer.index.last_redirect(at)
+            if entry is None:
+                break
+            try:
+                record = read_raw(self.archive_dir, entry.file, entry.offset)
+            except ArchiveError as exc:
+                log.warning("where %s led is not known: %s", at, exc)
+                break
+            location = next((v for k, v in record.headers if k.lower() == "location"), "")
+            if not location.strip():
+                break
+            at = urljoin(at, safe_url_string(location.strip()))
+            if at == url or at in trail:
+                break
+            trail.append(at)
+        return tuple(trail)
+
     def engine_stopped(self) -> None:
         self.writer.close()
+
+
+def archive_middleware(crawler: Crawler) -> ArchiveMiddleware | None:
+    """The crawl's ArchiveMiddleware (it holds the archive's capture index), if enabled."""
+    downloader = getattr(crawler.engine, "downloader", None)
+    managed = getattr(getattr(downloader, "middleware", None), "middlewares", ())
+    return next((mw for mw in managed if isinstance(mw, ArchiveMiddleware)), None)
 
 
 class SourceProxyMiddleware:

@@ -50,6 +50,7 @@ from crawler.middlewares import (
     IMAGE_REF_KEY,
     IMAGE_REFUSED_KEY,
     TRUNCATED_KEY,
+    archive_middleware,
 )
 from crawler.revisits import is_due, missing_ads
 from crawler.settings import without_idle_middlewares
@@ -384,17 +385,25 @@ class GenericSpider(scrapy.Spider):
                 self._image_cache[url] = ref
                 self._image_fetches.pop(url, None)
         images: dict[ImageRef, None] = {}
-        failed: list[tuple[int, str]] = []
+        failed: list[tuple[int, tuple[str, ...]]] = []
         for url in ad.image_urls:
             if (ref := self._image_cache.get(url)) is not None:
                 images.setdefault(ref, None)
-            elif url not in self._images_gone:  # as fetched (escaped), as refs name it
-                failed.append((len(images), safe_url_string(url, "utf-8")))
+            elif url not in self._images_gone:
+                failed.append((len(images), self._photo_addresses(url)))
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
                           images=tuple(images))
         return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,
                       images_pending=self._images_pending, image_bodies=bodies,
                       images_failed=tuple(failed))
+
+    def _photo_addresses(self, url: str) -> tuple[str, ...]:
+        """The addresses a stored photo shown at ``url`` may be named by: ``url`` as fetched
+        (escaped), then where it led when it last redirected (a ref names the address
+        its photo was fetched from)."""
+        fetched = safe_url_string(url, "utf-8")
+        archive = archive_middleware(self.crawler)
+        return (fetched, *archive.led_to(fetched)) if archive is not None else (fetched,)
 
     def _shared_fetch(self, url: str, page_url: str
                       ) -> asyncio.Future[tuple[ImageRef | None, bytes | None]]:

@@ -59,14 +59,16 @@ class IndexEntry:
 
 
 class CaptureIndex:
-    """Latest capture per URL, loaded from and appended to ``captures.jsonl``."""
+    """Latest capture per URL, and latest redirect (3xx) per URL, loaded from and appended
+    to ``captures.jsonl``."""
 
     def __init__(self, root: str | Path) -> None:
         self.path = Path(root) / INDEX_FILE
         self._latest: dict[str, IndexEntry] = {}
+        self._redirects: dict[str, IndexEntry] = {}
         self._end_partial_line()
         for entry in self.entries():
-            self._latest[entry.url] = entry
+            self._keep(entry)
 
     def _end_partial_line(self) -> None:
         """Close a line a kill left unfinished, so the next entry starts clean."""
@@ -83,6 +85,16 @@ class CaptureIndex:
     def latest(self, url: str) -> IndexEntry | None:
         return self._latest.get(url)
 
+    def last_redirect(self, url: str) -> IndexEntry | None:
+        """The latest capture of ``url`` that answered with a redirect (3xx), even when
+        later captures of it did not: where an address led, once the site stops saying."""
+        return self._redirects.get(url)
+
+    def _keep(self, entry: IndexEntry) -> None:
+        self._latest[entry.url] = entry
+        if 300 <= entry.status < 400:
+            self._redirects[entry.url] = entry
+
     def add(self, entry: IndexEntry) -> None:
         # vars(), not dataclasses.asdict: the fields are plain str/int and asdict's
         # recursive deep copy cost more than the rest of the index entry together
@@ -92,7 +104,7 @@ class CaptureIndex:
             os.write(fd, line)
         finally:
             os.close(fd)
-        self._latest[entry.url] = entry
+        self._keep(entry)
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, IndexEntry | None]]:

@@ -64,3 +64,34 @@ def test_photos_kept_by_the_address_they_were_fetched_from(site: FixtureSite, so
     site.pages["/img/copy-of-1.png"] = (503, "text/html", b"busy")
     assert crawl_day(source, tmp_path, 1).new_versions == 0
     assert photo_names(source, tmp_path, "1") == first
+
+
+def test_a_photo_whose_address_redirects_is_kept_when_it_fails(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """The page shows /img/go.png, which leads (302, then 301) to /img/moved.png: the
+    stored photo is named by where it was fetched from. Whether the last hop fails, the
+    address itself fails (no redirect this run), or a middle hop fails, the stored photo
+    is kept, as the archive still says where the address led; a photo the site says is
+    gone at the end of the trail is a real change."""
+    gallery = b'<div class="gallery"><img src="/img/go.png"><img src="/img/1.png">'
+    site.html("/ad/1", page("ad1.html").replace(b'<div class="gallery">', gallery + b"<div>"))
+    site.pages["/img/go.png"] = (302, "", b"/img/hop.png")
+    site.pages["/img/hop.png"] = (301, "", b"moved.png")  # relative, as sites send them
+    site.pages["/img/moved.png"] = (200, "image/png", png(7))
+    assert crawl_day(source, tmp_path, 0).new_ads == 3
+    first = photo_names(source, tmp_path, "1")
+    assert first[0][:2] == ["moved.png", "1.png"]
+    site.pages["/img/moved.png"] = (503, "text/html", b"busy")  # the trail's end fails
+    assert crawl_day(source, tmp_path, 1).new_versions == 0
+    site.pages["/img/go.png"] = (503, "text/html", b"busy")  # the address itself fails
+    site.pages["/img/moved.png"] = (200, "image/png", png(7))
+    assert crawl_day(source, tmp_path, 2).new_versions == 0
+    site.pages["/img/go.png"] = (302, "", b"/img/hop.png")
+    site.pages["/img/hop.png"] = (503, "text/html", b"busy")  # a hop on the way fails
+    assert crawl_day(source, tmp_path, 3).new_versions == 0
+    assert photo_names(source, tmp_path, "1") == first
+    site.pages["/img/hop.png"] = (301, "", b"moved.png")
+    assert crawl_day(source, tmp_path, 4).new_versions == 0  # all well again: unchanged
+    site.pages["/img/moved.png"] = (404, "text/html", b"gone")  # the site took it down
+    assert crawl_day(source, tmp_path, 5).new_versions == 1
+    assert photo_names(source, tmp_path, "1") == [first[0], first[0][1:]]

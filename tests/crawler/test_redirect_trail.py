@@ -1,0 +1,62 @@
+"""Where an address led, read back from a real archive (ArchiveMiddleware.led_to): the
+Location of each hop's latest redirect, even after the address stopped redirecting, and
+nothing made up for a loop, a missing Location or an unreadable record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crawler.clock import Clock
+from crawler.middlewares import ArchiveMiddleware
+from indexer.archive import Fetched
+
+AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+SITE = "http://photos.example"
+
+
+def answer(mw: ArchiveMiddleware, path: str, status: int, location: str = "") -> None:
+    headers = [("Location", location)] if location else []
+    mw.writer.write(Fetched(url=SITE + path, status=status, headers=headers,
+                            body=location.encode(), fetched_at=AT))
+
+
+def middleware(tmp_path: Path) -> ArchiveMiddleware:
+    return ArchiveMiddleware(str(tmp_path / "archive"), Clock(AT), 1 << 20)
+
+
+def test_the_trail_follows_each_hop_and_outlives_later_answers(tmp_path: Path) -> None:
+    mw = middleware(tmp_path)
+    answer(mw, "/go.png", 302, "/hop%20one.png")
+    answer(mw, "/hop%20one.png", 301, "moved.png")  # relative to the hop
+    answer(mw, "/moved.png", 200)
+    answer(mw, "/go.png", 503)  # a later answer that is no redirect
+    assert mw.led_to(SITE + "/go.png") == (SITE + "/hop%20one.png", SITE + "/moved.png")
+    assert mw.led_to(SITE + "/moved.png") == ()
+    answer(mw, "/go.png", 302, "https://cdn.example/x y.png")  # the latest redirect wins
+    assert mw.led_to(SITE + "/go.png") == ("https://cdn.example/x%20y.png",)
+    mw.writer.close()
+    reopened = middleware(tmp_path)  # the next crawl reads the trail from the index
+    assert reopened.led_to(SITE + "/go.png") == ("https://cdn.example/x%20y.png",)
+    reopened.writer.close()
+
+
+def test_a_loop_a_missing_location_or_a_damaged_record_ends_the_trail(tmp_path: Path) -> None:
+    mw = middleware(tmp_path)
+    answer(mw, "/a.png", 302, "/b.png")
+    answer(mw, "/b.png", 302, "/a.png")
+    assert mw.led_to(SITE + "/a.png") == (SITE + "/b.png",)
+    answer(mw, "/c.png", 302, "/d.png")
+    answer(mw, "/d.png", 307)  # a redirect that says not where
+    assert mw.led_to(SITE + "/c.png") == (SITE + "/d.png",)
+    entry = mw.writer.index.last_redirect(SITE + "/d.png")
+    assert entry is not None
+    mw.writer.close()
+    warc = tmp_path / "archive" / entry.file
+    data = bytearray(warc.read_bytes())
+    data[entry.offset:entry.offset + 8] = b"\0" * 8  # the hop's record is damaged
+    warc.write_bytes(bytes(data))
+    reopened = middleware(tmp_path)
+    answer(reopened, "/d.png", 503)
+    assert reopened.led_to(SITE + "/c.png") == (SITE + "/d.png",)
+    reopened.writer.close()
