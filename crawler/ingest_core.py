@@ -81,7 +81,7 @@ class IngestCore:
         self.spool = Spool(self.spool_path)
         try:
             self.store = open_store(self.store_url)
-            if self.run_started:  # first: a crawl killed while spaCy loads is on record too
+            if self.run_started:  # as the crawl process did (crawler.process.begin_run)
                 self.store.record_crawl_run(run_begun(self.info.id, from_iso(self.run_started)))
             self.ingestor = Ingestor(self.store)
             self.ingestor.register_source(self.info)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import datetime
 from typing import Any
 
 from crawler import gc_policy
+from crawler.clock import Clock
 from crawler.register import source_from_dict
 from crawler.run import STAT_KEYS
 from crawler.settings import scrapy_settings
@@ -21,12 +23,19 @@ from crawler.source import Source
 from indexer.crawl_runs import error_kinds_of
 
 
-def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str, str]]:
-    """(site_ad_id, url, start of the run that last captured it) of the source's live ads
-    in the store: what to revisit once their interval has passed."""
+def begin_run(store_url: str, source_id: str, run_start: datetime,
+              read_known: bool) -> list[tuple[str, str, str]]:
+    """Put the run on record as begun, before anything is fetched, and (if
+    ``read_known``) return (site_ad_id, url, start of the run that last captured it) of
+    the source's live ads in the store: what to revisit once their interval has passed.
+
+    On record from here: a crawl killed before its ingest worker opened the store (it
+    loads spaCy meanwhile, while the crawl fetches) is still seen as a run that never
+    ended. The worker records the same run as begun again (the same record)."""
     if not store_url:
         return []
     from crawler.revisits import RUNS_LOOKED_AT, seen_at_run_start
+    from indexer.crawl_runs import run_begun
     from indexer.model import to_iso
     from indexer.store import open_store
     from indexer.store.base import StoreError
@@ -34,6 +43,9 @@ def known_live_ads(store_url: str, source_id: str) -> list[tuple[str, str, str]]
     try:
         store = open_store(store_url)
         try:
+            store.record_crawl_run(run_begun(source_id, run_start))
+            if not read_known:
+                return []
             runs = store.crawl_runs(source_id, limit=RUNS_LOOKED_AT)
             return [(ad.site_ad_id, ad.url, to_iso(seen_at_run_start(ad.last_seen, runs)))
                     for ad in store.live_ads(source_id)]
@@ -83,12 +95,17 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             clock_start=job.get("clock_start", ""), progress=job.get("progress", True),
             overrides=job.get("settings"))
         levels.append(_level(settings.get("LOG_LEVEL", "DEBUG")))
+        try:
+            run_start = Clock.from_setting(settings.get("ADTRACE_CLOCK_START")).now()
+        except ValueError as exc:
+            raise CrawlFailed(f"{source.id}: {exc}") from None
+        spider = spider_class(source).for_source(source, settings)
         known = known_given.get(source.id)
-        known_ads = [tuple(k) for k in known] if known is not None \
-            else known_live_ads(store_url, source.id)
-        crawler = process.create_crawler(spider_class(source).for_source(source, settings))
+        read = begin_run(store_url, source.id, run_start, read_known=known is None)
+        known_ads = [tuple(k) for k in known] if known is not None else read
+        crawler = process.create_crawler(spider)
         crawlers[source.id] = crawler
-        done = process.crawl(crawler, source=source, known_ads=known_ads)
+        done = process.crawl(crawler, source=source, known_ads=known_ads, run_start=run_start)
         done.addErrback(_failed, source.id, failures)
         done.addBoth(_released, lock)
     _quiet_scrapy_below(min(levels, default=logging.NOTSET))

@@ -97,9 +97,10 @@ class GenericSpider(scrapy.Spider):
     name = "generic"
 
     def __init__(self, source: Source, known_ads: Sequence[Sequence[str]] = (),
-                 **kwargs: Any) -> None:
+                 run_start: datetime | None = None, **kwargs: Any) -> None:
         """``known_ads``: (site_ad_id, url[, last_seen ISO]) of the source's live ads; without
-        a last seen time an ad is always due."""
+        a last seen time an ad is always due. ``run_start``: the run's start as the crawl
+        process put it on record (crawler.process.begin_run); else the crawl's clock now."""
         super().__init__(**kwargs)
         self.source = source
         self.known: dict[str, tuple[str, datetime | None]] = {
@@ -118,7 +119,8 @@ class GenericSpider(scrapy.Spider):
         self._images_gone: set[str] = set()  # image URLs that answered 404/410 this run
         self._wants_jsonld = any(e.strip().startswith(JSONLD_PREFIX)
                                  for e in source.selectors.fields.values())
-        self.run_start: datetime = datetime.now(UTC)
+        self._run_start_given = run_start
+        self.run_start: datetime = run_start or datetime.now(UTC)
         self.listed: set[str] = set()  # known ads the listings showed
         self.listings_complete = True
         self.error_samples: list[RunError] = []
@@ -130,7 +132,8 @@ class GenericSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GenericSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
-        spider.run_start = Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START")).now()
+        spider.run_start = (spider._run_start_given or Clock.from_setting(
+            crawler.settings.get("ADTRACE_CLOCK_START")).now())
         spider.revisit_all = crawler.settings.getbool("ADTRACE_REVISIT_ALL", False)
         return spider
 

@@ -137,6 +137,12 @@ class FixtureSite:
                     lambda: after in self.arrived, timeout=30):
                 self.holds_timed_out.append(path)
 
+    def wait_for_arrival(self, path: str, timeout: float = 60.0) -> bool:
+        """Whether ``path`` was asked for within ``timeout`` seconds (returns at once when
+        it is: no polling)."""
+        with self._arrival:
+            return self._arrival.wait_for(lambda: path in self.arrived, timeout=timeout)
+
     def use_tls(self, cert: Path, key: Path) -> None:
         """Answer over TLS with this certificate (before ``start``)."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

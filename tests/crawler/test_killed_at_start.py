@@ -1,0 +1,48 @@
+"""A crawl killed at its very start, before its ingest worker opened the store, is on
+record as a run that never ended: the crawl process records the run as begun before it
+fetches anything (crawler.process.begin_run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from crawl_helpers import DAY0
+from fixture_site import FixtureSite
+
+from crawler.run import child_command, crawl_job
+from crawler.source import Source
+from crawler.status import source_status, status_line
+from indexer.crawl_runs import UNFINISHED
+from indexer.store import open_store
+
+
+def test_a_crawl_killed_at_its_first_request_is_on_record_as_unfinished(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    site.slow.add("/robots.txt")  # the crawl's first request: held until it is killed
+    store_url = str(tmp_path / "s.sqlite3")
+    job = crawl_job([source], store_url, tmp_path / "archive", clock=DAY0, progress=False)
+    cmd, env = child_command()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, text=True)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(job))
+    proc.stdin.close()
+    try:
+        assert site.wait_for_arrival("/robots.txt"), "the crawl asked for nothing"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    store = open_store(store_url, create=False)
+    try:
+        runs = store.crawl_runs(source.id)
+        [row] = source_status(store, [source.id], tmp_path / "archive")
+    finally:
+        store.close()
+    assert [(r.started.replace(microsecond=0), r.finish_reason) for r in runs] == [
+        (DAY0, UNFINISHED)]
+    assert row.killed and "(killed)" in status_line(row), status_line(row)
