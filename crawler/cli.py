@@ -124,8 +124,16 @@ def run_crawl_status(args: argparse.Namespace) -> int:
         sources, errors = load_register(args.dir)
         named = [s.id for s in sources if s.enabled]
         warn_invalid(errors)
+    url = args.store or settings.store_url()
+    if _embedded_store_missing(url):  # said, not made: status only reads
+        if args.store:
+            raise CommandError(f"no store at {url}")
+        print(f"no store at {url} yet: nothing was crawled into it")
+        for source_id in args.source or named:
+            print(f"{source_id}: never crawled")
+        return 0
     try:
-        store = open_store(args.store or settings.store_url())
+        store = open_store(url, create=False)
     except StoreError as exc:
         raise CommandError(str(exc)) from exc
     try:

@@ -19,6 +19,8 @@ class Clock:
                              "Z (UTC) or give its offset, as in 2026-11-01T08:00:00+01:00")
         self.start = start
         self._t0 = time.monotonic()
+        # what it showed when it was made: a run's start, whose end the same clock tells
+        self.first_reading = start if start is not None else utcnow()
 
     @classmethod
     def from_setting(cls, value: str | None) -> Clock:

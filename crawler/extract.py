@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector, SelectorList
+from w3lib.url import safe_url_string
 
 from crawler.source import Source
 from crawler.structured import is_structured, structured_value
@@ -84,33 +85,90 @@ def fields_of(sel: Selector, source: Source, jsonld: list[Any] | None = None
     return title, text, {k: v for k, v in found.items() if v}
 
 
+class MalformedLink(ValueError):
+    """An http(s) link no URL can be made of (a port that is no number, a broken IPv6
+    host): what a page's markup gave, not something to fetch."""
+
+
 def http_url(base: str, href: str) -> str:
-    """``href`` resolved against ``base`` if it is an http(s) URL, else ''."""
+    """``href`` resolved against ``base`` if it is an http(s) URL, else '' (not a web
+    link: javascript:, mailto:, a fragment…), escaped as Scrapy requests it (a space as
+    %20, a name in punycode): the address a page is fetched, archived and stored under,
+    so that a link is known by it. Raises MalformedLink for an http(s) link that Scrapy
+    could not request: ad markup is hostile, and one bad link must cost itself only,
+    never the rest of its page."""
     href = href.strip()
     if not href or href.startswith(("javascript:", "data:", "mailto:", "tel:", "#")):
         return ""
-    url = urljoin(base, href).split("#", 1)[0]
-    return url if urlsplit(url).scheme in {"http", "https"} else ""
+    try:
+        url = urljoin(base, href).split("#", 1)[0]
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"}:
+            return ""
+        _ = parts.port  # raises for a port that is no number, as a Request would
+        if not parts.hostname:
+            raise ValueError("no host")
+        return safe_url_string(url, "utf-8")
+    except ValueError as exc:
+        raise MalformedLink(f"{href[:200]!r}: {exc}") from None
 
 
 def links(sel: Selector, expr: str, base: str) -> list[str]:
-    """Distinct absolute http(s) links a selector yields, in page order."""
-    urls = (http_url(base, v) for v in values(sel, expr)) if expr else ()
-    return list(dict.fromkeys(u for u in urls if u))
+    """Distinct absolute http(s) links a selector yields, in page order (malformed ones
+    left out: ``checked_links`` says which)."""
+    return checked_links(sel, expr, base)[0]
+
+
+def checked_links(sel: Selector, expr: str, base: str) -> tuple[list[str], list[str]]:
+    """(distinct absolute http(s) links a selector yields, in page order; the values
+    that looked like web links but are malformed, with why)."""
+    found: list[str] = []
+    malformed: list[str] = []
+    for value in values(sel, expr) if expr else ():
+        try:
+            url = http_url(base, value)
+        except MalformedLink as exc:
+            malformed.append(str(exc))
+            continue
+        if url:
+            found.append(url)
+    return list(dict.fromkeys(found)), malformed
+
+
+def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
+    """(URL, descriptor) of each candidate of a srcset, in order, parsed as the HTML
+    standard does: a URL runs to the next whitespace (it may hold commas: a CDN's
+    ``w_300,c_fill`` path is one URL) and loses its trailing commas, which then end the
+    candidate; else its descriptor ("800w", "2x") runs to the next comma."""
+    out: list[tuple[str, str]] = []
+    pos, n = 0, len(srcset)
+    while True:
+        while pos < n and (srcset[pos].isspace() or srcset[pos] == ","):
+            pos += 1
+        if pos >= n:
+            return out
+        start = pos
+        while pos < n and not srcset[pos].isspace():
+            pos += 1
+        url = srcset[start:pos]
+        if url.endswith(","):
+            out.append((url.rstrip(","), ""))
+            continue
+        comma = srcset.find(",", pos)
+        end = n if comma < 0 else comma
+        out.append((url, srcset[pos:end].strip()))
+        pos = end
 
 
 def best_from_srcset(srcset: str) -> str:
     """The widest candidate of a srcset ("a.jpg 320w, b.jpg 800w" → b.jpg)."""
     best, best_w = "", -1.0
-    for part in srcset.split(","):
-        bits = part.strip().split()
-        if not bits:
-            continue
+    for url, descriptor in srcset_candidates(srcset):
         width = 0.0
-        if len(bits) > 1 and bits[1][:-1].replace(".", "", 1).isdigit():
-            width = float(bits[1][:-1]) * (1000 if bits[1].endswith("x") else 1)
+        if descriptor[:-1].replace(".", "", 1).isdigit() and descriptor[-1:] in ("w", "x"):
+            width = float(descriptor[:-1]) * (1000 if descriptor.endswith("x") else 1)
         if width > best_w:
-            best, best_w = bits[0], width
+            best, best_w = url, width
     return best
 
 
@@ -140,7 +198,10 @@ def image_urls(sel: Selector, expr: str, base: str) -> list[str]:
                           *(best_from_srcset(attrib.get(a, "")) for a in LAZY_SRCSET),
                           best_from_srcset(attrib.get("srcset", "")), attrib.get("src", "")]
         for cand in candidates:
-            url = http_url(base, cand)
+            try:
+                url = http_url(base, cand)
+            except MalformedLink:
+                continue  # a broken address: the element's next candidate, if any
             if url:
                 found.append(url)
                 break

@@ -29,8 +29,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +57,6 @@ class IngestPipeline:
         self.spooling = False
         self._ready = False  # the worker said it opened the store (or the spool)
         self.pending: list[AdItem] = []
-        self._t0 = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IngestPipeline:
@@ -76,7 +73,6 @@ class IngestPipeline:
         opens the store while the crawl fetches its first pages), or open the store here."""
         from crawler.ingest_worker import WorkerClient
 
-        self._t0 = time.monotonic()
         if self.use_worker:
             try:
                 self.worker = WorkerClient(self._core_config())
@@ -223,8 +219,8 @@ class IngestPipeline:
     def _finish_run(self, store: Any, reason: str) -> CrawlRun:
         spider = self._spider()
         source = spider.source
-        duration = time.monotonic() - self._t0
-        finished = spider.run_start + timedelta(seconds=duration)
+        finished = spider.run_clock.now()  # the clock the run's start came from
+        duration = (finished - spider.run_start).total_seconds()
         # a run stopped early (a signal, a close-spider limit) left listing pages unread
         complete = spider.listings_complete and reason == "finished"
         not_listed = spider.missing_from_listings()

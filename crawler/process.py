@@ -24,16 +24,17 @@ from indexer.crawl_runs import error_kinds_of
 
 
 def begin_run(store_url: str, source_id: str, run_start: datetime,
-              read_known: bool) -> list[tuple[str, str, str]]:
+              read_known: bool) -> tuple[list[tuple[str, str, str]], str]:
     """Put the run on record as begun, before anything is fetched, and (if
-    ``read_known``) return (site_ad_id, url, start of the run that last captured it) of
+    ``read_known``) read (site_ad_id, url, start of the run that last captured it) of
     the source's live ads in the store: what to revisit once their interval has passed.
+    Returns them, and why the store could not be read ('' if it could).
 
     On record from here: a crawl killed before its ingest worker opened the store (it
     loads spaCy meanwhile, while the crawl fetches) is still seen as a run that never
     ended. The worker records the same run as begun again (the same record)."""
     if not store_url:
-        return []
+        return [], ""
     from crawler.revisits import RUNS_LOOKED_AT, seen_at_run_start
     from indexer.crawl_runs import run_begun
     from indexer.model import to_iso
@@ -45,16 +46,16 @@ def begin_run(store_url: str, source_id: str, run_start: datetime,
         try:
             store.record_crawl_run(run_begun(source_id, run_start))
             if not read_known:
-                return []
+                return [], ""
             runs = store.crawl_runs(source_id, limit=RUNS_LOOKED_AT)
             return [(ad.site_ad_id, ad.url, to_iso(seen_at_run_start(ad.last_seen, runs)))
-                    for ad in store.live_ads(source_id)]
+                    for ad in store.live_ads(source_id)], ""
         finally:
             store.close()
     except StoreError as exc:  # the crawl goes on from the listings; ads go to the spool
         logging.getLogger(__name__).error("store unavailable, no revisits of %s: %s",
                                           source_id, exc)
-        return []
+        return [], f"store unavailable at the start ({exc})"
 
 
 def spider_class(source: Source) -> Any:
@@ -96,16 +97,18 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             overrides=job.get("settings"))
         levels.append(_level(settings.get("LOG_LEVEL", "DEBUG")))
         try:
-            run_start = Clock.from_setting(settings.get("ADTRACE_CLOCK_START")).now()
+            run_clock = Clock.from_setting(settings.get("ADTRACE_CLOCK_START"))
         except ValueError as exc:
             raise CrawlFailed(f"{source.id}: {exc}") from None
+        run_start = run_clock.first_reading
         spider = spider_class(source).for_source(source, settings)
         known = known_given.get(source.id)
-        read = begin_run(store_url, source.id, run_start, read_known=known is None)
+        read, unknown = begin_run(store_url, source.id, run_start, read_known=known is None)
         known_ads = [tuple(k) for k in known] if known is not None else read
         crawler = process.create_crawler(spider)
         crawlers[source.id] = crawler
-        done = process.crawl(crawler, source=source, known_ads=known_ads, run_start=run_start)
+        done = process.crawl(crawler, source=source, known_ads=known_ads, run_clock=run_clock,
+                             known_ads_unread=unknown)
         done.addErrback(_failed, source.id, failures)
         done.addBoth(_released, lock)
     _quiet_scrapy_below(min(levels, default=logging.NOTSET))

@@ -87,6 +87,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value YAML reads as a type it cannot build (``approved_on: 2026-02-30``, an
+        impossible date) is an error of the file at that line, like bad syntax, not a
+        crash of every command that reads the register."""
+        try:
+            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
+        except (ValueError, TypeError, OverflowError) as exc:
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} cannot be read as a {kind} ({exc}); quote it "
+                "if it is text", node.start_mark) from None
+
 
 class _Checker:
     """Field access with errors that say where: ``file: field: problem``. A check that

@@ -45,3 +45,14 @@ def on_site(url: str, site: str) -> bool:
     """Whether ``url`` is an http(s) page of ``site`` or one of its subdomains."""
     host = web_host(url)
     return bool(host) and (host == site or host.endswith("." + site))
+
+
+def page_key(url: str) -> tuple[str, str, str]:
+    """A page as its site's reader tells it: the site (host without www./m., as
+    ``site_of``), the path without a trailing slash, the query; not the scheme. The
+    home at https or www. is the home a source's http base URL names."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ("", url, "")
+    return (site_of(url), parts.path.rstrip("/") or "/", parts.query)

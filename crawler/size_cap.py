@@ -32,7 +32,15 @@ class PageSizeCap:
             raise NotConfigured("ADTRACE_MAX_PAGE_BYTES is 0: no page size cap")
         ext = cls(max_bytes)
         crawler.signals.connect(ext.bytes_received, signal=signals.bytes_received)
+        crawler.signals.connect(ext.request_reached_downloader,
+                                signal=signals.request_reached_downloader)
         return ext
+
+    def request_reached_downloader(self, request: Any, spider: Any = None) -> None:
+        """Each download counts from its first byte: a retry or a redirect is a copy of
+        the request before it, meta and all, and would start at that one's count (and
+        truncated flag), and be cut short, or read as cut, at once."""
+        forget_bytes(request)
 
     def bytes_received(self, data: bytes, request: Any, spider: Any = None) -> None:
         total = request.meta.get(_BYTES_KEY, 0) + len(data)

@@ -17,7 +17,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -34,11 +34,11 @@ from crawler.error_kinds import failure_kind
 from crawler.extract import (
     ad_id_of,
     canonical_url,
+    checked_links,
     fields_of,
     image_urls,
     is_empty_listing,
     is_removed,
-    links,
     needs_page_for_id,
     strip_scripts,
 )
@@ -54,7 +54,7 @@ from crawler.middlewares import (
 )
 from crawler.revisits import is_due, missing_ads
 from crawler.settings import without_idle_middlewares
-from crawler.site import on_site, site_of, web_host
+from crawler.site import on_site, page_key, site_of, web_host
 from crawler.source import Source
 from crawler.structured import JSONLD_PREFIX, jsonld_objects
 from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError, count_error
@@ -78,6 +78,7 @@ class Listing:
     ads: Sequence[str]
     next_pages: Sequence[str]
     says_empty: bool = False
+    malformed: Sequence[str] = ()  # links no URL can be made of (extract.MalformedLink), why
 
 
 @dataclass
@@ -97,10 +98,16 @@ class GenericSpider(scrapy.Spider):
     name = "generic"
 
     def __init__(self, source: Source, known_ads: Sequence[Sequence[str]] = (),
-                 run_start: datetime | None = None, **kwargs: Any) -> None:
+                 run_clock: Clock | None = None, known_ads_unread: str = "",
+                 **kwargs: Any) -> None:
         """``known_ads``: (site_ad_id, url[, last_seen ISO]) of the source's live ads; without
-        a last seen time an ad is always due. ``run_start``: the run's start as the crawl
-        process put it on record (crawler.process.begin_run); else the crawl's clock now."""
+        a last seen time an ad is always due. ``run_clock``: the crawl's clock as the crawl
+        process read the run's start from it and put that on record (its first reading,
+        ``run_clock.now()`` then tells the run's end on the same time line); else one
+        read from the settings. ``known_ads_unread``: why the store could not tell the
+        known ads (crawler.process.begin_run): the run then revisits none, and says so
+        as an error, with its listings incomplete (it could not tell which ads they
+        lacked)."""
         super().__init__(**kwargs)
         self.source = source
         self.known: dict[str, tuple[str, datetime | None]] = {
@@ -109,6 +116,7 @@ class GenericSpider(scrapy.Spider):
         self._known_by_url = {url: i for i, (url, _) in self.known.items()}
         self._seen_ids: set[str] = set()
         self._requested: set[str] = set()
+        self._listings: set[str] = set()  # listing pages asked for this run (canonical)
         self._revisited = False
         self._image_cache: dict[str, ImageRef] = {}
         # image fetches not yet in the cache (under way, or done while the ad that asked
@@ -119,8 +127,10 @@ class GenericSpider(scrapy.Spider):
         self._images_gone: set[str] = set()  # image URLs that answered 404/410 this run
         self._wants_jsonld = any(e.strip().startswith(JSONLD_PREFIX)
                                  for e in source.selectors.fields.values())
-        self._run_start_given = run_start
-        self.run_start: datetime = run_start or datetime.now(UTC)
+        self._known_ads_unread = known_ads_unread
+        self._run_clock_given = run_clock
+        self.run_clock = run_clock or Clock()
+        self.run_start: datetime = self.run_clock.first_reading
         self.listed: set[str] = set()  # known ads the listings showed
         self.listings_complete = True
         self.error_samples: list[RunError] = []
@@ -132,10 +142,20 @@ class GenericSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GenericSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
-        spider.run_start = (spider._run_start_given or Clock.from_setting(
-            crawler.settings.get("ADTRACE_CLOCK_START")).now())
+        crawler.signals.connect(spider.on_opened, signal=signals.spider_opened)
+        if spider._run_clock_given is None:
+            spider.run_clock = Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START"))
+            spider.run_start = spider.run_clock.first_reading
         spider.revisit_all = crawler.settings.getbool("ADTRACE_REVISIT_ALL", False)
         return spider
+
+    def on_opened(self, spider: Any = None) -> None:
+        """Say at once that the known ads could not be read, if so (a run that revisits
+        none must not look like a clean one)."""
+        if self._known_ads_unread:
+            self.listings_complete = False
+            self.record_error(self.source.base_url, f"{self._known_ads_unread}: known ads "
+                              "not revisited this run; listings incomplete", "other")
 
     def missing_from_listings(self) -> list[str]:
         """Known live ads absent from this run's listings (meaningful if they were complete)."""
@@ -158,12 +178,22 @@ class GenericSpider(scrapy.Spider):
     async def start(self) -> Any:
         for section in self.source.sections:
             url = urljoin(self.source.base_url, section.url)
-            yield self._request(url, self.parse_listing, section=section.name)
+            yield self._listing_request(url, section.name)
 
     def _request(self, url: str, callback: Any, dont_filter: bool = False,
                  **meta: Any) -> Request:
         return Request(url, callback=callback, errback=self.on_error, meta=meta,
                        dont_filter=dont_filter)
+
+    def _listing_request(self, url: str, section: str | None) -> Request:
+        """Listing pages are de-duplicated here too (``_listings``), not by Scrapy's
+        filter: a listing page that redirects to one already asked for (a loop, a page
+        sent back to page 1) would vanish in the filter without a trace, and the ads of
+        the pages it stood for would count as no longer listed. Here a loop runs into the
+        redirect limit (an error that leaves the listings incomplete), and ``parse_listing``
+        sees any other redirect."""
+        self._listings.add(canonical_url(url))
+        return self._request(url, self.parse_listing, dont_filter=True, section=section)
 
     def _ad_request(self, url: str, site_ad_id: str = "", from_listing: bool = False) -> Request:
         """Ad pages are de-duplicated here (``_requested``), not by Scrapy's filter, so a
@@ -188,6 +218,12 @@ class GenericSpider(scrapy.Spider):
                    else f"listing is not text ({response.headers.get('Content-Type')})")
             self.record_error(response.url, why, "too_large" if truncated else "page")
             return
+        away = self._listing_redirected_away(response)
+        if away:
+            self.listings_complete = False
+            first = response.meta["redirect_urls"][0]
+            self.record_error(response.url, f"listing {first} {away}; not read", "redirect")
+            return
         try:
             listing = self.read_listing(response)
         except Exception as exc:  # noqa: BLE001 - a page the spider cannot read is counted
@@ -197,6 +233,10 @@ class GenericSpider(scrapy.Spider):
         if not listing.ads and not listing.says_empty:
             self.listings_complete = False
             self.record_error(response.url, EMPTY_LISTING, "page")
+        if listing.malformed:
+            self.listings_complete = False  # a link the site shows, to an ad we cannot tell
+            self.record_error(response.url, f"{len(listing.malformed)} link(s) no URL can be "
+                              f"made of, not followed: {listing.malformed[0]}", "page")
         for url in self._on_site(listing.ads):
             known_id = self._known_id(url)
             if known_id:
@@ -206,8 +246,32 @@ class GenericSpider(scrapy.Spider):
                     continue
             if url not in self._requested:
                 yield self._ad_request(url, known_id, from_listing=True)
-        for url in self._on_site(listing.next_pages):
-            yield self._request(url, self.parse_listing, section=response.meta.get("section"))
+        following = self._on_site(listing.next_pages)
+        for url in listing.next_pages:
+            if url not in following:  # its ads go unread: none may count as no longer listed
+                self.listings_complete = False
+                self.record_error(url, f"next listing page of {response.url} is on another "
+                                  "site; not followed", "policy")
+        for url in following:
+            if canonical_url(url) not in self._listings:
+                yield self._listing_request(url, response.meta.get("section"))
+
+    def _listing_redirected_away(self, response: Response) -> str:
+        """Why a listing page that redirected is not that listing ('' if it still is: a
+        new address, https, a trailing slash): it landed on a listing page this run
+        already asked for (page 2 sent back to page 1), or on the site's home or another
+        section. Read as the listing, such a page would leave the ads of the pages it
+        stands for unread, and they would count as no longer listed."""
+        redirects = response.meta.get("redirect_urls")
+        if not redirects:
+            return ""
+        landed = canonical_url(response.url)
+        if landed in self._listings:
+            return f"redirected to {response.url}, a listing page this run already asked for"
+        key = page_key(response.url)
+        if key in self._home_and_sections and key != page_key(redirects[0]):
+            return f"redirected to {response.url}, the site's home or another section"
+        return ""
 
     def _on_site(self, urls: Sequence[str]) -> list[str]:
         """The links on the approved site (crawler.site); one to another site is not
@@ -232,9 +296,10 @@ class GenericSpider(scrapy.Spider):
         keeps the rest: de-duplication, revisits, completeness, the ad pages, the
         pipeline. Raising marks the run's listings incomplete, with the reason."""
         sel = response.selector
-        ads = links(sel, self.source.selectors.ad_links, response.url)
-        return Listing(ads, links(sel, self.source.selectors.next_page, response.url),
-                       says_empty=not ads and is_empty_listing(sel, self.source))
+        ads, bad_ads = checked_links(sel, self.source.selectors.ad_links, response.url)
+        following, bad_pages = checked_links(sel, self.source.selectors.next_page, response.url)
+        return Listing(ads, following, says_empty=not ads and is_empty_listing(sel, self.source),
+                       malformed=[*bad_ads, *bad_pages])
 
     # ------------------------------------------------------------------ ad pages
     async def parse_ad(self, response: Response) -> AsyncIterator[Any]:
@@ -313,7 +378,7 @@ class GenericSpider(scrapy.Spider):
         if not redirects:
             return "", False
         url = response.url
-        if canonical_url(url) in self._home_and_sections:
+        if page_key(url) in self._home_and_sections:
             return f"redirected to {url}, the site's home or a listing", True
         if not self._reads_ids():
             return "", False
@@ -328,11 +393,12 @@ class GenericSpider(scrapy.Spider):
         return bool(self.source.selectors.ad_id_from_url or self.source.selectors.ad_id_css)
 
     @functools.cached_property
-    def _home_and_sections(self) -> set[str]:
-        """The site's home and the source's section pages, canonical: not ad pages."""
+    def _home_and_sections(self) -> set[tuple[str, str, str]]:
+        """The site's home and the source's section pages (``page_key``: at http or
+        https, with or without www. and a trailing slash): not ad pages."""
         base = self.source.base_url
         urls = [base, urljoin(base, "/")] + [urljoin(base, s.url) for s in self.source.sections]
-        return {canonical_url(u) for u in urls}
+        return {page_key(u) for u in urls}
 
     def _named_by_page(self, meta: dict[str, Any], url: str) -> bool:
         """A listing showed the link (the first URL, before any redirect) and only the
@@ -356,8 +422,18 @@ class GenericSpider(scrapy.Spider):
         return f"{why}; {UNIDENTIFIED}" if self._unidentified(meta, url) else why
 
     def _known_id(self, url: str) -> str:
-        site_ad_id = ad_id_of(self.source, url)
-        return site_ad_id if site_ad_id in self.known else self._known_by_url.get(url, "")
+        """The known ad a link names, by its id or its address: the link as written, as
+        fetched (escaped), then where it last redirected to (``_addresses_of``), since a
+        known ad's address is where its page was fetched from. Without the last two, a
+        source whose ads are known by address would not see a listed ad whose link
+        redirects (``/ad/1`` → ``/ad/1/``) or holds a space as listed, and remove it."""
+        for address in (url, *self._addresses_of(url)):
+            site_ad_id = ad_id_of(self.source, address)
+            if site_ad_id in self.known:
+                return site_ad_id
+            if address in self._known_by_url:
+                return self._known_by_url[address]
+        return ""
 
     def _removal(self, site_ad_id: str, url: str, capture: Capture, reason: str) -> RemovalItem:
         self._seen_ids.add(site_ad_id)
@@ -393,20 +469,23 @@ class GenericSpider(scrapy.Spider):
             if (ref := self._image_cache.get(url)) is not None:
                 images.setdefault(ref, None)
             elif url not in self._images_gone:
-                failed.append((len(images), self._photo_addresses(url)))
+                failed.append((len(images), tuple(self._addresses_of(url))))
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
                           images=tuple(images))
         return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,
                       images_pending=self._images_pending, image_bodies=bodies,
                       images_failed=tuple(failed))
 
-    def _photo_addresses(self, url: str) -> tuple[str, ...]:
-        """The addresses a stored photo shown at ``url`` may be named by: ``url`` as fetched
-        (escaped), then where it led when it last redirected (a ref names the address
-        its photo was fetched from)."""
+    def _addresses_of(self, url: str) -> Iterator[str]:
+        """The addresses what is shown at ``url`` may be stored under, lazily: ``url`` as
+        fetched (escaped), then where it led when it last redirected, hop by hop (the
+        archive keeps every redirect; an ad's URL and a photo's ref name the address it
+        was fetched from)."""
         fetched = safe_url_string(url, "utf-8")
+        yield fetched
         archive = archive_middleware(self.crawler)
-        return (fetched, *archive.led_to(fetched)) if archive is not None else (fetched,)
+        if archive is not None:
+            yield from archive.led_to(fetched)
 
     def _shared_fetch(self, url: str, page_url: str
                       ) -> asyncio.Future[tuple[ImageRef | None, bytes | None]]:
@@ -438,8 +517,8 @@ class GenericSpider(scrapy.Spider):
         this path skips) would: sites that refuse hot-linked images look for it."""
         downgrade = page_url.startswith("https:") and not url.startswith("https:")
         headers = {} if downgrade else {"Referer": page_url}
-        request = Request(url, headers=headers, meta={IMAGE_KEY: True}, dont_filter=True)
         try:
+            request = Request(url, headers=headers, meta={IMAGE_KEY: True}, dont_filter=True)
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # noqa: BLE001 - any failure costs this image only
             self.record_error(url, f"image failed: {_failure_message(exc)}", "image")

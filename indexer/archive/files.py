@@ -1,5 +1,6 @@
-"""Files the archive replaces whole: written beside, synced, then renamed over; and the
-folders whose entries must outlast a power cut before the next step is taken."""
+"""Files the archive replaces whole: written beside, synced, then renamed over; the
+folders whose entries must outlast a power cut before the next step is taken; and
+appends written whole."""
 
 from __future__ import annotations
 
@@ -36,3 +37,10 @@ def sync_dirs(folders: Iterable[Path]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (a short write is retried with the rest; an error raises)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from indexer.archive.files import replace_synced, sync_dirs
+from indexer.archive.files import replace_synced, sync_dirs, write_all
 
 PACK_DIR = "images/packs"
 INDEX_FILE = "images/packs.jsonl"
@@ -246,7 +246,7 @@ class PackWriter:
             fd = os.open(pack_path(self.root, self._name), os.O_WRONLY | os.O_APPEND)
         try:
             offset = os.lseek(fd, 0, os.SEEK_END)
-            _write_all(fd, body)
+            write_all(fd, body)
         finally:
             os.close(fd)
         self._size = offset + len(body)
@@ -264,7 +264,7 @@ class PackWriter:
         path = index_path(self.root)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            _write_all(fd, line)
+            write_all(fd, line)
         finally:
             os.close(fd)
 
@@ -364,7 +364,7 @@ def _copy(base: Path, kept: list[Packed], name: str) -> dict[tuple[str, int], Pa
     try:
         offset = 0
         for p, body in whole + partial:
-            _write_all(fd, body)
+            write_all(fd, body)
             moved[(p.pack, p.offset)] = replace(p, pack=name, offset=offset)
             offset += len(body)
         os.fsync(fd)
@@ -384,10 +384,3 @@ def _delete_unnamed(base: Path, index: bytes) -> None:
 def _new_name(seq: int) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     return f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}-{seq:05d}.pack"
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """Write all of ``data`` (a short write is retried with the rest; an error raises)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]

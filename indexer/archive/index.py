@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.archive.files import write_all
 from indexer.model import Capture
 
 INDEX_FILE = "captures.jsonl"
@@ -66,17 +67,8 @@ class CaptureIndex:
         self.path = Path(root) / INDEX_FILE
         self._latest: dict[str, IndexEntry] = {}
         self._redirects: dict[str, IndexEntry] = {}
-        self._end_partial_line()
         for entry in self.entries():
             self._keep(entry)
-
-    def _end_partial_line(self) -> None:
-        """Close a line a kill left unfinished, so the next entry starts clean."""
-        if self.path.exists() and self.path.stat().st_size:
-            with open(self.path, "rb+") as fh:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    fh.write(b"\n")
 
     def entries(self) -> list[IndexEntry]:
         """Every readable entry, in write order; damaged lines are skipped."""
@@ -96,12 +88,18 @@ class CaptureIndex:
             self._redirects[entry.url] = entry
 
     def add(self, entry: IndexEntry) -> None:
+        """Append the entry's line, with one write. A line another crawl process left
+        unfinished (killed mid-write, a full disk) is ended first, so it does not swallow
+        this one: crawl processes append to one index while each other runs."""
         # vars(), not dataclasses.asdict: the fields are plain str/int and asdict's
         # recursive deep copy cost more than the rest of the index entry together
         line = (json.dumps(vars(entry), sort_keys=True) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
+            write_all(fd, line)
         finally:
             os.close(fd)
         self._keep(entry)

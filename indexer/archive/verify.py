@@ -230,7 +230,16 @@ def _verify_packs(root: Path, report: VerifyReport, progress: Callable[[int], No
             report.problems.append(f"{where}: content does not match image {packed.sha256}")
             report.damaged_images[packed.sha256] = f"{where}: its content does not match its hash"
     report.images += len(hashes)
-    for path in sorted((root / image_packs.PACK_DIR).glob("*.pack")):
+    packs = sorted((root / image_packs.PACK_DIR).glob("*.pack"))
+    holding = [path for path in packs if path.stat().st_size]
+    if holding and not named:  # the index is gone or unreadable: nothing tells a leftover
+        state = "no readable line" if image_packs.index_path(root).exists() else "missing"
+        report.problems.append(
+            f"{image_packs.INDEX_FILE}: {state}, yet {len(holding)} pack file(s) hold "
+            "images: the archive cannot find its photos (the packs are evidence, not "
+            "leftovers: keep them)")
+        return
+    for path in packs:
         if path.name not in named:
             report.leftovers.append(str(path.relative_to(root)))
     index = image_packs.index_path(root)

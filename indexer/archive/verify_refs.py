@@ -59,6 +59,11 @@ def check_index(root: Path, report: VerifyReport) -> None:
         elif problem:
             report.problems.append(f"{label}: {problem}")
     report.problems += gone.lines(f"{INDEX_FILE} names {{n}} capture(s) in it")
+    if report.records and not report.index_entries:
+        report.problems.append(
+            f"{INDEX_FILE}: {'empty' if not damaged else 'no readable line'}, yet the WARC "
+            f"files hold {report.records} record(s): a crawl would archive unchanged pages "
+            "in full again (no revisit records)")
     if damaged:
         report.notes.append(skipped_lines(
             INDEX_FILE, damaged, "a crawl killed while appending leaves one, and its record "

@@ -268,3 +268,52 @@ def test_a_damaged_stretch_full_of_false_gzip_headers_ends_at_the_real_next_memb
     assert [(m.offset, bool(m.data), m.damage[:8]) for m in members] == [
         (0, True, ""), (len(real), False, "damaged:"),
         (path.stat().st_size - len(real), True, "")]
+
+
+def test_an_index_line_left_unfinished_never_takes_the_next_writers_line_with_it(
+        tmp_path: Path) -> None:
+    """Two crawl processes share captures.jsonl: one dies mid-line (killed, a full disk)
+    while the other runs on. The running one's next entry is still read, by a new index
+    and by archive verify, and the unfinished line is the only one skipped."""
+    from indexer.archive.index import INDEX_FILE, CaptureIndex
+
+    running = WarcWriter(tmp_path)
+    running.write(Fetched("http://x.test/a", 200, [], b"a", T0))
+    with open(tmp_path / INDEX_FILE, "ab") as fh:
+        fh.write(b'\n{"url": "http://x.test/dead", "fetched_')  # the other one, cut short
+    running.write(Fetched("http://x.test/b", 200, [], b"b", T0))
+    running.close()
+    index = CaptureIndex(tmp_path)
+    assert index.latest("http://x.test/a") is not None
+    assert index.latest("http://x.test/b") is not None
+    report = archive_verify(tmp_path)
+    assert report.ok and report.index_entries == 2, report.notes
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_a_lost_pack_index_is_a_problem_and_its_packs_no_leftovers(tmp_path: Path,
+                                                                  how: str) -> None:
+    """Without images/packs.jsonl nothing names the packs: they must not be called
+    leftovers ("safe to delete"), since they hold every archived photo."""
+    for seed in (1, 2):
+        store_image(tmp_path, _png((seed * 60, 90, 30)), f"http://x.test/{seed}.png", "image/png")
+    index = image_packs.index_path(tmp_path)
+    index.unlink() if how == "deleted" else index.write_bytes(b"")
+    report = archive_verify(tmp_path)
+    assert not report.ok and report.leftovers == []
+    state = "missing" if how == "deleted" else "no readable line"
+    assert report.problems == [f"{image_packs.INDEX_FILE}: {state}, yet 1 pack file(s) hold "
+                               "images: the archive cannot find its photos (the packs are "
+                               "evidence, not leftovers: keep them)"]
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"{broken"])
+def test_an_empty_capture_index_is_as_bad_as_a_missing_one(tmp_path: Path,
+                                                           content: bytes) -> None:
+    with WarcWriter(tmp_path) as w:
+        w.write(fetched("http://x.test/a", b"payload a"))
+    (tmp_path / "captures.jsonl").write_bytes(content)
+    report = archive_verify(tmp_path)
+    assert not report.ok
+    assert any(p.startswith("captures.jsonl: ") and "yet the WARC files hold 2 record(s)" in p
+               for p in report.problems), report.problems

@@ -1,9 +1,10 @@
 """A tiny ad site on 127.0.0.1 (port 0) whose pages a test can change between crawls.
 
 Pages are kept in ``site.pages`` (path → (status, content type, body)); anything else
-is a 404. A 3xx page's body is its Location; an empty content type sends none;
-``site.headers`` adds headers to a path's answer; ``keep_alive`` answers over HTTP/1.1
-and keeps each connection open for more requests. Every request is recorded in
+is a 404; ``site.first_answers`` gives a path other answers first, once each. A 3xx
+page's body is its Location; an empty content type sends none; ``site.headers`` adds
+headers to a path's answer; ``keep_alive`` answers over HTTP/1.1 and keeps each
+connection open for more requests. Every request is recorded in
 ``site.requests`` so tests can check politeness (robots.txt) and that images came
 through the crawler.
 """
@@ -74,6 +75,8 @@ class _Server(ThreadingHTTPServer):
 class FixtureSite:
     def __init__(self, keep_alive: bool = False) -> None:
         self.pages: dict[str, tuple[int, str, bytes]] = {}
+        # path → answers given once each, in order, before ``pages`` answers for it
+        self.first_answers: dict[str, list[tuple[int, str, bytes]]] = {}
         self.requests: list[str] = []
         self.referers: dict[str, str] = {}  # path → the Referer header of its last request
         self.headers: dict[str, dict[str, str]] = {}  # path → more headers its answer sends
@@ -104,7 +107,9 @@ class FixtureSite:
                 with site.lock:
                     site.requests.append(self.path)
                     site.referers[self.path] = self.headers.get("Referer", "")
-                    status, ctype, body = site.pages.get(self.path, (404, "text/html", b"gone"))
+                    once = site.first_answers.get(self.path)
+                    status, ctype, body = once.pop(0) if once else site.pages.get(
+                        self.path, (404, "text/html", b"gone"))
                     more = dict(site.headers.get(self.path, {}))
                 self.send_response(status)
                 for name, value in more.items():

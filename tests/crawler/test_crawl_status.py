@@ -14,6 +14,8 @@ from indexer.crawl_runs import CrawlRun, RunError
 from indexer.model import SourceInfo
 from indexer.store.sqlite import SqliteStore
 
+REPO = Path(__file__).resolve().parents[2]
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "webui"))
 from webui_world import PASSWORD, login  # noqa: E402
 
@@ -123,3 +125,21 @@ def test_a_run_begun_and_never_ended_is_the_last_run_shown(store_path: Path, tmp
     assert "http 500 &lt;script&gt;" in html
     earlier = html.split("Earlier runs of")[1]
     assert "<td>finished</td>" in earlier and "<td>unfinished</td>" not in earlier
+
+
+def test_status_reads_and_never_makes_a_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """No store yet where the settings point: every source is said never crawled, and no
+    store (nor folder) is made; a store named with --store that is not there is an error."""
+    monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path / "data"))
+    register = tmp_path / "sources"
+    register.mkdir()
+    (register / "a.yaml").write_text((REPO / "sources" / "demo-board.yaml").read_text())
+    assert main(["crawl", "status", "--dir", str(register)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("no store at ") and out[1:] == ["demo-board: never crawled"]
+    assert not (tmp_path / "data").exists()
+    missing = tmp_path / "nowhere" / "s.sqlite3"
+    assert main(["crawl", "status", "--store", str(missing), "--dir", str(register)]) == 2
+    assert f"no store at {missing}" in capsys.readouterr().err
+    assert not missing.parent.exists()

@@ -1,4 +1,4 @@
-"""Pure extraction: selectors, hostile links, srcset, ad ids (no network)."""
+"""Pure extraction: selectors, hostile links, srcset, ad ids, page keys (no network)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ from parsel import Selector
 from test_register import GOOD
 
 from crawler.extract import (
+    MalformedLink,
     SelectorError,
     ad_id_of,
     best_from_srcset,
+    checked_links,
     http_url,
     image_urls,
     links,
+    srcset_candidates,
     strip_scripts,
     text_of,
 )
 from crawler.register import parse_source
+from crawler.site import page_key
 
 
 def test_text_nodes_are_joined_and_normalised_without_scripts() -> None:
@@ -38,6 +42,38 @@ def test_only_http_links_survive() -> None:
         assert http_url("http://s.test/", bad) == ""
     sel = Selector(text='<a href="/1">1</a><a href="/1">again</a><a href="ftp://x/2">2</a>')
     assert links(sel, "a::attr(href)", "http://s.test/") == ["http://s.test/1"]
+
+
+def test_links_are_escaped_as_fetched_and_malformed_ones_named() -> None:
+    assert http_url("http://s.test/", "/ad/café 42") == "http://s.test/ad/caf%C3%A9%2042"
+    assert http_url("http://s.test/", "//Bücher.test/x") == "http://xn--bcher-kva.test/x"
+    for bad in ("http://s.test:443:/ad/2", "http://[x/p.png", "http://s.test:99999/a"):
+        with pytest.raises(MalformedLink):
+            http_url("http://s.test/", bad)
+    sel = Selector(text='<a href="/a">a</a><a href="http://s.test:1:2/b">b</a><a href="/c">c</a>')
+    found, malformed = checked_links(sel, "a::attr(href)", "http://s.test/")
+    assert found == ["http://s.test/a", "http://s.test/c"] and len(malformed) == 1
+    assert "'http://s.test:1:2/b'" in malformed[0]
+
+
+def test_srcset_urls_may_hold_commas() -> None:
+    cdn = "https://res.cdn.test/image/upload/{},c_fill/a.jpg"
+    srcset = f"{cdn.format('w_300')} 300w, {cdn.format('w_800')} 800w"
+    assert srcset_candidates(srcset) == [(cdn.format("w_300"), "300w"),
+                                         (cdn.format("w_800"), "800w")]
+    assert best_from_srcset(srcset) == cdn.format("w_800")
+    assert srcset_candidates("a.jpg, b.jpg 2x,,c.jpg") == [("a.jpg", ""), ("b.jpg", "2x"),
+                                                           ("c.jpg", "")]
+    assert srcset_candidates(" , ") == []
+
+
+def test_a_page_key_ignores_scheme_www_and_a_trailing_slash() -> None:
+    home = page_key("http://site.test/")
+    for same in ("https://site.test", "http://www.site.test/", "https://m.site.test/"):
+        assert page_key(same) == home, same
+    assert page_key("http://site.test/city/a") == page_key("https://www.site.test/city/a/")
+    assert page_key("http://site.test/?removed=1") != home  # a query is another page
+    assert page_key("http://other.test/") != home
 
 
 def test_images_from_data_src_srcset_or_src() -> None:

@@ -78,3 +78,26 @@ def test_a_crawl_full_of_faults_finishes_and_says_what_went_wrong(
         assert record.rec_headers.get_header("WARC-Truncated") == "length"
         assert 100_000 <= len(record.content_stream().read()) < 300_000
     assert archive_verify(archive).ok
+
+
+def test_a_retry_of_a_page_cut_at_the_size_cap_counts_its_bytes_anew(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Ad 1 first answers 503 with a body over the cap (cut, archived as truncated), then,
+    retried, its page: the retry is a copy of the request, and starts from zero bytes
+    and no truncation, so the page is read and stored whole."""
+    site.first_answers["/ad/1"] = [(503, "text/html", b"busy " * 40_000)]
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    stats = crawl([source], store_path, archive, clock=T, progress=False, timeout=120,
+                  settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 1,
+                            "ADTRACE_MAX_PAGE_BYTES": 100_000})
+    assert site.requests.count("/ad/1") == 2 and stats.sources[source.id].errors == 1  # ad 4
+    store = open_store(store_path)
+    try:
+        ad = store.get_ad(ad_id_for(source.id, "1"))
+    finally:
+        store.close()
+    assert ad is not None and ad.versions[0].fields.title == "Lisa, new in town"
+    with open(archive / ad.versions[0].captures[0].warc_file, "rb") as fh:
+        fh.seek(ad.versions[0].captures[0].warc_offset)
+        record = next(iter(ArchiveIterator(fh)))
+        assert record.rec_headers.get_header("WARC-Truncated") is None

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from crawl_helpers import photo_names
 from fixture_site import FixtureSite, page
 
 from crawler.run import crawl
@@ -192,7 +193,9 @@ def test_a_listing_that_says_it_has_no_ads_is_complete_and_its_ads_removed(
 def test_links_to_another_site_are_not_followed(site: FixtureSite, source: Source,
                                                 tmp_path: Path) -> None:
     """The listing links an ad on another host (here: the same server as ``localhost``,
-    so a fetch would be seen): not the approved site (127.0.0.1), not fetched."""
+    so a fetch would be seen): not the approved site (127.0.0.1), not fetched. Its next
+    page on the other host is not followed either, and the ads of the pages it may lead
+    to go unread: the run's listings are incomplete, with the page named."""
     other = site.url.replace("127.0.0.1", "localhost")
     site.html("/ad/77", page("ad3.html").replace(b"Eva", b"Elsewhere"))
     site.html("/city/amsterdam/?page=2", page("listing2.html").replace(
@@ -200,8 +203,11 @@ def test_links_to_another_site_are_not_followed(site: FixtureSite, source: Sourc
     ).replace(b'href="/city/amsterdam/"', f'href="{other}city/amsterdam/"'.encode()))
     go(source, tmp_path, DAY0)
     run, live = last_run_and_live(source, tmp_path)
-    assert live == ["1", "2", "3"] and run.listings_complete
+    assert live == ["1", "2", "3"] and not run.listings_complete
     assert "/ad/77" not in site.arrived and "/ad/3" in site.arrived
+    assert [(e.url, e.reason) for e in run.error_samples if "another site" in e.reason] == [
+        (f"{other}city/amsterdam/", f"next listing page of {site.url}city/amsterdam/?page=2 "
+                                     "is on another site; not followed")]
 
 
 def ad3_sent_elsewhere(site: FixtureSite, source: Source, tmp_path: Path,
@@ -269,3 +275,54 @@ def test_a_robots_txt_that_redirects_to_another_host_still_binds(site: FixtureSi
     run, live = last_run_and_live(source, tmp_path)
     assert "/robots2.txt" in site.arrived and "/ad/3" not in site.arrived
     assert "3" not in live and not any("approved" in e.reason for e in run.error_samples)
+
+
+@pytest.mark.parametrize("target", ["/city/amsterdam/", "/"])  # page 1; the site's home
+def test_a_listing_page_sent_to_a_page_already_read_or_home_is_not_read(
+        site: FixtureSite, source: Source, tmp_path: Path, target: str) -> None:
+    """Page 2 redirects to page 1 (read already) or to the home (which links ads of its
+    own): read as page 2, or lost in a duplicate filter, ad 3 (listed only on page 2)
+    would count as no longer listed. Not read; the listings are incomplete."""
+    source = eager(source)
+    go(source, tmp_path, DAY0)
+    site.pages["/city/amsterdam/?page=2"] = (302, "", target.encode())
+    site.html("/", page("listing1.html"))
+    go(source, tmp_path, DAY0 + timedelta(days=2))
+    run, live = last_run_and_live(source, tmp_path)
+    assert live == ["1", "2", "3"] and run.removed == 0 and not run.listings_complete
+    assert dict(run.error_kinds).get("redirect") == 1
+    [why] = [e.reason for e in run.error_samples if e.reason.startswith("listing ")]
+    assert why.startswith(f"listing {site.url}city/amsterdam/?page=2 redirected to "
+                          f"{site.url}{target.lstrip('/')}, "), why
+
+
+def test_a_listing_redirect_loop_is_counted_and_the_listings_incomplete(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    source = eager(source)
+    go(source, tmp_path, DAY0)
+    site.pages["/city/amsterdam/?page=2"] = (302, "", b"/city/amsterdam/?page=3")
+    site.pages["/city/amsterdam/?page=3"] = (302, "", b"/city/amsterdam/?page=2")
+    go(source, tmp_path, DAY0 + timedelta(days=2))
+    run, live = last_run_and_live(source, tmp_path)
+    assert live == ["1", "2", "3"] and run.removed == 0 and not run.listings_complete
+    assert dict(run.error_kinds).get("redirect") == 1, run.error_kinds
+
+
+def test_a_malformed_link_costs_only_itself(site: FixtureSite, source: Source,
+                                           tmp_path: Path) -> None:
+    """Links Scrapy cannot request (a port that is no number, a broken IPv6 host) on a
+    listing and among an ad's photos: every other link of the listing is followed, its
+    next page read, ad 1 stored with its photos; the listings are incomplete (the site
+    shows a link to an ad that cannot be told), with the link named."""
+    port = site.url.rsplit(":", 1)[1].strip("/")
+    site.html("/city/amsterdam/", page("listing1.html").replace(
+        b'<ul class="ads">', f'<ul class="ads"><li><a class="ad-link" '
+        f'href="http://127.0.0.1:{port}:/ad/9">bad port</a>'.encode()))
+    site.html("/ad/1", page("ad1.html").replace(
+        b'<div class="gallery">', b'<div class="gallery"><img src="http://[x/p.png">'))
+    go(source, tmp_path, DAY0)
+    run, live = last_run_and_live(source, tmp_path)
+    assert live == ["1", "2", "3"] and not run.listings_complete
+    assert photo_names(source, tmp_path, "1") == [["1.png", "big.png"]]
+    [why] = [e.reason for e in run.error_samples if "no URL can be made of" in e.reason]
+    assert f"http://127.0.0.1:{port}:/ad/9" in why, why

@@ -76,3 +76,30 @@ def test_ads_redirected_away_are_removed_and_their_landing_pages_not_stored(
         assert three is not None and three.removed_at is None and len(three.versions) == 1
     finally:
         store.close()
+
+
+def test_a_known_ad_sent_to_a_section_written_otherwise_is_removed(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """The site sends a taken-down ad to its section's listing without the trailing slash
+    the source file writes (as it may send it to the https or www. home): still the
+    section, so the ad is gone, and the listing it landed on is no version of it."""
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+
+    def go(at: datetime) -> object:
+        return crawl([source], store_path, archive, clock=at, progress=False,
+                     settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0},
+                     timeout=120).sources[source.id]
+
+    assert go(DAY0).new_ads == 3
+    site.pages["/ad/3"] = (302, "", b"/city/amsterdam")
+    site.html("/city/amsterdam", page("listing1.html").replace(b"Lisa", b"Lisa (featured)"))
+    day1 = go(DAY0 + timedelta(days=1))
+    assert (day1.removed, day1.new_versions) == (1, 0)
+    store = open_store(store_path)
+    try:
+        three = store.get_ad(ad_id_for(source.id, "3"))
+    finally:
+        store.close()
+    assert three is not None and len(three.versions) == 1
+    assert three.removed_reason == (f"redirected to {site.url}city/amsterdam, the site's "
+                                    "home or a listing")

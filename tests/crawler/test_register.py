@@ -225,3 +225,18 @@ def test_cli_sources_check_and_list(tmp_path: Path, capsys: pytest.CaptureFixtur
     write(tmp_path, "b.yaml", {**GOOD, "id": "site-b", "colour": 1})
     assert main(["sources", "check", "--dir", str(tmp_path)]) == 1
     assert "b.yaml: (top level): unknown key(s) ['colour']" in capsys.readouterr().err
+
+
+def test_a_value_yaml_cannot_build_is_an_error_of_its_file_not_a_crash(tmp_path: Path) -> None:
+    """An impossible date written unquoted (YAML reads it as a date, and there is no
+    30 February): the file is not valid, at its line; the other sources are kept."""
+    write(tmp_path, "a.yaml", GOOD)
+    text = yaml.safe_dump({**GOOD, "id": "site-b"}).replace("approved_on: '2026-11-01'",
+                                                             "approved_on: 2026-02-30")
+    (tmp_path / "b.yaml").write_text(text, encoding="utf-8")
+    sources, errors = load_register(tmp_path)
+    assert [s.id for s in sources] == ["site-a"]
+    [error] = errors
+    assert str(error).startswith(f"{tmp_path / 'b.yaml'}: not valid YAML: '2026-02-30' cannot "
+                                 "be read as a timestamp (day is out of range for month)")
+    assert "approved_on: 2026-02-30" in str(error)  # the line, as YAML shows it

@@ -1,6 +1,8 @@
-"""A crawl killed at its very start, before its ingest worker opened the store, is on
-record as a run that never ended: the crawl process records the run as begun before it
-fetches anything (crawler.process.begin_run)."""
+"""A run's record spans its captures: it is on record as begun before the first fetch
+(the crawl process records it, crawler.process.begin_run), so a crawl killed at once,
+before its ingest worker opened the store, is seen as a run that never ended; and the
+end it records (and the time of its removals by absence) comes after its last capture,
+read from the same clock as its start."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from crawl_helpers import DAY0
+from crawl_helpers import DAY0, crawl_day
 from fixture_site import FixtureSite
 
 from crawler.run import child_command, crawl_job
@@ -46,3 +48,18 @@ def test_a_crawl_killed_at_its_first_request_is_on_record_as_unfinished(
     assert [(r.started.replace(microsecond=0), r.finish_reason) for r in runs] == [
         (DAY0, UNFINISHED)]
     assert row.killed and "(killed)" in status_line(row), status_line(row)
+
+
+def test_a_run_ends_on_record_after_its_last_capture(site: FixtureSite, source: Source,
+                                                     tmp_path: Path) -> None:
+    crawl_day(source, tmp_path, 0)
+    store = open_store(str(tmp_path / "s.sqlite3"), create=False)
+    try:
+        [run] = store.crawl_runs(source.id)
+        fetched = [c.fetched_at for ad in store.iter_ads() for v in ad.versions
+                   for c in v.captures]
+    finally:
+        store.close()
+    assert len(fetched) == 3
+    assert run.started <= min(fetched) and max(fetched) <= run.finished
+    assert abs(run.duration - (run.finished - run.started).total_seconds()) < 0.001
