@@ -166,7 +166,10 @@ class ArchiveMiddleware:
             location = next((v for k, v in record.headers if k.lower() == "location"), "")
             if not location.strip():
                 break
-            at = urljoin(at, safe_url_string(location.strip()))
+            try:  # the site's Location, archived as sent: maybe no address at all
+                at = urljoin(at, safe_url_string(location.strip()))
+            except ValueError:
+                break
             if at == url or at in trail:
                 break
             trail.append(at)

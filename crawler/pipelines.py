@@ -208,21 +208,44 @@ class IngestPipeline:
         self._drain()
         if self.core is not None:
             self.core.close()
-        if self.spooling:
-            return  # the store was unavailable at the start: the ads went to the spool
+        if self.spooling:  # the store was unavailable at the start: the ads went to the spool
+            self._record_spooled_run(reason)
+            return
         store = open_store(self.store_url)
         try:
             store.record_crawl_run(self._finish_run(store, reason))
         finally:
             store.close()
 
-    def _finish_run(self, store: Any, reason: str) -> CrawlRun:
+    def _record_spooled_run(self, reason: str) -> None:
+        """The end of a run whose ads went to the spool, if the store takes it now: the
+        run was put on record as begun (crawler.process.begin_run), and left so it would
+        read as killed, and be mended as one. It removes nothing by absence (its ads are
+        not in the store yet); a store still down leaves it begun, as said."""
+        from indexer.store import open_store
+        from indexer.store.base import StoreError
+
+        try:
+            store = open_store(self.store_url)
+        except StoreError as exc:
+            log.warning("run end not recorded (its ads are in the spool): %s", exc)
+            return
+        try:
+            store.record_crawl_run(self._finish_run(store, reason, spooled=True))
+        except StoreError as exc:
+            log.warning("run end not recorded (its ads are in the spool): %s", exc)
+        finally:
+            store.close()
+
+    def _finish_run(self, store: Any, reason: str, spooled: bool = False) -> CrawlRun:
         spider = self._spider()
         source = spider.source
         finished = spider.run_clock.now()  # the clock the run's start came from
         duration = (finished - spider.run_start).total_seconds()
-        # a run stopped early (a signal, a close-spider limit) left listing pages unread
-        complete = spider.listings_complete and reason == "finished"
+        self.crawler.stats.set_value("adtrace/duration", round(duration, 3))  # type: ignore[union-attr]
+        # a run stopped early (a signal, a close-spider limit) left listing pages unread;
+        # a spooled run's ads are not in the store yet: neither removes by absence
+        complete = spider.listings_complete and reason == "finished" and not spooled
         not_listed = spider.missing_from_listings()
         earlier = (store.crawl_runs(source.id, limit=max(10, 4 * source.missing_runs_before_removed))
                    if not_listed else [])

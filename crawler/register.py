@@ -33,6 +33,7 @@ from indexer.model import SourceInfo
 
 T = TypeVar("T")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MAX_ID_CHARS = 64
 MAX_NUMBER = 1e6  # no setting of a source is sensibly larger (hours, seconds, requests)
 MIN_INTERVAL_HOURS = 0.25  # a site is not crawled again within a quarter of an hour
 MAX_INTERVAL_HOURS = 24 * 366.0
@@ -86,6 +87,16 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     None, None, f"{key!r} is given twice", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """YAML 1.1 reads ``1:30`` as the number 90 (base 60): a file meant an hour and
+        a half, or a time. Refused, so that it says which."""
+        if ":" in str(node.value):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is read by YAML as a number in base 60 "
+                f"({super().construct_yaml_int(node)}); write the number meant, or quote "
+                "it if it is text", node.start_mark)
+        return int(super().construct_yaml_int(node))
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         """A value YAML reads as a type it cannot build (``approved_on: 2026-02-30``, an
@@ -259,6 +270,9 @@ def _source_id(c: _Checker, data: dict[str, Any]) -> str:
     source_id = c.text(data, "id", "id")
     if not ID_RE.match(source_id):
         raise c.fail("id", f"{source_id!r} must match [a-z0-9-]+")
+    if len(source_id) > MAX_ID_CHARS:  # it names files (the crawl's lock, the spool's lines)
+        raise c.fail("id", f"{source_id[:40]!r}… is {len(source_id)} characters long; at "
+                     f"most {MAX_ID_CHARS}")
     return source_id
 
 
@@ -504,3 +518,6 @@ def source_from_dict(data: dict[str, Any]) -> Source:
     d["selectors"] = Selectors(**d["selectors"])
     d["politeness"] = Politeness(**d["politeness"])
     return Source(**d)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)

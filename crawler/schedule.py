@@ -18,8 +18,9 @@ is not stopped: the register is read between runs. Each change is said once.
 
 A source that another process is crawling now (its lock is held: crawler.source_lock,
 say a crawl started by hand) is not due until that crawl ends; a run recorded as begun
-whose lock is free was killed, and does not count (the source is crawled again at once,
-and the crawl resumes what the killed one left).
+whose lock is free was killed, and does not count: the source is due as if it had not
+begun (at once, if its last run that ended began an interval ago), and the crawl resumes
+what the killed one left.
 """
 
 from __future__ import annotations

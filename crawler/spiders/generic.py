@@ -26,6 +26,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
@@ -116,7 +117,8 @@ class GenericSpider(scrapy.Spider):
         self._known_by_url = {url: i for i, (url, _) in self.known.items()}
         self._seen_ids: set[str] = set()
         self._requested: set[str] = set()
-        self._listings: set[str] = set()  # listing pages asked for this run (canonical)
+        # listing pages asked for this run (canonical) → the listing page that linked it
+        self._listings: dict[str, str] = {}
         self._revisited = False
         self._image_cache: dict[str, ImageRef] = {}
         # image fetches not yet in the cache (under way, or done while the ad that asked
@@ -185,15 +187,16 @@ class GenericSpider(scrapy.Spider):
         return Request(url, callback=callback, errback=self.on_error, meta=meta,
                        dont_filter=dont_filter)
 
-    def _listing_request(self, url: str, section: str | None) -> Request:
+    def _listing_request(self, url: str, section: str | None, linked_from: str = "") -> Request:
         """Listing pages are de-duplicated here too (``_listings``), not by Scrapy's
         filter: a listing page that redirects to one already asked for (a loop, a page
         sent back to page 1) would vanish in the filter without a trace, and the ads of
         the pages it stood for would count as no longer listed. Here a loop runs into the
         redirect limit (an error that leaves the listings incomplete), and ``parse_listing``
         sees any other redirect."""
-        self._listings.add(canonical_url(url))
-        return self._request(url, self.parse_listing, dont_filter=True, section=section)
+        self._listings[canonical_url(url)] = linked_from
+        return self._request(url, self.parse_listing, dont_filter=True, section=section,
+                             linked_from=linked_from)
 
     def _ad_request(self, url: str, site_ad_id: str = "", from_listing: bool = False) -> Request:
         """Ad pages are de-duplicated here (``_requested``), not by Scrapy's filter, so a
@@ -237,11 +240,22 @@ class GenericSpider(scrapy.Spider):
             self.listings_complete = False  # a link the site shows, to an ad we cannot tell
             self.record_error(response.url, f"{len(listing.malformed)} link(s) no URL can be "
                               f"made of, not followed: {listing.malformed[0]}", "page")
+        try:
+            yield from self._follow(response, listing)
+        except Exception as exc:  # noqa: BLE001 - the links after it are not followed: said
+            self.listings_complete = False
+            self.record_error(response.url, f"listing could not be followed: {exc!r}"[:500],
+                              "page")
+
+    def _follow(self, response: Response, listing: Listing) -> Iterator[Request]:
+        """The requests one listing page leads to: its ads (known ones only when due) and
+        its next pages on the site (one off it leaves the listings incomplete)."""
         for url in self._on_site(listing.ads):
             known_id = self._known_id(url)
-            if known_id:
-                self.listed.add(known_id)
-                if not self._due(known_id):
+            listed_as = known_id or self._known_through_redirects(url)
+            if listed_as:
+                self.listed.add(listed_as)
+                if not self._due(listed_as):
                     self._count("not_due")
                     continue
             if url not in self._requested:
@@ -254,7 +268,8 @@ class GenericSpider(scrapy.Spider):
                                   "site; not followed", "policy")
         for url in following:
             if canonical_url(url) not in self._listings:
-                yield self._listing_request(url, response.meta.get("section"))
+                yield self._listing_request(url, response.meta.get("section"),
+                                            canonical_url(response.url))
 
     def _listing_redirected_away(self, response: Response) -> str:
         """Why a listing page that redirected is not that listing ('' if it still is: a
@@ -266,7 +281,11 @@ class GenericSpider(scrapy.Spider):
         if not redirects:
             return ""
         landed = canonical_url(response.url)
-        if landed in self._listings:
+        if landed in self._listings and landed != canonical_url(redirects[0]):
+            linked_from = response.meta.get("linked_from", "")
+            if linked_from and linked_from in (landed, self._listings[landed]):
+                return ""  # back to the page that linked it, or another way to a page it
+                # links: where its pagination ends, or one page under two addresses
             return f"redirected to {response.url}, a listing page this run already asked for"
         key = page_key(response.url)
         if key in self._home_and_sections and key != page_key(redirects[0]):
@@ -296,8 +315,9 @@ class GenericSpider(scrapy.Spider):
         keeps the rest: de-duplication, revisits, completeness, the ad pages, the
         pipeline. Raising marks the run's listings incomplete, with the reason."""
         sel = response.selector
-        ads, bad_ads = checked_links(sel, self.source.selectors.ad_links, response.url)
-        following, bad_pages = checked_links(sel, self.source.selectors.next_page, response.url)
+        base = get_base_url(response)  # the page's <base href>, as a browser reads links
+        ads, bad_ads = checked_links(sel, self.source.selectors.ad_links, base)
+        following, bad_pages = checked_links(sel, self.source.selectors.next_page, base)
         return Listing(ads, following, says_empty=not ads and is_empty_listing(sel, self.source),
                        malformed=[*bad_ads, *bad_pages])
 
@@ -350,7 +370,8 @@ class GenericSpider(scrapy.Spider):
                 response.url), "page")
             return
         title, text, attributes = fields_of(sel, self.source, jsonld)
-        images = image_urls(sel, self.source.selectors.images, response.url)[:MAX_IMAGES_PER_AD]
+        images = image_urls(sel, self.source.selectors.images,
+                            get_base_url(response))[:MAX_IMAGES_PER_AD]
         if not (title or text or attributes or images):
             self.record_error(response.url,
                               "no ad fields found (layout changed or not an ad page)", "page")
@@ -422,17 +443,23 @@ class GenericSpider(scrapy.Spider):
         return f"{why}; {UNIDENTIFIED}" if self._unidentified(meta, url) else why
 
     def _known_id(self, url: str) -> str:
-        """The known ad a link names, by its id or its address: the link as written, as
-        fetched (escaped), then where it last redirected to (``_addresses_of``), since a
-        known ad's address is where its page was fetched from. Without the last two, a
-        source whose ads are known by address would not see a listed ad whose link
-        redirects (``/ad/1`` → ``/ad/1/``) or holds a space as listed, and remove it."""
-        for address in (url, *self._addresses_of(url)):
-            site_ad_id = ad_id_of(self.source, address)
-            if site_ad_id in self.known:
-                return site_ad_id
-            if address in self._known_by_url:
-                return self._known_by_url[address]
+        """The known ad a link names, by its id or its address (links are escaped as
+        fetched: ``extract.http_url``)."""
+        site_ad_id = ad_id_of(self.source, url)
+        return site_ad_id if site_ad_id in self.known else self._known_by_url.get(url, "")
+
+    def _known_through_redirects(self, url: str) -> str:
+        """The known ad whose address ``url`` last redirected to (hop by hop, as the
+        archive has it), if any: a known ad's address is where its page was fetched from,
+        and without this a source whose ads are known by address would not see an ad
+        whose link redirects (``/ad/1`` → ``/ad/1/``) as listed, and remove it. Only said
+        of as listed (and not refetched before it is due): where a link leads now is for
+        its page to say, not for an old redirect."""
+        archive = archive_middleware(self.crawler)
+        for address in archive.led_to(url) if archive is not None else ():
+            known = self._known_id(address)
+            if known:
+                return known
         return ""
 
     def _removal(self, site_ad_id: str, url: str, capture: Capture, reason: str) -> RemovalItem:
@@ -469,23 +496,20 @@ class GenericSpider(scrapy.Spider):
             if (ref := self._image_cache.get(url)) is not None:
                 images.setdefault(ref, None)
             elif url not in self._images_gone:
-                failed.append((len(images), tuple(self._addresses_of(url))))
+                failed.append((len(images), self._addresses_of(url)))
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
                           images=tuple(images))
         return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,
                       images_pending=self._images_pending, image_bodies=bodies,
                       images_failed=tuple(failed))
 
-    def _addresses_of(self, url: str) -> Iterator[str]:
-        """The addresses what is shown at ``url`` may be stored under, lazily: ``url`` as
-        fetched (escaped), then where it led when it last redirected, hop by hop (the
-        archive keeps every redirect; an ad's URL and a photo's ref name the address it
-        was fetched from)."""
+    def _addresses_of(self, url: str) -> tuple[str, ...]:
+        """The addresses a photo shown at ``url`` may be stored under: ``url`` as fetched
+        (escaped), then where it led when it last redirected, hop by hop (the archive
+        keeps every redirect; a photo's ref names the address it was fetched from)."""
         fetched = safe_url_string(url, "utf-8")
-        yield fetched
         archive = archive_middleware(self.crawler)
-        if archive is not None:
-            yield from archive.led_to(fetched)
+        return (fetched, *archive.led_to(fetched)) if archive is not None else (fetched,)
 
     def _shared_fetch(self, url: str, page_url: str
                       ) -> asyncio.Future[tuple[ImageRef | None, bytes | None]]:

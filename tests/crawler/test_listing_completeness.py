@@ -278,22 +278,44 @@ def test_a_robots_txt_that_redirects_to_another_host_still_binds(site: FixtureSi
 
 
 @pytest.mark.parametrize("target", ["/city/amsterdam/", "/"])  # page 1; the site's home
-def test_a_listing_page_sent_to_a_page_already_read_or_home_is_not_read(
+def test_a_listing_page_sent_to_another_page_already_read_or_home_is_not_read(
         site: FixtureSite, source: Source, tmp_path: Path, target: str) -> None:
-    """Page 2 redirects to page 1 (read already) or to the home (which links ads of its
-    own): read as page 2, or lost in a duplicate filter, ad 3 (listed only on page 2)
-    would count as no longer listed. Not read; the listings are incomplete."""
+    """Page 2 links page 3, which redirects to page 1 (read already, and not the page
+    that linked it) or to the home (which links ads of its own): read as page 3, or lost
+    in a duplicate filter, the ads page 3 stands for would count as no longer listed. Not
+    read; the listings are incomplete."""
     source = eager(source)
     go(source, tmp_path, DAY0)
-    site.pages["/city/amsterdam/?page=2"] = (302, "", target.encode())
+    site.html("/city/amsterdam/?page=2", page("listing2.html").replace(
+        b'href="/city/amsterdam/"', b'href="/city/amsterdam/?page=3"'))
+    site.pages["/city/amsterdam/?page=3"] = (302, "", target.encode())
     site.html("/", page("listing1.html"))
     go(source, tmp_path, DAY0 + timedelta(days=2))
     run, live = last_run_and_live(source, tmp_path)
     assert live == ["1", "2", "3"] and run.removed == 0 and not run.listings_complete
     assert dict(run.error_kinds).get("redirect") == 1
     [why] = [e.reason for e in run.error_samples if e.reason.startswith("listing ")]
-    assert why.startswith(f"listing {site.url}city/amsterdam/?page=2 redirected to "
+    assert why.startswith(f"listing {site.url}city/amsterdam/?page=3 redirected to "
                           f"{site.url}{target.lstrip('/')}, "), why
+
+
+@pytest.mark.parametrize("back_to", ["?page=2", ""])  # the page that links it; page 1
+def test_a_next_page_sent_back_to_the_page_that_linked_it_ends_the_pagination(
+        site: FixtureSite, source: Source, tmp_path: Path, back_to: str) -> None:
+    """The last page's "next" link leads back to that page, or page 1's to page 1 (a
+    site that sends a page past the end back): where the pagination ends, not a page
+    lost. The listings stay complete, and nothing is counted as an error."""
+    site.html("/city/amsterdam/?page=2", page("listing2.html").replace(
+        b'href="/city/amsterdam/"', b'href="/city/amsterdam/?page=3"'))
+    site.pages["/city/amsterdam/?page=3"] = (302, "", f"/city/amsterdam/{back_to}".encode())
+    if not back_to:  # page 1's own next link is the one sent back
+        site.html("/city/amsterdam/", page("listing1.html").replace(
+            b'href="?page=2"', b'href="?page=3"').replace(
+            b"</ul>", b'<li><a class="ad-link" href="/ad/3">Eva</a></ul>'))
+    go(source, tmp_path, DAY0)
+    run, live = last_run_and_live(source, tmp_path)
+    assert run.listings_complete and "redirect" not in dict(run.error_kinds), run.error_kinds
+    assert live == ["1", "2", "3"]
 
 
 def test_a_listing_redirect_loop_is_counted_and_the_listings_incomplete(
@@ -326,3 +348,17 @@ def test_a_malformed_link_costs_only_itself(site: FixtureSite, source: Source,
     assert photo_names(source, tmp_path, "1") == [["1.png", "big.png"]]
     [why] = [e.reason for e in run.error_samples if "no URL can be made of" in e.reason]
     assert f"http://127.0.0.1:{port}:/ad/9" in why, why
+
+
+def test_links_are_read_against_the_pages_base_href(site: FixtureSite, source: Source,
+                                                    tmp_path: Path) -> None:
+    """A listing whose <base href> points elsewhere than its own address: its relative
+    links are where a browser would go."""
+    site.html("/city/amsterdam/", b'<html><head><base href="/ad/"></head><body>'
+              b'<ul class="ads"><li><a class="ad-link" href="1">Lisa</a>'
+              b'<li><a class="ad-link" href="2">Maria</a></ul>'
+              b'<a rel="next" href="/city/amsterdam/?page=2">next</a></body></html>')
+    go(source, tmp_path, DAY0)
+    run, live = last_run_and_live(source, tmp_path)
+    assert live == ["1", "2", "3"] and run.listings_complete
+    assert not any(p.startswith("/city/amsterdam/1") for p in site.requests)

@@ -60,3 +60,15 @@ def test_a_loop_a_missing_location_or_a_damaged_record_ends_the_trail(tmp_path: 
     answer(reopened, "/d.png", 503)
     assert reopened.led_to(SITE + "/c.png") == (SITE + "/d.png",)
     reopened.writer.close()
+
+
+def test_a_location_that_is_no_address_ends_the_trail(tmp_path: Path) -> None:
+    """A redirect to a broken IPv6 host or a port that is no number is archived as sent
+    (Scrapy then fails on it): the trail stops before it, and never raises."""
+    mw = middleware(tmp_path)
+    answer(mw, "/a.png", 302, "/b.png")
+    answer(mw, "/b.png", 302, "http://[x/c.png")
+    answer(mw, "/d.png", 301, "http://photos.example:1:2/e.png")
+    assert mw.led_to(SITE + "/a.png") == (SITE + "/b.png",)
+    assert mw.led_to(SITE + "/d.png") == ()
+    mw.writer.close()

@@ -47,6 +47,7 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("change", "message"), [
     ({"colour": "red"}, r"\(top level\): unknown key\(s\) \['colour'\]"),
     ({"id": "Bad Id"}, r"id: 'Bad Id' must match"),
+    ({"id": "a" * 65}, r"id: .aaaa.*is 65 characters long; at most 64"),
     ({"reason": ""}, r"reason: is required"),
     ({"robots": "ignore"}, r"robots_reason: is required when robots is 'ignore'"),
     ({"robots": "maybe"}, r"robots: 'maybe' must be"),
@@ -240,3 +241,12 @@ def test_a_value_yaml_cannot_build_is_an_error_of_its_file_not_a_crash(tmp_path:
     assert str(error).startswith(f"{tmp_path / 'b.yaml'}: not valid YAML: '2026-02-30' cannot "
                                  "be read as a timestamp (day is out of range for month)")
     assert "approved_on: 2026-02-30" in str(error)  # the line, as YAML shows it
+
+
+def test_a_base_60_number_is_refused_not_read_as_another_number(tmp_path: Path) -> None:
+    text = yaml.safe_dump({**GOOD, "revisit_hours": 12}).replace("revisit_hours: 12",
+                                                                 "revisit_hours: 1:30")
+    (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SourceError, match=r"a.yaml: not valid YAML: '1:30' is read by YAML "
+                                          r"as a number in base 60 \(90\)"):
+        load_source(tmp_path / "a.yaml")

@@ -2,7 +2,7 @@
 (the crawl process records it, crawler.process.begin_run), so a crawl killed at once,
 before its ingest worker opened the store, is seen as a run that never ended; and the
 end it records (and the time of its removals by absence) comes after its last capture,
-read from the same clock as its start."""
+read from the same clock as its start; the duration the crawl prints is the recorded one."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_a_crawl_killed_at_its_first_request_is_on_record_as_unfinished(
 
 def test_a_run_ends_on_record_after_its_last_capture(site: FixtureSite, source: Source,
                                                      tmp_path: Path) -> None:
-    crawl_day(source, tmp_path, 0)
+    said = crawl_day(source, tmp_path, 0)
     store = open_store(str(tmp_path / "s.sqlite3"), create=False)
     try:
         [run] = store.crawl_runs(source.id)
@@ -63,3 +63,4 @@ def test_a_run_ends_on_record_after_its_last_capture(site: FixtureSite, source: 
     assert len(fetched) == 3
     assert run.started <= min(fetched) and max(fetched) <= run.finished
     assert abs(run.duration - (run.finished - run.started).total_seconds()) < 0.001
+    assert said.duration == run.duration  # what adtrace crawl printed is what status shows
