@@ -36,6 +36,11 @@ class Clock:
             raise ValueError(f"clock_start {value!r} is not an ISO-8601 time") from exc
         return cls(start.astimezone(UTC) if start.tzinfo else start)  # naive: refused there
 
+    def elapsed(self) -> float:
+        """Seconds since it was made, by the monotonic clock (never negative: a step of
+        the machine's clock does not move it)."""
+        return time.monotonic() - self._t0
+
     def now(self) -> datetime:
         if self.start is None:
             return utcnow()

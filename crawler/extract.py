@@ -165,8 +165,10 @@ def best_from_srcset(srcset: str) -> str:
     best, best_w = "", -1.0
     for url, descriptor in srcset_candidates(srcset):
         width = 0.0
-        if descriptor[:-1].replace(".", "", 1).isdigit() and descriptor[-1:] in ("w", "x"):
-            width = float(descriptor[:-1]) * (1000 if descriptor.endswith("x") else 1)
+        for token in descriptor.split():  # "800w", "2x"; a height ("600h") says no width
+            if token[:-1].replace(".", "", 1).isdigit() and token[-1:] in ("w", "x"):
+                width = float(token[:-1]) * (1000 if token.endswith("x") else 1)
+                break
         if width > best_w:
             best, best_w = url, width
     return best

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -240,8 +241,8 @@ class IngestPipeline:
     def _finish_run(self, store: Any, reason: str, spooled: bool = False) -> CrawlRun:
         spider = self._spider()
         source = spider.source
-        finished = spider.run_clock.now()  # the clock the run's start came from
-        duration = (finished - spider.run_start).total_seconds()
+        duration = spider.run_clock.elapsed()  # on the clock the run's start came from
+        finished = spider.run_start + timedelta(seconds=duration)
         self.crawler.stats.set_value("adtrace/duration", round(duration, 3))  # type: ignore[union-attr]
         # a run stopped early (a signal, a close-spider limit) left listing pages unread;
         # a spooled run's ads are not in the store yet: neither removes by absence

@@ -41,10 +41,14 @@ def begin_run(store_url: str, source_id: str, run_start: datetime,
     from indexer.store import open_store
     from indexer.store.base import StoreError
 
+    log = logging.getLogger(__name__)
     try:
         store = open_store(store_url)
         try:
-            store.record_crawl_run(run_begun(source_id, run_start))
+            try:
+                store.record_crawl_run(run_begun(source_id, run_start))
+            except StoreError as exc:  # the worker tries again; the known ads may still read
+                log.error("run of %s not put on record as begun: %s", source_id, exc)
             if not read_known:
                 return [], ""
             runs = store.crawl_runs(source_id, limit=RUNS_LOOKED_AT)
@@ -53,9 +57,8 @@ def begin_run(store_url: str, source_id: str, run_start: datetime,
         finally:
             store.close()
     except StoreError as exc:  # the crawl goes on from the listings; ads go to the spool
-        logging.getLogger(__name__).error("store unavailable, no revisits of %s: %s",
-                                          source_id, exc)
-        return [], f"store unavailable at the start ({exc})"
+        log.error("store unavailable, no revisits of %s: %s", source_id, exc)
+        return [], f"store unavailable at the start ({exc})" if read_known else ""
 
 
 def spider_class(source: Source) -> Any:

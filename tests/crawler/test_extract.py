@@ -65,6 +65,7 @@ def test_srcset_urls_may_hold_commas() -> None:
     assert srcset_candidates("a.jpg, b.jpg 2x,,c.jpg") == [("a.jpg", ""), ("b.jpg", "2x"),
                                                            ("c.jpg", "")]
     assert srcset_candidates(" , ") == []
+    assert best_from_srcset("a.jpg 800w 600h, b.jpg 400w 300h") == "a.jpg"
 
 
 def test_a_page_key_ignores_scheme_www_and_a_trailing_slash() -> None:
