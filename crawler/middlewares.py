@@ -149,9 +149,10 @@ class ArchiveMiddleware:
         the archive has it (the Location of each one's latest 3xx capture, resolved as
         Scrapy's redirect middleware resolves it); () if it never was.
 
-        A photo the page shows at ``url`` is stored under the address it was fetched
-        from; when ``url`` fails on a later run (or no longer redirects), this finds the
-        stored one. An unreadable record ends the trail where it is (logged)."""
+        A photo, or an ad known by its address, is stored under the address it was
+        fetched from; when ``url`` fails on a later run (or no longer redirects), this
+        finds the stored one. An unreadable record, or a Location that is no address,
+        ends the trail where it is."""
         trail: list[str] = []
         at = url
         while len(trail) < MAX_REDIRECT_HOPS:

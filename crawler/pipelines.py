@@ -220,9 +220,9 @@ class IngestPipeline:
 
     def _record_spooled_run(self, reason: str) -> None:
         """The end of a run whose ads went to the spool, if the store takes it now: the
-        run was put on record as begun (crawler.process.begin_run), and left so it would
-        read as killed, and be mended as one. It removes nothing by absence (its ads are
-        not in the store yet); a store still down leaves it begun, as said."""
+        run may be on record as begun (crawler.process.begin_run), and, left so, it would
+        read as killed and be mended as one. It removes nothing by absence (its ads are
+        not in the store yet); a store still down leaves it as it is, and says so."""
         from indexer.store import open_store
         from indexer.store.base import StoreError
 

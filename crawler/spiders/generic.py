@@ -102,10 +102,10 @@ class GenericSpider(scrapy.Spider):
                  run_clock: Clock | None = None, known_ads_unread: str = "",
                  **kwargs: Any) -> None:
         """``known_ads``: (site_ad_id, url[, last_seen ISO]) of the source's live ads; without
-        a last seen time an ad is always due. ``run_clock``: the crawl's clock as the crawl
-        process read the run's start from it and put that on record (its first reading,
-        ``run_clock.now()`` then tells the run's end on the same time line); else one
-        read from the settings. ``known_ads_unread``: why the store could not tell the
+        a last seen time an ad is always due. ``run_clock``: the crawl's clock, whose
+        first reading the crawl process put on record as the run's start (its elapsed
+        time is then the run's duration, on the same time line); else one read from the
+        settings. ``known_ads_unread``: why the store could not tell the
         known ads (crawler.process.begin_run): the run then revisits none, and says so
         as an error, with its listings incomplete (it could not tell which ads they
         lacked)."""
@@ -188,10 +188,11 @@ class GenericSpider(scrapy.Spider):
                        dont_filter=dont_filter)
 
     def _listing_request(self, url: str, section: str | None, linked_from: str = "") -> Request:
-        """Listing pages are de-duplicated here too (``_listings``), not by Scrapy's
-        filter: a listing page that redirects to one already asked for (a loop, a page
-        sent back to page 1) would vanish in the filter without a trace, and the ads of
-        the pages it stood for would count as no longer listed. Here a loop runs into the
+        """Listing pages are de-duplicated here too (``_listings``, with the page that
+        linked each), not by Scrapy's filter: a listing page that redirects to one
+        already asked for (a loop, page 3 sent to page 1) would vanish in the filter
+        without a trace, and the ads of the pages it stood for would count as no longer
+        listed. Here a loop runs into the
         redirect limit (an error that leaves the listings incomplete), and ``parse_listing``
         sees any other redirect."""
         self._listings[canonical_url(url)] = linked_from
@@ -274,9 +275,11 @@ class GenericSpider(scrapy.Spider):
     def _listing_redirected_away(self, response: Response) -> str:
         """Why a listing page that redirected is not that listing ('' if it still is: a
         new address, https, a trailing slash): it landed on a listing page this run
-        already asked for (page 2 sent back to page 1), or on the site's home or another
+        already asked for (page 3 sent to page 1), or on the site's home or another
         section. Read as the listing, such a page would leave the ads of the pages it
-        stands for unread, and they would count as no longer listed."""
+        stands for unread, and they would count as no longer listed. Landing back on the
+        page that linked it, or on another page that one links, is no loss: a page past
+        the end sent back (where the pagination ends), or one page under two addresses."""
         redirects = response.meta.get("redirect_urls")
         if not redirects:
             return ""
@@ -284,8 +287,7 @@ class GenericSpider(scrapy.Spider):
         if landed in self._listings and landed != canonical_url(redirects[0]):
             linked_from = response.meta.get("linked_from", "")
             if linked_from and linked_from in (landed, self._listings[landed]):
-                return ""  # back to the page that linked it, or another way to a page it
-                # links: where its pagination ends, or one page under two addresses
+                return ""
             return f"redirected to {response.url}, a listing page this run already asked for"
         key = page_key(response.url)
         if key in self._home_and_sections and key != page_key(redirects[0]):
@@ -455,12 +457,17 @@ class GenericSpider(scrapy.Spider):
         whose link redirects (``/ad/1`` → ``/ad/1/``) as listed, and remove it. Only said
         of as listed (and not refetched before it is due): where a link leads now is for
         its page to say, not for an old redirect."""
-        archive = archive_middleware(self.crawler)
+        archive = self._archive
         for address in archive.led_to(url) if archive is not None else ():
             known = self._known_id(address)
             if known:
                 return known
         return ""
+
+    @functools.cached_property
+    def _archive(self) -> Any:
+        """The crawl's ArchiveMiddleware (its capture index knows where addresses led)."""
+        return archive_middleware(self.crawler)
 
     def _removal(self, site_ad_id: str, url: str, capture: Capture, reason: str) -> RemovalItem:
         self._seen_ids.add(site_ad_id)
@@ -508,7 +515,7 @@ class GenericSpider(scrapy.Spider):
         (escaped), then where it led when it last redirected, hop by hop (the archive
         keeps every redirect; a photo's ref names the address it was fetched from)."""
         fetched = safe_url_string(url, "utf-8")
-        archive = archive_middleware(self.crawler)
+        archive = self._archive
         return (fetched, *archive.led_to(fetched)) if archive is not None else (fetched,)
 
     def _shared_fetch(self, url: str, page_url: str

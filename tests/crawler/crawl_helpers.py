@@ -73,3 +73,17 @@ def photo_names(source: Source, tmp_path: Path, site_ad_id: str) -> list[list[st
                 for v in ad.versions]
     finally:
         store.close()
+
+
+def start_crawl_child(job: dict[str, Any]) -> subprocess.Popen[str]:
+    """The crawl child (``python -m crawler.process``) started on ``job``, as
+    ``crawler.run`` starts it, for a test that kills it: its output is not read."""
+    from crawler.run import child_command
+
+    cmd, env = child_command()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, text=True)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(job))
+    proc.stdin.close()
+    return proc

@@ -13,20 +13,19 @@ file, which verify lists as a leftover).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from crawl_helpers import start_crawl_child
 
 from crawler.register import load_sources
-from crawler.run import child_command, crawl, crawl_job
+from crawler.run import crawl, crawl_job
 from crawler.source import Source
 from demosite.server import DemoServer
 from demosite.world import World
@@ -90,12 +89,7 @@ def kill_after(job: dict, archive: Path, n_more: int) -> int:
     """Run the crawl child; SIGKILL it once ``n_more`` records were indexed. Returns the
     number of new index lines when it was killed (or when it ended by itself)."""
     base = index_lines(archive)
-    cmd, env = child_command()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env, text=True)
-    assert proc.stdin is not None
-    proc.stdin.write(json.dumps(job))
-    proc.stdin.close()
+    proc = start_crawl_child(job)
     deadline = time.monotonic() + 120
     try:
         while proc.poll() is None and index_lines(archive) - base < n_more:

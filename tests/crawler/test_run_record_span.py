@@ -6,16 +6,14 @@ read from the same clock as its start; the duration the crawl prints is the reco
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 from pathlib import Path
 
-from crawl_helpers import DAY0, crawl_day
+from crawl_helpers import DAY0, crawl_day, start_crawl_child
 from fixture_site import FixtureSite
 
-from crawler.run import child_command, crawl_job
+from crawler.run import crawl_job
 from crawler.source import Source
 from crawler.status import source_status, status_line
 from indexer.crawl_runs import UNFINISHED
@@ -27,12 +25,7 @@ def test_a_crawl_killed_at_its_first_request_is_on_record_as_unfinished(
     site.slow.add("/robots.txt")  # the crawl's first request: held until it is killed
     store_url = str(tmp_path / "s.sqlite3")
     job = crawl_job([source], store_url, tmp_path / "archive", clock=DAY0, progress=False)
-    cmd, env = child_command()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env, text=True)
-    assert proc.stdin is not None
-    proc.stdin.write(json.dumps(job))
-    proc.stdin.close()
+    proc = start_crawl_child(job)
     try:
         assert site.wait_for_arrival("/robots.txt"), "the crawl asked for nothing"
         os.kill(proc.pid, signal.SIGKILL)
