@@ -85,6 +85,7 @@ class WarcWriter:
         self._records = _Sha256Writer(io.BytesIO(), gzip=True, warc_version="1.1")
         self._rel = ""
         self._seq = 0
+        self._files_held: dict[str, bool] = {}  # original WARC files asked about (_holds)
         # no purge from here to close(); taken before the index is read (a purge rewrites it)
         self._lock: int | None = archive_lock.hold_shared(self.root)
         try:
@@ -100,7 +101,7 @@ class WarcWriter:
         sha = digest.hex()
         previous = self.index.latest(fetched.url)
         warc_date = warc_date_of(fetched.fetched_at)
-        if previous is not None and previous.sha256 == sha:
+        if previous is not None and previous.sha256 == sha and self._holds(previous):
             record = self._revisit_record(fetched, previous, digest, warc_date)
             record_id = record.rec_headers.get_header("WARC-Record-ID")
             data = self._serialise(record)
@@ -123,6 +124,17 @@ class WarcWriter:
         self._append(self._request_record(fetched, record_id, warc_date))
         self.index.add(IndexEntry.for_capture(capture, record_id, previous))
         return capture
+
+    def _holds(self, previous: IndexEntry) -> bool:
+        """Whether the file of the original a revisit would point at is in the archive
+        (asked once per file and writer). A file gone (lost, or left out of a restore)
+        would leave every later unchanged fetch pointing at a payload nobody can read:
+        then the fetch is written whole, and its record becomes the original."""
+        found = self._files_held.get(previous.original_file)
+        if found is None:
+            found = (self.root / previous.original_file).is_file()
+            self._files_held[previous.original_file] = found
+        return found
 
     def close(self) -> None:
         """Finish the current file and let a purge have the archive (once nothing else

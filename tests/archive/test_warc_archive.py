@@ -317,3 +317,18 @@ def test_an_empty_capture_index_is_as_bad_as_a_missing_one(tmp_path: Path,
     assert not report.ok
     assert any(p.startswith("captures.jsonl: ") and "yet the WARC files hold 2 record(s)" in p
                for p in report.problems), report.problems
+
+
+def test_an_unchanged_page_whose_original_file_is_gone_is_written_whole(
+        tmp_path: Path) -> None:
+    """The file holding a page's original is lost (left out of a restore): the next
+    unchanged fetch is not a revisit pointing at it but a whole record, the original of
+    the revisits after it."""
+    with WarcWriter(tmp_path) as w:
+        first = w.write(fetched("http://x.test/ad/1", b"same page"))
+    (tmp_path / first.warc_file).unlink()
+    with WarcWriter(tmp_path) as w:
+        again = w.write(fetched("http://x.test/ad/1", b"same page", at=T0 + timedelta(days=1)))
+        third = w.write(fetched("http://x.test/ad/1", b"same page", at=T0 + timedelta(days=2)))
+    assert again.revisit_of == "" and third.revisit_of == again.id
+    assert read_capture(tmp_path, again).payload == read_capture(tmp_path, third).payload
