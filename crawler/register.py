@@ -477,13 +477,17 @@ def load_register(folder: str | Path) -> tuple[list[Source], list[SourceError]]:
     first: dict[str, Source] = {}
     twice: set[str] = set()
     for source in loaded:
-        if source.id in first:
+        if source.id not in first:
+            first[source.id] = source
+            continue
+        if source.id not in twice:  # the first file is not crawled either: said of it too
             twice.add(source.id)
             errors.append(SourceError(
-                f"{source.path}: id: {source.id!r} already used by {first[source.id].path}; "
-                "neither file is crawled", path=source.path, source_id=source.id))
-        else:
-            first[source.id] = source
+                f"{first[source.id].path}: id: {source.id!r} also given by {source.path}; "
+                "neither file is crawled", path=first[source.id].path, source_id=source.id))
+        errors.append(SourceError(
+            f"{source.path}: id: {source.id!r} already used by {first[source.id].path}; "
+            "neither file is crawled", path=source.path, source_id=source.id))
     return [s for s in loaded if s.id not in twice], errors
 
 

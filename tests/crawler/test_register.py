@@ -169,7 +169,7 @@ def test_folder_loading_rejects_duplicates_and_bad_yaml(tmp_path: Path) -> None:
     assert [s.id for s in load_sources(tmp_path)] == ["site-a", "site-b"]
     assert [s.id for s in load_sources(tmp_path, enabled_only=True)] == ["site-a"]
     write(tmp_path, "c.yaml", GOOD)
-    with pytest.raises(SourceError, match="c.yaml: id: 'site-a' already used"):
+    with pytest.raises(SourceError, match=r"a.yaml: id: 'site-a' also given by .*c.yaml"):
         load_sources(tmp_path)
     (tmp_path / "c.yaml").write_text("id: [unclosed", encoding="utf-8")
     with pytest.raises(SourceError, match="c.yaml: not valid YAML"):
@@ -201,8 +201,9 @@ def test_the_register_keeps_the_valid_sources_and_the_errors_apart(tmp_path: Pat
     sources, errors = load_register(tmp_path)
     assert [s.id for s in sources] == ["site-a"]  # an id two files give: from neither
     assert [(Path(e.path).name, e.source_id) for e in errors] == [
-        ("b.yaml", "site-b"), ("c.yaml", ""), ("e.yaml", "site-d")]
-    assert "e.yaml: id: 'site-d' already used by" in str(errors[2])
+        ("b.yaml", "site-b"), ("c.yaml", ""), ("d.yaml", "site-d"), ("e.yaml", "site-d")]
+    assert "d.yaml: id: 'site-d' also given by" in str(errors[2])  # neither is valid
+    assert "e.yaml: id: 'site-d' already used by" in str(errors[3])
     with pytest.raises(SourceError, match="b.yaml: revisit_hours: must be a number"):
         load_sources(tmp_path)  # the strict form: the first bad file
 
