@@ -19,7 +19,7 @@ class Clock:
                              "Z (UTC) or give its offset, as in 2026-11-01T08:00:00+01:00")
         self.start = start
         self._t0 = time.monotonic()
-        # what it showed when it was made: a run's start, whose end the same clock tells
+        # what it showed when it was made: a run's start, and ``elapsed`` its length so far
         self.first_reading = start if start is not None else utcnow()
 
     @classmethod

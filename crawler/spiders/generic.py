@@ -132,7 +132,6 @@ class GenericSpider(scrapy.Spider):
         self._known_ads_unread = known_ads_unread
         self._run_clock_given = run_clock
         self.run_clock = run_clock or Clock()
-        self.run_start: datetime = self.run_clock.first_reading
         self.listed: set[str] = set()  # known ads the listings showed
         self.listings_complete = True
         self.error_samples: list[RunError] = []
@@ -147,9 +146,13 @@ class GenericSpider(scrapy.Spider):
         crawler.signals.connect(spider.on_opened, signal=signals.spider_opened)
         if spider._run_clock_given is None:
             spider.run_clock = Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START"))
-            spider.run_start = spider.run_clock.first_reading
         spider.revisit_all = crawler.settings.getbool("ADTRACE_REVISIT_ALL", False)
         return spider
+
+    @property
+    def run_start(self) -> datetime:
+        """The run's start: the first reading of its clock (on record as begun)."""
+        return self.run_clock.first_reading
 
     def on_opened(self, spider: Any = None) -> None:
         """Say at once that the known ads could not be read, if so (a run that revisits
