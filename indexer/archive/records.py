@@ -3,9 +3,11 @@
 warcio's record builder wraps every record in header objects, streams, digesters and a
 gzip wrapper, which cost a crawl more CPU than the bytes themselves (the WARC writer
 was a sixth of the crawl process's time). The two record kinds every fetch writes are
-built here instead, with the same headers, in the same order, and the HTTP header
-block encoded by warcio itself (``StatusAndHeaders.to_ascii_bytes``, which %-encodes
-what is not ASCII), so readers see what warcio wrote; revisit records stay with warcio.
+built here instead, with the same headers, in the same order; revisit records stay with
+warcio. The HTTP header block is written as the bytes that were received (``http_head``),
+not as warcio would encode it: warcio %-encodes every header value that is not ASCII
+(RFC 8187), so a UTF-8 ``Location`` would be archived as ``https%3A//…``, which is not
+what the site sent, and not where the crawl went.
 
 Each member's compressor is sized to its record (``_compressor``): zlib's default 32 KiB
 window and its match tables are set up for every member, which cost three times the
@@ -28,8 +30,6 @@ import uuid
 import zlib
 from collections.abc import Sequence
 from typing import Any
-
-from warcio.statusandheaders import StatusAndHeaders
 
 from indexer.archive.digest import warc_digest_of
 
@@ -56,10 +56,22 @@ def new_record_id() -> str:
 
 def http_head(status_line: str, headers: Sequence[tuple[str, str]], *,
               request: bool = False) -> bytes:
-    """The HTTP status (or request) line and headers as warcio writes them."""
-    head = StatusAndHeaders(status_line, list(headers), protocol="" if request else "HTTP/1.1",
-                            is_http_request=request)
-    return head.to_ascii_bytes()
+    """The HTTP status (or request) line and headers, byte for byte as exchanged.
+
+    Header names and values arrive as latin-1 text, one character per byte as received
+    (``crawler.middlewares``), so encoding them back gives the bytes the site sent. A
+    line with a character beyond latin-1 cannot have come off the wire that way; it is
+    written as UTF-8, which readers (warcio among them) try first."""
+    lines = [status_line if request else f"HTTP/1.1 {status_line}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    return b"".join(_line_bytes(line) + b"\r\n" for line in lines) + b"\r\n"
+
+
+def _line_bytes(line: str) -> bytes:
+    try:
+        return line.encode("latin-1")
+    except UnicodeEncodeError:
+        return line.encode("utf-8")
 
 
 def payload_is_compressed(content_type: str, content_encoding: str = "") -> bool:

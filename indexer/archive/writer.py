@@ -64,6 +64,19 @@ class _Sha256Writer(WARCWriter):
         return Digester("sha256")
 
 
+class _HeadAsReceived(StatusAndHeaders):
+    """A response's head whose bytes, as warcio writes them into a record, are the bytes
+    received (``records.http_head``): warcio would otherwise encode them anew before each
+    write, %-encoding every value that is not ASCII."""
+
+    def __init__(self, status_line: str, headers: Sequence[tuple[str, str]]) -> None:
+        super().__init__(status_line, list(headers), protocol="HTTP/1.1")
+        self.headers_buff = records.http_head(status_line, headers)
+
+    def compute_headers_buffer(self, header_filter: object = None) -> None:
+        """Kept as received (warcio calls this before writing a record)."""
+
+
 def warc_date_of(ts: datetime) -> str:
     """A fetch time as its record's WARC-Date says it (verify holds the store's times
     against the records in this form)."""
@@ -111,7 +124,7 @@ class WarcWriter:
             http = self._http_headers(fetched)
             data = records.response_record(
                 fetched.url, record_id, warc_date, warc_digest_of(digest),
-                http.to_ascii_bytes(), fetched.body, fetched.truncated,
+                http.headers_buff, fetched.body, fetched.truncated,
                 compressed_payload=records.payload_is_compressed(
                     http.get_header("Content-Type", ""), http.get_header("Content-Encoding", "")))
             revisit_of = ""
@@ -159,7 +172,7 @@ class WarcWriter:
     # ------------------------------------------------------------------ records
     def _http_headers(self, fetched: Fetched) -> StatusAndHeaders:
         status_line = f"{fetched.status} {fetched.reason or _reason(fetched.status)}"
-        return StatusAndHeaders(status_line, list(fetched.headers), protocol="HTTP/1.1")
+        return _HeadAsReceived(status_line, fetched.headers)
 
     def _revisit_record(self, fetched: Fetched, previous: IndexEntry,  # noqa: ANN202
                         digest: bytes, warc_date: str):

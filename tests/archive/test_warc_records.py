@@ -21,9 +21,9 @@ from indexer.archive.writer import Fetched, WarcWriter, _Sha256Writer, warc_date
 AT = datetime(2026, 11, 4, 8, 30, 1, 123456, tzinfo=UTC)
 
 
-def _fetched(truncated: str = "") -> Fetched:
+def _fetched(truncated: str = "", odd: str = "caf%C3%A9") -> Fetched:
     return Fetched(url="http://x.test/ad/1?q=%C3%BC", status=200,
-                   headers=[("Content-Type", "text/html"), ("X-Odd", "café ☕")],
+                   headers=[("Content-Type", "text/html"), ("X-Odd", odd)],
                    body=b"<html>hi</html>\x00\xff" * 50, fetched_at=AT,
                    request_headers=[("User-Agent", "adtrace"), ("Referer", "http://x.test/")],
                    truncated=truncated)
@@ -64,6 +64,22 @@ def test_records_match_what_warcio_built(tmp_path: Path, truncated: str) -> None
         capture = writer.write(f)
     written = gzip.decompress((tmp_path / capture.warc_file).read_bytes())
     assert _ids_blanked(written) == _ids_blanked(_warcio_bytes(f))
+
+
+def test_header_bytes_are_written_as_received(tmp_path: Path) -> None:
+    """Where warcio would %-encode a value that is not ASCII, the record holds the bytes
+    received (headers arrive as latin-1 text, a character per byte); a value no wire
+    gave (a character beyond latin-1) is written as UTF-8. Both read back and verify."""
+    wire = "café".encode().decode("latin-1") + " \xe9"  # UTF-8 bytes, then a latin-1 byte
+    f = dataclasses.replace(_fetched(odd=wire), request_headers=[("X-Made", "thé ☕")])
+    with WarcWriter(tmp_path) as writer:
+        capture = writer.write(f)
+    written = gzip.decompress((tmp_path / capture.warc_file).read_bytes())
+    assert b"\r\nX-Odd: caf\xc3\xa9 \xe9\r\n" in written
+    assert "\r\nX-Made: thé ☕\r\n".encode() in written
+    assert b"%" not in written.split(b"\r\n\r\n", 2)[1]  # the response's head
+    assert read_capture(tmp_path, capture).payload == f.body
+    assert not archive_verify(tmp_path).problems
 
 
 def test_records_read_back_and_verify(tmp_path: Path) -> None:

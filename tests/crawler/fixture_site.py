@@ -2,7 +2,7 @@
 
 Pages are kept in ``site.pages`` (path → (status, content type, body)); anything else
 is a 404; ``site.first_answers`` gives a path other answers first, once each. A 3xx
-page's body is its Location; an empty content type sends none; ``site.headers`` adds
+page's body is its Location, sent as those bytes; an empty content type sends none; ``site.headers`` adds
 headers to a path's answer; ``keep_alive`` answers over HTTP/1.1 and keeps each
 connection open for more requests. Every request is recorded in
 ``site.requests`` so tests can check politeness (robots.txt) and that images came
@@ -115,7 +115,7 @@ class FixtureSite:
                 for name, value in more.items():
                     self.send_header(name, value)
                 if 300 <= status < 400:  # a redirect: the body is its Location
-                    self.send_header("Location", body.decode())
+                    self.send_header("Location", body.decode("latin-1"))  # bytes as given
                     body = b""
                 if ctype:
                     self.send_header("Content-Type", ctype)

@@ -95,3 +95,20 @@ def test_a_photo_whose_address_redirects_is_kept_when_it_fails(
     site.pages["/img/moved.png"] = (404, "text/html", b"gone")  # the site took it down
     assert crawl_day(source, tmp_path, 5).new_versions == 1
     assert photo_names(source, tmp_path, "1") == [first[0], first[0][1:]]
+
+
+def test_a_photo_redirected_to_an_address_in_utf8_is_kept_when_it_fails(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """A Location in UTF-8 (``/img/café.png``): Scrapy fetches it %-escaped, the archive
+    keeps the header as the site sent it, and the trail read back from it leads to the
+    address the photo was stored under, so a failure there keeps the stored photo."""
+    gallery = b'<div class="gallery"><img src="/img/go.png"><img src="/img/1.png">'
+    site.html("/ad/1", page("ad1.html").replace(b'<div class="gallery">', gallery + b"<div>"))
+    site.pages["/img/go.png"] = (302, "", "/img/café.png".encode())
+    site.pages["/img/caf%C3%A9.png"] = (200, "image/png", png(7))
+    assert crawl_day(source, tmp_path, 0).new_ads == 3
+    first = photo_names(source, tmp_path, "1")
+    assert first[0][:2] == ["caf%C3%A9.png", "1.png"]
+    site.pages["/img/caf%C3%A9.png"] = (503, "text/html", b"busy")
+    assert crawl_day(source, tmp_path, 1).new_versions == 0
+    assert photo_names(source, tmp_path, "1") == first

@@ -4,12 +4,14 @@ nothing made up for a loop, a missing Location or an unreadable record."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.clock import Clock
 from crawler.middlewares import ArchiveMiddleware
 from indexer.archive import Fetched
+from indexer.archive.reader import read_raw
 
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SITE = "http://photos.example"
@@ -74,3 +76,28 @@ def test_a_location_that_is_no_address_ends_the_trail(tmp_path: Path) -> None:
     assert mw.led_to(SITE + "/a.png") == (SITE + "/b.png",)
     assert mw.led_to(SITE + "/d.png") == ()
     mw.writer.close()
+
+
+def test_header_bytes_are_archived_as_received(tmp_path: Path) -> None:
+    """Headers come off the wire as latin-1 text (a character per byte): the record
+    holds those bytes, not warcio's %-encoding of them, in an original and in a
+    revisit; a UTF-8 Location reads back as the address it names."""
+    mw = middleware(tmp_path)
+    wire = "/img/café.png".encode().decode("latin-1")  # the UTF-8 bytes, as received
+    odd = b"x\xe9y".decode("latin-1")  # a byte that is no UTF-8
+    for _ in range(2):  # the second answer, unchanged, is a revisit record
+        mw.writer.write(Fetched(url=SITE + "/go.png", status=302, body=b"",
+                                headers=[("Location", wire), ("X-Note", odd)], fetched_at=AT))
+    assert mw.led_to(SITE + "/go.png") == (SITE + "/img/caf%C3%A9.png",)
+    mw.writer.close()
+    entries = [e for e in mw.writer.index.entries() if e.url == SITE + "/go.png"]
+    assert len(entries) == 2
+    for entry in entries:
+        with open(tmp_path / "archive" / entry.file, "rb") as fh:
+            fh.seek(entry.offset)
+            block = zlib.decompressobj(31).decompress(fh.read())
+        assert b"\r\nLocation: /img/caf\xc3\xa9.png\r\nX-Note: x\xe9y\r\n" in block
+        record = read_raw(tmp_path / "archive", entry.file, entry.offset)
+        assert ("Location", "/img/café.png") in record.headers
+    assert [read_raw(tmp_path / "archive", e.file, e.offset).type for e in entries] == [
+        "response", "revisit"]
