@@ -66,7 +66,7 @@ def run_schedule(args: argparse.Namespace) -> int:
             say("nothing due; next: " + (", ".join(
                 f"{sid} in {w.total_seconds() / 3600:.1f} h" for sid, w in sorted(waits.items()))
                 or "none (no enabled valid source)"))
-        return 1 if _concerned(scheduler.errors, args.source) else 0
+        return 1 if _concerned(scheduler.errors, args.source) or scheduler.failed else 0
 
     def stop(signum: int, frame: Any) -> None:
         say(f"signal {signal.Signals(signum).name}: stopping after the current run")

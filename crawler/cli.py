@@ -209,7 +209,10 @@ def run_crawl(args: argparse.Namespace) -> int:
     after_crawl(args.store or settings.store_url())
     not_crawled = [] if args.source else errors
     warn_invalid(not_crawled, prefix="")
-    return 1 if stats.refused() or not_crawled else 0
+    unreached = stats.unreached()
+    for sid, why in unreached.items():
+        print(f"{sid}: {why}", file=sys.stderr)
+    return 1 if stats.refused() or not_crawled or unreached else 0
 
 
 def run_archive_verify(args: argparse.Namespace) -> int:

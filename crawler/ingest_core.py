@@ -210,8 +210,11 @@ class IngestCore:
             out.errors.append((obs.url, f"could not store: {exc}"))
 
     def _to_spool(self, obs: Observation, out: Outcome) -> None:
+        """Keep ``obs`` until the store is back; it was seen all the same (whether it is
+        new or changed is known only when it is stored)."""
         self.spool.add(obs)
         out.count("spooled")
+        out.count("ads_seen")
 
 
 def _tally(result: WriteResult, out: Outcome) -> None:

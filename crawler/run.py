@@ -56,6 +56,7 @@ class SourceStats:
     removed: int = 0
     errors: int = 0
     not_due: int = 0  # known ads the listings showed, not refetched (interval not passed)
+    spooled: int = 0  # ads read while the store was down, kept in the spool (counted seen)
     error_kinds: dict[str, int] = field(default_factory=dict)  # errors by kind, as counted
     duration: float = 0.0
     finish_reason: str = ""
@@ -78,10 +79,20 @@ class CrawlStats:
         """Sources not crawled, with why (crawler.source_lock)."""
         return {sid: s.refused for sid, s in self.sources.items() if s.refused}
 
+    def unreached(self) -> dict[str, str]:
+        """Sources whose run read nothing from the site, with why: it counted errors and
+        saw no ad, listed no known one and removed none (the site or the proxy down, every
+        page refused). Such a run is a failure to whoever runs the crawl (cron, a script);
+        a site with no ads and no errors is not."""
+        return {sid: "nothing could be read from the site: " + _figure(s, "errors")
+                for sid, s in self.sources.items()
+                if not s.refused and s.errors and not (s.ads_seen or s.not_due or s.removed)}
+
     def lines(self) -> list[str]:
         """One human-readable line per source, for the CLI."""
         return [f"{sid}: not crawled: {s.refused}" if s.refused else
                 f"{sid}: " + " ".join(_figure(s, k) for k in STAT_KEYS)
+                + (f" spooled={s.spooled}" if s.spooled else "")
                 + f" duration={s.duration:.1f}s" for sid, s in self.sources.items()]
 
 

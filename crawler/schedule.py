@@ -127,6 +127,9 @@ class Scheduler:
     only: Collection[str] = ()  # ``--source``: schedule these ids only
     errors: Sequence[SourceError] = ()  # the invalid files of the last reading
     now: Callable[[], datetime] = utcnow  # the clock (tests set it)
+    # sources whose last run failed (the crawl process) or read nothing from the site,
+    # with why; ``--once`` exits 1 on them, as ``adtrace crawl`` does
+    failed: dict[str, str] = field(default_factory=dict)
 
     def refresh(self) -> None:
         """Read the register again: what is scheduled from now on is what it says, and
@@ -204,11 +207,16 @@ class Scheduler:
                               settings=self.crawl_settings)
             except CrawlError as exc:
                 self.say(f"{source.id}: crawl failed: {exc}")
+                self.failed[source.id] = f"crawl failed: {exc}"
                 continue
             finally:
                 self.attempt_ended[source.id] = self.now()
             for line in stats.lines():
                 self.say(line)
+            self.failed.pop(source.id, None)
+            for sid, why in stats.unreached().items():
+                self.say(f"{sid}: {why}")
+                self.failed[sid] = why
             if not stats.refused():  # another process took it first: nothing was crawled
                 done += 1
         if done and self.after_run is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,25 @@ def test_unknown_source_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFi
                                     encoding="utf-8")
     assert main(["crawl", "--dir", str(sources), "--source", "nope", "--quiet"]) == 2
     assert "--source nope: no such source" in capsys.readouterr().err
+
+
+def test_a_site_that_cannot_be_reached_fails_the_crawl(site: FixtureSite, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A source whose every request failed read nothing: the crawl says so on stderr and
+    exits 1 (cron and scripts see it), while the other source is crawled as usual."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed when the block ends
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    (sources / "down.yaml").write_text(
+        SOURCE_YAML.format(base=down).replace("id: fixture-site", "id: down-site"),
+        encoding="utf-8")
+    args = ["crawl", "--dir", str(sources), "--store", str(tmp_path / "s.sqlite3"),
+            "--archive", str(tmp_path / "archive"), "--quiet"]
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert "fixture-site: pages=6 ads_seen=3 " in out, out
+    assert "down-site: nothing could be read from the site: errors=1 (connection 1)" in err, err
+    assert "fixture-site" not in err, err

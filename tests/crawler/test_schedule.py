@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -82,6 +83,22 @@ def test_once_crawls_what_is_due_then_nothing(sources_dir: Path, tmp_path: Path,
     out = capsys.readouterr().out
     assert "crawling" not in out and "nothing due; next: fixture-site in 2" in out
     assert main([*args, "--source", "nope"]) == 2
+
+
+def test_once_exits_1_when_a_run_read_nothing_from_its_site(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """For cron: a site that cannot be reached is a failed run, said and exit 1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed when the block ends
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "fixture.yaml").write_text(SOURCE_YAML.format(base=down), encoding="utf-8")
+    args = ["schedule", "--once", "--dir", str(folder), "--store",
+            str(tmp_path / "s.sqlite3"), "--archive", str(tmp_path / "archive")]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "fixture-site: nothing could be read from the site: errors=1 (connection 1)" in out
 
 
 def test_the_next_run_is_due_an_interval_after_the_scheduler_began_the_last(

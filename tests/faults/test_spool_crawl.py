@@ -51,6 +51,7 @@ def test_corrupt_sqlite_spools_then_next_crawl_replays(site: FixtureSite, tmp_pa
     assert main(args) == 0
     out = capsys.readouterr().out  # the run that could not read its known ads says so
     assert "errors=2 (http 1, other 1)" in out, out
+    assert " ads_seen=3 " in out and " spooled=3 " in out, out  # seen, kept in the spool
     spool = Spool(tmp_path / "data" / "spool.jsonl")
     kinds = [json.loads(line)["kind"] for line in spool.lines()]
     assert kinds.count("obs") == 3 and kinds[0] == "source"
