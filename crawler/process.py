@@ -162,6 +162,7 @@ def _stats(crawler: Any) -> dict[str, Any]:
     out: dict[str, Any] = {k: int(stats.get(f"adtrace/{k}", 0)) for k in STAT_KEYS}
     out["error_kinds"] = dict(error_kinds_of(stats))
     out["spooled"] = int(stats.get("adtrace/spooled", 0))
+    out["skipped"] = int(stats.get("adtrace/skipped", 0))
     # as the run record has it (from the run's start), else Scrapy's (no record: spooled)
     out["duration"] = float(stats.get("adtrace/duration", stats.get("elapsed_time_seconds", 0.0)))
     out["finish_reason"] = str(stats.get("finish_reason", ""))

@@ -57,6 +57,7 @@ class SourceStats:
     errors: int = 0
     not_due: int = 0  # known ads the listings showed, not refetched (interval not passed)
     spooled: int = 0  # ads read while the store was down, kept in the spool (counted seen)
+    skipped: int = 0  # ad pages robots.txt forbids (obeyed: no error)
     error_kinds: dict[str, int] = field(default_factory=dict)  # errors by kind, as counted
     duration: float = 0.0
     finish_reason: str = ""
@@ -92,6 +93,7 @@ class CrawlStats:
         """One human-readable line per source, for the CLI."""
         return [f"{sid}: not crawled: {s.refused}" if s.refused else
                 f"{sid}: " + " ".join(_figure(s, k) for k in STAT_KEYS)
+                + (f" skipped={s.skipped} (robots.txt)" if s.skipped else "")
                 + (f" spooled={s.spooled}" if s.spooled else "")
                 + f" duration={s.duration:.1f}s" for sid, s in self.sources.items()]
 

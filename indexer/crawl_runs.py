@@ -32,8 +32,9 @@ ERROR_KINDS: dict[str, str] = {
     "charset": "a page in an encoding no decoder knows, or that could not be checked",
     "image": "a photo that could not be fetched, or a page sent instead of it",
     "archive": "a response that could not be archived (so not used)",
-    "policy": "robots.txt (or another policy) kept the crawl from an ad whose absence from "
-              "the listings counted",
+    "policy": "robots.txt (or another policy, such as a next page on another site) kept "
+              "the crawl from a listing page, or from an ad whose absence from the listings "
+              "counted",
     "ingest": "an ad that could not be enriched or stored",
     "other": "anything else",
 }

@@ -593,12 +593,16 @@ class GenericSpider(scrapy.Spider):
         unidentified = (request is not None and request.callback == self.parse_ad
                         and self._unidentified(request.meta, request.url))
         if _is_policy_skip(failure):
-            self._count("skipped")  # robots.txt or another policy said no: not an error
+            self._count("skipped")  # robots.txt said no to an ad page: obeyed, no error
             log.info("%s: skipped %s: %s", self.source.id, request and request.url,
                      failure.getErrorMessage())
             if unidentified:  # …but it costs the run its removals by absence: said
                 self.record_error(request.url, f"{failure.getErrorMessage()}; {UNIDENTIFIED}",
                                   "policy")
+            elif request is not None and request.callback == self.parse_listing:
+                # the listings are incomplete (no removals by absence): said, with why
+                self.record_error(request.url, f"{failure.getErrorMessage()}: listing page "
+                                  "not read; listings incomplete", "policy")
             return
         response = getattr(failure.value, "response", None)
         reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"

@@ -89,3 +89,30 @@ def test_a_site_that_cannot_be_reached_fails_the_crawl(site: FixtureSite, tmp_pa
     assert "fixture-site: pages=6 ads_seen=3 " in out, out
     assert "down-site: nothing could be read from the site: errors=1 (connection 1)" in err, err
     assert "fixture-site" not in err, err
+
+
+def test_what_robots_txt_forbids_is_counted_and_a_listing_page_is_an_error(
+        site: FixtureSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An ad page robots.txt forbids is skipped and counted; a listing page it forbids
+    leaves the listings incomplete, an error of kind policy that says why."""
+    site.pages["/robots.txt"] = (200, "text/plain", b"User-agent: *\nDisallow: /private/\n"
+                                 b"Disallow: /ad/1\nDisallow: /city/amsterdam/?page=2\n")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    store = str(tmp_path / "s.sqlite3")
+    args = ["crawl", "--dir", str(sources), "--store", store,
+            "--archive", str(tmp_path / "archive"), "--quiet"]
+    assert main(args) == 0
+    line = capsys.readouterr().out.strip()
+    assert " errors=1 (policy 1) " in line and " skipped=2 (robots.txt) " in line, line
+    db = open_store(store)
+    try:
+        run = db.crawl_runs("fixture-site", limit=1)[0]
+    finally:
+        db.close()
+    assert not run.listings_complete
+    assert [(e.url.split("/", 3)[-1], e.reason) for e in run.error_samples] == [
+        ("city/amsterdam/?page=2", "Forbidden by robots.txt: listing page not read; "
+         "listings incomplete")]
+    assert "/ad/1" not in site.requests and "/city/amsterdam/?page=2" not in site.requests
