@@ -56,6 +56,7 @@ close). A few spare idle connections per host stop that.
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -174,9 +175,12 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
         except (aiohttp.InvalidUrlClientError, aiohttp.NonHttpUrlClientError) as e:
             raise UnsupportedURLSchemeError(str(e)) from e
         except aiohttp.ClientConnectorDNSError as e:
-            raise CannotResolveHostError(str(e)) from e
+            raise CannotResolveHostError(_connector_message(e)) from e
+        except aiohttp.ClientProxyConnectionError as e:  # the proxy, not the site
+            raise DownloadConnectionRefusedError(
+                f"HTTP proxy could not be reached: {_connector_message(e)}") from e
         except aiohttp.ClientConnectorError as e:
-            raise DownloadConnectionRefusedError(str(e)) from e
+            raise DownloadConnectionRefusedError(_connector_message(e)) from e
         except aiohttp.ClientError as e:
             raise DownloadFailedError(str(e)) from e
 
@@ -205,6 +209,16 @@ def _without_chunked(codings: bytes) -> bytes:
     """A Transfer-Encoding value without ``chunked`` (``gzip, chunked`` → ``gzip``)."""
     return b", ".join(c.strip() for c in codings.split(b",")
                       if c.strip() and c.strip().lower() != b"chunked")
+
+
+def _connector_message(error: aiohttp.ClientConnectorError) -> str:
+    """aiohttp's words for a connection that failed, less the TLS context it names
+    (``ssl:<ssl.SSLContext object at 0x…>``, even for a plain http:// address), which
+    tells an operator nothing and changes from run to run."""
+    return _SSL_NOTE.sub("", str(error))
+
+
+_SSL_NOTE = re.compile(r" ssl:(?:<[^>]*>|default|True|False|None)")
 
 
 def _ssl_context(crawler: Any) -> ssl.SSLContext:

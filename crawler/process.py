@@ -115,6 +115,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         done.addErrback(_failed, source.id, failures)
         done.addBoth(_released, lock)
     _quiet_scrapy_below(min(levels, default=logging.NOTSET))
+    logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_no_network_traceback)
     gc_policy.for_long_run()
     if crawlers:
         process.start()
@@ -138,6 +139,18 @@ def _quiet_scrapy_below(level: int) -> None:
     was built and then dropped; a level on the "scrapy" logger skips them before they are
     made (the lowest LOG_LEVEL of the job's crawlers: nothing they would show is lost)."""
     logging.getLogger("scrapy").setLevel(level)
+
+
+def _no_network_traceback(record: logging.LogRecord) -> bool:
+    """Scrapy's robots.txt middleware logs a site that is down with a traceback (three
+    chained exceptions) although its line says it all already; for a timeout or a
+    connection that failed the traceback is left out (any other error keeps it)."""
+    from crawler.error_kinds import failure_kind
+
+    exc = record.exc_info[1] if record.exc_info else None
+    if exc is not None and failure_kind(exc) in ("timeout", "connection"):
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 class CrawlFailed(RuntimeError):

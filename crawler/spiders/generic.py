@@ -218,11 +218,11 @@ class GenericSpider(scrapy.Spider):
         "no ads here" notice) makes this run's listings incomplete: an ad they did not
         show is then not taken for one the site no longer lists."""
         self._count("pages")
-        if response.meta.get(TRUNCATED_KEY) or not isinstance(response, TextResponse):
+        if response.meta.get(TRUNCATED_KEY) or _not_a_page(response):
             self.listings_complete = False
             truncated = bool(response.meta.get(TRUNCATED_KEY))
             why = ("listing larger than the page size cap (archived truncated)" if truncated
-                   else f"listing is not text ({response.headers.get('Content-Type')})")
+                   else f"listing {_not_a_page(response)}")
             self.record_error(response.url, why, "too_large" if truncated else "page")
             return
         away = self._listing_redirected_away(response)
@@ -339,8 +339,8 @@ class GenericSpider(scrapy.Spider):
             site_ad_id = known_id or ad_id_of(self.source, response.url)
             yield self._removal(site_ad_id, response.url, capture, f"http {response.status}")
             return
-        if response.meta.get(TRUNCATED_KEY) or not isinstance(response, TextResponse):
-            why = ("ad page is not text" if not response.meta.get(TRUNCATED_KEY) else
+        if response.meta.get(TRUNCATED_KEY) or _not_a_page(response):
+            why = (f"ad page {_not_a_page(response)}" if not response.meta.get(TRUNCATED_KEY) else
                    "ad page larger than the page size cap (archived truncated, not read)")
             self.record_error(response.url,
                               self._also_unidentified(why, response.meta, response.url),
@@ -623,6 +623,18 @@ class GenericSpider(scrapy.Spider):
 
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"adtrace/{key}")
+
+
+def _not_a_page(response: Response) -> str:
+    """Why the selectors cannot read ``response`` ('' if they can): bytes that are not
+    text, or a body in JSON (parsel reads it as JSON, on which CSS and XPath fail: the
+    error would blame the source's selectors)."""
+    ctype = (response.headers.get("Content-Type") or b"").decode("latin-1") or "no type"
+    if not isinstance(response, TextResponse):
+        return f"is not text ({ctype})"
+    if response.selector.type == "json":
+        return f"is JSON, not an HTML page ({ctype})"
+    return ""
 
 
 def _failure_message(exc: BaseException) -> str:

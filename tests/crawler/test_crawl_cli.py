@@ -70,25 +70,44 @@ def test_unknown_source_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_a_site_that_cannot_be_reached_fails_the_crawl(site: FixtureSite, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+                                                       capfd: pytest.CaptureFixture[str]) -> None:
     """A source whose every request failed read nothing: the crawl says so on stderr and
-    exits 1 (cron and scripts see it), while the other source is crawled as usual."""
+    exits 1 (cron and scripts see it), while the other source is crawled as usual. The
+    reason names the host, or the HTTP proxy when that is what is down, and no TLS
+    context (aiohttp names one even for http://); the crawl's log (not --quiet) has no
+    traceback for it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        down = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed when the block ends
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
     sources = tmp_path / "sources"
     sources.mkdir()
     (sources / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
     (sources / "down.yaml").write_text(
-        SOURCE_YAML.format(base=down).replace("id: fixture-site", "id: down-site"),
-        encoding="utf-8")
-    args = ["crawl", "--dir", str(sources), "--store", str(tmp_path / "s.sqlite3"),
-            "--archive", str(tmp_path / "archive"), "--quiet"]
+        SOURCE_YAML.format(base=f"http://127.0.0.1:{port}").replace(
+            "id: fixture-site", "id: down-site"), encoding="utf-8")
+    (sources / "proxied.yaml").write_text(
+        SOURCE_YAML.format(base=site.url).replace("id: fixture-site", "id: proxied-site")
+        + f"proxy: http://127.0.0.1:{port}\n", encoding="utf-8")
+    store = str(tmp_path / "s.sqlite3")
+    args = ["crawl", "--dir", str(sources), "--store", store,
+            "--archive", str(tmp_path / "archive")]
     assert main(args) == 1
-    out, err = capsys.readouterr()
+    out, err = capfd.readouterr()  # the crawl processes' log too
     assert "fixture-site: pages=6 ads_seen=3 " in out, out
+    assert "Connect call failed" in err and "Traceback" not in err, err
     assert "down-site: nothing could be read from the site: errors=1 (connection 1)" in err, err
-    assert "fixture-site" not in err, err
+    assert "proxied-site: nothing could be read from the site: errors=1 (connection 1)" in err
+    assert "fixture-site: nothing" not in err, err
+    db = open_store(store)
+    try:
+        down, proxied = (db.crawl_runs(sid, limit=1)[0].error_samples[0].reason
+                         for sid in ("down-site", "proxied-site"))
+    finally:
+        db.close()
+    assert down.startswith(f"DownloadConnectionRefusedError: Cannot connect to host "
+                           f"127.0.0.1:{port} ["), down
+    assert proxied.startswith(f"DownloadConnectionRefusedError: HTTP proxy could not be "
+                              f"reached: Cannot connect to host 127.0.0.1:{port} ["), proxied
 
 
 def test_what_robots_txt_forbids_is_counted_and_a_listing_page_is_an_error(
@@ -116,3 +135,28 @@ def test_what_robots_txt_forbids_is_counted_and_a_listing_page_is_an_error(
         ("city/amsterdam/?page=2", "Forbidden by robots.txt: listing page not read; "
          "listings incomplete")]
     assert "/ad/1" not in site.requests and "/city/amsterdam/?page=2" not in site.requests
+
+
+def test_a_page_in_json_is_said_to_be_json_not_a_bad_selector(
+        site: FixtureSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A listing or an ad page sent as JSON (an API answer, an error object) is named as
+    such: parsel reads it as JSON, and the selectors' failure on it would blame them."""
+    site.pages["/city/amsterdam/?page=2"] = (200, "application/json", b'{"ads": [3]}')
+    site.pages["/ad/1"] = (200, "application/json; charset=utf-8", b'{"error": "busy"}')
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    store = str(tmp_path / "s.sqlite3")
+    assert main(["crawl", "--dir", str(sources), "--store", store,
+                 "--archive", str(tmp_path / "archive"), "--quiet"]) == 0
+    capsys.readouterr()
+    db = open_store(store)
+    try:
+        run = db.crawl_runs("fixture-site", limit=1)[0]
+    finally:
+        db.close()
+    reasons = {e.url.split("/", 3)[-1]: e.reason for e in run.error_samples}
+    assert reasons["city/amsterdam/?page=2"] == \
+        "listing is JSON, not an HTML page (application/json)"
+    assert reasons["ad/1"] == "ad page is JSON, not an HTML page (application/json; charset=utf-8)"
+    assert not run.listings_complete
