@@ -11,11 +11,13 @@ from __future__ import annotations
 import sys
 
 
-def after_crawl(store_url: str, *, alerts: bool = True) -> None:
+def after_crawl(store_url: str, *, alerts: bool = True, quiet: bool = False) -> None:
     """Refresh signals and run alerts; a failure is reported and never undoes the crawl.
 
     The demo passes ``alerts=False``: its fresh store has no saved searches of its own,
-    and the accounts of the configured data folder must not be alerted about demo ads."""
+    and the accounts of the configured data folder must not be alerted about demo ads.
+    ``quiet`` (``adtrace crawl --quiet``) leaves out the line that says what was refreshed;
+    failures are still said."""
     from adtrace.alerts_cli import run_after_crawl
     from indexer.store import open_store
     from indexer.store.base import StoreError
@@ -30,6 +32,7 @@ def after_crawl(store_url: str, *, alerts: bool = True) -> None:
         print(f"signals: not refreshed after the crawl: {exc}", file=sys.stderr)
     else:
         summary = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()) if n)
-        print(f"signals refreshed: {summary or 'none'}", file=sys.stderr)
+        if not quiet:
+            print(f"signals refreshed: {summary or 'none'}", file=sys.stderr)
     if alerts:
         run_after_crawl(store_url)

@@ -206,7 +206,8 @@ def run_crawl(args: argparse.Namespace) -> int:
     # the web UI).
     from adtrace.after_crawl import after_crawl
 
-    after_crawl(args.store or settings.store_url())
+    if len(stats.refused()) < len(stats.sources):  # not when every source was refused
+        after_crawl(args.store or settings.store_url(), quiet=args.quiet)
     not_crawled = [] if args.source else errors
     warn_invalid(not_crawled, prefix="")
     unreached = stats.unreached()

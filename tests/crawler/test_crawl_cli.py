@@ -23,9 +23,10 @@ def test_crawl_twice_then_removal(site: FixtureSite, tmp_path: Path,
     args = ["crawl", "--dir", str(sources), "--store", store, "--archive", archive, "--quiet"]
 
     assert main(args) == 0
-    line = capsys.readouterr().out.strip()
-    assert line.startswith("fixture-site: pages=6 ads_seen=3 new_ads=3 new_versions=0 "
-                           "unchanged=0 removed=0 errors=1 (http 1) "), line
+    line, err = capsys.readouterr()
+    assert line.strip().startswith("fixture-site: pages=6 ads_seen=3 new_ads=3 new_versions=0 "
+                                   "unchanged=0 removed=0 errors=1 (http 1) "), line
+    assert "signals refreshed" not in err, err  # --quiet
 
     # at once again: the known ads' revisit interval (24 h) has not passed → not refetched
     assert main(args) == 0

@@ -115,14 +115,17 @@ def test_adtrace_crawl_says_which_source_it_did_not_crawl_and_exits_1(
     folder.mkdir()
     (folder / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
     args = ["crawl", "--dir", str(folder), "--store", str(tmp_path / "s.sqlite3"),
-            "--archive", str(tmp_path / "archive"), "--quiet"]
+            "--archive", str(tmp_path / "archive")]
     other = holder_of("fixture-site")  # type: ignore[operator]
     assert main(args) == 1
+    out, err = capsys.readouterr()
     assert (f"fixture-site: not crawled: fixture-site is being crawled (crawl process "
-            f"{other.proc.pid}" in capsys.readouterr().out)
+            f"{other.proc.pid}" in out)
+    assert "signals refreshed" not in err, err  # nothing was crawled: nothing to refresh
     other.kill()
     assert main(args) == 0
-    assert "fixture-site: pages=6" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "fixture-site: pages=6" in out and "signals refreshed" in err
 
 
 def test_the_scheduler_waits_for_a_crawl_under_way_and_resumes_a_killed_one(
