@@ -99,13 +99,19 @@ def run_sources_list(args: argparse.Namespace) -> int:
 
 
 def run_sources_check(args: argparse.Namespace) -> int:
-    """Every problem of every file, one line each (file: field: problem)."""
+    """Every problem of every file, one line each (file: field: problem); a folder with
+    no source file at all is a problem too."""
+    from adtrace import settings
     from adtrace.terminal import cell
 
     sources, errors = load_register(args.dir)
     for error in errors:
         for problem in error.problems:
             print(cell(problem, keep_backslash=True), file=sys.stderr)
+    if not sources and not errors:  # a wrong --dir, most likely: not a register at all
+        print(f"no source files (*.yaml, *.yml) in {cell(str(args.dir or settings.sources_dir()))}",
+              file=sys.stderr)
+        return 1
     print(f"{len(sources)} source file(s) valid"
           + (f", {len(errors)} not valid" if errors else ""))
     return 1 if errors else 0
@@ -226,7 +232,10 @@ def run_archive_verify(args: argparse.Namespace) -> int:
 
     root = args.archive or str(settings.archive_dir())
     if not os.path.isdir(root):
-        raise CommandError(f"--archive {root}: not a folder")
+        if args.archive:
+            raise CommandError(f"--archive {root}: not a folder")
+        raise CommandError(f"archive {root}: not a folder: nothing was archived there yet "
+                           "(set --archive or ADTRACE_ARCHIVE_DIR)")
     store, store_note, store_ads = _verify_store(args)
     bar = None if args.quiet else _verify_progress(root)
     ads = None if args.quiet or store is None else LateProgress("verify store", store_ads, "ads")

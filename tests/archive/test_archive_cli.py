@@ -24,6 +24,21 @@ def test_verify_ok_then_partial(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["archive", "verify", "--archive", str(tmp_path)]) == 1
     assert "PARTIAL" in capsys.readouterr().out
     assert main(["archive", "verify", "--archive", str(tmp_path / "nope")]) == 2
+    assert f"--archive {tmp_path / 'nope'}: not a folder" in capsys.readouterr().err
+
+
+def test_verify_of_an_archive_never_made_says_where_it_looked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """No --archive given: the message names the archive the settings chose, not an
+    option nobody passed."""
+    monkeypatch.delenv("ADTRACE_ARCHIVE_DIR", raising=False)
+    monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path / "data"))
+    assert main(["archive", "verify", "--no-store"]) == 2
+    err = capsys.readouterr().err
+    assert f"archive {tmp_path / 'data' / 'archive'}: not a folder: nothing was archived " \
+        "there yet (set --archive or ADTRACE_ARCHIVE_DIR)" in err, err
+    assert "--archive " not in err.split("(")[0], err
 
 
 def test_what_a_kill_left_is_a_leftover_not_a_bad_image(

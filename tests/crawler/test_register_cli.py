@@ -100,3 +100,13 @@ def test_crawl_with_only_invalid_files_is_an_error(
     assert capsys.readouterr().err == (
         "adtrace crawl: no enabled sources to crawl (2 source file(s) not valid: adtrace "
         "sources check)\n")
+
+
+def test_sources_check_on_a_folder_with_no_source_file_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder without a single source file is most likely the wrong --dir."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not a source", encoding="utf-8")
+    assert main(["sources", "check", "--dir", str(tmp_path / "empty")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"no source files (*.yaml, *.yml) in {tmp_path / 'empty'}\n"
