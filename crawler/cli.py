@@ -126,12 +126,16 @@ def run_crawl_status(args: argparse.Namespace) -> int:
     from indexer.store.base import StoreError
 
     named = list(args.source)
-    if not named and os.path.isdir(args.dir or str(settings.sources_dir())):
+    registered: set[str] | None = None  # every id the register gives (None: no register)
+    if os.path.isdir(args.dir or str(settings.sources_dir())):
         sources, errors = load_register(args.dir)
-        named = [s.id for s in sources if s.enabled]
-        warn_invalid(errors)
+        registered = {s.id for s in sources} | {e.source_id for e in errors if e.source_id}
+        if not named:
+            named = [s.id for s in sources if s.enabled]
+            warn_invalid(errors)
     url = args.store or settings.store_url()
     if _embedded_store_missing(url):  # said, not made: status only reads
+        _refuse_unknown(args.source, registered)
         print(f"no store at {url} yet: nothing was crawled into it")
         for source_id in args.source or named:
             print(f"{source_id}: never crawled")
@@ -142,10 +146,13 @@ def run_crawl_status(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     try:
         rows = source_status(store, named, args.archive or str(settings.archive_dir()))
+        stored = {s.id for s in store.sources()}
     finally:
         store.close()
     if args.source:
         rows = [r for r in rows if r.source_id in args.source]
+        _refuse_unknown([r.source_id for r in rows if r.source_id not in stored
+                         and r.last is None and not r.crawling], registered)
     for row in rows:
         print(status_line(row))
         for err in (row.last_ended.error_samples[:3] if row.last_ended else ()):
@@ -153,6 +160,18 @@ def run_crawl_status(args: argparse.Namespace) -> int:
     if not rows:
         print("no sources and no crawl runs recorded")
     return 0
+
+
+def _refuse_unknown(never_crawled: Sequence[str], registered: set[str] | None) -> None:
+    """``crawl status --source`` with an id that neither the register nor the store
+    knows: an error, as for ``crawl --source`` (a typo would otherwise read as "never
+    crawled"). Without a register folder, nothing is refused."""
+    from adtrace.cli import CommandError
+
+    unknown = [sid for sid in never_crawled if registered is not None and sid not in registered]
+    if unknown:
+        raise CommandError(f"--source {', '.join(unknown)}: no such source (not in the "
+                           "register nor in the store)")
 
 
 def select_sources(sources: list[Source], wanted: list[str], *, named_disabled: bool,

@@ -51,6 +51,13 @@ def test_cli_prints_the_last_run_per_source(store_path: Path, tmp_path: Path,
     assert "    error: http://x/ad/5\\n    error: fake: gone\\x1b[2J\\rcleared" in out
     assert "\x1b" not in out and "\r" not in out
     assert "secret-site: never crawled" in out
+    base = ["crawl", "status", "--store", str(store_path), "--dir", str(empty)]
+    assert main([*base, "--source", "secret-site"]) == 0  # in the store: known
+    assert capsys.readouterr().out == "secret-site: never crawled\n"
+    assert main([*base, "--source", "demo-bord"]) == 2  # a typo: not "never crawled"
+    out, err = capsys.readouterr()
+    assert out == "" and "--source demo-bord: no such source (not in the register nor in " \
+        "the store)" in err, err
 
 
 def crawls_app(store_path: Path, data: Path) -> Any:
@@ -144,3 +151,9 @@ def test_status_reads_and_never_makes_a_store(tmp_path: Path, monkeypatch: pytes
     assert capsys.readouterr().out.splitlines() == [
         f"no store at {missing} yet: nothing was crawled into it", "demo-board: never crawled"]
     assert not missing.parent.exists()
+    assert main(["crawl", "status", "--store", str(missing), "--dir", str(register),
+                 "--source", "demo-board"]) == 0  # in the register: never crawled
+    assert capsys.readouterr().out.splitlines()[1:] == ["demo-board: never crawled"]
+    assert main(["crawl", "status", "--store", str(missing), "--dir", str(register),
+                 "--source", "nosuch"]) == 2
+    assert "--source nosuch: no such source" in capsys.readouterr().err
