@@ -94,10 +94,24 @@ class IngestCore:
             return ""
         self._finish_killed_runs()
         replayed = self.spool.replay(self.ingestor)
+        if replayed.left:
+            self._spool_after_what_is_left()
         if replayed.replayed or replayed.left:
             return (f"spool {self.spool.path}: replayed {replayed.replayed}, "
-                    f"{replayed.left} left {replayed.error}")
+                    f"{replayed.left} left {replayed.error}"
+                    + ("; this run's ads are spooled after them" if replayed.left else ""))
         return ""
+
+    def _spool_after_what_is_left(self) -> None:
+        """The replay stopped part-way (the store failed again, a busy store, a 429): this
+        run writes to the spool too, after the lines still in it. Written to the store
+        now, an ad's newer observation would be followed, at the next replay, by its older
+        spooled one: history out of order, and a version the page already had made again."""
+        log.error("spool %s could not be replayed whole: this run's ads are spooled after "
+                  "what is left in it", self.spool.path)
+        self.store.close()
+        self.store = self.ingestor = None
+        self.spool.add_source(self.info)
 
     def _finish_killed_runs(self) -> None:
         """Before this crawl writes: mend what killed runs of the source left in the store

@@ -144,3 +144,33 @@ def test_an_owed_mend_older_than_the_killed_run_is_where_the_mend_begins(
     _script_runs(server, run_begun("demo-a", T0))
     _open(server, tmp_path)
     assert {w["gte"] for _k, w in _windows(server)} == {to_iso(T0 - timedelta(days=2))}
+
+
+@pytest.mark.usefixtures("es_prefix")
+def test_a_replay_stopped_part_way_spools_this_runs_writes_after_what_is_left(
+        server: Scripted, tmp_path: Path) -> None:
+    """The store fails again during the replay (here the removal's read is refused): the
+    lines from there on stay, and this run's writes go to the spool after them, so the
+    next replay applies them in the order they were made."""
+    from crawler.items import RemovalItem
+    from indexer.spool import Spool
+
+    spool = Spool(tmp_path / "spool.jsonl")
+    spool.add_source(INFO)
+    spool.add_removal("demo-a", "older", T0, "http 404")
+    _script_runs(server, _ended(T0))
+    server.script[("GET", "/t-ads/_doc/")] = [(400, {"error": "refused"})]
+    core = IngestCore(f"http://127.0.0.1:{server.server_address[1]}", str(tmp_path / "archive"),
+                      tmp_path / "spool.jsonl", INFO, run_started=to_iso(STARTED))
+    try:
+        line = core.open()
+        assert core.spooling, line
+        assert "replayed 1, 1 left" in line and "this run's ads are spooled after them" in line
+        out = core.removal(RemovalItem("demo-a", "newer", "http://demo/ad/newer", STARTED,
+                                       "http 410"))
+        assert "removed" not in out.counts
+    finally:
+        core.close()
+    kept = [json.loads(line) for line in Spool(tmp_path / "spool.jsonl").lines()]
+    assert [(r["kind"], r.get("site_ad_id")) for r in kept] == [
+        ("removal", "older"), ("source", None), ("removal", "newer")]
