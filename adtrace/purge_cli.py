@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp = sps.add_parser("replay", help="write the spool to the store")
     rp.add_argument("--spool", default="",
                     help="spool file (default: spool.jsonl beside the archive folder)")
+    rp.add_argument("--quiet", action="store_true", help="no progress on stderr")
     rp.set_defaults(func=run_spool_replay)
 
 
@@ -159,6 +160,7 @@ def run_hold_list(args: argparse.Namespace) -> int:
 
 def run_spool_replay(args: argparse.Namespace) -> int:
     from adtrace import settings
+    from adtrace.progress import Progress
     from indexer.ingest import Ingestor
     from indexer.spool import SPOOL_FILE, NotASpool, Spool
 
@@ -169,12 +171,16 @@ def run_spool_replay(args: argparse.Namespace) -> int:
         print(f"spool {spool.path}: empty")
         return 0
     store = _store()
+    bar = None if args.quiet else Progress("spool replay", len(spool), "lines")
     try:
-        result = spool.replay(Ingestor(store), named=bool(args.spool))
+        result = spool.replay(Ingestor(store), named=bool(args.spool),
+                              on_line=(lambda done, total: bar.advance()) if bar else None)
     except NotASpool as exc:
         raise CommandError(f"--spool {exc}") from exc
     finally:
         store.close()
+        if bar is not None:
+            bar.close()
     print(f"spool {spool.path}: replayed {result.replayed}, left {result.left}, "
           f"damaged {result.damaged}" + (f" (moved to {spool.damaged_path})"
                                          if result.damaged else ""))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,9 @@ class IngestCore:
     def spooling(self) -> bool:
         return self.ingestor is None
 
-    def open(self) -> str:
-        """Open the store and replay the spool; returns a line for the log ("" if none)."""
+    def open(self, on_replayed: Callable[[int, int], None] | None = None) -> str:
+        """Open the store and replay the spool (``on_replayed(done, total)`` after each of
+        its lines); returns a line for the log ("" if none)."""
         from indexer.ingest import Ingestor
         from indexer.spool import Spool
         from indexer.store import open_store
@@ -93,7 +95,7 @@ class IngestCore:
             self.spool.add_source(self.info)
             return ""
         self._finish_killed_runs()
-        replayed = self.spool.replay(self.ingestor)
+        replayed = self.spool.replay(self.ingestor, on_line=on_replayed)
         if replayed.left:
             self._spool_after_what_is_left()
         if replayed.replayed or replayed.left:

@@ -8,8 +8,10 @@ process is gone). Messages are pickled tuples:
 
 - to the worker: ``("open", config)`` first, then ``("ads", [AdItem, …])``,
   ``("removal", RemovalItem)`` in crawl order, and ``("finish",)``;
-- back: ``("ready", log line, spooling?)`` or ``("failed", reason)``, one ``("done", Outcome)`` per
-  message, and ``("finished",)`` once everything is written and the store is closed.
+- back: ``("ready", log line, spooling?)`` or ``("failed", reason)`` (before it, while a
+  spool is replayed, ``("replaying", done, total)`` about once a second), one
+  ``("done", Outcome)`` per message, and ``("finished",)`` once everything is written and
+  the store is closed.
 
 The worker dies with the crawl process (``PR_SET_PDEATHSIG``): a killed crawl must not
 leave a writer behind that stores ads after the next crawl read which ads it knows.
@@ -44,7 +46,8 @@ from crawler.run import ONE_BLAS_THREAD
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUEUE_BATCHES = 8  # batches handed over, not yet sent (they hold image bytes): the bound
-READY_TIMEOUT_S = 120.0
+READY_TIMEOUT_S = 120.0  # of silence: a spool replay that says how far it is may take longer
+REPLAY_REPORT_S = 1.0  # how often a replay in the worker says how far it is
 PR_SET_PDEATHSIG = 1
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,7 @@ class WorkerClient:
                                         daemon=True)
         self._sender.start()
         self._unconfirmed: collections.deque[tuple[Any, ...]] = collections.deque()
+        self.replayed = (0, 0)  # the spool lines the worker replayed, of how many (so far)
         self.submit(("open", config))
 
     # ------------------------------------------------------------------ sending
@@ -122,8 +126,18 @@ class WorkerClient:
 
     # ------------------------------------------------------------------ receiving
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> tuple[str, bool]:
-        """(log line, spooling?) once the worker opened the store (or the spool)."""
-        message = self._recv(timeout)
+        """(log line, spooling?) once the worker opened the store (or the spool).
+
+        ``timeout`` bounds the silence, not the wait: a worker replaying a large spool
+        (a night's crawls while the store was down) says how far it is, and is waited for
+        as long as it moves on. Killed at a fixed limit, its replay would be done again,
+        whole, in the crawl process."""
+        while True:
+            message = self._recv(timeout)
+            if message[0] != "replaying":
+                break
+            self.replayed = (int(message[1]), int(message[2]))
+            log.info("ingest worker: replaying the spool, %d of %d line(s)", *self.replayed)
         if message[0] == "ready":
             return str(message[1]), bool(message[2])
         raise WorkerGone(f"ingest worker could not start: {message[1:]}")
@@ -213,7 +227,7 @@ def serve(inbox: Connection, outbox: Connection) -> int:
         if kind != "open":
             raise ValueError(f"first message must be 'open', not {kind!r}")
         core = IngestCore.from_config(config)
-        line = core.open()
+        line = core.open(on_replayed=_replay_reporter(outbox))
     except Exception as exc:  # noqa: BLE001 - reported; the crawl ingests in its own process
         outbox.send(("failed", f"{type(exc).__name__}: {exc}"))
         return 1
@@ -235,6 +249,21 @@ def serve(inbox: Connection, outbox: Connection) -> int:
                 raise ValueError(f"unknown message {message[0]!r}")
     finally:
         core.close()
+
+
+def _replay_reporter(outbox: Connection) -> Callable[[int, int], None]:
+    """Tells the crawl how far a spool replay is, about once a second and at its end, so
+    that it keeps waiting for the worker (WorkerClient.wait_ready)."""
+    last = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if done == total or now - last >= REPLAY_REPORT_S:
+            last = now
+            outbox.send(("replaying", done, total))
+
+    return report
 
 
 def _handle(core: Any, message: tuple[Any, ...]) -> Any:

@@ -23,7 +23,7 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,20 +106,24 @@ class Spool:
     def damaged_path(self) -> Path:
         return self.path.with_name(f"{self.path.stem}.damaged{self.path.suffix}")
 
-    def replay(self, ingestor: Any, named: bool = False) -> ReplayResult:
+    def replay(self, ingestor: Any, named: bool = False,
+               on_line: Callable[[int, int], None] | None = None) -> ReplayResult:
         """Write spooled lines through ``ingestor``; keep what could not be written.
 
         Stops at the first StoreError (the store is still down: writing on would only
         reorder history); damaged lines are logged with their number and moved to
         ``damaged_path``. A file a user ``named`` in which no line is a record raises
         NotASpool and is left as it is (the crawl's own spool is always a spool).
+        ``on_line(done, total)`` follows a long replay (a night's crawls spooled): the
+        ingest worker tells the crawl it is still at work, the CLI shows progress.
         """
         if not self.path.exists():
             return ReplayResult()
         with self.locked():
-            return self._replay(ingestor, named)
+            return self._replay(ingestor, named, on_line or _ignore)
 
-    def _replay(self, ingestor: Any, named: bool) -> ReplayResult:
+    def _replay(self, ingestor: Any, named: bool,
+                on_line: Callable[[int, int], None]) -> ReplayResult:
         result = ReplayResult()
         raw = [ln for ln in self.path.read_bytes().splitlines() if ln.strip()]
         records = [_record(ln) for ln in raw]
@@ -143,6 +147,7 @@ class Spool:
                 damaged.append(line)
                 log.error("spool %s line %d is damaged, moved to %s: %s", self.path, n,
                           self.damaged_path, exc)
+            on_line(n, len(raw))
         result.damaged, result.left = len(damaged), len(keep)
         self._set_aside(damaged)
         self._rewrite(keep)
@@ -164,6 +169,10 @@ class Spool:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(b"".join(line + b"\n" for line in keep))
         os.replace(tmp, self.path)
+
+
+def _ignore(done: int, total: int) -> None:
+    """No one follows this replay."""
 
 
 def _record(line: bytes) -> dict[str, Any] | None:

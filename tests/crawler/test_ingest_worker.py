@@ -102,6 +102,27 @@ def test_the_worker_runs_blas_on_one_thread_whatever_the_crawl_was_given(
     assert b"OPENBLAS_NUM_THREADS=8" not in environ
 
 
+def test_a_worker_replaying_the_spool_says_how_far_it_is(tmp_path: Path) -> None:
+    """A replay tells the crawl it is at work (about once a second, and at its end):
+    wait_ready bounds the silence, not a long replay, which is not cut off and done
+    again in the crawl process."""
+    from indexer.model import SourceInfo
+    from indexer.spool import Spool
+
+    spool = Spool(tmp_path / "spool.jsonl")
+    spool.add_source(SourceInfo(**INFO))
+    for n in range(40):
+        spool.add_removal("wk", f"gone-{n}", AT, "http 404")
+    worker = WorkerClient(_config(tmp_path))
+    try:
+        line, spooling = worker.wait_ready()
+        assert not spooling and "replayed 41, 0 left" in line
+        assert worker.replayed == (41, 41)
+    finally:
+        worker.close()
+    assert len(spool) == 0
+
+
 def test_worker_that_fails_to_open_is_reported_not_hung(tmp_path: Path) -> None:
     bad = dict(_config(tmp_path), source_info={"id": "x"})  # not a SourceInfo
     worker = WorkerClient(bad)

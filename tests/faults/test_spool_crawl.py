@@ -87,7 +87,9 @@ def test_closed_elasticsearch_port_spools_and_cli_replays(site: FixtureSite, tmp
     # back (here: the embedded store stands in for the recovered backend)
     monkeypatch.setenv("ADTRACE_STORE", str(data / "s.sqlite3"))
     assert main(["spool", "replay"]) == 0
-    assert f"replayed {lines}, left 0" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert f"replayed {lines}, left 0" in out
+    assert f"spool replay [{'#' * 24}] {lines}/{lines} lines" in err, err  # its progress
     assert len(_ads(data / "s.sqlite3")) == 3
     assert main(["spool", "replay"]) == 0  # nothing left: a no-op
 
