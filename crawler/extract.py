@@ -135,6 +135,10 @@ def checked_links(sel: Selector, expr: str, base: str) -> tuple[list[str], list[
     return list(dict.fromkeys(found)), malformed
 
 
+# the HTML standard's whitespace: a no-break space (U+00A0) inside a URL is part of it
+ASCII_SPACE = " \t\n\f\r"
+
+
 def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
     """(URL, descriptor) of each candidate of a srcset, in order, parsed as the HTML
     standard does: a URL runs to the next whitespace (it may hold commas: a CDN's
@@ -143,12 +147,12 @@ def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     pos, n = 0, len(srcset)
     while True:
-        while pos < n and (srcset[pos].isspace() or srcset[pos] == ","):
+        while pos < n and (srcset[pos] in ASCII_SPACE or srcset[pos] == ","):
             pos += 1
         if pos >= n:
             return out
         start = pos
-        while pos < n and not srcset[pos].isspace():
+        while pos < n and srcset[pos] not in ASCII_SPACE:
             pos += 1
         url = srcset[start:pos]
         if url.endswith(","):
@@ -156,7 +160,7 @@ def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
             continue
         comma = srcset.find(",", pos)
         end = n if comma < 0 else comma
-        out.append((url, srcset[pos:end].strip()))
+        out.append((url, srcset[pos:end].strip(ASCII_SPACE)))
         pos = end
 
 
@@ -165,7 +169,7 @@ def best_from_srcset(srcset: str) -> str:
     best, best_w = "", -1.0
     for url, descriptor in srcset_candidates(srcset):
         width = 0.0
-        for token in descriptor.split():  # "800w", "2x"; a height ("600h") says no width
+        for token in descriptor.split():  # "800w", "2x"; a height ("600h") is passed over
             if token[:-1].replace(".", "", 1).isdigit() and token[-1:] in ("w", "x"):
                 width = float(token[:-1]) * (1000 if token.endswith("x") else 1)
                 break

@@ -28,7 +28,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
-from w3lib.url import safe_url_string
+from w3lib.url import canonicalize_url, safe_url_string
 
 from crawler.clock import Clock
 from crawler.error_kinds import failure_kind
@@ -198,7 +198,7 @@ class GenericSpider(scrapy.Spider):
         listed. Here a loop runs into the
         redirect limit (an error that leaves the listings incomplete), and ``parse_listing``
         sees any other redirect."""
-        self._listings[canonical_url(url)] = linked_from
+        self._listings[listing_key(url)] = linked_from
         return self._request(url, self.parse_listing, dont_filter=True, section=section,
                              linked_from=linked_from)
 
@@ -271,9 +271,9 @@ class GenericSpider(scrapy.Spider):
                 self.record_error(url, f"next listing page of {response.url} is on another "
                                   "site; not followed", "policy")
         for url in following:
-            if canonical_url(url) not in self._listings:
+            if listing_key(url) not in self._listings:
                 yield self._listing_request(url, response.meta.get("section"),
-                                            canonical_url(response.url))
+                                            listing_key(response.url))
 
     def _listing_redirected_away(self, response: Response) -> str:
         """Why a listing page that redirected is not that listing ('' if it still is: a
@@ -286,8 +286,8 @@ class GenericSpider(scrapy.Spider):
         redirects = response.meta.get("redirect_urls")
         if not redirects:
             return ""
-        landed = canonical_url(response.url)
-        if landed in self._listings and landed != canonical_url(redirects[0]):
+        landed = listing_key(response.url)
+        if landed in self._listings and landed != listing_key(redirects[0]):
             linked_from = response.meta.get("linked_from", "")
             if linked_from and linked_from in (landed, self._listings[landed]):
                 return ""
@@ -623,6 +623,13 @@ class GenericSpider(scrapy.Spider):
 
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"adtrace/{key}")
+
+
+def listing_key(url: str) -> str:
+    """A listing page's identity for the run: the URL as Scrapy's duplicate filter knew
+    it (query arguments sorted, escapes normalised, no fragment), so ``?page=3&sort=d``
+    and ``?sort=d&page=3`` are read once."""
+    return canonicalize_url(url)
 
 
 def _not_a_page(response: Response) -> str:

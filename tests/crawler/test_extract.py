@@ -66,6 +66,9 @@ def test_srcset_urls_may_hold_commas() -> None:
                                                            ("c.jpg", "")]
     assert srcset_candidates(" , ") == []
     assert best_from_srcset("a.jpg 800w 600h, b.jpg 400w 300h") == "a.jpg"
+    # only ASCII whitespace separates (the HTML standard): a no-break space is in the URL
+    assert srcset_candidates("a\u00a0b.jpg 1x,\tc.jpg\n2x") == [("a\u00a0b.jpg", "1x"),
+                                                                 ("c.jpg", "2x")]
 
 
 def test_a_page_key_ignores_scheme_www_and_a_trailing_slash() -> None:

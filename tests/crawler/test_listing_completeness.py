@@ -318,6 +318,23 @@ def test_a_next_page_sent_back_to_the_page_that_linked_it_ends_the_pagination(
     assert live == ["1", "2", "3"]
 
 
+def test_a_listing_page_under_its_query_in_another_order_is_read_once(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Page 2 linked as ``?page=2&sort=d`` and, from itself, as ``?sort=d&page=2``: one
+    page, asked for once (as Scrapy's duplicate filter would have it)."""
+    site.html("/city/amsterdam/", page("listing1.html").replace(
+        b'href="?page=2"', b'href="?page=2&amp;sort=d"'))
+    page2 = page("listing2.html").replace(b'href="/city/amsterdam/"',
+                                          b'href="/city/amsterdam/?sort=d&amp;page=2"')
+    for path in ("/city/amsterdam/?page=2&sort=d", "/city/amsterdam/?sort=d&page=2"):
+        site.html(path, page2)
+    go(source, tmp_path, DAY0)
+    run, live = last_run_and_live(source, tmp_path)
+    assert live == ["1", "2", "3"] and run.listings_complete
+    asked = [p for p in site.requests if p.startswith("/city/amsterdam/?")]
+    assert asked == ["/city/amsterdam/?page=2&sort=d"], asked
+
+
 def test_a_listing_redirect_loop_is_counted_and_the_listings_incomplete(
         site: FixtureSite, source: Source, tmp_path: Path) -> None:
     source = eager(source)
