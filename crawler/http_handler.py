@@ -175,6 +175,9 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
         except (aiohttp.InvalidUrlClientError, aiohttp.NonHttpUrlClientError) as e:
             raise UnsupportedURLSchemeError(str(e)) from e
         except aiohttp.ClientConnectorDNSError as e:
+            if proxy and e.host == yarl.URL(proxy).host:  # the proxy's own name
+                raise CannotResolveHostError(
+                    f"HTTP proxy could not be reached: {_connector_message(e)}") from e
             raise CannotResolveHostError(_connector_message(e)) from e
         except aiohttp.ClientProxyConnectionError as e:  # the proxy, not the site
             raise DownloadConnectionRefusedError(

@@ -66,6 +66,8 @@ class IngestCore:
         self.ingestor: Any = None
         self.spool: Any = None
         self._archive_lock: int | None = None  # images go into the archive: no purge meanwhile
+        self._held: set[str] = set()  # site ad ids with lines left in the spool (_hold_back)
+        self._held_why = ""
 
     @property
     def spooling(self) -> bool:
@@ -97,23 +99,30 @@ class IngestCore:
         self._finish_killed_runs()
         replayed = self.spool.replay(self.ingestor, on_line=on_replayed)
         if replayed.left:
-            self._spool_after_what_is_left()
+            self._hold_back(replayed.error)
         if replayed.replayed or replayed.left:
             return (f"spool {self.spool.path}: replayed {replayed.replayed}, "
                     f"{replayed.left} left {replayed.error}"
-                    + ("; this run's ads are spooled after them" if replayed.left else ""))
+                    + (f"; {len(self._held)} ad(s) of {self.info.id} in it are spooled "
+                       "after their lines" if self._held else ""))
         return ""
 
-    def _spool_after_what_is_left(self) -> None:
-        """The replay stopped part-way (the store failed again, a busy store, a 429): this
-        run writes to the spool too, after the lines still in it. Written to the store
-        now, an ad's newer observation would be followed, at the next replay, by its older
-        spooled one: history out of order, and a version the page already had made again."""
-        log.error("spool %s could not be replayed whole: this run's ads are spooled after "
-                  "what is left in it", self.spool.path)
-        self.store.close()
-        self.store = self.ingestor = None
-        self.spool.add_source(self.info)
+    def _hold_back(self, error: str) -> None:
+        """The replay stopped part-way (the store failed again, a busy store, a 429, a
+        line it refuses): this run's observations and removals of the ads still in the
+        spool go to the spool too, after their lines. Written to the store now, an ad's
+        newer observation would be followed, at the next replay, by its older spooled
+        one: history out of order, and a version the page already had made again. The
+        other ads are written as usual (one line the store refuses must not keep every
+        crawl out of it)."""
+        self._held = self.spool.pending_ads(self.info.id)
+        self._held_why = (f"spooled after its older spooled lines (the spool could not be "
+                          f"replayed whole: {error})")[:400]
+        if self._held:
+            log.error("spool %s could not be replayed whole: %d ad(s) of %s in it are spooled "
+                      "after their lines this run", self.spool.path, len(self._held),
+                      self.info.id)
+            self.spool.add_source(self.info)
 
     def _finish_killed_runs(self) -> None:
         """Before this crawl writes: mend what killed runs of the source left in the store
@@ -156,6 +165,10 @@ class IngestCore:
                 continue
             if item.images_failed and self.store is not None:
                 obs = self._with_images_kept(obs, item.images_failed)
+            if obs.site_ad_id in self._held:
+                self._to_spool(obs, out)
+                out.errors.append((obs.url, self._held_why))
+                continue
             observations.append(obs)
         if not observations:
             return out
@@ -208,8 +221,9 @@ class IngestCore:
 
     def removal(self, item: RemovalItem) -> Outcome:
         out = Outcome()
-        if self.ingestor is None:
+        if self.ingestor is None or item.site_ad_id in self._held:
             self.spool.add_removal(item.source_id, item.site_ad_id, item.at, item.reason)
+            out.count("spooled")
         elif self.ingestor.mark_removed(item.source_id, item.site_ad_id, item.at, item.reason):
             out.count("removed")
         return out

@@ -56,7 +56,7 @@ class SourceStats:
     removed: int = 0
     errors: int = 0
     not_due: int = 0  # known ads the listings showed, not refetched (interval not passed)
-    spooled: int = 0  # ads read while the store was down, kept in the spool (counted seen)
+    spooled: int = 0  # ads (counted seen) and removals kept in the spool: the store was down
     skipped: int = 0  # ad pages robots.txt forbids (obeyed: no error)
     error_kinds: dict[str, int] = field(default_factory=dict)  # errors by kind, as counted
     duration: float = 0.0
@@ -81,13 +81,14 @@ class CrawlStats:
         return {sid: s.refused for sid, s in self.sources.items() if s.refused}
 
     def unreached(self) -> dict[str, str]:
-        """Sources whose run read nothing from the site, with why: it counted errors and
-        saw no ad, listed no known one and removed none (the site or the proxy down, every
-        page refused). Such a run is a failure to whoever runs the crawl (cron, a script);
-        a site with no ads and no errors is not."""
-        return {sid: "nothing could be read from the site: " + _figure(s, "errors")
+        """Sources whose run got no ad from the site, with why: it counted errors and saw
+        no ad, listed no known one and removed none, not even into the spool (the site or
+        the proxy down, every page refused, a listing gone). Such a run is a failure to
+        whoever runs the crawl (cron, a script); a site with no ads and no errors is not."""
+        return {sid: "no ad seen, listed or removed this run: " + _figure(s, "errors")
                 for sid, s in self.sources.items()
-                if not s.refused and s.errors and not (s.ads_seen or s.not_due or s.removed)}
+                if not s.refused and s.errors
+                and not (s.ads_seen or s.not_due or s.removed or s.spooled)}
 
     def lines(self) -> list[str]:
         """One human-readable line per source, for the CLI."""

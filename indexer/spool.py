@@ -102,6 +102,23 @@ class Spool:
     def __len__(self) -> int:
         return sum(1 for line in self.lines() if line.strip())
 
+    def pending_ads(self, source_id: str) -> set[str]:
+        """The site ad ids of ``source_id`` that lines of the spool still hold (an
+        observation or a removal): their next writes must come after those lines."""
+        held = set()
+        for line in self.lines():
+            record = _record(line.encode("utf-8"))
+            if record is None:
+                continue
+            if record.get("kind") == "obs":
+                obs = record.get("obs") or {}
+                sid, ad = obs.get("source_id"), obs.get("site_ad_id")
+            else:
+                sid, ad = record.get("source_id"), record.get("site_ad_id")
+            if sid == source_id and isinstance(ad, str):
+                held.add(ad)
+        return held
+
     @property
     def damaged_path(self) -> Path:
         return self.path.with_name(f"{self.path.stem}.damaged{self.path.suffix}")

@@ -218,7 +218,7 @@ class GenericSpider(scrapy.Spider):
         "no ads here" notice) makes this run's listings incomplete: an ad they did not
         show is then not taken for one the site no longer lists."""
         self._count("pages")
-        if response.meta.get(TRUNCATED_KEY) or _not_a_page(response):
+        if response.meta.get(TRUNCATED_KEY) or not isinstance(response, TextResponse):
             self.listings_complete = False
             truncated = bool(response.meta.get(TRUNCATED_KEY))
             why = ("listing larger than the page size cap (archived truncated)" if truncated
@@ -233,6 +233,10 @@ class GenericSpider(scrapy.Spider):
             return
         try:
             listing = self.read_listing(response)
+        except NotAPage as exc:
+            self.listings_complete = False
+            self.record_error(response.url, f"listing {exc}", "page")
+            return
         except Exception as exc:  # noqa: BLE001 - a page the spider cannot read is counted
             self.listings_complete = False
             self.record_error(response.url, f"listing could not be read: {exc!r}"[:500], "page")
@@ -319,6 +323,8 @@ class GenericSpider(scrapy.Spider):
         listings are not HTML, crawler.spiders.board_api) overrides this one step and
         keeps the rest: de-duplication, revisits, completeness, the ad pages, the
         pipeline. Raising marks the run's listings incomplete, with the reason."""
+        if _not_a_page(response):  # JSON: the selectors cannot read it (a custom spider can)
+            raise NotAPage(_not_a_page(response))
         sel = response.selector
         base = get_base_url(response)  # the page's <base href>, as a browser reads links
         ads, bad_ads = checked_links(sel, self.source.selectors.ad_links, base)
@@ -593,16 +599,17 @@ class GenericSpider(scrapy.Spider):
         unidentified = (request is not None and request.callback == self.parse_ad
                         and self._unidentified(request.meta, request.url))
         if _is_policy_skip(failure):
-            self._count("skipped")  # robots.txt said no to an ad page: obeyed, no error
             log.info("%s: skipped %s: %s", self.source.id, request and request.url,
                      failure.getErrorMessage())
-            if unidentified:  # …but it costs the run its removals by absence: said
-                self.record_error(request.url, f"{failure.getErrorMessage()}; {UNIDENTIFIED}",
-                                  "policy")
-            elif request is not None and request.callback == self.parse_listing:
+            if request is not None and request.callback == self.parse_listing:
                 # the listings are incomplete (no removals by absence): said, with why
                 self.record_error(request.url, f"{failure.getErrorMessage()}: listing page "
                                   "not read; listings incomplete", "policy")
+                return
+            self._count("skipped")  # robots.txt said no to an ad page: obeyed, no error
+            if unidentified:  # …but it costs the run its removals by absence: said
+                self.record_error(request.url, f"{failure.getErrorMessage()}; {UNIDENTIFIED}",
+                                  "policy")
             return
         response = getattr(failure.value, "response", None)
         reason = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
@@ -630,6 +637,11 @@ def listing_key(url: str) -> str:
     it (query arguments sorted, escapes normalised, no fragment), so ``?page=3&sort=d``
     and ``?sort=d&page=3`` are read once."""
     return canonicalize_url(url)
+
+
+class NotAPage(ValueError):
+    """A listing the source's selectors cannot read (JSON): said as such, not as a
+    selector that failed on it."""
 
 
 def _not_a_page(response: Response) -> str:

@@ -89,6 +89,9 @@ def test_a_site_that_cannot_be_reached_fails_the_crawl(site: FixtureSite, tmp_pa
     (sources / "proxied.yaml").write_text(
         SOURCE_YAML.format(base=site.url).replace("id: fixture-site", "id: proxied-site")
         + f"proxy: http://127.0.0.1:{port}\n", encoding="utf-8")
+    (sources / "unnamed.yaml").write_text(  # a proxy whose name does not resolve (RFC 6761)
+        SOURCE_YAML.format(base=site.url).replace("id: fixture-site", "id: unnamed-proxy")
+        + "proxy: http://proxy.invalid:3128\n", encoding="utf-8")
     store = str(tmp_path / "s.sqlite3")
     args = ["crawl", "--dir", str(sources), "--store", store,
             "--archive", str(tmp_path / "archive")]
@@ -96,19 +99,21 @@ def test_a_site_that_cannot_be_reached_fails_the_crawl(site: FixtureSite, tmp_pa
     out, err = capfd.readouterr()  # the crawl processes' log too
     assert "fixture-site: pages=6 ads_seen=3 " in out, out
     assert "Connect call failed" in err and "Traceback" not in err, err
-    assert "down-site: nothing could be read from the site: errors=1 (connection 1)" in err, err
-    assert "proxied-site: nothing could be read from the site: errors=1 (connection 1)" in err
+    assert "down-site: no ad seen, listed or removed this run: errors=1 (connection 1)" in err, err
+    assert "proxied-site: no ad seen, listed or removed this run: errors=1 (connection 1)" in err
     assert "fixture-site: nothing" not in err, err
     db = open_store(store)
     try:
-        down, proxied = (db.crawl_runs(sid, limit=1)[0].error_samples[0].reason
-                         for sid in ("down-site", "proxied-site"))
+        down, proxied, unnamed = (db.crawl_runs(sid, limit=1)[0].error_samples[0].reason
+                                  for sid in ("down-site", "proxied-site", "unnamed-proxy"))
     finally:
         db.close()
     assert down.startswith(f"DownloadConnectionRefusedError: Cannot connect to host "
                            f"127.0.0.1:{port} ["), down
     assert proxied.startswith(f"DownloadConnectionRefusedError: HTTP proxy could not be "
                               f"reached: Cannot connect to host 127.0.0.1:{port} ["), proxied
+    assert unnamed.startswith("CannotResolveHostError: HTTP proxy could not be reached: "
+                              "Cannot connect to host proxy.invalid:3128 ["), unnamed
 
 
 def test_what_robots_txt_forbids_is_counted_and_a_listing_page_is_an_error(
@@ -125,7 +130,8 @@ def test_what_robots_txt_forbids_is_counted_and_a_listing_page_is_an_error(
             "--archive", str(tmp_path / "archive"), "--quiet"]
     assert main(args) == 0
     line = capsys.readouterr().out.strip()
-    assert " errors=1 (policy 1) " in line and " skipped=2 (robots.txt) " in line, line
+    # /ad/1 is skipped; /private/ad/99 is on page 2, which was not read
+    assert " errors=1 (policy 1) " in line and " skipped=1 (robots.txt) " in line, line
     db = open_store(store)
     try:
         run = db.crawl_runs("fixture-site", limit=1)[0]

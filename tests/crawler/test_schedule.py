@@ -98,7 +98,7 @@ def test_once_exits_1_when_a_run_read_nothing_from_its_site(
             str(tmp_path / "s.sqlite3"), "--archive", str(tmp_path / "archive")]
     assert main(args) == 1
     out = capsys.readouterr().out
-    assert "fixture-site: nothing could be read from the site: errors=1 (connection 1)" in out
+    assert "fixture-site: no ad seen, listed or removed this run: errors=1 (connection 1)" in out
 
 
 def test_the_next_run_is_due_an_interval_after_the_scheduler_began_the_last(

@@ -147,30 +147,46 @@ def test_an_owed_mend_older_than_the_killed_run_is_where_the_mend_begins(
 
 
 @pytest.mark.usefixtures("es_prefix")
-def test_a_replay_stopped_part_way_spools_this_runs_writes_after_what_is_left(
+def test_a_replay_stopped_part_way_spools_the_writes_of_the_ads_left_in_it(
         server: Scripted, tmp_path: Path) -> None:
-    """The store fails again during the replay (here the removal's read is refused): the
-    lines from there on stay, and this run's writes go to the spool after them, so the
-    next replay applies them in the order they were made."""
-    from crawler.items import RemovalItem
+    """The store refuses a spooled line (here the removal's read): that line and those
+    after it stay, this run's writes of the ads they hold go to the spool after them (so
+    the next replay applies them in the order they were made, and says why), and the
+    other ads go to the store as usual: one refused line keeps no crawl out of it."""
+    from crawler.items import AdItem, RemovalItem
+    from indexer.model import AdFields, Capture, ad_id_for
     from indexer.spool import Spool
 
     spool = Spool(tmp_path / "spool.jsonl")
     spool.add_source(INFO)
-    spool.add_removal("demo-a", "older", T0, "http 404")
+    spool.add_removal("demo-a", "held", T0, "http 404")
     _script_runs(server, _ended(T0))
-    server.script[("GET", "/t-ads/_doc/")] = [(400, {"error": "refused"})]
+    server.script[("GET", "/t-ads/_doc/")] = [(400, {"error": "refused"}),
+                                             (404, {"found": False})]
     core = IngestCore(f"http://127.0.0.1:{server.server_address[1]}", str(tmp_path / "archive"),
                       tmp_path / "spool.jsonl", INFO, run_started=to_iso(STARTED))
     try:
         line = core.open()
-        assert core.spooling, line
-        assert "replayed 1, 1 left" in line and "this run's ads are spooled after them" in line
-        out = core.removal(RemovalItem("demo-a", "newer", "http://demo/ad/newer", STARTED,
-                                       "http 410"))
-        assert "removed" not in out.counts
+        assert not core.spooling, line
+        assert "replayed 1, 1 left" in line and "1 ad(s) of demo-a in it are spooled" in line
+        held = core.removal(RemovalItem("demo-a", "held", "http://demo/ad/held", STARTED,
+                                        "http 410"))
+        other = core.removal(RemovalItem("demo-a", "other", "http://demo/ad/other", STARTED,
+                                         "http 410"))
+        capture = Capture(url="http://demo/ad/held", fetched_at=STARTED, status=200,
+                          sha256="c" * 64, warc_file="warcs/x.warc.gz", warc_offset=0,
+                          warc_length=1)
+        seen = core.ads([AdItem("demo-a", "held", "http://demo/ad/held", capture,
+                                AdFields(title="Back", text="Bel 06-12345678"))])
     finally:
         core.close()
+    assert held.counts == {"spooled": 1} and other.counts == {}  # other: asked, not known
+    assert seen.counts == {"spooled": 1, "ads_seen": 1}
+    assert [(u, why.split(" (")[0]) for u, why in seen.errors] == [
+        ("http://demo/ad/held", "spooled after its older spooled lines")]
+    asked = [path for method, path, _a in server.log if method == "GET"]
+    assert any(ad_id_for("demo-a", "other") in p for p in asked), asked
     kept = [json.loads(line) for line in Spool(tmp_path / "spool.jsonl").lines()]
-    assert [(r["kind"], r.get("site_ad_id")) for r in kept] == [
-        ("removal", "older"), ("source", None), ("removal", "newer")]
+    assert [(r["kind"], r.get("site_ad_id") or r.get("obs", {}).get("site_ad_id"))
+            for r in kept] == [("removal", "held"), ("source", None), ("removal", "held"),
+                               ("obs", "held")]
