@@ -127,8 +127,8 @@ class Scheduler:
     only: Collection[str] = ()  # ``--source``: schedule these ids only
     errors: Sequence[SourceError] = ()  # the invalid files of the last reading
     now: Callable[[], datetime] = utcnow  # the clock (tests set it)
-    # sources whose last run failed (the crawl process) or read nothing from the site,
-    # with why; ``--once`` exits 1 on them, as ``adtrace crawl`` does
+    # sources whose last run failed (the crawl process) or got no ad from the site
+    # (CrawlStats.unreached), with why; ``--once`` exits 1 on them, as ``adtrace crawl`` does
     failed: dict[str, str] = field(default_factory=dict)
 
     def refresh(self) -> None:
