@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlparse
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -28,7 +28,7 @@ from crawler.site import on_site, site_of
 from crawler.size_cap import TRUNCATED_KEY
 from crawler.socks import SOCKS_KEY
 from indexer.archive import Fetched, WarcWriter, store_image
-from indexer.archive.reader import ArchiveError, read_raw
+from indexer.archive.reader import ArchiveError, read_http_head
 from indexer.archive.writer import DEFAULT_MAX_FILE_BYTES
 from indexer.model import ImageRef
 
@@ -146,13 +146,14 @@ class ArchiveMiddleware:
 
     def led_to(self, url: str) -> tuple[str, ...]:
         """The addresses ``url`` led to, hop by hop, the last time each was redirected, as
-        the archive has it (the Location of each one's latest 3xx capture, resolved as
-        Scrapy's redirect middleware resolves it); () if it never was.
+        the archive has it (the Location bytes of each one's latest 3xx capture, resolved
+        as Scrapy's redirect middleware resolved them: ``redirect_target``); () if it
+        never was.
 
         A photo, or an ad known by its address, is stored under the address it was
         fetched from; when ``url`` fails on a later run (or no longer redirects), this
-        finds the stored one. An unreadable record, or a Location that is no address,
-        ends the trail where it is."""
+        finds the stored one. An unreadable record, a Location that is no address, or
+        one to a scheme Scrapy does not follow, ends the trail where it is."""
         trail: list[str] = []
         at = url
         while len(trail) < MAX_REDIRECT_HOPS:
@@ -160,16 +161,18 @@ class ArchiveMiddleware:
             if entry is None:
                 break
             try:
-                record = read_raw(self.archive_dir, entry.file, entry.offset)
+                head = read_http_head(self.archive_dir, entry.file, entry.offset)
             except ArchiveError as exc:
                 log.warning("where %s led is not known: %s", at, exc)
                 break
-            location = next((v for k, v in record.headers if k.lower() == "location"), "")
-            if not location.strip():
+            location = _location(head)
+            if not location:
                 break
             try:  # the site's Location, archived as sent: maybe no address at all
-                at = urljoin(at, safe_url_string(location.strip()))
+                at = redirect_target(at, location)
             except ValueError:
+                break
+            if urlparse(at).scheme not in ("http", "https"):  # Scrapy did not follow it
                 break
             if at == url or at in trail:
                 break
@@ -178,6 +181,33 @@ class ArchiveMiddleware:
 
     def engine_stopped(self) -> None:
         self.writer.close()
+
+
+def _location(head: bytes) -> bytes:
+    """The Location value of an archived HTTP head, as bytes: the last one, as Scrapy's
+    Headers reads it; b"" if none."""
+    found = b""
+    for line in head.split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"location":
+            found = value.strip()
+    return found
+
+
+def redirect_target(url: str, location: bytes) -> str:
+    """Where a redirect from ``url`` with this Location goes, resolved as Scrapy's
+    RedirectMiddleware resolves it: from the header's bytes (a byte that is not UTF-8 is
+    %-escaped as it is, UTF-8 as its characters), a ``//`` address takes ``url``'s
+    scheme, and ``url``'s fragment carries over to a target that has none. Raises
+    ValueError for a Location that is no address."""
+    target = safe_url_string(location)
+    if location.startswith(b"//"):
+        target = f"{urlparse(url).scheme}://{target.lstrip('/')}"
+    target = urljoin(url, target)
+    fragment = urlparse(url).fragment
+    if fragment and not urlparse(target).fragment:
+        target = urljoin(target, f"#{fragment}")
+    return target
 
 
 def archive_middleware(crawler: Crawler) -> ArchiveMiddleware | None:

@@ -8,14 +8,19 @@ the original response that holds the payload.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from indexer.archive.digest import hex_from_warc_digest, sha256_hex
 from indexer.model import Capture
+
+T = TypeVar("T")
+_HEAD_CHUNK = 16 * 1024  # read at a time while looking for the end of an HTTP head
 
 
 class ArchiveError(RuntimeError):
@@ -55,17 +60,47 @@ class ArchivedRecord:
 
 def read_raw(root: str | Path, file: str, offset: int) -> ArchivedRecord:
     """The record at (file, offset), digest-checked; a revisit is not resolved."""
+    return _read_at(root, file, offset, lambda record: _to_archived(record, file, offset))
+
+
+def read_http_head(root: str | Path, file: str, offset: int) -> bytes:
+    """The HTTP head of the response or revisit record at (file, offset) as archived:
+    the status line and header lines, the bytes the site sent, without the blank line.
+
+    ``ArchivedRecord.headers`` is text (warcio reads a line as UTF-8, else Latin-1), in
+    which a Latin-1 ``é`` and a UTF-8 ``é`` read the same; what a header said to a
+    client that read its bytes (Scrapy following a redirect) needs the bytes."""
+    return _read_at(root, file, offset, _head_of, parse=False)
+
+
+def _read_at(root: str | Path, file: str, offset: int, read: Callable[[Any], T],
+             parse: bool = True) -> T:
+    """``read`` applied to the record at (file, offset) (its HTTP head parsed by warcio
+    unless ``parse`` is False); any failure to read it is an ArchiveError naming it."""
     path = _safe_path(Path(root), file)
     where = f"{file}@{offset}"
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
-            record = next(iter(ArchiveIterator(fh)))
-            return _to_archived(record, file, offset)
+            return read(next(iter(ArchiveIterator(fh, no_record_parse=not parse))))
     except StopIteration:
         raise ArchiveError(f"{where}: no record at this offset") from None
     except (OSError, EOFError, zlib.error, ArchiveLoadFailed, ValueError) as exc:
         raise ArchiveError(f"{where}: unreadable record ({exc})") from exc
+
+
+def _head_of(record: Any) -> bytes:
+    """The block's bytes up to its first blank line (a revisit's block is the head only)."""
+    stream, head = record.raw_stream, b""
+    while True:
+        chunk = stream.read(_HEAD_CHUNK)
+        start = max(len(head) - 3, 0)  # the blank line may straddle two chunks
+        head += chunk
+        end = head.find(b"\r\n\r\n", start)
+        if end >= 0:
+            return head[:end]
+        if not chunk:
+            return head
 
 
 def read_record(root: str | Path, file: str, offset: int) -> ArchivedRecord:

@@ -8,10 +8,14 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
+from scrapy.http import Headers, Request, Response
+from scrapy.utils.test import get_crawler
+
 from crawler.clock import Clock
 from crawler.middlewares import ArchiveMiddleware
 from indexer.archive import Fetched
-from indexer.archive.reader import read_raw
+from indexer.archive.reader import read_http_head, read_raw
 
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SITE = "http://photos.example"
@@ -99,5 +103,44 @@ def test_header_bytes_are_archived_as_received(tmp_path: Path) -> None:
         assert b"\r\nLocation: /img/caf\xc3\xa9.png\r\nX-Note: x\xe9y\r\n" in block
         record = read_raw(tmp_path / "archive", entry.file, entry.offset)
         assert ("Location", "/img/café.png") in record.headers
+        head = read_http_head(tmp_path / "archive", entry.file, entry.offset)
+        assert head.startswith(b"HTTP/1.1 302 ") and head.endswith(b"\r\nX-Note: x\xe9y")
     assert [read_raw(tmp_path / "archive", e.file, e.offset).type for e in entries] == [
         "response", "revisit"]
+
+
+def scrapy_follows(url: str, headers: list[tuple[bytes, bytes]]) -> tuple[str, ...]:
+    """Where Scrapy's own RedirectMiddleware sends a 302 with these header bytes (the
+    crawl's download handler gives it the site's bytes): the oracle for led_to."""
+    mw = RedirectMiddleware.from_crawler(get_crawler())
+    got = mw.process_response(Request(url), Response(url, status=302, headers=Headers(headers)))
+    return (got.url,) if isinstance(got, Request) else ()
+
+
+def test_the_trail_goes_where_scrapy_went_from_the_location_s_bytes(tmp_path: Path) -> None:
+    """The archived Location's bytes are resolved as Scrapy resolved them when it
+    followed the redirect: a Latin-1 é is %E9 and a UTF-8 one %C3%A9 (warcio's text
+    of the head reads both as é), ``//`` and ``///`` take the scheme, a query byte, a
+    fragment carried over, the last of two Locations; a scheme Scrapy does not follow
+    ends the trail."""
+    mw = middleware(tmp_path)
+    cases = {
+        "/latin1.png": [(b"Location", b"/img/caf\xe9.png")],
+        "/utf8.png": [(b"Location", b"/img/caf\xc3\xa9.png")],
+        "/scheme.png": [(b"Location", b"//cdn.example/a b.png")],
+        "/slashes.png": [(b"Location", b"///cdn.example/c.png")],
+        "/query.png": [(b"Location", b"d.png?n=\xe9 1")],
+        "/frag.png#top": [(b"Location", b"/e.png")],
+        "/two.png": [(b"Location", b"/first.png"), (b"Location", b"/second.png")],
+        "/ftp.png": [(b"Location", b"ftp://files.example/f.png")],
+    }
+    expected = {}
+    for path, headers in cases.items():
+        mw.writer.write(Fetched(url=SITE + path, status=302, body=b"", fetched_at=AT,
+                                headers=[(k.decode(), v.decode("latin-1")) for k, v in headers]))
+        expected[path] = scrapy_follows(SITE + path, headers)
+    assert expected["/latin1.png"] == (SITE + "/img/caf%E9.png",)  # the oracle tells them apart
+    assert expected["/utf8.png"] == (SITE + "/img/caf%C3%A9.png",)
+    assert expected["/ftp.png"] == ()
+    assert {path: mw.led_to(SITE + path) for path in cases} == expected
+    mw.writer.close()
