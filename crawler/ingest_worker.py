@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import ctypes
 import logging
 import os
 import queue
@@ -42,13 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from crawler import gc_policy
+from crawler.parent_death import end_with_parent
 from crawler.run import ONE_BLAS_THREAD
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUEUE_BATCHES = 8  # batches handed over, not yet sent (they hold image bytes): the bound
 READY_TIMEOUT_S = 120.0  # of silence: a spool replay that says how far it is may take longer
 REPLAY_REPORT_S = 1.0  # how often a replay in the worker says how far it is
-PR_SET_PDEATHSIG = 1
 
 log = logging.getLogger(__name__)
 
@@ -209,13 +208,9 @@ class WorkerClient:
 
 # --------------------------------------------------------------------------- worker side
 def _die_with_parent(parent_pid: int) -> None:
-    """Be killed when the crawl process dies, however it dies (Linux); elsewhere the
-    worker ends when its pipe closes."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the line above
-        os._exit(1)
+    """Be killed when the crawl process dies, however it dies (SIGKILL: nothing more may
+    be written)."""
+    end_with_parent(parent_pid, signal.SIGKILL)
 
 
 def serve(inbox: Connection, outbox: Connection) -> int:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
 from datetime import datetime
 from typing import Any
 
 from crawler import gc_policy
 from crawler.clock import Clock
+from crawler.parent_death import end_with_parent
 from crawler.register import source_from_dict
 from crawler.run import STAT_KEYS
 from crawler.settings import scrapy_settings
@@ -184,6 +187,8 @@ def _stats(crawler: Any) -> dict[str, Any]:
 
 def main() -> int:
     job = json.load(sys.stdin)
+    if job.get("parent_pid"):  # adtrace crawl/schedule killed: stop as on Ctrl-C
+        end_with_parent(int(job["parent_pid"]), signal.SIGTERM)
     real_stdout = sys.stdout
     sys.stdout = sys.stderr  # keep stdout for the one JSON answer
     try:
@@ -193,9 +198,12 @@ def main() -> int:
         return 1
     finally:
         sys.stdout = real_stdout
-    json.dump(result, real_stdout)
-    real_stdout.write("\n")
-    real_stdout.flush()
+    try:
+        real_stdout.write(json.dumps(result) + "\n")
+        real_stdout.flush()
+    except BrokenPipeError:  # the parent is gone: the run record says what the crawl did
+        os.dup2(os.open(os.devnull, os.O_WRONLY), real_stdout.fileno())  # no flush at exit
+        return 1
     return 0
 
 

@@ -168,6 +168,7 @@ def child_command() -> tuple[list[str], dict[str, str]]:
 
 def _run_child(job: dict[str, Any], progress: bool, timeout: float | None) -> CrawlStats:
     cmd, env = child_command()
+    job = {**job, "parent_pid": os.getpid()}  # the child stops if this process is killed
     started = datetime.now().timestamp()
     try:
         proc = subprocess.run(

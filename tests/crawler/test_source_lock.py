@@ -249,3 +249,71 @@ def _wait_for_finished_run(store_url: str, source_id: str) -> None:
             return
         cue.wait(0.1)
     pytest.fail(f"{source_id}: no finished run recorded")
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie no one has reaped yet has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc/*/stat: the field after the
+    state, which follows the command name in parentheses)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_crawl_whose_adtrace_crawl_is_killed_stops_and_frees_its_source(
+        site: FixtureSite, tmp_path: Path) -> None:
+    """``adtrace crawl`` killed with SIGKILL (an operator, the OOM killer) while its
+    crawl process fetches: that process stops as on Ctrl-C (the run is on record as
+    ``shutdown``, so it removes nothing by absence), its ingest worker goes with it, and
+    the source's lock is free: the crawl started again is not refused."""
+    import threading
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    store, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    args = ["crawl", "--dir", str(sources), "--store", store, "--archive", str(archive),
+            "--quiet"]
+    site.slow.add("/ad/2")
+    cli = subprocess.Popen([sys.executable, "-m", "adtrace.cli", *args], cwd=REPO,
+                           env=dict(os.environ, PYTHONPATH=str(REPO)),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert site.wait_for_arrival("/ad/2")
+        holder = source_lock.under_way(archive, "fixture-site")
+        assert holder is not None and holder.pid != cli.pid
+        crawl_pid = holder.pid
+        children = _children(crawl_pid)  # its worker, started before the first request
+        assert len(children) == 1
+        worker_pid = children[0]
+        cli.send_signal(signal.SIGKILL)
+        cli.wait(timeout=30)
+    finally:
+        site.release.set()
+    cue = threading.Event()
+    for _ in range(600):  # 60 s at most
+        if not _alive(crawl_pid) and not _alive(worker_pid):
+            break
+        cue.wait(0.1)
+    assert not _alive(crawl_pid) and not _alive(worker_pid)
+    db = open_store(store)
+    try:
+        assert db.crawl_runs("fixture-site", limit=1)[0].finish_reason == "shutdown"
+    finally:
+        db.close()
+    assert main(args) == 0  # not refused: the lock went with the crawl process
