@@ -189,8 +189,8 @@ def _location(head: bytes) -> bytes:
     found = b""
     for line in head.split(b"\r\n")[1:]:
         name, colon, value = line.partition(b":")
-        if colon and name.strip().lower() == b"location":
-            found = value.strip()
+        if colon and name.strip(b" \t").lower() == b"location":
+            found = value.strip(b" \t")  # the separator's space: the value is as received
     return found
 
 
@@ -199,7 +199,7 @@ def redirect_target(url: str, location: bytes) -> str:
     RedirectMiddleware resolves it: from the header's bytes (a byte that is not UTF-8 is
     %-escaped as it is, UTF-8 as its characters), a ``//`` address takes ``url``'s
     scheme, and ``url``'s fragment carries over to a target that has none. Raises
-    ValueError for a Location that is no address."""
+    ValueError for a Location that is no address (Scrapy's Request refused it)."""
     target = safe_url_string(location)
     if location.startswith(b"//"):
         target = f"{urlparse(url).scheme}://{target.lstrip('/')}"
@@ -207,7 +207,7 @@ def redirect_target(url: str, location: bytes) -> str:
     fragment = urlparse(url).fragment
     if fragment and not urlparse(target).fragment:
         target = urljoin(target, f"#{fragment}")
-    return target
+    return Request(target).url
 
 
 def archive_middleware(crawler: Crawler) -> ArchiveMiddleware | None:

@@ -18,6 +18,8 @@ from indexer.archive.files import write_all
 from indexer.model import Capture
 
 INDEX_FILE = "captures.jsonl"
+# the answers Scrapy's RedirectMiddleware follows (a 300, 304 or 305 it does not)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,14 @@ class CaptureIndex:
         return self._latest.get(url)
 
     def last_redirect(self, url: str) -> IndexEntry | None:
-        """The latest capture of ``url`` that answered with a redirect (3xx), even when
-        later captures of it did not: where an address led, once the site stops saying."""
+        """The latest capture of ``url`` that answered with a redirect Scrapy follows
+        (REDIRECT_STATUSES), even when later captures of it did not: where an address
+        led, once the site stops saying."""
         return self._redirects.get(url)
 
     def _keep(self, entry: IndexEntry) -> None:
         self._latest[entry.url] = entry
-        if 300 <= entry.status < 400:
+        if entry.status in REDIRECT_STATUSES:
             self._redirects[entry.url] = entry
 
     def add(self, entry: IndexEntry) -> None:

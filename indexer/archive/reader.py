@@ -21,6 +21,7 @@ from indexer.model import Capture
 
 T = TypeVar("T")
 _HEAD_CHUNK = 16 * 1024  # read at a time while looking for the end of an HTTP head
+MAX_HEAD_BYTES = 17 * 1024 * 1024  # crawler.http_handler reads 1000 headers of 16 KiB at most
 
 
 class ArchiveError(RuntimeError):
@@ -90,17 +91,20 @@ def _read_at(root: str | Path, file: str, offset: int, read: Callable[[Any], T],
 
 
 def _head_of(record: Any) -> bytes:
-    """The block's bytes up to its first blank line (a revisit's block is the head only)."""
-    stream, head = record.raw_stream, b""
-    while True:
+    """The block's bytes up to its first blank line (a revisit's block is the head only).
+    Every head this archive writes ends in one: a block without it, within the largest
+    head the crawl reads, is a record cut short or damaged."""
+    stream, head = record.raw_stream, bytearray()
+    while len(head) <= MAX_HEAD_BYTES:
         chunk = stream.read(_HEAD_CHUNK)
         start = max(len(head) - 3, 0)  # the blank line may straddle two chunks
         head += chunk
         end = head.find(b"\r\n\r\n", start)
         if end >= 0:
-            return head[:end]
+            return bytes(head[:end])
         if not chunk:
-            return head
+            break
+    raise ValueError(f"no end of the HTTP head in its first {len(head)} bytes")
 
 
 def read_record(root: str | Path, file: str, offset: int) -> ArchivedRecord:

@@ -8,6 +8,7 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.http import Headers, Request, Response
 from scrapy.utils.test import get_crawler
@@ -15,7 +16,7 @@ from scrapy.utils.test import get_crawler
 from crawler.clock import Clock
 from crawler.middlewares import ArchiveMiddleware
 from indexer.archive import Fetched
-from indexer.archive.reader import read_http_head, read_raw
+from indexer.archive.reader import ArchiveError, read_http_head, read_raw
 
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SITE = "http://photos.example"
@@ -113,7 +114,11 @@ def scrapy_follows(url: str, headers: list[tuple[bytes, bytes]]) -> tuple[str, .
     """Where Scrapy's own RedirectMiddleware sends a 302 with these header bytes (the
     crawl's download handler gives it the site's bytes): the oracle for led_to."""
     mw = RedirectMiddleware.from_crawler(get_crawler())
-    got = mw.process_response(Request(url), Response(url, status=302, headers=Headers(headers)))
+    try:
+        got = mw.process_response(Request(url), Response(url, status=302,
+                                                         headers=Headers(headers)))
+    except ValueError:  # a Location its Request refuses: nothing was followed
+        return ()
     return (got.url,) if isinstance(got, Request) else ()
 
 
@@ -121,26 +126,63 @@ def test_the_trail_goes_where_scrapy_went_from_the_location_s_bytes(tmp_path: Pa
     """The archived Location's bytes are resolved as Scrapy resolved them when it
     followed the redirect: a Latin-1 é is %E9 and a UTF-8 one %C3%A9 (warcio's text
     of the head reads both as é), ``//`` and ``///`` take the scheme, a query byte, a
-    fragment carried over, the last of two Locations; a scheme Scrapy does not follow
-    ends the trail."""
+    fragment carried over, the last of two Locations, a control byte before ``///``
+    kept; a scheme Scrapy does not follow, or an address its Request refuses, ends the
+    trail."""
     mw = middleware(tmp_path)
+    secure = SITE.replace("http:", "https:")
     cases = {
-        "/latin1.png": [(b"Location", b"/img/caf\xe9.png")],
-        "/utf8.png": [(b"Location", b"/img/caf\xc3\xa9.png")],
-        "/scheme.png": [(b"Location", b"//cdn.example/a b.png")],
-        "/slashes.png": [(b"Location", b"///cdn.example/c.png")],
-        "/query.png": [(b"Location", b"d.png?n=\xe9 1")],
-        "/frag.png#top": [(b"Location", b"/e.png")],
-        "/two.png": [(b"Location", b"/first.png"), (b"Location", b"/second.png")],
-        "/ftp.png": [(b"Location", b"ftp://files.example/f.png")],
+        SITE + "/latin1.png": [(b"Location", b"/img/caf\xe9.png")],
+        SITE + "/utf8.png": [(b"Location", b"/img/caf\xc3\xa9.png")],
+        SITE + "/scheme.png": [(b"Location", b"//cdn.example/a b.png")],
+        SITE + "/slashes.png": [(b"Location", b"///cdn.example/c.png")],
+        SITE + "/control.png": [(b"Location", b"\x0b///cdn.example/c.png")],
+        SITE + "/query.png": [(b"Location", b"d.png?n=\xe9 1")],
+        SITE + "/frag.png#top": [(b"Location", b"/e.png")],
+        SITE + "/two.png": [(b"Location", b"/first.png"), (b"Location", b"/second.png")],
+        SITE + "/ftp.png": [(b"Location", b"ftp://files.example/f.png")],
+        secure + "/no-scheme.png": [(b"Location", b"http:x.png")],
     }
     expected = {}
-    for path, headers in cases.items():
-        mw.writer.write(Fetched(url=SITE + path, status=302, body=b"", fetched_at=AT,
+    for url, headers in cases.items():
+        mw.writer.write(Fetched(url=url, status=302, body=b"", fetched_at=AT,
                                 headers=[(k.decode(), v.decode("latin-1")) for k, v in headers]))
-        expected[path] = scrapy_follows(SITE + path, headers)
-    assert expected["/latin1.png"] == (SITE + "/img/caf%E9.png",)  # the oracle tells them apart
-    assert expected["/utf8.png"] == (SITE + "/img/caf%C3%A9.png",)
-    assert expected["/ftp.png"] == ()
-    assert {path: mw.led_to(SITE + path) for path in cases} == expected
+        expected[url] = scrapy_follows(url, headers)
+    assert expected[SITE + "/latin1.png"] == (SITE + "/img/caf%E9.png",)  # told apart
+    assert expected[SITE + "/utf8.png"] == (SITE + "/img/caf%C3%A9.png",)
+    assert expected[SITE + "/ftp.png"] == expected[secure + "/no-scheme.png"] == ()
+    assert {url: mw.led_to(url) for url in cases} == expected
     mw.writer.close()
+
+
+def test_only_the_answers_scrapy_follows_make_a_trail(tmp_path: Path) -> None:
+    """A 300 (choices) or 304 with a Location was not followed by Scrapy: the trail
+    keeps the latest redirect it did follow."""
+    mw = middleware(tmp_path)
+    answer(mw, "/a.png", 302, "/b.png")
+    answer(mw, "/a.png", 300, "/choice.png")
+    answer(mw, "/c.png", 304, "/d.png")
+    assert mw.led_to(SITE + "/a.png") == (SITE + "/b.png",)
+    assert mw.led_to(SITE + "/c.png") == ()
+    mw.writer.close()
+
+
+def test_a_head_cut_short_is_an_archive_error(tmp_path: Path) -> None:
+    """A record whose head has no end (its block cut inside the head) is damaged: an
+    ArchiveError, and the trail ends, rather than an address made of half a header."""
+    mw = middleware(tmp_path)
+    answer(mw, "/a.png", 302, "/img/" + "a-rather-long-name" * 4 + ".png")
+    entry = mw.writer.index.last_redirect(SITE + "/a.png")
+    assert entry is not None
+    mw.writer.close()
+    warc = tmp_path / "archive" / entry.file
+    member = zlib.decompressobj(31).decompress(warc.read_bytes()[entry.offset:])
+    head_at = member.index(b"HTTP/1.1 302")
+    cut = member[:head_at + 40]  # within the Location line, its Content-Length kept
+    packed = zlib.compressobj(9, zlib.DEFLATED, 31)
+    warc.write_bytes(warc.read_bytes()[:entry.offset] + packed.compress(cut) + packed.flush())
+    with pytest.raises(ArchiveError, match="no end of the HTTP head"):
+        read_http_head(tmp_path / "archive", entry.file, entry.offset)
+    reopened = middleware(tmp_path)
+    assert reopened.led_to(SITE + "/a.png") == ()
+    reopened.writer.close()
