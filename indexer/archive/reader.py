@@ -132,6 +132,8 @@ def read_capture(root: str | Path, capture: Capture) -> ArchivedRecord:
 def _to_archived(record, file: str, offset: int) -> ArchivedRecord:  # noqa: ANN001
     headers = record.rec_headers
     rtype = headers.get_header("WARC-Type") or ""
+    if not rtype:  # warcio reads a member cut inside its WARC headers as an empty record
+        raise ValueError("no WARC-Type: the record is cut short in its WARC headers")
     payload = record.raw_stream.read()
     declared = hex_from_warc_digest(headers.get_header("WARC-Payload-Digest") or "")
     http = record.http_headers

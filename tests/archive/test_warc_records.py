@@ -138,3 +138,25 @@ def test_a_compressed_payload_is_stored_as_it_is_and_reads_back(
     with open(tmp_path / capture.warc_file, "rb") as fh:
         assert [r.rec_type for r in ArchiveIterator(fh)] == ["response", "request"]
     assert archive_verify(tmp_path).ok
+
+
+@pytest.mark.parametrize("keep", [9, 30, 100])
+def test_a_record_cut_inside_its_warc_headers_is_an_archive_error(
+        tmp_path: Path, keep: int) -> None:
+    """A gzip member that ends inside the WARC headers (a damaged copy of the file):
+    warcio reads it as a record with no type, no URL and no payload; the reader says it
+    is damaged instead of handing that empty record on (to the UI, to verify)."""
+    import zlib
+
+    from indexer.archive.reader import ArchiveError, read_http_head, read_raw
+
+    with WarcWriter(tmp_path) as writer:
+        capture = writer.write(_fetched())
+    warc = tmp_path / capture.warc_file
+    member = gzip.decompress(warc.read_bytes()[capture.warc_offset:])
+    packed = zlib.compressobj(9, zlib.DEFLATED, 31)
+    warc.write_bytes(warc.read_bytes()[:capture.warc_offset]
+                     + packed.compress(member[:keep]) + packed.flush())
+    for read in (read_raw, read_http_head):
+        with pytest.raises(ArchiveError, match=f"{capture.warc_file}@{capture.warc_offset}"):
+            read(tmp_path, capture.warc_file, capture.warc_offset)
