@@ -146,9 +146,9 @@ class ArchiveMiddleware:
 
     def led_to(self, url: str) -> tuple[str, ...]:
         """The addresses ``url`` led to, hop by hop, the last time each was redirected, as
-        the archive has it (the Location bytes of each one's latest 3xx capture, resolved
-        as Scrapy's redirect middleware resolved them: ``redirect_target``); () if it
-        never was.
+        the archive has it (the Location bytes of each one's latest capture that Scrapy
+        followed as a redirect, resolved as it resolved them: ``redirect_target``); () if
+        it never was.
 
         A photo, or an ad known by its address, is stored under the address it was
         fetched from; when ``url`` fails on a later run (or no longer redirects), this

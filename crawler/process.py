@@ -187,7 +187,7 @@ def _stats(crawler: Any) -> dict[str, Any]:
 
 def main() -> int:
     job = json.load(sys.stdin)
-    if job.get("parent_pid"):  # adtrace crawl/schedule killed: stop as on Ctrl-C
+    if job.get("parent_pid"):  # adtrace crawl/schedule killed: stop gracefully
         end_with_parent(int(job["parent_pid"]), signal.SIGTERM)
     real_stdout = sys.stdout
     sys.stdout = sys.stderr  # keep stdout for the one JSON answer
