@@ -207,12 +207,6 @@ class WorkerClient:
 
 
 # --------------------------------------------------------------------------- worker side
-def _die_with_parent(parent_pid: int) -> None:
-    """Be killed when the crawl process dies, however it dies (SIGKILL: nothing more may
-    be written)."""
-    end_with_parent(parent_pid, signal.SIGKILL)
-
-
 def serve(inbox: Connection, outbox: Connection) -> int:
     """Handle messages until "finish" (or the crawl process is gone)."""
     from crawler.ingest_core import IngestCore
@@ -278,7 +272,7 @@ def _handle(core: Any, message: tuple[Any, ...]) -> Any:
 def main(argv: list[str]) -> int:
     inbox = Connection(int(argv[0]), writable=False)
     outbox = Connection(int(argv[1]), readable=False)
-    _die_with_parent(int(argv[2]))
+    end_with_parent(int(argv[2]), signal.SIGKILL)  # the crawl died: nothing more is written
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
     return serve(inbox, outbox)

@@ -21,8 +21,8 @@ PR_SET_PDEATHSIG = 1
 def end_with_parent(parent_pid: int, signum: int) -> None:
     """Be sent ``signum`` when the parent dies, however it dies; a parent already gone
     (it died before this call, and another process adopted this one) ends this process
-    at once. Elsewhere than Linux nothing is asked (the worker still ends when its pipe
-    closes)."""
+    at once. Elsewhere than Linux nothing is asked (an ingest worker still ends when its
+    pipe closes; a crawl process when it is done)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)

@@ -323,8 +323,9 @@ class GenericSpider(scrapy.Spider):
         listings are not HTML, crawler.spiders.board_api) overrides this one step and
         keeps the rest: de-duplication, revisits, completeness, the ad pages, the
         pipeline. Raising marks the run's listings incomplete, with the reason."""
-        if _not_a_page(response):  # JSON: the selectors cannot read it (a custom spider can)
-            raise NotAPage(_not_a_page(response))
+        unreadable = _not_a_page(response)
+        if unreadable:  # JSON: the selectors cannot read it (a custom spider can)
+            raise NotAPage(unreadable)
         sel = response.selector
         base = get_base_url(response)  # the page's <base href>, as a browser reads links
         ads, bad_ads = checked_links(sel, self.source.selectors.ad_links, base)
@@ -345,12 +346,13 @@ class GenericSpider(scrapy.Spider):
             site_ad_id = known_id or ad_id_of(self.source, response.url)
             yield self._removal(site_ad_id, response.url, capture, f"http {response.status}")
             return
-        if response.meta.get(TRUNCATED_KEY) or _not_a_page(response):
-            why = (f"ad page {_not_a_page(response)}" if not response.meta.get(TRUNCATED_KEY) else
-                   "ad page larger than the page size cap (archived truncated, not read)")
+        truncated, unreadable = response.meta.get(TRUNCATED_KEY), _not_a_page(response)
+        if truncated or unreadable:
+            why = ("ad page larger than the page size cap (archived truncated, not read)"
+                   if truncated else f"ad page {unreadable}")
             self.record_error(response.url,
                               self._also_unidentified(why, response.meta, response.url),
-                              "too_large" if response.meta.get(TRUNCATED_KEY) else "page")
+                              "too_large" if truncated else "page")
             return
         jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
