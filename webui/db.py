@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from indexer.store.sqlite_wal import into_wal
+
 USERS_DDL = """CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     password_hash TEXT NOT NULL,
@@ -95,6 +97,7 @@ CREATE TABLE IF NOT EXISTS alert_email (
 """
 
 FILENAME = "accounts.sqlite3"
+BUSY_TIMEOUT_S = 10.0
 
 
 def accounts_path(data_dir: str | Path) -> Path:
@@ -109,11 +112,14 @@ def connect(data_dir: str | Path, *, schema: bool = True) -> sqlite3.Connection:
     append-only triggers are put back on every open all the same."""
     path = accounts_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                           check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     if schema:
-        conn.execute("PRAGMA journal_mode=WAL")  # kept in the file once set
+        # kept in the file once set; web workers starting at once on a new data folder
+        # would have it refused for a moment (sqlite_wal)
+        into_wal(conn, BUSY_TIMEOUT_S)
         conn.executescript(SCHEMA)
         _migrate(conn)
     else:

@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from indexer.store.base import StoreError
+from indexer.store.sqlite_wal import into_wal
 
 # 2: the tables other store modules add (assessments, corrections, counts, source
 # history, holds, signal reasons, image index) are made here at open, once, not each
@@ -28,6 +29,7 @@ from indexer.store.base import StoreError
 # its counts, kept exact by them, are kept (no recount). Also facet_totals: the counts
 # over all sources, summed once from the per-source ones (sqlite_totals).
 SCHEMA_VERSION = 3
+BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another's write lock
 
 MMAP_BYTES = 1 << 31  # address space, not memory: 2 GiB, SQLite's own cap in most builds
 
@@ -132,15 +134,22 @@ CREATE VIRTUAL TABLE IF NOT EXISTS versions_fts USING fts5(
 def connect(path: str) -> sqlite3.Connection:
     """Open one connection with the pragmas every connection needs.
 
-    WAL lets the web UI read while a crawl writes; busy_timeout makes a second writer
-    wait instead of failing; isolation_level=None so transactions are explicit.
+    WAL lets the web UI read while a crawl writes (set as sqlite_wal.into_wal sets it: a
+    new file that other processes open at once refuses it for a moment); busy_timeout
+    makes a second writer wait instead of failing; isolation_level=None so transactions
+    are explicit.
     """
-    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                           check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    try:
+        into_wal(conn, BUSY_TIMEOUT_S)
+    except BaseException:
+        conn.close()
+        raise
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=OFF")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA temp_store=MEMORY")  # the per-search match set
     # Reads through a memory map: a search's row and entity lookups at 1M ads are random
