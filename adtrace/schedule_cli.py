@@ -1,7 +1,9 @@
 """``adtrace schedule [--once] [--source ID]``: crawl each enabled source at its interval.
 
 Without ``--once`` it runs until SIGINT or SIGTERM, which stop it cleanly between runs
-(a crawl under way finishes first and is recorded). ``--once`` crawls the sources that
+(a crawl under way finishes first and is recorded). Ctrl-C from the terminal reaches the
+crawl under way too, which then stops gracefully, as Scrapy stops on Ctrl-C
+(crawler.interrupts). ``--once`` crawls the sources that
 are due now and exits (what cron jobs and tests use). The source register is read again
 before each start (crawler.schedule): what it no longer approves is not started.
 """
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("schedule", help="crawl each enabled source at its interval until "
-                       "stopped (SIGINT/SIGTERM stop between runs)",
+                       "stopped (SIGINT/SIGTERM stop between runs; Ctrl-C in the terminal also "
+                       "stops a run under way gracefully)",
                        epilog="The source files are read again before each start: a file "
                        "removed, disabled or made invalid is not started again (a run under "
                        "way finishes), a changed one applies from its next run, a new one is "
@@ -69,7 +72,9 @@ def run_schedule(args: argparse.Namespace) -> int:
         return 1 if _concerned(scheduler.errors, args.source) or scheduler.failed else 0
 
     def stop(signum: int, frame: Any) -> None:
-        say(f"signal {signal.Signals(signum).name}: stopping after the current run")
+        say(f"signal {signal.Signals(signum).name}: stopping after the current run"
+            + (" (Ctrl-C in the terminal stops it gracefully)" if signum == signal.SIGINT
+               else ""))
         scheduler.stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crawler.register import SourceError
+    from crawler.run import CrawlInterrupted
     from crawler.source import Source
 
 
@@ -210,7 +211,7 @@ def run_crawl(args: argparse.Namespace) -> int:
         return run_crawl_status(args)
     from adtrace import settings
     from adtrace.cli import CommandError
-    from crawler.run import CrawlError, crawl
+    from crawler.run import CrawlError, CrawlInterrupted, crawl
 
     valid, errors = load_register(args.dir)
     sources = select_sources(valid, args.source, named_disabled=True, verb="crawl",
@@ -224,6 +225,12 @@ def run_crawl(args: argparse.Namespace) -> int:
                       settings={"ADTRACE_REVISIT_ALL": True} if args.revisit_all else None)
     except CrawlError as exc:
         raise CommandError(str(exc)) from exc
+    except CrawlInterrupted as stopped:  # Ctrl-C: the crawl processes have stopped
+        for line in stopped.stats.lines():
+            print(line)
+        print(f"interrupted: {interrupted_how(stopped)}; cross-ad signals and alerts "
+              "were not refreshed (the next crawl refreshes them)", file=sys.stderr)
+        return 130
     for line in stats.lines():
         print(line)
     # --- after every crawl: cross-ad signals, then saved searches and watch lists. The
@@ -239,6 +246,21 @@ def run_crawl(args: argparse.Namespace) -> int:
     for sid, why in unreached.items():
         print(f"{sid}: {why}", file=sys.stderr)
     return 1 if stats.refused() or not_crawled or unreached else 0
+
+
+def interrupted_how(stopped: CrawlInterrupted) -> str:
+    """What a Ctrl-C left, said after the crawl processes stopped: from how each run
+    ended (two Ctrl-Cs while a crawl process starts are one to it: a graceful stop)."""
+    if stopped.failure:
+        return f"and a crawl process failed meanwhile: {stopped.failure}"
+    ended = [s for s in stopped.stats.sources.values() if not s.refused]
+    if ended and all(s.finish_reason == "shutdown" for s in ended):
+        return ("the crawl stopped early and gracefully: what it fetched is archived and "
+                "stored (runs on record as shutdown)")
+    if not ended and stopped.stats.sources:
+        return "no crawl had begun"
+    return ("the crawl stopped at once: what it fetched is archived; a run stopped so is "
+            "on record as unfinished, and the next crawl resumes it")
 
 
 def run_archive_verify(args: argparse.Namespace) -> int:

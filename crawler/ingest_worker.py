@@ -16,7 +16,10 @@ process is gone). Messages are pickled tuples:
 The worker dies with the crawl process (``PR_SET_PDEATHSIG``): a killed crawl must not
 leave a writer behind that stores ads after the next crawl read which ads it knows.
 What was sent but not yet written when a kill came is in the WARC and not in the store,
-so the next run fetches it again, as for a kill inside one process.
+so the next run fetches it again, as for a kill inside one process. It follows its
+crawl process alone: it runs with SIGINT blocked (crawler.interrupts), so a terminal's
+Ctrl-C does not end it (the crawl it serves stops gracefully on that Ctrl-C, and sends
+it its last ads).
 
 ``WorkerClient`` is the crawl side. Sending happens on a thread through a small bounded
 queue: the reactor hands a batch over and goes on fetching, and waits only when the
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import gc_policy
+from crawler.interrupts import blocked_sigint
 from crawler.parent_death import end_with_parent
 from crawler.run import ONE_BLAS_THREAD
 
@@ -69,9 +73,13 @@ class WorkerClient:
             p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
         env.update(ONE_BLAS_THREAD)
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "crawler.ingest_worker", str(to_r), str(from_w),
-                 str(os.getpid())], pass_fds=(to_r, from_w), env=env, stdin=subprocess.DEVNULL)
+            # SIGINT blocked for good: a Ctrl-C meant for the crawl (which then stops
+            # gracefully and sends its last ads) must not end the worker that stores them
+            with blocked_sigint():
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "crawler.ingest_worker", str(to_r), str(from_w),
+                     str(os.getpid())], pass_fds=(to_r, from_w), env=env,
+                    stdin=subprocess.DEVNULL)
         finally:
             os.close(to_r)
             os.close(from_w)

@@ -4,6 +4,13 @@ A Twisted reactor cannot be restarted in one process, and tests and the demo cra
 many times, so every crawl runs here. The job (JSON on stdin) names the sources, the
 store, the archive and the clock; the per-source stats come back as one JSON object on
 stdout. Everything else (logs, progress) goes to stderr.
+
+Ctrl-C stops the crawl as Scrapy stops it: gracefully on the first, at once on the
+second. The command starts this process with SIGINT blocked (crawler.interrupts), and
+it is unblocked once Scrapy's handler is in place, so a Ctrl-C while the process starts
+is taken then. Started otherwise (by hand), a Ctrl-C before that ends it with 130 and a
+line saying it was interrupted before it began fetching (Scrapy is imported in
+``run_job``, so most of that start-up is inside ``main``).
 """
 
 from __future__ import annotations
@@ -19,9 +26,6 @@ from typing import Any
 from crawler import gc_policy
 from crawler.clock import Clock
 from crawler.parent_death import end_with_parent
-from crawler.register import source_from_dict
-from crawler.run import STAT_KEYS
-from crawler.settings import scrapy_settings
 from crawler.source import Source
 from indexer.crawl_runs import error_kinds_of
 
@@ -81,6 +85,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from scrapy.crawler import Crawler, CrawlerProcess
 
     from crawler import source_lock
+    from crawler.register import source_from_dict
+    from crawler.settings import scrapy_settings
     from indexer.model import to_iso, utcnow
 
     sources: list[Source] = [source_from_dict(s) for s in job["sources"]]
@@ -89,6 +95,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     process = CrawlerProcess({"LOG_LEVEL": job.get("log_level", "WARNING")})
     levels: list[int] = []
     crawlers: dict[str, Crawler] = {}
+    sigint = _SigintWhenRunning()
     failures: list[str] = []
     refused: dict[str, str] = {}
     for source in sources:
@@ -117,15 +124,88 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                              known_ads_unread=unknown)
         done.addErrback(_failed, source.id, failures)
         done.addBoth(_released, lock)
+        sigint.wait_for(crawler, done)
     _quiet_scrapy_below(min(levels, default=logging.NOTSET))
     logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_no_network_traceback)
     gc_policy.for_long_run()
     if crawlers:
+        sigint.arm()
         process.start()
     if failures:
         raise CrawlFailed("; ".join(failures))
     return {s.id: {"refused": refused[s.id]} if s.id in refused else _stats(crawlers[s.id])
             for s in sources}
+
+
+class _SigintWhenRunning:
+    """Unblocks SIGINT (the command started this process with it blocked:
+    crawler.interrupts) once Scrapy's handler is in place (the reactor has run its
+    startup triggers) and every crawler of the job has its engine running or has ended:
+    a graceful stop then closes each spider as a run that ended (``shutdown``, recorded
+    by crawler.pipelines), and a Ctrl-C that came meanwhile is taken then. Taken before
+    an engine ran, Scrapy's stop found it "not running" and stopped the reactor with
+    that spider neither closed nor its run recorded.
+
+    Checked when an engine starts, not on a timer: a small site is crawled in tens of
+    milliseconds, and a check that came after its crawl had ended took the Ctrl-C too
+    late to stop anything."""
+
+    RECHECK_S = 0.001  # an engine sets ``running`` just after its engine_started signal
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, Any] = {}
+        self._armed = False
+
+    def wait_for(self, crawler: Any, done: Any) -> None:
+        """Wait for this crawler's engine too, or for its crawl to be ``done``."""
+        from scrapy import signals
+
+        self._waiting[id(crawler)] = crawler
+        crawler.signals.connect(self._engine_started, signal=signals.engine_started)
+        done.addBoth(self._ended, id(crawler))
+
+    def arm(self) -> None:
+        """Check first on the reactor's first turn, after its startup triggers (Scrapy's
+        handler is one)."""
+        from twisted.internet import reactor
+
+        reactor.callWhenRunning(self._armed_now)
+
+    def _armed_now(self) -> None:
+        self._armed = True
+        self._check_soon()
+
+    def _engine_started(self, **_: Any) -> None:
+        self._check_soon()
+
+    def _ended(self, result: Any, key: int) -> Any:
+        self._waiting.pop(key, None)
+        self._check_soon()
+        return result
+
+    def _check_soon(self) -> None:
+        from twisted.internet import reactor
+
+        reactor.callLater(0, self._check)
+
+    def _check(self) -> None:
+        from twisted.internet import reactor
+
+        from crawler.interrupts import take_sigint
+
+        if not self._armed:
+            return
+        starting = False
+        for key, crawler in list(self._waiting.items()):
+            engine = crawler.engine
+            if engine is not None and engine.running:
+                del self._waiting[key]
+            elif engine is not None and engine.start_time is not None:
+                starting = True  # its engine_started signal was sent: running is next
+        if not self._waiting:
+            take_sigint()
+        elif starting:
+            reactor.callLater(self.RECHECK_S, self._check)
 
 
 def _level(value: Any) -> int:
@@ -174,6 +254,8 @@ def _released(result: Any, lock: int) -> Any:
 
 
 def _stats(crawler: Any) -> dict[str, Any]:
+    from crawler.run import STAT_KEYS
+
     stats = crawler.stats.get_stats() if crawler.stats else {}
     out: dict[str, Any] = {k: int(stats.get(f"adtrace/{k}", 0)) for k in STAT_KEYS}
     out["error_kinds"] = dict(error_kinds_of(stats))
@@ -183,6 +265,9 @@ def _stats(crawler: Any) -> dict[str, Any]:
     out["duration"] = float(stats.get("adtrace/duration", stats.get("elapsed_time_seconds", 0.0)))
     out["finish_reason"] = str(stats.get("finish_reason", ""))
     return out
+
+
+INTERRUPTED_EXIT = 130  # as a shell says it (started by hand: see the module docstring)
 
 
 def main() -> int:
@@ -196,6 +281,9 @@ def main() -> int:
     except CrawlFailed as exc:
         print(f"crawl failed: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C before Scrapy took SIGINT over: nothing fetched yet
+        print("crawl interrupted before it began fetching", file=sys.stderr)
+        return INTERRUPTED_EXIT
     finally:
         sys.stdout = real_stdout
     try:

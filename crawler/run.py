@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.interrupts import KILLS_AT, HeldInterrupts, NotStarted
 from crawler.register import source_to_dict
 from crawler.source import Source
 from indexer.crawl_runs import kinds_text, ordered_kinds
@@ -43,6 +44,18 @@ ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM
 
 class CrawlError(RuntimeError):
     """The crawl process failed as a whole (not one page: those are counted as errors)."""
+
+
+class CrawlInterrupted(KeyboardInterrupt):
+    """Ctrl-C came while crawling, and the crawl processes have stopped (gracefully on
+    one Ctrl-C, at once on two: crawler.interrupts); ``stats`` says what they did,
+    ``failure`` why a crawl process failed meanwhile (then ``stats`` is empty)."""
+
+    def __init__(self, stats: CrawlStats, ctrl_cs: int, failure: str = "") -> None:
+        super().__init__("interrupted")
+        self.stats = stats
+        self.ctrl_cs = ctrl_cs
+        self.failure = failure
 
 
 @dataclass(frozen=True)
@@ -127,11 +140,29 @@ def crawl(sources: Iterable[Source], store_url: str, archive_dir: str | Path, *,
     groups = [sources[i::n] for i in range(n)]
     jobs = [crawl_job(g, store_url, archive_dir, clock=clock, progress=progress,
                       known_ads=known_ads, settings=settings) for g in groups]
+    with HeldInterrupts() as held:  # Ctrl-C: the crawl processes stop gracefully
+        try:
+            stats = _run_children(sources, jobs, progress, timeout, held)
+        except CrawlError as exc:
+            if held.ctrl_cs >= KILLS_AT:  # they were killed: not a failure of theirs
+                raise CrawlInterrupted(CrawlStats(), held.ctrl_cs) from exc
+            if not held.raise_after:
+                raise
+            raise CrawlInterrupted(CrawlStats(), held.ctrl_cs, str(exc)) from exc
+    if held.raise_after:  # the KeyboardInterrupt held back while they stopped
+        raise CrawlInterrupted(stats, held.ctrl_cs)
+    return stats
+
+
+def _run_children(sources: Sequence[Source], jobs: Sequence[dict[str, Any]], progress: bool,
+                  timeout: float | None, held: HeldInterrupts) -> CrawlStats:
+    """The jobs' crawl processes, run at the same time; their stats, per source."""
     if len(jobs) == 1:
-        return _run_child(jobs[0], progress, timeout)
+        return _run_child(jobs[0], progress, timeout, held)
     started = datetime.now().timestamp()
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        results = list(pool.map(lambda job: _run_child(job, progress, timeout), jobs))
+        results = list(pool.map(
+            lambda job: _run_child(job, progress, timeout, held), jobs))
     merged: dict[str, SourceStats] = {}
     for result in results:
         merged.update(result.sources)
@@ -166,28 +197,46 @@ def child_command() -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "crawler.process"], env
 
 
-def _run_child(job: dict[str, Any], progress: bool, timeout: float | None) -> CrawlStats:
+def _run_child(job: dict[str, Any], progress: bool, timeout: float | None,
+               held: HeldInterrupts) -> CrawlStats:
     cmd, env = child_command()
     job = {**job, "parent_pid": os.getpid()}  # the child stops if this process is killed
     started = datetime.now().timestamp()
     try:
-        proc = subprocess.run(
-            cmd, input=json.dumps(job), text=True,
-            stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE,
-            env=env, timeout=timeout, check=False)
+        proc = held.start(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=None if progress else subprocess.PIPE, env=env, text=True)
+    except NotStarted as exc:  # Ctrl-C came first
+        return _not_begun(job, str(exc))
+    try:
+        stdout, stderr = proc.communicate(json.dumps(job), timeout=timeout)
     except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.communicate()
         raise CrawlError(f"crawl of {_ids(job)} did not finish within {timeout}s") from exc
+    except BaseException:  # as subprocess.run: no crawl process left behind unwatched
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        held.ended(proc)
+    duration = datetime.now().timestamp() - started
     if proc.returncode != 0:
-        tail = (proc.stderr or "")[-2000:] if not progress else "(see messages above)"
+        tail = (stderr or "")[-2000:] if not progress else "(see messages above)"
         raise CrawlError(f"crawl of {_ids(job)} failed (exit {proc.returncode}): {tail}")
     try:
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        data = json.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
-        raise CrawlError(f"crawl of {_ids(job)} gave no stats: {proc.stdout[-500:]!r}") from exc
+        raise CrawlError(f"crawl of {_ids(job)} gave no stats: {stdout[-500:]!r}") from exc
     return CrawlStats(
         sources={sid: SourceStats(source_id=sid, **vals) for sid, vals in data.items()},
-        duration=datetime.now().timestamp() - started,
+        duration=duration,
     )
+
+
+def _not_begun(job: dict[str, Any], why: str) -> CrawlStats:
+    """The stats of a job whose sources were not crawled, with why."""
+    return CrawlStats(sources={s["id"]: SourceStats(source_id=s["id"], refused=why)
+                               for s in job["sources"]})
 
 
 def _ids(job: dict[str, Any]) -> str:

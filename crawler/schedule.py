@@ -190,7 +190,7 @@ class Scheduler:
         """Crawl every due source once (stopping early if asked); the number crawled.
         The register is read again before each start: a source dropped while another
         ran is not started."""
-        from crawler.run import CrawlError, crawl
+        from crawler.run import CrawlError, CrawlInterrupted, crawl
 
         done = 0
         tried: set[str] = set()
@@ -209,6 +209,10 @@ class Scheduler:
                 self.say(f"{source.id}: crawl failed: {exc}")
                 self.failed[source.id] = f"crawl failed: {exc}"
                 continue
+            except CrawlInterrupted as stopped:  # Ctrl-C (--once), or a third one (forever)
+                for line in stopped.stats.lines():
+                    self.say(line)  # what the run did before it stopped; then no more
+                raise
             finally:
                 self.attempt_ended[source.id] = self.now()
             for line in stats.lines():

@@ -146,3 +146,36 @@ def test_sigterm_stops_the_loop_between_runs(sources_dir: Path, tmp_path: Path) 
     text = "".join(lines) + rest
     assert "fixture-site: pages=6" in text
     assert "signal SIGTERM: stopping" in rest and rest.rstrip().endswith("stopped")
+
+
+def test_ctrl_c_stops_the_run_under_way_gracefully_and_the_loop(
+        site: FixtureSite, sources_dir: Path, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the scheduler's process group, as a terminal sends it) while a
+    run fetches: the run stops as Scrapy stops on one Ctrl-C (on record as ``shutdown``,
+    the page in flight stored), and then the loop."""
+    store = tmp_path / "s.sqlite3"
+    site.slow.add("/ad/2")  # in flight when Ctrl-C comes, answered after it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adtrace.cli", "schedule", "--dir", str(sources_dir),
+         "--store", str(store), "--archive", str(tmp_path / "archive")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)), start_new_session=True)
+    try:
+        assert site.wait_for_arrival("/ad/2")
+        os.killpg(proc.pid, signal.SIGINT)
+    finally:
+        site.release.set()
+    try:
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "signal SIGINT: stopping" in out and out.rstrip().endswith("stopped"), out
+    assert "Traceback" not in out, out
+    db = open_store(str(store))
+    try:
+        assert db.crawl_runs("fixture-site", limit=1)[0].finish_reason == "shutdown"
+        assert "2" in {ad.site_ad_id for ad in db.live_ads("fixture-site")}
+    finally:
+        db.close()

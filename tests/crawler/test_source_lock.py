@@ -260,6 +260,19 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
+def _all_ended(pids: list[int], seconds: float) -> bool:
+    """Whether every process of ``pids`` has ended within ``seconds`` (looked at every
+    tenth of a second: they are not this process's children to wait for)."""
+    import threading
+
+    cue = threading.Event()
+    for _ in range(int(seconds * 10)):
+        if not any(_alive(pid) for pid in pids):
+            return True
+        cue.wait(0.1)
+    return not any(_alive(pid) for pid in pids)
+
+
 def _children(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` (from /proc/*/stat: the field after the
     state, which follows the command name in parentheses)."""
@@ -281,7 +294,6 @@ def test_a_crawl_whose_adtrace_crawl_is_killed_stops_and_frees_its_source(
     crawl process fetches: that process stops as on Ctrl-C (the run is on record as
     ``shutdown``, so it removes nothing by absence), its ingest worker goes with it, and
     the source's lock is free: the crawl started again is not refused."""
-    import threading
 
     sources = tmp_path / "sources"
     sources.mkdir()
@@ -305,15 +317,54 @@ def test_a_crawl_whose_adtrace_crawl_is_killed_stops_and_frees_its_source(
         cli.wait(timeout=30)
     finally:
         site.release.set()
-    cue = threading.Event()
-    for _ in range(600):  # 60 s at most
-        if not _alive(crawl_pid) and not _alive(worker_pid):
-            break
-        cue.wait(0.1)
-    assert not _alive(crawl_pid) and not _alive(worker_pid)
+    assert _all_ended([crawl_pid, worker_pid], seconds=60)
     db = open_store(store)
     try:
         assert db.crawl_runs("fixture-site", limit=1)[0].finish_reason == "shutdown"
     finally:
         db.close()
     assert main(args) == 0  # not refused: the lock went with the crawl process
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_ctrl_c_stops_a_crawl_gracefully(site: FixtureSite, tmp_path: Path) -> None:
+    """Ctrl-C on ``adtrace crawl`` (SIGINT to its whole process group, as a terminal
+    sends it) while its crawl process fetches: the crawl stops as Scrapy stops on its
+    first Ctrl-C, not killed. The page in flight is stored, the run is on record as
+    ``shutdown`` (it removes nothing by absence), the ingest worker finishes its work
+    (it does not die of the same Ctrl-C), and the command says it was interrupted."""
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "fixture.yaml").write_text(SOURCE_YAML.format(base=site.url), encoding="utf-8")
+    store, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    args = ["crawl", "--dir", str(sources), "--store", store, "--archive", str(archive)]
+    site.slow.add("/ad/2")  # in flight when Ctrl-C comes, answered after it
+    cli = subprocess.Popen([sys.executable, "-m", "adtrace.cli", *args], cwd=REPO,
+                           env=dict(os.environ, PYTHONPATH=str(REPO)),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)  # its own group, as a terminal's job
+    try:
+        assert site.wait_for_arrival("/ad/2")
+        holder = source_lock.under_way(archive, "fixture-site")
+        assert holder is not None
+        crawl_pid = holder.pid
+        worker_pid = _children(crawl_pid)[0]
+        os.killpg(cli.pid, signal.SIGINT)
+    finally:
+        site.release.set()
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 130, (out, err)
+    assert "interrupted: the crawl stopped early" in err
+    assert out.startswith("fixture-site: pages=")  # what it did, as a crawl says it
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert _all_ended([crawl_pid, worker_pid], seconds=10)  # the command waited for them
+    db = open_store(store)
+    try:
+        run = db.crawl_runs("fixture-site", limit=1)[0]
+        assert run.finish_reason == "shutdown"
+        stored = {ad.site_ad_id for ad in db.live_ads("fixture-site")}
+    finally:
+        db.close()
+    assert "2" in stored  # the page in flight was answered, archived and stored
+    assert main(args) == 0  # not refused, and the next crawl completes the listings
