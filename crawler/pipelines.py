@@ -201,9 +201,11 @@ class IngestPipeline:
 
     # ------------------------------------------------------------------ end of run
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
-        """Everything handed over is written first; then removals by absence and the run
-        record, through a store opened here (the worker has closed its own)."""
+        """Everything handed over is written first; then removals by absence, the run
+        record and the sections that listed each ad, through a store opened here (the
+        worker has closed its own)."""
         from indexer.store import open_store
+        from indexer.store.base import StoreError
 
         self.flush()
         self._drain()
@@ -215,6 +217,10 @@ class IngestPipeline:
         store = open_store(self.store_url)
         try:
             store.record_crawl_run(self._finish_run(store, reason))
+            try:
+                store.note_listed(self._spider().source.id, self._spider().sections_to_note())
+            except StoreError as exc:  # the next run notes them again: nothing is lost
+                log.warning("sections that listed the ads not noted: %s", exc)
         finally:
             store.close()
 

@@ -31,10 +31,11 @@ from indexer.crawl_runs import error_kinds_of
 
 
 def begin_run(store_url: str, source_id: str, run_start: datetime,
-              read_known: bool) -> tuple[list[tuple[str, str, str]], str]:
+              read_known: bool) -> tuple[list[tuple[str, str, str, list[str]]], str]:
     """Put the run on record as begun, before anything is fetched, and (if
-    ``read_known``) read (site_ad_id, url, start of the run that last captured it) of
-    the source's live ads in the store: what to revisit once their interval has passed.
+    ``read_known``) read (site_ad_id, url, start of the run that last captured it, the
+    sections that listed it) of the source's live ads in the store: what to revisit
+    once their interval has passed, and which absences from the listings count.
     Returns them, and why the store could not be read ('' if it could).
 
     On record from here: a crawl killed before its ingest worker opened the store (it
@@ -59,8 +60,8 @@ def begin_run(store_url: str, source_id: str, run_start: datetime,
             if not read_known:
                 return [], ""
             runs = store.crawl_runs(source_id, limit=RUNS_LOOKED_AT)
-            return [(ad.site_ad_id, ad.url, to_iso(seen_at_run_start(ad.last_seen, runs)))
-                    for ad in store.live_ads(source_id)], ""
+            return [(ad.site_ad_id, ad.url, to_iso(seen_at_run_start(ad.last_seen, runs)),
+                     list(ad.listed_in)) for ad in store.live_ads(source_id)], ""
         finally:
             store.close()
     except StoreError as exc:  # the crawl goes on from the listings; ads go to the spool
@@ -91,7 +92,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     sources: list[Source] = [source_from_dict(s) for s in job["sources"]]
     store_url = job.get("store_url", "")
-    known_given: dict[str, list[list[str]]] = job.get("known_ads") or {}
+    known_given: dict[str, list[list[Any]]] = job.get("known_ads") or {}
     process = CrawlerProcess({"LOG_LEVEL": job.get("log_level", "WARNING")})
     levels: list[int] = []
     crawlers: dict[str, Crawler] = {}

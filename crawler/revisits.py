@@ -16,11 +16,14 @@ it did list: it records which ads of a row under way it did not show
 (``streak_missing``), so an ad absent from its record was listed, and is not gone. (A
 run recorded before this rule has no such record: it breaks every row, which only
 delays a removal.) A run that never ended (killed) neither counts nor breaks a row.
+An ad that only sections since taken off the register listed is not missing from a
+run's listings at all (``only_in_other_sections``): the store keeps which sections
+listed each ad.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from indexer.crawl_runs import CrawlRun
@@ -98,3 +101,13 @@ def streak_missing(not_listed: Iterable[str], earlier_runs: Sequence[CrawlRun]) 
         return ()
     row = set(latest.missing)
     return tuple(sorted(i for i in not_listed if i in row))
+
+
+def only_in_other_sections(missing: Iterable[str], listed_in: Mapping[str, Collection[str]],
+                           crawled: Collection[str]) -> set[str]:
+    """The ads of ``missing`` that only sections this run did not crawl ever listed (a
+    section taken off the register): their absence from this run's listings says
+    nothing. An ad with no sections known (stored before sections were kept) is not
+    one of them: its absence counts, as it always did."""
+    crawled = set(crawled)
+    return {i for i in missing if listed_in.get(i) and crawled.isdisjoint(listed_in[i])}

@@ -122,14 +122,14 @@ def _figure(stats: SourceStats, key: str) -> str:
 
 def crawl(sources: Iterable[Source], store_url: str, archive_dir: str | Path, *,
           clock: datetime | None = None, progress: bool = True,
-          known_ads: Mapping[str, Sequence[Sequence[str]]] | None = None,
+          known_ads: Mapping[str, Sequence[Sequence[Any]]] | None = None,
           settings: Mapping[str, Any] | None = None, timeout: float | None = None,
           processes: int | None = None) -> CrawlStats:
     """Crawl ``sources`` into the store and the archive, in child processes.
 
     Sources are independent, so they are spread over up to ``processes`` children
     (default: one per CPU core) that run at the same time: one Scrapy process uses one
-    core. ``known_ads`` (source id → (site_ad_id, url[, last seen ISO])) overrides the
+    core. ``known_ads`` (source id → (site_ad_id, url[, last seen ISO[, sections]])) overrides the
     live ads read from the store; ``settings`` overrides Scrapy settings (tests shorten
     timeouts).
     """
@@ -172,7 +172,7 @@ def _run_children(sources: Sequence[Source], jobs: Sequence[dict[str, Any]], pro
 
 def crawl_job(sources: Sequence[Source], store_url: str, archive_dir: str | Path, *,
               clock: datetime | None = None, progress: bool = True,
-              known_ads: Mapping[str, Sequence[Sequence[str]]] | None = None,
+              known_ads: Mapping[str, Sequence[Sequence[Any]]] | None = None,
               settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON job the child process (``child_command()``) reads on stdin."""
     Path(archive_dir).mkdir(parents=True, exist_ok=True)

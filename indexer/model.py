@@ -273,6 +273,10 @@ class LiveAd:
     site_ad_id: str
     url: str
     last_seen: datetime
+    # the register's sections whose listings ever showed the ad (by section name; none
+    # known: stored before sections were kept, or never listed): an ad that only
+    # sections no longer crawled listed is not missing from the listings that are
+    listed_in: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- (de)serialise

@@ -53,7 +53,7 @@ from crawler.middlewares import (
     TRUNCATED_KEY,
     archive_middleware,
 )
-from crawler.revisits import is_due, missing_ads
+from crawler.revisits import is_due, missing_ads, only_in_other_sections
 from crawler.settings import without_idle_middlewares
 from crawler.site import on_site, page_key, site_of, web_host
 from crawler.source import Source
@@ -98,11 +98,13 @@ class _AdInProgress:
 class GenericSpider(scrapy.Spider):
     name = "generic"
 
-    def __init__(self, source: Source, known_ads: Sequence[Sequence[str]] = (),
+    def __init__(self, source: Source, known_ads: Sequence[Sequence[Any]] = (),
                  run_clock: Clock | None = None, known_ads_unread: str = "",
                  **kwargs: Any) -> None:
-        """``known_ads``: (site_ad_id, url[, last_seen ISO]) of the source's live ads; without
-        a last seen time an ad is always due. ``run_clock``: the crawl's clock, whose
+        """``known_ads``: (site_ad_id, url[, last_seen ISO[, sections]]) of the source's
+        live ads; without a last seen time an ad is always due; ``sections``: the names
+        of the register's sections whose listings ever showed it (LiveAd.listed_in).
+        ``run_clock``: the crawl's clock, whose
         first reading the crawl process put on record as the run's start (its elapsed
         time is then the run's duration, on the same time line); else one read from the
         settings. ``known_ads_unread``: why the store could not tell the
@@ -115,6 +117,13 @@ class GenericSpider(scrapy.Spider):
             str(k[0]): (str(k[1]), from_iso(k[2]) if len(k) > 2 and k[2] else None)
             for k in known_ads}
         self._known_by_url = {url: i for i, (url, _) in self.known.items()}
+        self._known_sections: dict[str, frozenset[str]] = {
+            str(k[0]): frozenset(map(str, k[3])) for k in known_ads if len(k) > 3 and k[3]}
+        # the sections each ad link was listed in, each known ad, and the ad each listed
+        # link's page turned out to be: which sections listed which ads (listed_sections)
+        self._sections_of_link: dict[str, set[str]] = {}
+        self._sections_of_known: dict[str, set[str]] = {}
+        self._ad_of_link: dict[str, str] = {}
         self._seen_ids: set[str] = set()
         self._requested: set[str] = set()
         # listing pages asked for this run (canonical) → the listing page that linked it
@@ -138,6 +147,7 @@ class GenericSpider(scrapy.Spider):
         self.revisit_all = False  # every known live ad is due (adtrace crawl --revisit-all)
         self._site = site_of(source.base_url)
         self._offsite_hosts: set[str] = set()
+        self._said_elsewhere = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GenericSpider:
@@ -163,8 +173,31 @@ class GenericSpider(scrapy.Spider):
                               "not revisited this run; listings incomplete", "other")
 
     def missing_from_listings(self) -> list[str]:
-        """Known live ads absent from this run's listings (meaningful if they were complete)."""
-        return missing_ads(self.known, self.listed)
+        """Known live ads absent from this run's listings (meaningful if they were
+        complete), but those only sections no longer in the register ever listed: they
+        are not missing from listings that would show them (said once; they are still
+        revisited when due, and a page that answers 404 still removes them)."""
+        missing = missing_ads(self.known, self.listed)
+        elsewhere = only_in_other_sections(missing, self._known_sections,
+                                           {s.name for s in self.source.sections})
+        if elsewhere and not self._said_elsewhere:
+            self._said_elsewhere = True
+            log.info("%s: %d known ad(s) listed only in sections no longer in the register "
+                     "(%s): not counted as missing from the listings", self.source.id,
+                     len(elsewhere), ", ".join(sorted({s for i in elsewhere
+                                                       for s in self._known_sections[i]})))
+        return [i for i in missing if i not in elsewhere]
+
+    def sections_to_note(self) -> dict[str, set[str]]:
+        """The ads this run's listings showed in a section the store does not yet have
+        for them (new ads: every section that listed them), by site ad id."""
+        listed = {i: set(s) for i, s in self._sections_of_known.items()}
+        for link, sections in self._sections_of_link.items():
+            site_ad_id = self._ad_of_link.get(link)
+            if site_ad_id:
+                listed.setdefault(site_ad_id, set()).update(sections)
+        return {i: s for i, s in listed.items()
+                if not s <= self._known_sections.get(i, frozenset())}
 
     def _due(self, site_ad_id: str) -> bool:
         return self.revisit_all or is_due(self.known[site_ad_id][1], self.run_start,
@@ -258,11 +291,16 @@ class GenericSpider(scrapy.Spider):
     def _follow(self, response: Response, listing: Listing) -> Iterator[Request]:
         """The requests one listing page leads to: its ads (known ones only when due) and
         its next pages on the site (one off it leaves the listings incomplete)."""
+        section = response.meta.get("section")
         for url in self._on_site(listing.ads):
             known_id = self._known_id(url)
             listed_as = known_id or self._known_through_redirects(url)
+            if section:
+                self._sections_of_link.setdefault(url, set()).add(section)
             if listed_as:
                 self.listed.add(listed_as)
+                if section:
+                    self._sections_of_known.setdefault(listed_as, set()).add(section)
                 if not self._due(listed_as):
                     self._count("not_due")
                     continue
@@ -276,8 +314,7 @@ class GenericSpider(scrapy.Spider):
                                   "site; not followed", "policy")
         for url in following:
             if listing_key(url) not in self._listings:
-                yield self._listing_request(url, response.meta.get("section"),
-                                            listing_key(response.url))
+                yield self._listing_request(url, section, listing_key(response.url))
 
     def _listing_redirected_away(self, response: Response) -> str:
         """Why a listing page that redirected is not that listing ('' if it still is: a
@@ -389,6 +426,8 @@ class GenericSpider(scrapy.Spider):
             self.record_error(response.url,
                               "no ad fields found (layout changed or not an ad page)", "page")
             return
+        if response.meta.get("from_listing"):  # the sections of its link are the ad's
+            self._ad_of_link[(response.meta.get("redirect_urls") or [response.url])[0]] = site_ad_id
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
         yield await self._with_images(ad)
 

@@ -13,7 +13,7 @@ Rules every backend keeps (tests/contract checks them against each):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
@@ -94,7 +94,14 @@ class Store(Protocol):
         Idempotent: run again (after a failure) it finishes what is left."""
 
     def live_ads(self, source_id: str) -> list[LiveAd]:
-        """Ads of a source not marked removed: what a crawl must revisit."""
+        """Ads of a source not marked removed: what a crawl must revisit, with the
+        sections that listed each (``note_listed``), sorted."""
+
+    def note_listed(self, source_id: str, listed: Mapping[str, Iterable[str]]) -> int:
+        """Add to each ad of the source (by site ad id) the register sections whose
+        listings showed it, kept with the ad for good (removals by absence ask which
+        sections an ad belongs to). Unknown ads are passed over. Returns how many ads
+        gained a section."""
 
     def get_ad(self, ad_id: str, themes: tuple[str, ...] | None = None) -> AdRecord | None:
         """One ad with every version (oldest first) and the captures behind each.

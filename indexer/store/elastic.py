@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -76,6 +76,8 @@ from indexer.store.elastic_bodies import (
     identifier_body,
     image_ads_body,
     last_seen_update,
+    listed_in_update,
+    live_ad_from,
     live_ads_body,
     mapping_version,
     read_alias,
@@ -103,6 +105,8 @@ from indexer.store.source_history import SourceRevision, changed
 T = TypeVar("T")
 RETRIES = 4
 WRITE_ATTEMPTS = 8
+NOTE_BULK = 1000  # listed_in updates per bulk request
+LISTED_IN_SINCE = 2  # the ads mapping version that has listed_in
 
 
 class _CompatTransport(Transport):
@@ -143,7 +147,7 @@ class ElasticStore:
         self._backoff = backoff_s
         self._dirty = False
         self._sources: dict[str, SourceInfo] | None = None
-        self._runs_version: int | None = None  # see _runs_index_version
+        self._versions: dict[str, int] = {}  # see _index_version
         self._all_aliases = ",".join(read_alias(prefix, k) for k in KINDS)
         self.es = Elasticsearch(url, request_timeout=timeout_s, max_retries=0,
                                 transport_class=_CompatTransport)
@@ -195,6 +199,13 @@ class ElasticStore:
 
     def _bulk(self, ops: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[int]:
         """Send (action, body) pairs; retry items that failed transiently. Item statuses."""
+        return [item["status"] for item in self._bulk_items(ops)]
+
+    def _bulk_items(self, ops: list[tuple[dict[str, Any], dict[str, Any]]]
+                    ) -> list[dict[str, Any]]:
+        """``_bulk``, answering each item's result (status, and ``result``: created,
+        updated, noop …)."""
+        items: list[dict[str, Any]] = [{"status": 0}] * len(ops)
         statuses = [0] * len(ops)
         pending = list(range(len(ops)))
         delay = self._backoff
@@ -203,7 +214,8 @@ class ElasticStore:
             resp = self._call(lambda lines=lines: self.es.bulk(operations=lines).body, "bulk")
             retry = []
             for i, item in zip(pending, resp["items"], strict=True):
-                status = next(iter(item.values()))["status"]
+                items[i] = next(iter(item.values()))
+                status = items[i]["status"]
                 statuses[i] = status
                 if status == 429 or status >= 500:
                     retry.append(i)
@@ -219,7 +231,7 @@ class ElasticStore:
         bad = [s for s in statuses if s >= 400 and s not in (404, 409)]
         if bad:
             raise StoreError(f"Elasticsearch at {safe_url(self.url)}: bulk refused: {bad}")
-        return statuses
+        return items
 
     def _op(self, verb: str, kind: str, doc_id: str, body: dict[str, Any]
             ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -311,8 +323,9 @@ class ElasticStore:
             vid = ad["current_version_id"]
         doc = ad_doc(obs, theme=theme, first_seen=first_seen, last_seen=last_seen,
                      version_ids=version_ids, fingerprint=fp, absences=absences)
-        if ad.get("assessment"):
-            doc["assessment"] = ad["assessment"]
+        for kept in ("assessment", "listed_in"):  # not the write's to change
+            if ad.get(kept):
+                doc[kept] = ad[kept]
         if not self._claim(obs.ad_id, doc, got):
             if created:
                 self._drop_orphan(obs.ad_id, vid)
@@ -410,23 +423,23 @@ class ElasticStore:
 
     # ------------------------------------------------------------------ crawl runs
     def record_crawl_run(self, run: CrawlRun) -> None:
-        doc = elastic_crawl_runs.run_doc(run, self._runs_index_version())
+        doc = elastic_crawl_runs.run_doc(run, self._index_version(elastic_crawl_runs.KIND))
         self._call(lambda: self.es.index(index=self._idx(elastic_crawl_runs.KIND, True),
                                          id=run.id, document=doc),
                    f"crawl run {run.source_id} {run.id}")
         self._dirty = True
 
-    def _runs_index_version(self) -> int:
-        """The mapping version of the index crawl runs are written to, read once per store
-        (a crawl records its run twice): one not yet migrated takes no newer field. None
-        found (the alias names no index as its write index): the shipped version, which
-        ``init`` made the index from."""
-        if self._runs_version is None:
-            alias = self._idx(elastic_crawl_runs.KIND, True)
+    def _index_version(self, kind: str) -> int:
+        """The mapping version of the index ``kind`` is written to, read once per store (a
+        crawl records its run twice): one not yet migrated (``adtrace index migrate``)
+        takes no newer field. None found (the alias names no index as its write index):
+        the shipped version, which ``init`` made the index from."""
+        if kind not in self._versions:
+            alias = self._idx(kind, True)
             found = self._call(lambda: elastic_indices.write_index_version(self.es, alias),
                                f"the index behind {alias}")
-            self._runs_version = found or mapping_version(elastic_crawl_runs.KIND)
-        return self._runs_version
+            self._versions[kind] = found or mapping_version(kind)
+        return self._versions[kind]
 
     def crawl_runs(self, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
         body = elastic_crawl_runs.runs_body(source_id, limit)
@@ -439,11 +452,26 @@ class ElasticStore:
         while True:
             resp = self._search("ads", live_ads_body(source_id, 1000, after))
             hits = resp["hits"]["hits"]
-            out += [LiveAd(h["_source"]["site_ad_id"], h["_source"]["url"],
-                           from_iso(h["_source"]["last_seen"])) for h in hits]
+            out += [live_ad_from(h["_source"]) for h in hits]
             if len(hits) < 1000:
                 return out
             after = hits[-1]["sort"]
+
+    def note_listed(self, source_id: str, listed: Mapping[str, Iterable[str]]) -> int:
+        """One bulk of scripted updates (a noop for an ad that gains nothing; a 404 for
+        one not stored). An ads index not yet migrated to a mapping with ``listed_in``
+        (``adtrace index migrate``) would refuse the field: nothing is written there, and
+        removals by absence go by the listings alone, as before."""
+        if self._index_version("ads") < LISTED_IN_SINCE:
+            return 0
+        ops = [self._op("update", "ads", ad_id_for(source_id, site_ad_id),
+                        listed_in_update(sections))
+               for site_ad_id, sections in sorted(listed.items())]
+        gained = 0
+        for i in range(0, len(ops), NOTE_BULK):
+            gained += sum(item.get("result") == "updated"
+                          for item in self._bulk_items(ops[i:i + NOTE_BULK]))
+        return gained
 
     def get_ad(self, ad_id: str, themes: tuple[str, ...] | None = None) -> AdRecord | None:
         got = self._get("ads", ad_id)

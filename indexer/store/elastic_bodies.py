@@ -13,7 +13,7 @@ one atomic ``_aliases`` call: readers never see a missing or half-filled index.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 from indexer.model import (
     Capture,
     Enrichment,
+    LiveAd,
     Observation,
     SourceInfo,
     from_iso,
@@ -42,6 +43,14 @@ LAST_SEEN_SCRIPT = (
 CLOSE_VERSION_SCRIPT = (
     "if (ctx._source.valid_to == null) { ctx._source.valid_to = params.t;"
     " ctx._source.is_current = false } else { ctx.op = 'noop' }"
+)
+# Painless: add the sections not yet in the ad's listed_in (a noop when none is new).
+LISTED_IN_SCRIPT = (
+    "if (ctx._source.listed_in == null) { ctx._source.listed_in = new ArrayList() }"
+    " boolean added = false;"
+    " for (s in params.sections) { if (!ctx._source.listed_in.contains(s))"
+    " { ctx._source.listed_in.add(s); added = true } }"
+    " if (!added) { ctx.op = 'noop' }"
 )
 # Painless: copy the ad's removal state to a version document.
 AD_STATE_SCRIPT = ("ctx._source.status = params.status; ctx._source.removed_at = params.removed_at;"
@@ -357,11 +366,23 @@ def live_ads_body(source_id: str, size: int, after: list[Any] | None) -> dict[st
                            "must_not": [{"exists": {"field": "removed_at"}}]}},
         "sort": [{"ad_id": "asc"}],
         "size": size,
-        "_source": ["site_ad_id", "url", "last_seen"],
+        "_source": ["site_ad_id", "url", "last_seen", "listed_in"],
     }
     if after:
         body["search_after"] = after
     return body
+
+
+def listed_in_update(sections: Iterable[str]) -> dict[str, Any]:
+    """Update body adding ``sections`` to an ad's listed_in (indexer.store.base.note_listed)."""
+    return {"script": {"source": LISTED_IN_SCRIPT, "lang": "painless",
+                       "params": {"sections": sorted(set(sections))}}}
+
+
+def live_ad_from(src: dict[str, Any]) -> LiveAd:
+    """A live_ads_body hit's _source → LiveAd (an ad of a v1 index has no listed_in)."""
+    return LiveAd(src["site_ad_id"], src["url"], from_iso(src["last_seen"]),
+                  tuple(sorted(src.get("listed_in") or ())))
 
 
 def all_ads_body(size: int, after: list[Any] | None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -36,7 +36,6 @@ from indexer.model import (
     Observation,
     SourceInfo,
     WriteResult,
-    from_iso,
 )
 from indexer.search.parse import normal_identifier
 from indexer.search.query import COUNT_LIMIT, Hit, Query, SearchResult
@@ -46,6 +45,7 @@ from indexer.store import (
     sqlite_crawl_runs,
     sqlite_entities,
     sqlite_images,
+    sqlite_listings,
     sqlite_purge,
     sqlite_read,
     sqlite_schema,
@@ -77,6 +77,7 @@ _SCHEMA_PARTS = (
     sqlite_purge.create,
     sqlite_signals.create,
     sqlite_images.create,
+    sqlite_listings.create,
 )
 
 
@@ -229,10 +230,14 @@ class SqliteStore:
         return self._read(sqlite_sources.sources, "listing sources")
 
     def live_ads(self, source_id: str) -> list[LiveAd]:
-        rows = self._read(lambda c: c.execute(
-            "SELECT site_ad_id, url, last_seen FROM ads WHERE source_id = ? AND removed_at IS NULL "
-            "ORDER BY site_ad_id", (source_id,)).fetchall(), f"live ads of {source_id!r}")
-        return [LiveAd(r[0], r[1], from_iso(r[2])) for r in rows]
+        return self._read(lambda c: sqlite_listings.live_ads(c, source_id),
+                          f"live ads of {source_id!r}")
+
+    def note_listed(self, source_id: str, listed: Mapping[str, Iterable[str]]) -> int:
+        if not listed:
+            return 0
+        with self._tx(f"noting the sections that listed ads of {source_id!r}") as conn:
+            return sqlite_listings.note(conn, source_id, listed)
 
     def get_ad(self, ad_id: str, themes: tuple[str, ...] | None = None) -> AdRecord | None:
         record = self._read(lambda c: sqlite_read.get_ad(c, ad_id), f"get_ad {ad_id!r}")

@@ -109,7 +109,8 @@ def _orphaned_images(conn: sqlite3.Connection) -> tuple[str, ...]:
 # means the ad is gone, including analysts' notes and corrections about it. (Every one
 # exists: sqlite_schema.create makes them all at open.)
 _BY_VERSION = (("version_images", "version_rowid"),)
-_BY_AD_ROWID = (("ad_assessment", "ad_rowid"), ("signal_reasons", "ad_rowid"))
+_BY_AD_ROWID = (("ad_assessment", "ad_rowid"), ("signal_reasons", "ad_rowid"),
+                ("ad_listings", "ad_rowid"))
 _BY_AD_ID = (("assessments", "ad_id"), ("suppressions", "ad_id"))
 
 

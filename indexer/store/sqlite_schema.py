@@ -28,7 +28,8 @@ from indexer.store.sqlite_wal import into_wal
 # transaction (sqlite_counts.flush); an older store's triggers are replaced on open and
 # its counts, kept exact by them, are kept (no recount). Also facet_totals: the counts
 # over all sources, summed once from the per-source ones (sqlite_totals).
-SCHEMA_VERSION = 3
+# 4: ad_listings, the register sections that listed each ad (sqlite_listings).
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another's write lock
 
 MMAP_BYTES = 1 << 31  # address space, not memory: 2 GiB, SQLite's own cap in most builds

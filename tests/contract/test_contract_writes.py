@@ -222,3 +222,22 @@ def test_a_removal_cut_short_is_whole_after_the_next_removal_or_write(store, mon
     assert status_counts(store) == {"live": 1, "removed": 1}
     [hit] = store.search(parse_args({"f.status": ["removed"]})).hits
     assert hit.ad_id == ad_id_for("alpha", "x1") and hit.removed_at is not None
+
+
+def test_the_sections_that_listed_an_ad_are_kept_through_writes_and_removals(store):
+    """note_listed only adds (an ad a site moves to another section belongs to both);
+    a later write, a removal and a return keep them; unknown ads are passed over."""
+    store.write(obs("alpha", "x1", at(1), "text one"), enr())
+    store.write(obs("alpha", "x2", at(1), "text two"), enr())
+    assert {a.site_ad_id: a.listed_in for a in store.live_ads("alpha")} == {"x1": (), "x2": ()}
+    assert store.note_listed("alpha", {"x1": ["Utrecht"], "x2": ["Amsterdam"],
+                                       "nope": ["Amsterdam"]}) == 2
+    assert store.note_listed("alpha", {"x1": ["Utrecht"]}) == 0  # nothing new
+    assert store.note_listed("alpha", {"x1": ["Amsterdam", "Utrecht"]}) == 1
+    store.write(obs("alpha", "x1", at(2), "text one, changed"), enr())  # a new version
+    store.mark_removed("alpha", "x2", at(3), "404")
+    store.write(obs("alpha", "x2", at(4), "text two"), enr())  # back
+    assert {a.site_ad_id: a.listed_in for a in store.live_ads("alpha")} == {
+        "x1": ("Amsterdam", "Utrecht"), "x2": ("Amsterdam",)}
+    assert store.note_listed("alpha", {}) == 0
+    assert store.note_listed("beta", {"x1": ["Amsterdam"]}) == 0  # another source's id

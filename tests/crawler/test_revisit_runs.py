@@ -5,6 +5,7 @@ A simulated clock moves through days; the fixture site changes between crawls.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from crawl_helpers import crawl_day
 from fixture_site import FixtureSite, page
 
 from crawler.run import crawl
-from crawler.source import Source
+from crawler.source import Section, Source
 from indexer.model import ad_id_for
 from indexer.store import open_store
 
@@ -111,5 +112,47 @@ def test_an_ad_listed_by_an_incomplete_run_starts_its_absence_anew(
         runs = store.crawl_runs(source.id)
         assert [r.listings_complete for r in runs] == [True, True, False, True, True]
         assert runs[2].missing == ()  # the incomplete run listed ad 3
+    finally:
+        store.close()
+
+
+def test_an_ad_only_a_section_taken_off_the_register_listed_is_not_removed(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Ad 6 is listed only in Utrecht. Utrecht leaves the register: ad 6 is then absent
+    from every run's listings without being gone, and is not removed by absence (it is
+    still revisited when due); ad 3, gone from Amsterdam's listings, is removed."""
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    with_utrecht = replace(source, sections=(*source.sections,
+                                             Section("Utrecht", "city/utrecht/")))
+    site.html("/city/utrecht/", b'<html><body><ul><li><a class="ad-link" href="/ad/6">Mia'
+                                b'</a></li><li><a class="ad-link" href="/ad/1">Anna</a></li>'
+                                b'</ul></body></html>')  # ad 1: in both sections
+    site.html("/ad/6", page("ad3.html").replace(b"Eva", b"Mia"))
+
+    def go(src: Source, at: datetime):  # noqa: ANN202
+        stats = crawl([src], store_path, archive, clock=at, progress=False,
+                      settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
+        return stats.sources[src.id]
+
+    def live() -> dict[str, tuple[str, ...]]:
+        store = open_store(store_path)
+        try:
+            return {a.site_ad_id: a.listed_in for a in store.live_ads(source.id)}
+        finally:
+            store.close()
+
+    assert go(with_utrecht, DAY0).new_ads == 4
+    assert live() == {"1": ("Amsterdam", "Utrecht"), "2": ("Amsterdam",),
+                      "3": ("Amsterdam",), "6": ("Utrecht",)}
+    site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
+    days = [go(source, DAY0 + timedelta(days=d)) for d in (1, 2, 3)]
+    assert [d.removed for d in days] == [0, 1, 0]  # ad 3 after two runs; ad 6 never
+    assert live() == {"1": ("Amsterdam", "Utrecht"), "2": ("Amsterdam",), "6": ("Utrecht",)}
+    assert site.requests.count("/ad/6") == 4  # revisited each day all the same
+    store = open_store(store_path)
+    try:
+        runs = store.crawl_runs(source.id)
+        assert [r.missing for r in runs[:3]] == [(), ("3",), ("3",)]
+        assert all(r.listings_complete for r in runs)
     finally:
         store.close()

@@ -9,6 +9,7 @@ import pytest
 from crawler.revisits import (
     is_due,
     missing_ads,
+    only_in_other_sections,
     removals_by_absence,
     seen_at_run_start,
     streak_missing,
@@ -48,6 +49,15 @@ def test_an_ad_captured_late_in_a_long_run_is_due_a_day_after_that_run_began() -
 
 def test_missing_is_known_minus_listed() -> None:
     assert missing_ads(["3", "1", "2"], {"1"}) == ["2", "3"]
+
+
+def test_an_ad_only_sections_not_crawled_listed_is_not_missing() -> None:
+    listed_in = {"1": ["Utrecht"], "2": ["Utrecht", "Amsterdam"], "3": ["Amsterdam"]}
+    missing = ["1", "2", "3", "4"]  # 4: stored before sections were kept
+    assert only_in_other_sections(missing, listed_in, {"Amsterdam"}) == {"1"}
+    assert only_in_other_sections(missing, listed_in, {"Amsterdam", "Utrecht"}) == set()
+    assert only_in_other_sections(missing, listed_in, {"Rotterdam"}) == {"1", "2", "3"}
+    assert only_in_other_sections(missing, {"1": []}, {"Amsterdam"}) == set()
 
 
 def test_removed_after_n_consecutive_complete_runs() -> None:

@@ -195,7 +195,8 @@ def test_a_store_from_schema_version_1_gains_the_newer_tables_on_open(tmp_path):
                 enr())
     s.close()
     conn = sqlite3.connect(path, isolation_level=None)
-    for table in ("holds", "signal_reasons", "crawl_runs", "version_images", "source_history"):
+    for table in ("holds", "signal_reasons", "crawl_runs", "version_images", "source_history",
+                  "ad_listings"):
         conn.execute(f"DROP TABLE {table}")  # as a database made before those features
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.close()
@@ -206,6 +207,10 @@ def test_a_store_from_schema_version_1_gains_the_newer_tables_on_open(tmp_path):
         assert s.stats()["ads"] == 8
         assert len(s.ads_for_identifier("image", photo)) == 2  # back-filled by the upgrade
         s.refresh_signals()  # writes the signal tables the upgrade made
+        assert {a.listed_in for a in s.live_ads("alpha")} == {()}  # sections not known yet
+        assert s.note_listed("alpha", {"p1": ["Amsterdam"]}) == 1
+        assert [a.listed_in for a in s.live_ads("alpha") if a.site_ad_id == "p1"] == [
+            ("Amsterdam",)]
     finally:
         s.close()
     conn = sqlite3.connect(path)
@@ -235,3 +240,20 @@ def test_a_write_the_database_refuses_names_the_ad_and_loses_nothing(store, tmp_
     assert store_busy.write(obs("alpha", "late", at(5), "late text"), enr()).new_ad
     assert store.stats()["ads"] == 7
     store_busy.close()
+
+
+def test_a_purge_leaves_no_sections_of_the_ads_it_deleted(tmp_path):
+    """ad_listings rows go with their ad (a rowid SQLite may give a later ad again)."""
+    path = tmp_path / "s.sqlite3"
+    with SqliteStore(path) as s:
+        s.write(obs("alpha", "a1", at(1), "old ad"), enr())
+        s.write(obs("alpha", "a2", at(20), "new ad"), enr())
+        assert s.note_listed("alpha", {"a1": ["Utrecht"], "a2": ["Amsterdam"]}) == 2
+        s.purge("alpha", at(10))
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT a.site_ad_id, l.section FROM ad_listings l "
+                            "LEFT JOIN ads a ON a.rowid = l.ad_rowid").fetchall() == [
+            ("a2", "Amsterdam")]
+    finally:
+        conn.close()

@@ -1,0 +1,54 @@
+"""Which register sections listed each ad (SQLite): ``ad_listings``.
+
+A removal by absence asks whether the listings that would show an ad were read. An ad
+that only a section since taken off the register listed is absent from every later
+run's listings without being gone; knowing its sections, a crawl does not count that
+absence (crawler.revisits.listed_elsewhere). One row per (ad, section), only ever
+added to: an ad a site moves to another section belongs to both.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+
+from indexer.model import LiveAd, ad_id_for, from_iso
+
+DDL = """
+CREATE TABLE IF NOT EXISTS ad_listings (
+    ad_rowid INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    PRIMARY KEY (ad_rowid, section)
+) WITHOUT ROWID;
+"""
+SEP = "\x1f"  # between sections in one aggregated column: a unit separator no name has
+
+
+def create(conn: sqlite3.Connection) -> None:
+    conn.execute(DDL)
+
+
+def note(conn: sqlite3.Connection, source_id: str, listed: Mapping[str, Iterable[str]]) -> int:
+    """Add the sections to each known ad; how many ads gained one (unknown ads: none)."""
+    gained = 0
+    for site_ad_id, sections in listed.items():
+        row = conn.execute("SELECT rowid FROM ads WHERE id = ?",
+                           (ad_id_for(source_id, site_ad_id),)).fetchone()
+        if row is None:
+            continue
+        before = conn.total_changes
+        conn.executemany("INSERT OR IGNORE INTO ad_listings (ad_rowid, section) VALUES (?, ?)",
+                         [(row[0], s) for s in sorted(set(sections))])
+        gained += conn.total_changes > before
+    return gained
+
+
+def live_ads(conn: sqlite3.Connection, source_id: str) -> list[LiveAd]:
+    """The source's ads not marked removed, each with its sections (sorted)."""
+    rows = conn.execute(
+        "SELECT a.site_ad_id, a.url, a.last_seen, (SELECT group_concat(l.section, ?) "
+        "FROM ad_listings l WHERE l.ad_rowid = a.rowid) FROM ads a "
+        "WHERE a.source_id = ? AND a.removed_at IS NULL ORDER BY a.site_ad_id",
+        (SEP, source_id)).fetchall()
+    return [LiveAd(r[0], r[1], from_iso(r[2]), tuple(sorted(r[3].split(SEP))) if r[3] else ())
+            for r in rows]
