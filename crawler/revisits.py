@@ -16,16 +16,18 @@ it did list: it records which ads of a row under way it did not show
 (``streak_missing``), so an ad absent from its record was listed, and is not gone. (A
 run recorded before this rule has no such record: it breaks every row, which only
 delays a removal.) A run that never ended (killed) neither counts nor breaks a row.
-An ad that only sections since taken off the register listed is not missing from a
-run's listings at all (``only_in_other_sections``): the store keeps which sections
-listed each ad.
+An ad that a section since taken off the register has listed is not missing from a
+run's listings at all (``listed_outside``): it may still be listed there. The store
+keeps which sections ever listed each ad (``section_key``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from crawler.source import Section
 from indexer.crawl_runs import CrawlRun
 
 MAX_GRACE = timedelta(hours=1)
@@ -103,11 +105,40 @@ def streak_missing(not_listed: Iterable[str], earlier_runs: Sequence[CrawlRun]) 
     return tuple(sorted(i for i in not_listed if i in row))
 
 
-def only_in_other_sections(missing: Iterable[str], listed_in: Mapping[str, Collection[str]],
-                           crawled: Collection[str]) -> set[str]:
-    """The ads of ``missing`` that only sections this run did not crawl ever listed (a
-    section taken off the register): their absence from this run's listings says
-    nothing. An ad with no sections known (stored before sections were kept) is not
-    one of them: its absence counts, as it always did."""
-    crawled = set(crawled)
-    return {i for i in missing if listed_in.get(i) and crawled.isdisjoint(listed_in[i])}
+
+def section_key(name: str, url: str) -> str:
+    """How a section is kept with the ads it listed (LiveAd.listed_in): its name and its
+    URL as the register writes them, so a section renamed, or moved to another address,
+    is still known by the other."""
+    return json.dumps([name, url], ensure_ascii=False)
+
+
+def _name_and_url(key: str) -> tuple[str, str]:
+    try:
+        name, url = json.loads(key)
+        return str(name), str(url)
+    except (ValueError, TypeError):  # not a key section_key made: matches nothing here
+        return key, "\0"
+
+
+def section_names(keys: Iterable[str]) -> list[str]:
+    """The names of sections kept as ``section_key``s, sorted (for messages)."""
+    return sorted({_name_and_url(k)[0] for k in keys})
+
+
+def listed_outside(missing: Iterable[str], listed_in: Mapping[str, Collection[str]],
+                   sections: Sequence[Section]) -> set[str]:
+    """The ads of ``missing`` that a section this run did not crawl has listed (one taken
+    off the register; one renamed and moved at once reads so too): they may still be
+    listed there, so their absence from this run's listings says nothing. A section
+    counts as crawled by its name or its URL. An ad with no sections known (stored
+    before sections were kept) is not one of them: its absence counts, as it always
+    did."""
+    names = {s.name for s in sections}
+    urls = {s.url for s in sections}
+
+    def crawled(key: str) -> bool:
+        name, url = _name_and_url(key)
+        return name in names or url in urls
+
+    return {i for i in missing if not all(crawled(k) for k in listed_in.get(i, ()))}

@@ -273,9 +273,10 @@ class LiveAd:
     site_ad_id: str
     url: str
     last_seen: datetime
-    # the register's sections whose listings ever showed the ad (by section name; none
-    # known: stored before sections were kept, or never listed): an ad that only
-    # sections no longer crawled listed is not missing from the listings that are
+    # the register's sections whose listings ever showed the ad, as the crawler keeps
+    # them (crawler.revisits.section_key; none known: stored before sections were kept,
+    # or never listed): an ad a section no longer crawled listed may still be listed
+    # there, and its absence from the listings that are crawled does not count
     listed_in: tuple[str, ...] = ()
 
 

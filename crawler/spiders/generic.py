@@ -53,7 +53,7 @@ from crawler.middlewares import (
     TRUNCATED_KEY,
     archive_middleware,
 )
-from crawler.revisits import is_due, missing_ads, only_in_other_sections
+from crawler.revisits import is_due, listed_outside, missing_ads, section_key, section_names
 from crawler.settings import without_idle_middlewares
 from crawler.site import on_site, page_key, site_of, web_host
 from crawler.source import Source
@@ -102,8 +102,9 @@ class GenericSpider(scrapy.Spider):
                  run_clock: Clock | None = None, known_ads_unread: str = "",
                  **kwargs: Any) -> None:
         """``known_ads``: (site_ad_id, url[, last_seen ISO[, sections]]) of the source's
-        live ads; without a last seen time an ad is always due; ``sections``: the names
-        of the register's sections whose listings ever showed it (LiveAd.listed_in).
+        live ads; without a last seen time an ad is always due; ``sections``: the
+        sections whose listings ever showed it (LiveAd.listed_in, as
+        crawler.revisits.section_key keeps them).
         ``run_clock``: the crawl's clock, whose
         first reading the crawl process put on record as the run's start (its elapsed
         time is then the run's duration, on the same time line); else one read from the
@@ -120,7 +121,8 @@ class GenericSpider(scrapy.Spider):
         self._known_sections: dict[str, frozenset[str]] = {
             str(k[0]): frozenset(map(str, k[3])) for k in known_ads if len(k) > 3 and k[3]}
         # the sections each ad link was listed in, each known ad, and the ad each listed
-        # link's page turned out to be: which sections listed which ads (listed_sections)
+        # link's page turned out to be: which sections listed which ads (sections_to_note)
+        self._section_keys = {s.name: section_key(s.name, s.url) for s in source.sections}
         self._sections_of_link: dict[str, set[str]] = {}
         self._sections_of_known: dict[str, set[str]] = {}
         self._ad_of_link: dict[str, str] = {}
@@ -147,7 +149,7 @@ class GenericSpider(scrapy.Spider):
         self.revisit_all = False  # every known live ad is due (adtrace crawl --revisit-all)
         self._site = site_of(source.base_url)
         self._offsite_hosts: set[str] = set()
-        self._said_elsewhere = False
+        self._said_outside = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GenericSpider:
@@ -174,19 +176,20 @@ class GenericSpider(scrapy.Spider):
 
     def missing_from_listings(self) -> list[str]:
         """Known live ads absent from this run's listings (meaningful if they were
-        complete), but those only sections no longer in the register ever listed: they
-        are not missing from listings that would show them (said once; they are still
-        revisited when due, and a page that answers 404 still removes them)."""
+        complete), but those a section no longer in the register has listed: they may
+        still be listed there (a warning says how many, once; they are still revisited
+        when due, and a page that answers 404 still removes them)."""
         missing = missing_ads(self.known, self.listed)
-        elsewhere = only_in_other_sections(missing, self._known_sections,
-                                           {s.name for s in self.source.sections})
-        if elsewhere and not self._said_elsewhere:
-            self._said_elsewhere = True
-            log.info("%s: %d known ad(s) listed only in sections no longer in the register "
-                     "(%s): not counted as missing from the listings", self.source.id,
-                     len(elsewhere), ", ".join(sorted({s for i in elsewhere
-                                                       for s in self._known_sections[i]})))
-        return [i for i in missing if i not in elsewhere]
+        outside = listed_outside(missing, self._known_sections, self.source.sections)
+        if outside and not self._said_outside:
+            self._said_outside = True
+            crawled = {s.name for s in self.source.sections}
+            gone = [n for n in section_names(k for i in outside for k in self._known_sections[i])
+                    if n not in crawled]
+            log.warning("%s: %d ad(s) not in this run's listings were listed in sections no "
+                        "longer in the register (%s): not counted as missing, so not removed "
+                        "by absence", self.source.id, len(outside), ", ".join(gone))
+        return [i for i in missing if i not in outside]
 
     def sections_to_note(self) -> dict[str, set[str]]:
         """The ads this run's listings showed in a section the store does not yet have
@@ -292,15 +295,16 @@ class GenericSpider(scrapy.Spider):
         """The requests one listing page leads to: its ads (known ones only when due) and
         its next pages on the site (one off it leaves the listings incomplete)."""
         section = response.meta.get("section")
+        key = self._section_keys.get(section or "")  # none: a custom spider's own listing
         for url in self._on_site(listing.ads):
             known_id = self._known_id(url)
             listed_as = known_id or self._known_through_redirects(url)
-            if section:
-                self._sections_of_link.setdefault(url, set()).add(section)
+            if key:
+                self._sections_of_link.setdefault(url, set()).add(key)
             if listed_as:
                 self.listed.add(listed_as)
-                if section:
-                    self._sections_of_known.setdefault(listed_as, set()).add(section)
+                if key:
+                    self._sections_of_known.setdefault(listed_as, set()).add(key)
                 if not self._due(listed_as):
                     self._count("not_due")
                     continue
@@ -426,7 +430,7 @@ class GenericSpider(scrapy.Spider):
             self.record_error(response.url,
                               "no ad fields found (layout changed or not an ad page)", "page")
             return
-        if response.meta.get("from_listing"):  # the sections of its link are the ad's
+        if response.meta.get("from_listing") and not away:  # its link's sections are its own
             self._ad_of_link[(response.meta.get("redirect_urls") or [response.url])[0]] = site_ad_id
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
         yield await self._with_images(ad)

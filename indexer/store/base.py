@@ -99,9 +99,9 @@ class Store(Protocol):
 
     def note_listed(self, source_id: str, listed: Mapping[str, Iterable[str]]) -> int:
         """Add to each ad of the source (by site ad id) the register sections whose
-        listings showed it, kept with the ad for good (removals by absence ask which
-        sections an ad belongs to). Unknown ads are passed over. Returns how many ads
-        gained a section."""
+        listings showed it (strings, opaque here), kept with the ad for good: removals
+        by absence ask which sections an ad belongs to. Unknown ads are passed over.
+        Returns how many ads gained a section."""
 
     def get_ad(self, ad_id: str, themes: tuple[str, ...] | None = None) -> AdRecord | None:
         """One ad with every version (oldest first) and the captures behind each.

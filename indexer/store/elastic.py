@@ -106,6 +106,7 @@ T = TypeVar("T")
 RETRIES = 4
 WRITE_ATTEMPTS = 8
 NOTE_BULK = 1000  # listed_in updates per bulk request
+CONFLICT_RETRIES = 5
 LISTED_IN_SINCE = 2  # the ads mapping version that has listed_in
 
 
@@ -467,6 +468,8 @@ class ElasticStore:
         ops = [self._op("update", "ads", ad_id_for(source_id, site_ad_id),
                         listed_in_update(sections))
                for site_ad_id, sections in sorted(listed.items())]
+        for action, _ in ops:  # a write or an assessment meanwhile: read the ad again
+            action["update"]["retry_on_conflict"] = CONFLICT_RETRIES
         gained = 0
         for i in range(0, len(ops), NOTE_BULK):
             gained += sum(item.get("result") == "updated"

@@ -1,14 +1,16 @@
 """Which register sections listed each ad (SQLite): ``ad_listings``.
 
 A removal by absence asks whether the listings that would show an ad were read. An ad
-that only a section since taken off the register listed is absent from every later
-run's listings without being gone; knowing its sections, a crawl does not count that
-absence (crawler.revisits.listed_elsewhere). One row per (ad, section), only ever
-added to: an ad a site moves to another section belongs to both.
+that a section since taken off the register listed is absent from every later run's
+listings without being gone; knowing its sections, a crawl does not count that absence
+(crawler.revisits.listed_outside). One row per (ad, section), only ever added to: an ad
+a site moves to another section belongs to both. A section is an opaque string here
+(the crawler's ``section_key``).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 
@@ -21,7 +23,6 @@ CREATE TABLE IF NOT EXISTS ad_listings (
     PRIMARY KEY (ad_rowid, section)
 ) WITHOUT ROWID;
 """
-SEP = "\x1f"  # between sections in one aggregated column: a unit separator no name has
 
 
 def create(conn: sqlite3.Connection) -> None:
@@ -46,9 +47,8 @@ def note(conn: sqlite3.Connection, source_id: str, listed: Mapping[str, Iterable
 def live_ads(conn: sqlite3.Connection, source_id: str) -> list[LiveAd]:
     """The source's ads not marked removed, each with its sections (sorted)."""
     rows = conn.execute(
-        "SELECT a.site_ad_id, a.url, a.last_seen, (SELECT group_concat(l.section, ?) "
+        "SELECT a.site_ad_id, a.url, a.last_seen, (SELECT json_group_array(l.section) "
         "FROM ad_listings l WHERE l.ad_rowid = a.rowid) FROM ads a "
         "WHERE a.source_id = ? AND a.removed_at IS NULL ORDER BY a.site_ad_id",
-        (SEP, source_id)).fetchall()
-    return [LiveAd(r[0], r[1], from_iso(r[2]), tuple(sorted(r[3].split(SEP))) if r[3] else ())
-            for r in rows]
+        (source_id,)).fetchall()
+    return [LiveAd(r[0], r[1], from_iso(r[2]), tuple(sorted(json.loads(r[3])))) for r in rows]

@@ -129,13 +129,3 @@ def test_purge_takes_judgements_and_corrections_of_purged_ads_with_them(store) -
     assert [a.label for a in store.assessments(kept)] == ["unsure"]
     assert store.suppressions(gone) == []
 
-
-def test_purge_takes_the_sections_of_purged_ads_with_them(store) -> None:
-    """An ad purged whole and later listed and fetched again starts with no sections
-    (retention means it is gone); an ad that stays keeps its own."""
-    _seed(store)
-    store.note_listed("alpha", {"old1": ["Utrecht"], "mixed": ["Amsterdam"]})
-    store.purge("alpha", at(10))
-    store.write(obs("alpha", "old1", at(30), "old text zebra"), enr())
-    listed = {a.site_ad_id: a.listed_in for a in store.live_ads("alpha")}
-    assert listed["old1"] == () and listed["mixed"] == ("Amsterdam",)

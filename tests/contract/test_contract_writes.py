@@ -240,4 +240,8 @@ def test_the_sections_that_listed_an_ad_are_kept_through_writes_and_removals(sto
     assert {a.site_ad_id: a.listed_in for a in store.live_ads("alpha")} == {
         "x1": ("Amsterdam", "Utrecht"), "x2": ("Amsterdam",)}
     assert store.note_listed("alpha", {}) == 0
+    odd = ['["a, b", "x"]', "x\x1fy", ""]  # opaque to the store: kept as given
+    assert store.note_listed("alpha", {"x2": odd}) == 1
+    assert dict((a.site_ad_id, a.listed_in) for a in store.live_ads("alpha"))["x2"] == (
+        "", "Amsterdam", '["a, b", "x"]', "x\x1fy")
     assert store.note_listed("beta", {"x1": ["Amsterdam"]}) == 0  # another source's id

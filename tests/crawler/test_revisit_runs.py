@@ -9,9 +9,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from crawl_helpers import crawl_day
 from fixture_site import FixtureSite, page
 
+from crawler.revisits import section_names
 from crawler.run import crawl
 from crawler.source import Section, Source
 from indexer.model import ad_id_for
@@ -116,43 +118,92 @@ def test_an_ad_listed_by_an_incomplete_run_starts_its_absence_anew(
         store.close()
 
 
-def test_an_ad_only_a_section_taken_off_the_register_listed_is_not_removed(
-        site: FixtureSite, source: Source, tmp_path: Path) -> None:
-    """Ad 6 is listed only in Utrecht. Utrecht leaves the register: ad 6 is then absent
-    from every run's listings without being gone, and is not removed by absence (it is
-    still revisited when due); ad 3, gone from Amsterdam's listings, is removed."""
-    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
-    with_utrecht = replace(source, sections=(*source.sections,
-                                             Section("Utrecht", "city/utrecht/")))
-    site.html("/city/utrecht/", b'<html><body><ul><li><a class="ad-link" href="/ad/6">Mia'
-                                b'</a></li><li><a class="ad-link" href="/ad/1">Anna</a></li>'
-                                b'</ul></body></html>')  # ad 1: in both sections
-    site.html("/ad/6", page("ad3.html").replace(b"Eva", b"Mia"))
-
-    def go(src: Source, at: datetime):  # noqa: ANN202
-        stats = crawl([src], store_path, archive, clock=at, progress=False,
+def _crawler(store_path: str, archive: Path):  # noqa: ANN202
+    def go(src: Source, at: datetime, progress: bool = False):  # noqa: ANN202
+        """progress: the crawl processes' messages go to this process's stderr."""
+        stats = crawl([src], store_path, archive, clock=at, progress=progress,
                       settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
         return stats.sources[src.id]
+    return go
 
-    def live() -> dict[str, tuple[str, ...]]:
-        store = open_store(store_path)
-        try:
-            return {a.site_ad_id: a.listed_in for a in store.live_ads(source.id)}
-        finally:
-            store.close()
 
+def _listed_in(store_path: str, source_id: str) -> dict[str, list[str]]:
+    """Each live ad's sections, by name."""
+    store = open_store(store_path)
+    try:
+        return {a.site_ad_id: section_names(a.listed_in) for a in store.live_ads(source_id)}
+    finally:
+        store.close()
+
+
+def test_an_ad_a_section_taken_off_the_register_listed_is_not_removed(
+        site: FixtureSite, source: Source, tmp_path: Path,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Ad 6 is listed only in Utrecht, ad 3 moves from Amsterdam to Utrecht. Utrecht then
+    leaves the register: both are absent from every later run's listings without being
+    gone, and neither is removed by absence (both are still revisited when due); ad 2,
+    gone from Amsterdam's listings, is removed."""
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    go = _crawler(store_path, archive)
+    with_utrecht = replace(source, sections=(*source.sections,
+                                             Section("Utrecht", "city/utrecht/")))
+
+    def utrecht(*ads: int) -> None:
+        links = "".join(f'<li><a class="ad-link" href="/ad/{i}">ad {i}</a></li>' for i in ads)
+        site.html("/city/utrecht/", f"<html><body><ul>{links}</ul></body></html>".encode())
+
+    utrecht(6, 1)
+    site.html("/ad/6", page("ad3.html").replace(b"Eva", b"Mia"))
     assert go(with_utrecht, DAY0).new_ads == 4
-    assert live() == {"1": ("Amsterdam", "Utrecht"), "2": ("Amsterdam",),
-                      "3": ("Amsterdam",), "6": ("Utrecht",)}
-    site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
-    days = [go(source, DAY0 + timedelta(days=d)) for d in (1, 2, 3)]
-    assert [d.removed for d in days] == [0, 1, 0]  # ad 3 after two runs; ad 6 never
-    assert live() == {"1": ("Amsterdam", "Utrecht"), "2": ("Amsterdam",), "6": ("Utrecht",)}
-    assert site.requests.count("/ad/6") == 4  # revisited each day all the same
+    assert _listed_in(store_path, source.id) == {
+        "1": ["Amsterdam", "Utrecht"], "2": ["Amsterdam"], "3": ["Amsterdam"], "6": ["Utrecht"]}
+    site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)  # ad 3 moves to Utrecht
+    utrecht(6, 1, 3)
+    assert go(with_utrecht, DAY0 + timedelta(days=1)).removed == 0
+    site.html("/city/amsterdam/", page("listing1.html").replace(b"../../ad/2#top", b"/nowhere"))
+    site.pages["/nowhere"] = (404, "text/html", b"")
+    capfd.readouterr()
+    days = [go(source, DAY0 + timedelta(days=d), progress=True)  # Utrecht taken off
+            for d in (2, 3, 4)]
+    said = "fixture-site: 2 ad(s) not in this run's listings were listed in sections no " \
+        "longer in the register (Utrecht): not counted as missing, so not removed by absence"
+    assert capfd.readouterr().err.count(said) == 3  # the crawl processes' log, each run
+    assert [d.removed for d in days] == [0, 1, 0]  # ad 2, after two runs; ads 3 and 6 never
+    assert sorted(_listed_in(store_path, source.id)) == ["1", "3", "6"]
+    assert site.requests.count("/ad/6") == 5  # revisited each day all the same
     store = open_store(store_path)
     try:
         runs = store.crawl_runs(source.id)
-        assert [r.missing for r in runs[:3]] == [(), ("3",), ("3",)]
+        assert [r.missing for r in runs[:3]] == [(), ("2",), ("2",)]
         assert all(r.listings_complete for r in runs)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("section", [Section("Amsterdam (centrum)", "city/amsterdam/"),
+                                     Section("Amsterdam", "/city/amsterdam/")],
+                         ids=["renamed", "url-written-anew"])
+def test_a_section_renamed_or_given_another_url_is_still_the_same_section(
+        site: FixtureSite, source: Source, tmp_path: Path, section: Section) -> None:
+    """A section is known by its name or its URL: change one, and an ad gone from its
+    listings is removed by absence as before."""
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+    go = _crawler(store_path, archive)
+    go(source, DAY0)
+    changed = replace(source, sections=(section,))
+    site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
+    assert [go(changed, DAY0 + timedelta(days=d)).removed for d in (1, 2)] == [0, 1]
+    assert _listed_in(store_path, source.id)["1"] == sorted({"Amsterdam", section.name})
+
+
+def test_a_listed_link_that_leads_to_another_ad_gives_that_ad_none_of_its_sections(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Utrecht lists /ad/6, which redirects to ad 2's page: ad 2 is read, as that ad, but
+    Utrecht did not list it (a link naming another ad does not count as listing it)."""
+    store_path = str(tmp_path / "s.sqlite3")
+    site.html("/city/utrecht/", b'<html><body><a class="ad-link" href="/ad/6">6</a></body></html>')
+    site.pages["/ad/6"] = (301, "", b"/ad/2")
+    with_utrecht = replace(source, sections=(*source.sections,
+                                             Section("Utrecht", "city/utrecht/")))
+    _crawler(store_path, tmp_path / "archive")(with_utrecht, DAY0)
+    assert _listed_in(store_path, source.id)["2"] == ["Amsterdam"]

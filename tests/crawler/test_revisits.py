@@ -8,12 +8,15 @@ import pytest
 
 from crawler.revisits import (
     is_due,
+    listed_outside,
     missing_ads,
-    only_in_other_sections,
     removals_by_absence,
+    section_key,
+    section_names,
     seen_at_run_start,
     streak_missing,
 )
+from crawler.source import Section
 from indexer.crawl_runs import UNFINISHED, CrawlRun
 
 T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -51,13 +54,25 @@ def test_missing_is_known_minus_listed() -> None:
     assert missing_ads(["3", "1", "2"], {"1"}) == ["2", "3"]
 
 
-def test_an_ad_only_sections_not_crawled_listed_is_not_missing() -> None:
-    listed_in = {"1": ["Utrecht"], "2": ["Utrecht", "Amsterdam"], "3": ["Amsterdam"]}
+def test_an_ad_a_section_not_crawled_listed_is_not_missing() -> None:
+    ams, utr = section_key("Amsterdam", "city/ams/"), section_key("Utrecht", "city/utr/")
+    listed_in = {"1": [utr], "2": [utr, ams], "3": [ams]}
     missing = ["1", "2", "3", "4"]  # 4: stored before sections were kept
-    assert only_in_other_sections(missing, listed_in, {"Amsterdam"}) == {"1"}
-    assert only_in_other_sections(missing, listed_in, {"Amsterdam", "Utrecht"}) == set()
-    assert only_in_other_sections(missing, listed_in, {"Rotterdam"}) == {"1", "2", "3"}
-    assert only_in_other_sections(missing, {"1": []}, {"Amsterdam"}) == set()
+    amsterdam, utrecht = Section("Amsterdam", "city/ams/"), Section("Utrecht", "city/utr/")
+    assert listed_outside(missing, listed_in, [amsterdam]) == {"1", "2"}  # 2 may be in Utrecht
+    assert listed_outside(missing, listed_in, [amsterdam, utrecht]) == set()
+    assert listed_outside(missing, listed_in, [Section("Rotterdam", "city/rdam/")]) == {
+        "1", "2", "3"}
+    # one of name and URL is enough: renamed, or its address written anew
+    assert listed_outside(missing, listed_in, [Section("Amsterdam C", "city/ams/")]) == {"1", "2"}
+    assert listed_outside(missing, listed_in, [Section("Amsterdam", "/city/ams/")]) == {"1", "2"}
+    assert listed_outside(["5"], {"5": ["not a section key"]}, [amsterdam]) == {"5"}
+
+
+def test_a_section_key_keeps_name_and_url_apart() -> None:
+    key = section_key('Den "Haag", centrum', "city/den-haag/?q=a,b")
+    assert section_names([key, section_key("Amsterdam", "x"), key]) == [
+        "Amsterdam", 'Den "Haag", centrum']
 
 
 def test_removed_after_n_consecutive_complete_runs() -> None:

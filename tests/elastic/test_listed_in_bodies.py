@@ -59,6 +59,8 @@ def test_the_store_sends_one_scripted_update_per_ad_and_counts_those_updated(
     assert [line["update"]["_id"] for line in lines[::2]] == [
         ad_id_for("s", i) for i in ("1", "2", "9")]
     assert {line["update"]["_index"] for line in lines[::2]} == {"t-ads-write"}
+    # a write or an assessment of the ad meanwhile: Elasticsearch reads it again
+    assert {line["update"]["retry_on_conflict"] for line in lines[::2]} == {5}
     assert lines[1]["script"]["params"]["sections"] == ["Utrecht"]
 
 
