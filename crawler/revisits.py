@@ -105,7 +105,6 @@ def streak_missing(not_listed: Iterable[str], earlier_runs: Sequence[CrawlRun]) 
     return tuple(sorted(i for i in not_listed if i in row))
 
 
-
 def section_key(name: str, url: str) -> str:
     """How a section is kept with the ads it listed (LiveAd.listed_in): its name and its
     URL as the register writes them, so a section renamed, or moved to another address,

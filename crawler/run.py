@@ -129,9 +129,9 @@ def crawl(sources: Iterable[Source], store_url: str, archive_dir: str | Path, *,
 
     Sources are independent, so they are spread over up to ``processes`` children
     (default: one per CPU core) that run at the same time: one Scrapy process uses one
-    core. ``known_ads`` (source id → (site_ad_id, url[, last seen ISO[, sections]])) overrides the
-    live ads read from the store; ``settings`` overrides Scrapy settings (tests shorten
-    timeouts).
+    core. ``known_ads`` (source id → (site_ad_id, url[, last seen ISO[, sections]]))
+    overrides the live ads read from the store; ``settings`` overrides Scrapy settings
+    (tests shorten timeouts).
     """
     sources = list(sources)
     if not sources:

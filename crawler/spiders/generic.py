@@ -104,11 +104,10 @@ class GenericSpider(scrapy.Spider):
         """``known_ads``: (site_ad_id, url[, last_seen ISO[, sections]]) of the source's
         live ads; without a last seen time an ad is always due; ``sections``: the
         sections whose listings ever showed it (LiveAd.listed_in, as
-        crawler.revisits.section_key keeps them).
-        ``run_clock``: the crawl's clock, whose
-        first reading the crawl process put on record as the run's start (its elapsed
-        time is then the run's duration, on the same time line); else one read from the
-        settings. ``known_ads_unread``: why the store could not tell the
+        crawler.revisits.section_key keeps them). ``run_clock``: the crawl's clock,
+        whose first reading the crawl process put on record as the run's start (its
+        elapsed time is then the run's duration, on the same time line); else one read
+        from the settings. ``known_ads_unread``: why the store could not tell the
         known ads (crawler.process.begin_run): the run then revisits none, and says so
         as an error, with its listings incomplete (it could not tell which ads they
         lacked)."""

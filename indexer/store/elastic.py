@@ -459,8 +459,8 @@ class ElasticStore:
             after = hits[-1]["sort"]
 
     def note_listed(self, source_id: str, listed: Mapping[str, Iterable[str]]) -> int:
-        """One bulk of scripted updates (a noop for an ad that gains nothing; a 404 for
-        one not stored). An ads index not yet migrated to a mapping with ``listed_in``
+        """Scripted updates in bulks (a noop for an ad that gains nothing; a 404 for one
+        not stored). An ads index not yet migrated to a mapping with ``listed_in``
         (``adtrace index migrate``) would refuse the field: nothing is written there, and
         removals by absence go by the listings alone, as before."""
         if self._index_version("ads") < LISTED_IN_SINCE:
