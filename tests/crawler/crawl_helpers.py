@@ -48,13 +48,14 @@ def warc_bytes(archive: Path) -> bytes:
 DAY0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # the first simulated day of a series of runs
 
 
-def crawl_day(source: Source, tmp_path: Path, day: int) -> Any:
+def crawl_day(source: Source, tmp_path: Path, day: int, progress: bool = False) -> Any:
     """One real crawl of ``source`` into ``tmp_path``'s store and archive on simulated
-    ``day`` (from DAY0, at 09:00); its SourceStats."""
+    ``day`` (from DAY0, at 09:00); its SourceStats. ``progress``: the crawl processes'
+    messages go to this process's stderr."""
     from crawler.run import crawl
 
     stats = crawl([source], str(tmp_path / "s.sqlite3"), tmp_path / "archive",
-                  clock=DAY0 + timedelta(days=day), progress=False,
+                  clock=DAY0 + timedelta(days=day), progress=progress,
                   settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
     return stats.sources[source.id]
 

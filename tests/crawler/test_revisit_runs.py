@@ -118,15 +118,6 @@ def test_an_ad_listed_by_an_incomplete_run_starts_its_absence_anew(
         store.close()
 
 
-def _crawler(store_path: str, archive: Path):  # noqa: ANN202
-    def go(src: Source, at: datetime, progress: bool = False):  # noqa: ANN202
-        """progress: the crawl processes' messages go to this process's stderr."""
-        stats = crawl([src], store_path, archive, clock=at, progress=progress,
-                      settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
-        return stats.sources[src.id]
-    return go
-
-
 def _listed_in(store_path: str, source_id: str) -> dict[str, list[str]]:
     """Each live ad's sections, by name."""
     store = open_store(store_path)
@@ -143,8 +134,7 @@ def test_an_ad_a_section_taken_off_the_register_listed_is_not_removed(
     leaves the register: both are absent from every later run's listings without being
     gone, and neither is removed by absence (both are still revisited when due); ad 2,
     gone from Amsterdam's listings, is removed."""
-    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
-    go = _crawler(store_path, archive)
+    store_path = str(tmp_path / "s.sqlite3")
     with_utrecht = replace(source, sections=(*source.sections,
                                              Section("Utrecht", "city/utrecht/")))
 
@@ -154,17 +144,16 @@ def test_an_ad_a_section_taken_off_the_register_listed_is_not_removed(
 
     utrecht(6, 1)
     site.html("/ad/6", page("ad3.html").replace(b"Eva", b"Mia"))
-    assert go(with_utrecht, DAY0).new_ads == 4
+    assert crawl_day(with_utrecht, tmp_path, 0).new_ads == 4
     assert _listed_in(store_path, source.id) == {
         "1": ["Amsterdam", "Utrecht"], "2": ["Amsterdam"], "3": ["Amsterdam"], "6": ["Utrecht"]}
     site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)  # ad 3 moves to Utrecht
     utrecht(6, 1, 3)
-    assert go(with_utrecht, DAY0 + timedelta(days=1)).removed == 0
+    assert crawl_day(with_utrecht, tmp_path, 1).removed == 0
     site.html("/city/amsterdam/", page("listing1.html").replace(b"../../ad/2#top", b"/nowhere"))
     site.pages["/nowhere"] = (404, "text/html", b"")
     capfd.readouterr()
-    days = [go(source, DAY0 + timedelta(days=d), progress=True)  # Utrecht taken off
-            for d in (2, 3, 4)]
+    days = [crawl_day(source, tmp_path, d, progress=True) for d in (2, 3, 4)]  # no Utrecht
     said = "fixture-site: 2 ad(s) not in this run's listings were listed in sections no " \
         "longer in the register (Utrecht): not counted as missing, so not removed by absence"
     assert capfd.readouterr().err.count(said) == 3  # the crawl processes' log, each run
@@ -187,23 +176,21 @@ def test_a_section_renamed_or_given_another_url_is_still_the_same_section(
         site: FixtureSite, source: Source, tmp_path: Path, section: Section) -> None:
     """A section is known by its name or its URL: change one, and an ad gone from its
     listings is removed by absence as before."""
-    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
-    go = _crawler(store_path, archive)
-    go(source, DAY0)
+    crawl_day(source, tmp_path, 0)
     changed = replace(source, sections=(section,))
     site.html("/city/amsterdam/?page=2", LISTING2_WITHOUT_3)
-    assert [go(changed, DAY0 + timedelta(days=d)).removed for d in (1, 2)] == [0, 1]
-    assert _listed_in(store_path, source.id)["1"] == sorted({"Amsterdam", section.name})
+    assert [crawl_day(changed, tmp_path, d).removed for d in (1, 2)] == [0, 1]
+    assert _listed_in(str(tmp_path / "s.sqlite3"), source.id)["1"] == sorted(
+        {"Amsterdam", section.name})
 
 
 def test_a_listed_link_that_leads_to_another_ad_gives_that_ad_none_of_its_sections(
         site: FixtureSite, source: Source, tmp_path: Path) -> None:
     """Utrecht lists /ad/6, which redirects to ad 2's page: ad 2 is read, as that ad, but
     Utrecht did not list it (a link naming another ad does not count as listing it)."""
-    store_path = str(tmp_path / "s.sqlite3")
     site.html("/city/utrecht/", b'<html><body><a class="ad-link" href="/ad/6">6</a></body></html>')
     site.pages["/ad/6"] = (301, "", b"/ad/2")
     with_utrecht = replace(source, sections=(*source.sections,
                                              Section("Utrecht", "city/utrecht/")))
-    _crawler(store_path, tmp_path / "archive")(with_utrecht, DAY0)
-    assert _listed_in(store_path, source.id)["2"] == ["Amsterdam"]
+    crawl_day(with_utrecht, tmp_path, 0)
+    assert _listed_in(str(tmp_path / "s.sqlite3"), source.id)["2"] == ["Amsterdam"]
