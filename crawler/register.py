@@ -358,7 +358,20 @@ def _sections(c: _Checker, raw: Any, base_url: str) -> tuple[Section, ...]:
     site = site_of(base_url)
     out = [c.attempt(None, _section, c, item, f"sections[{i}]", base_url, site)
            for i, item in enumerate(raw)]
+    first: dict[str, int] = {}
+    for i, section in enumerate(out):
+        if section is not None:
+            c.attempt(None, _unique_name, c, section.name, i, first)
     return tuple(s for s in out if s is not None)
+
+
+def _unique_name(c: _Checker, name: str, i: int, first: dict[str, int]) -> None:
+    """Each section its own name: the store keeps, with each ad, the sections that listed
+    it, and a removal by absence asks whether they are still crawled (crawler.revisits)."""
+    if name in first:
+        raise c.fail(f"sections[{i}].name", f"{name!r} is also the name of "
+                     f"sections[{first[name]}]; each section needs a name of its own")
+    first[name] = i
 
 
 def _section(c: _Checker, item: Any, field: str, base_url: str, site: str) -> Section:

@@ -54,6 +54,10 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     ({"base_url": "ftp://x"}, r"base_url: 'ftp://x' must be an http\(s\) URL"),
     ({"sections": []}, r"sections: must be a non-empty list"),
     ({"sections": [{"name": "x", "url": "y", "depth": 2}]}, r"sections\[0\]: unknown key"),
+    ({"sections": [{"name": "Gent", "url": "a/"}, {"name": "Luik", "url": "b/"},
+                   {"name": "Gent", "url": "c/"}]},
+     r"sections\[2\].name: 'Gent' is also the name of sections\[0\]; each section needs a "
+     r"name of its own"),
     ({"politeness": {"concurrency": 0}}, r"politeness.concurrency: must be at least 1"),
     ({"politeness": {"delay": 1}}, r"politeness: unknown key\(s\) \['delay'\]"),
     ({"selectors": {"ad_links": "a", "ad_id": {"from_url": "/ad/\\d+"}}},
