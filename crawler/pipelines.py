@@ -218,7 +218,8 @@ class IngestPipeline:
         try:
             store.record_crawl_run(self._finish_run(store, reason))
             try:
-                store.note_listed(self._spider().source.id, self._spider().sections_to_note())
+                spider = self._spider()
+                store.note_listed(spider.source.id, spider.sections_to_note())
             except StoreError as exc:  # the next run notes them again: nothing is lost
                 log.warning("sections that listed the ads not noted: %s", exc)
         finally:

@@ -125,19 +125,24 @@ def section_names(keys: Iterable[str]) -> list[str]:
     return sorted({_name_and_url(k)[0] for k in keys})
 
 
-def listed_outside(missing: Iterable[str], listed_in: Mapping[str, Collection[str]],
-                   sections: Sequence[Section]) -> set[str]:
-    """The ads of ``missing`` that a section this run did not crawl has listed (one taken
-    off the register; one renamed and moved at once reads so too): they may still be
-    listed there, so their absence from this run's listings says nothing. A section
-    counts as crawled by its name or its URL. An ad with no sections known (stored
-    before sections were kept) is not one of them: its absence counts, as it always
-    did."""
+def not_crawled(keys: Iterable[str], sections: Sequence[Section]) -> set[str]:
+    """The ``section_key``s of ``keys`` that none of ``sections`` is: a section is known
+    by its name or its URL (one taken off the register; one renamed and moved at once
+    reads so too)."""
     names = {s.name for s in sections}
     urls = {s.url for s in sections}
-
-    def crawled(key: str) -> bool:
+    out = set()
+    for key in keys:
         name, url = _name_and_url(key)
-        return name in names or url in urls
+        if name not in names and url not in urls:
+            out.add(key)
+    return out
 
-    return {i for i in missing if not all(crawled(k) for k in listed_in.get(i, ()))}
+
+def listed_outside(missing: Iterable[str], listed_in: Mapping[str, Collection[str]],
+                   sections: Sequence[Section]) -> set[str]:
+    """The ads of ``missing`` that a section this run did not crawl has listed
+    (``not_crawled``): they may still be listed there, so their absence from this run's
+    listings says nothing. An ad with no sections known (stored before sections were
+    kept) is not one of them: its absence counts, as it always did."""
+    return {i for i in missing if not_crawled(listed_in.get(i, ()), sections)}

@@ -53,7 +53,14 @@ from crawler.middlewares import (
     TRUNCATED_KEY,
     archive_middleware,
 )
-from crawler.revisits import is_due, listed_outside, missing_ads, section_key, section_names
+from crawler.revisits import (
+    is_due,
+    listed_outside,
+    missing_ads,
+    not_crawled,
+    section_key,
+    section_names,
+)
 from crawler.settings import without_idle_middlewares
 from crawler.site import on_site, page_key, site_of, web_host
 from crawler.source import Source
@@ -182,9 +189,8 @@ class GenericSpider(scrapy.Spider):
         outside = listed_outside(missing, self._known_sections, self.source.sections)
         if outside and not self._said_outside:
             self._said_outside = True
-            crawled = {s.name for s in self.source.sections}
-            gone = [n for n in section_names(k for i in outside for k in self._known_sections[i])
-                    if n not in crawled]
+            gone = section_names(not_crawled(
+                {k for i in outside for k in self._known_sections[i]}, self.source.sections))
             log.warning("%s: %d ad(s) not in this run's listings were listed in sections no "
                         "longer in the register (%s): not counted as missing, so not removed "
                         "by absence", self.source.id, len(outside), ", ".join(gone))

@@ -206,8 +206,7 @@ class ElasticStore:
                     ) -> list[dict[str, Any]]:
         """``_bulk``, answering each item's result (status, and ``result``: created,
         updated, noop …)."""
-        items: list[dict[str, Any]] = [{"status": 0}] * len(ops)
-        statuses = [0] * len(ops)
+        items: list[dict[str, Any]] = [{}] * len(ops)
         pending = list(range(len(ops)))
         delay = self._backoff
         for attempt in range(RETRIES + 1):
@@ -217,7 +216,6 @@ class ElasticStore:
             for i, item in zip(pending, resp["items"], strict=True):
                 items[i] = next(iter(item.values()))
                 status = items[i]["status"]
-                statuses[i] = status
                 if status == 429 or status >= 500:
                     retry.append(i)
             self._dirty = True
@@ -225,11 +223,11 @@ class ElasticStore:
                 break
             if attempt == RETRIES:
                 raise StoreError(f"Elasticsearch at {safe_url(self.url)}: bulk items kept "
-                                 f"failing: {[statuses[i] for i in retry]}")
+                                 f"failing: {[items[i]['status'] for i in retry]}")
             pending = retry
             time.sleep(delay)
             delay *= 2
-        bad = [s for s in statuses if s >= 400 and s not in (404, 409)]
+        bad = [s for s in (item["status"] for item in items) if s >= 400 and s not in (404, 409)]
         if bad:
             raise StoreError(f"Elasticsearch at {safe_url(self.url)}: bulk refused: {bad}")
         return items

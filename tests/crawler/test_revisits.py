@@ -10,6 +10,7 @@ from crawler.revisits import (
     is_due,
     listed_outside,
     missing_ads,
+    not_crawled,
     removals_by_absence,
     section_key,
     section_names,
@@ -67,6 +68,15 @@ def test_an_ad_a_section_not_crawled_listed_is_not_missing() -> None:
     assert listed_outside(missing, listed_in, [Section("Amsterdam C", "city/ams/")]) == {"1", "2"}
     assert listed_outside(missing, listed_in, [Section("Amsterdam", "/city/ams/")]) == {"1", "2"}
     assert listed_outside(["5"], {"5": ["not a section key"]}, [amsterdam]) == {"5"}
+
+
+def test_the_sections_not_crawled_are_told_by_name_or_url() -> None:
+    """What the crawl's warning names: a section renamed (its URL kept) is still crawled,
+    and is not named with the one taken off."""
+    old_name, gone = section_key("Amsterdam", "city/ams/"), section_key("Utrecht", "city/utr/")
+    renamed = [Section("Amsterdam C", "city/ams/")]
+    assert section_names(not_crawled({old_name, gone}, renamed)) == ["Utrecht"]
+    assert not_crawled(set(), renamed) == set()
 
 
 def test_a_section_key_keeps_name_and_url_apart() -> None:
