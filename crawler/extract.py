@@ -218,10 +218,19 @@ def _looks_like_srcset(value: str) -> bool:
     return "," in value or bool(re.search(r"\s\d+(\.\d+)?[wx]\b", value))
 
 
-def ad_id_of(source: Source, url: str, sel: Selector | None = None) -> str:
-    """The site's own ad id: from the URL regex, else CSS on the page, else the URL."""
+def ad_id_of(source: Source, url: str, sel: Selector | None = None, *,
+             led_to: bool = False) -> str:
+    """The site's own ad id: from the URL regex, else CSS on the page, else the URL.
+
+    ``led_to``: ``url`` is where a redirect led. Block, login and consent pages quote the
+    address they were sent from (``/captcha?return=/ad/4``, ``?next=https%3A%2F%2F…``),
+    and the regex would find the ad's id in that quote: such a page would be read as the
+    ad, a false version of it. So the regex reads such a URL without the addresses its
+    query quotes (``without_quoted_addresses``); an id the URL names itself, in its path
+    or a query value of its own (``?id=4``), is still found."""
     if source.selectors.ad_id_from_url:
-        m = re.search(source.selectors.ad_id_from_url, url)
+        m = re.search(source.selectors.ad_id_from_url,
+                      without_quoted_addresses(url) if led_to else url)
         if m and m.group(1):
             return m.group(1)
     if source.selectors.ad_id_css and sel is not None:
@@ -229,6 +238,23 @@ def ad_id_of(source: Source, url: str, sel: Selector | None = None) -> str:
         if value:
             return value[:200]
     return canonical_url(url)
+
+
+_QUOTED_ADDRESS = re.compile(r"/|%2f", re.IGNORECASE)  # a path or URL, as is or %-escaped
+
+
+def without_quoted_addresses(url: str) -> str:
+    """``url`` with the query values that are addresses (a path or a URL, as is or
+    %-escaped) left empty: ``/captcha?return=/ad/4&lang=nl`` gives
+    ``/captcha?return=&lang=nl``. The rest is kept as written."""
+    base, mark, query = url.partition("?")
+    if not mark:
+        return url
+    kept = []
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        kept.append(name + equals if equals and _QUOTED_ADDRESS.search(value) else part)
+    return f"{base}?{'&'.join(kept)}"
 
 
 def needs_page_for_id(source: Source, url: str) -> bool:

@@ -388,8 +388,9 @@ class GenericSpider(scrapy.Spider):
                 "response was not archived; not used", response.meta, response.url), "archive")
             return
         known_id = response.meta.get("site_ad_id") or ""
+        led_to = bool(response.meta.get("redirect_urls"))
         if response.status in GONE_STATUSES:
-            site_ad_id = known_id or ad_id_of(self.source, response.url)
+            site_ad_id = known_id or ad_id_of(self.source, response.url, led_to=led_to)
             yield self._removal(site_ad_id, response.url, capture, f"http {response.status}")
             return
         truncated, unreadable = response.meta.get(TRUNCATED_KEY), _not_a_page(response)
@@ -402,7 +403,7 @@ class GenericSpider(scrapy.Spider):
             return
         jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
-        own_id = ad_id_of(self.source, response.url, sel)
+        own_id = ad_id_of(self.source, response.url, sel, led_to=led_to)
         site_ad_id = known_id if own_id == response.url and known_id else own_id
         self._seen_ids.add(site_ad_id)
         named_by_page = self._named_by_page(response.meta, response.url)
@@ -453,9 +454,13 @@ class GenericSpider(scrapy.Spider):
         source reads ids (that page is read as that ad). Any other page that gives no
         id (a captcha, a consent or login page, an address the id pattern misses) is
         not the ad, but says nothing of it: not read, counted, and the ad stays as it
-        was (a block that sends every ad to a captcha must not remove them all). A link
-        that names no id is left to its page (it says which ad it is). Where an ad's
-        identity is its URL, only the home and the sections are known not to be it."""
+        was (a block that sends every ad to a captcha must not remove them all); an id
+        such a page's address only quotes (``?return=/ad/4``) is not its own (``ad_id_of``
+        with ``led_to``). A link that names no id is left to its page (it says which ad
+        it is). Where an ad's identity is its URL, the home, the sections and the address
+        of another known ad are known not to be it: a known ad sent to another's address
+        is gone (that ad is read at its own address), any other address may be its new
+        one."""
         redirects = response.meta.get("redirect_urls")
         if not redirects:
             return "", False
@@ -463,6 +468,9 @@ class GenericSpider(scrapy.Spider):
         if page_key(url) in self._home_and_sections:
             return f"redirected to {url}, the site's home or a listing", True
         if not self._reads_ids():
+            other = self._known_id(url) if known_id else ""
+            if other and other != known_id:
+                return f"redirected to the page of another ad ({other}: {url})", True
             return "", False
         was = known_id or ad_id_of(self.source, redirects[0])
         if own_id == was or was == canonical_url(redirects[0]):

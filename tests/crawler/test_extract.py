@@ -18,6 +18,7 @@ from crawler.extract import (
     srcset_candidates,
     strip_scripts,
     text_of,
+    without_quoted_addresses,
 )
 from crawler.register import parse_source
 from crawler.site import page_key
@@ -110,3 +111,24 @@ def test_ad_id_from_url_then_css_then_canonical_url() -> None:
     assert ad_id_of(no_regex, "https://a.example/x", Selector(text="<b id=id> 7 </b>")) == "7"
     assert ad_id_of(no_regex, "https://A.example/x#f", Selector(text="<p>")) == \
         "https://a.example/x"
+
+
+def test_a_page_a_redirect_led_to_is_not_named_by_the_address_it_quotes() -> None:
+    """A block or login page quotes where it was sent from; an id in that quote is not the
+    page's own. An id the address gives itself (path, a query value of its own) still is."""
+    src = parse_source(GOOD)  # ids: /ad/(\d+)
+    assert without_quoted_addresses("https://a.example/captcha?return=/ad/4&lang=nl") == \
+        "https://a.example/captcha?return=&lang=nl"
+    assert without_quoted_addresses("https://a.example/x?next=https%3A%2F%2Fa.example%2Fad%2F4") \
+        == "https://a.example/x?next="
+    assert without_quoted_addresses("https://a.example/ad/4?id=4&p") == \
+        "https://a.example/ad/4?id=4&p"
+    quoting = "https://a.example/captcha?return=/ad/4"
+    assert ad_id_of(src, quoting) == "4"  # a link as listed: the regex reads all of it
+    assert ad_id_of(src, quoting, led_to=True) == quoting  # where a redirect led: no id
+    assert ad_id_of(src, "https://a.example/ad/4/?from=/home", led_to=True) == "4"
+    by_query = parse_source({**GOOD, "selectors": {**GOOD["selectors"],
+                                                   "ad_id": {"from_url": r"[?&]id=(\d+)"}}})
+    assert ad_id_of(by_query, "https://a.example/view?id=4&back=/list", led_to=True) == "4"
+    assert ad_id_of(by_query, "https://a.example/login?next=/view?id=4", led_to=True) == \
+        "https://a.example/login?next=/view?id=4"

@@ -103,3 +103,37 @@ def test_a_known_ad_sent_to_a_section_written_otherwise_is_removed(
     assert three is not None and len(three.versions) == 1
     assert three.removed_reason == (f"redirected to {site.url}city/amsterdam, the site's "
                                     "home or a listing")
+
+
+def test_a_block_page_that_quotes_the_ads_address_is_no_version_of_it(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Block, login and consent pages quote the address they were sent from, as is or
+    %-escaped: the ad's id in that quote is not the page's own. The ad stays as it was
+    (not removed, no new version), and the redirect is counted, not read."""
+    store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
+
+    def go(at: datetime):  # noqa: ANN202
+        return crawl([source], store_path, archive, clock=at, progress=False,
+                     settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0},
+                     timeout=120).sources[source.id]
+
+    site.html("/ad/4", page("ad3.html").replace(b"Eva", b"Ivy"))
+    assert go(DAY0).new_ads == 4
+    block = b"<html><body><h1 class='title'>Are you human?</h1></body></html>"
+    site.html("/captcha?return=/ad/4&lang=nl", block)
+    site.html("/login?next=http%3A%2F%2Fsite%2Fad%2F3", block.replace(b"human", b"logged in"))
+    site.pages["/ad/4"] = (302, "", b"/captcha?return=/ad/4&lang=nl")
+    site.pages["/ad/3"] = (302, "", b"/login?next=http%3A%2F%2Fsite%2Fad%2F3")
+    day1 = go(DAY0 + timedelta(days=1))
+    assert (day1.removed, day1.new_ads, day1.new_versions, day1.errors) == (0, 0, 0, 2)
+    store = open_store(store_path)
+    try:
+        for site_ad_id, title in (("4", "Ivy"), ("3", "Eva")):
+            ad = store.get_ad(ad_id_for(source.id, site_ad_id))
+            assert ad is not None and ad.removed_at is None
+            assert [v.fields.title.split(",")[0] for v in ad.versions] == [title]
+        reasons = [e.reason for e in store.crawl_runs(source.id)[0].error_samples]
+    finally:
+        store.close()
+    assert (f"ad link {site.url}ad/4 redirected to {site.url}captcha?return=/ad/4&lang=nl, "
+            "which names no ad id; not read") in reasons

@@ -2,7 +2,8 @@
 fetched from. A listing link that redirects there (``/ad/1`` → ``/ad/1/``) or that is
 written with a space (fetched escaped) still names the known ad: over real crawls into a
 real store, it stays listed (never removed by absence) and is not fetched again before
-its revisit interval has passed."""
+its revisit interval has passed. A known ad whose address now leads to another known
+ad's is gone, and is never given that ad's page."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fixture_site import FixtureSite, page
 
 from crawler.run import crawl
 from crawler.source import Source
+from indexer.model import ad_id_for
 from indexer.store import open_store
 
 
@@ -52,3 +54,35 @@ def test_ads_known_by_address_stay_listed_through_redirects_and_escapes(
     assert (site.requests.count("/ad/1/"), site.requests.count("/ad/a%20b")) == fetched
     assert day(48)[::2] == (0, first[2])  # due again: fetched, still live, never removed
     assert site.requests.count("/ad/1/") == fetched[0] + 1
+
+
+def test_an_ad_sent_to_another_known_ads_address_is_removed_not_given_its_page(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Ad 1 taken down and its address sent to ad 2's: ad 2's page is no version of ad 1
+    (the two would share a text and an address, a false link between them); ad 1 is
+    removed, saying where it led, and ad 2 stays as it was."""
+    source = by_address(source)
+    store_path = str(tmp_path / "s.sqlite3")
+
+    def go(hours: float):  # noqa: ANN202
+        return crawl([source], store_path, tmp_path / "archive", clock=DAY0 + timedelta(hours=hours),
+                     progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0},
+                     timeout=120).sources[source.id]
+
+    site.pages["/ad/4"] = (404, "text/html", b"gone")
+    assert go(0).new_ads == 3
+    site.pages["/ad/1"] = (301, "", b"/ad/2")
+    day2 = go(48)  # all due again
+    assert (day2.removed, day2.new_ads, day2.new_versions) == (1, 0, 0)
+    store = open_store(store_path, create=False)
+    try:
+        one = store.get_ad(ad_id_for(source.id, f"{site.url}ad/1"))
+        two = store.get_ad(ad_id_for(source.id, f"{site.url}ad/2"))
+    finally:
+        store.close()
+    assert one is not None and two is not None
+    assert [v.fields.title for v in one.versions] == ["Lisa, new in town"]
+    assert one.url == f"{site.url}ad/1" and one.removed_at is not None
+    assert one.removed_reason == (f"redirected to the page of another ad ({site.url}ad/2: "
+                                  f"{site.url}ad/2)")
+    assert two.removed_at is None and len(two.versions) == 1
