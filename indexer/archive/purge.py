@@ -8,6 +8,12 @@ only its ``WARC-Refers-To-Offset`` header changes (the file keeps its name, so
 WARC headers). A purged response that a kept revisit still points at is kept: it holds
 the same payload as a capture that stays, so keeping it keeps no purged information.
 
+Files are split into members as verify splits them (verify.gzip_members). The
+unfinished record a killed crawl left at the end of a file is copied byte for byte to
+the end of the rewritten file (it is the trace of a fetch, and verify goes on reporting
+it); a damaged member inside a file makes the purge refuse, naming the file and offset,
+before anything is changed.
+
 Crash safety: new files are written beside the old ones, then a journal
 (``purge-journal.json``: temp file → file, and capture id → new place) is written, then
 files are swapped in with ``os.replace``, the store and the capture index are updated by
@@ -21,15 +27,18 @@ holds the archive's lock alone (indexer.archive.lock).
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
 from indexer.archive import image_packs
 from indexer.archive.digest import hex_from_warc_digest
@@ -37,6 +46,9 @@ from indexer.archive.files import replace_synced, sync_dirs
 from indexer.archive.images import IMAGE_DIR, meta_path
 from indexer.archive.index import INDEX_FILE, CaptureIndex
 from indexer.archive.lock import IMAGE_JOURNAL, JOURNAL
+from indexer.archive.reader import ArchiveError
+from indexer.archive.verify import Member, gzip_members
+from indexer.archive.verify_records import short
 from indexer.archive.writer import WARC_DIR
 from indexer.model import from_iso, short_hash, to_iso
 
@@ -66,27 +78,67 @@ class ArchivePurgeResult:
     deleted_images: list[str] = field(default_factory=list)
 
 
-def _scan(root: Path, rel: str) -> list[_Record]:
-    """Every record of one file with its place and the headers a purge needs."""
-    out = []
+@dataclass
+class _Scanned:
+    """One WARC file split into gzip members as verify splits it (verify.gzip_members)."""
+
+    records: list[_Record] = field(default_factory=list)
+    tail: int | None = None  # offset of a record a killed crawl left unfinished at the end
+    damage: list[str] = field(default_factory=list)  # "file@offset: what" per unread member
+
+
+def _scan(root: Path, rel: str) -> _Scanned:
+    """Every record of one file with its place and the headers a purge needs, the cut
+    tail a killed crawl left (kept as it is: verify reports it), and what cannot be read.
+    warcio's iterator is not used over the file: it crashes on a cut tail or reads past
+    it, and a rewrite would then drop the trace of that partial record."""
+    out = _Scanned()
     with open(root / rel, "rb") as fh:
-        it = ArchiveIterator(fh)
-        for rec in it:
-            h = rec.rec_headers
-            rtype = rec.rec_type
-            cid = ""
-            if rtype in ("response", "revisit"):
-                digest = h.get_header("WARC-Payload-Digest") or ""
-                date = to_iso(from_iso(h.get_header("WARC-Date")))
-                cid = short_hash(h.get_header("WARC-Target-URI") or "", date,
-                                 hex_from_warc_digest(digest), length=32)
-            ref = h.get_header("WARC-Refers-To-Offset")
-            it.read_to_end(rec)
-            out.append(_Record(rel, it.get_record_offset(), it.get_record_length(), rtype,
+        for member in gzip_members(fh):
+            if member.damage == "truncated":
+                out.tail = member.offset
+            elif member.damage:
+                out.damage.append(f"{rel}@{member.offset}: {member.damage}")
+            else:
+                _add_record(out, rel, member)
+    return out
+
+
+def _add_record(out: _Scanned, rel: str, member: Member) -> None:
+    """The member's record, or damage when it does not hold exactly one (a member is
+    copied or dropped whole, so it must be one record)."""
+    try:
+        it = ArchiveIterator(io.BytesIO(member.data), no_record_parse=True)
+        heads = [rec.rec_headers for rec in it if rec.rec_type]
+    except (EOFError, ArchiveLoadFailed, ValueError, AttributeError) as exc:
+        out.damage.append(f"{rel}@{member.offset}: unreadable record ({short(str(exc))})")
+        return
+    if len(heads) != 1:
+        out.damage.append(f"{rel}@{member.offset}: {len(heads)} WARC records in one gzip "
+                          "member, not one")
+        return
+    h = heads[0]
+    rtype = h.get_header("WARC-Type") or ""
+    cid = ""
+    if rtype in ("response", "revisit"):
+        digest = h.get_header("WARC-Payload-Digest") or ""
+        date = to_iso(from_iso(h.get_header("WARC-Date")))
+        cid = short_hash(h.get_header("WARC-Target-URI") or "", date,
+                         hex_from_warc_digest(digest), length=32)
+    ref = h.get_header("WARC-Refers-To-Offset")
+    out.records.append(_Record(rel, member.offset, member.length, rtype,
                                h.get_header("WARC-Record-ID") or "",
                                h.get_header("WARC-Concurrent-To") or "",
                                int(ref) if ref and ref.isdigit() else None, cid))
-    return out
+
+
+def _refuse_damaged(scans: Mapping[str, _Scanned]) -> None:
+    """A damaged member inside a file cannot be copied as a record nor told apart from
+    one: refuse, naming it, before anything is changed (verify reports it too)."""
+    damage = [d for f in sorted(scans) for d in scans[f].damage]
+    if damage:
+        more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+        raise ArchiveError(f"archive purge refused, nothing was changed: {damage[0]}{more}")
 
 
 def _refers_file(root: Path, rec: _Record) -> str:
@@ -127,7 +179,9 @@ def purge_records(root: str | Path, captures: Iterable[tuple[str, int]],
     if not doomed:
         return result
     files = sorted(str(p.relative_to(base)) for p in (base / WARC_DIR).glob("*.warc.gz"))
-    records = {f: _scan(base, f) for f in files}
+    scans = {f: _scan(base, f) for f in files}
+    _refuse_damaged(scans)
+    records = {f: scans[f].records for f in files}
     revisits = [(r, _refers_file(base, r)) for f in files for r in records[f]
                 if r.type == "revisit" and r.refers_offset is not None]
     drop = _drop_set(records, doomed, revisits, result)
@@ -135,7 +189,7 @@ def purge_records(root: str | Path, captures: Iterable[tuple[str, int]],
     if not rewrite:
         return result
     layout = _layout(base, records, drop, rewrite, revisits)
-    _commit(base, layout, records, store, result)
+    _commit(base, layout, records, {f: scans[f].tail for f in rewrite}, store, result)
     return result
 
 
@@ -207,24 +261,18 @@ def _layout(base: Path, records: Mapping[str, list[_Record]], drop: set[tuple[st
 
 
 def _commit(base: Path, layout: Mapping[str, list[tuple[_Record, bytes | None, int]]],
-            records: Mapping[str, list[_Record]], store: Any,
-            result: ArchivePurgeResult) -> None:
+            records: Mapping[str, list[_Record]], tails: Mapping[str, int | None],
+            store: Any, result: ArchivePurgeResult) -> None:
     swaps: list[tuple[str, str]] = []
     for f, rows in sorted(layout.items()):
         tmp = f"{f}.purge-tmp"
-        if rows:
-            with open(base / f, "rb") as src, open(base / tmp, "wb") as out:
-                for r, data, _pos in rows:
-                    if data is None:
-                        src.seek(r.offset)
-                        data = src.read(r.length)
-                    out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+        tail = tails.get(f)
+        if rows or tail is not None:
+            _write_rewritten(base, f, tmp, rows, tail)
             result.rewritten.append(f)
         else:
             result.deleted_files.append(f)
-        swaps.append((tmp if rows else "", f))
+        swaps.append((tmp if rows or tail is not None else "", f))
         for r, data, pos in rows:
             if r.capture_id:
                 result.moves[r.capture_id] = (f, pos, len(data) if data else r.length)
@@ -234,6 +282,23 @@ def _commit(base: Path, layout: Mapping[str, list[tuple[_Record, bytes | None, i
                                   if r.capture_id and r.capture_id not in result.moves})}
     replace_synced(base / JOURNAL, json.dumps(journal).encode())
     resume(base, store)
+
+
+def _write_rewritten(base: Path, f: str, tmp: str,
+                     rows: list[tuple[_Record, bytes | None, int]], tail: int | None) -> None:
+    """The file's kept records, then the unfinished record a killed crawl left at its end
+    byte for byte: it is still its trace, and verify still reports it."""
+    with open(base / f, "rb") as src, open(base / tmp, "wb") as out:
+        for r, data, _pos in rows:
+            if data is None:
+                src.seek(r.offset)
+                data = src.read(r.length)
+            out.write(data)
+        if tail is not None:
+            src.seek(tail)
+            shutil.copyfileobj(src, out)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def resume(root: str | Path, store: Any = None) -> bool:

@@ -11,14 +11,15 @@ import pytest
 
 from adtrace.cli import main
 from indexer import purge
+from indexer.archive import ArchiveError
 from indexer.archive.images import find_image, store_image
 from indexer.archive.index import CaptureIndex
 from indexer.archive.lock import ArchiveBusy
 from indexer.archive.purge import JOURNAL, purge_records
-from indexer.archive.reader import read_capture
+from indexer.archive.reader import read_capture, read_record
 from indexer.archive.verify import archive_verify
 from indexer.archive.writer import Fetched, WarcWriter
-from indexer.model import AdFields, Enrichment, Observation, SourceInfo, ad_id_for
+from indexer.model import AdFields, Capture, Enrichment, Observation, SourceInfo, ad_id_for
 from indexer.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -425,3 +426,70 @@ def test_a_photo_file_from_before_packs_is_gone_for_good_before_the_note(
     assert delete_images(tmp_path, [sha]) == [sha] and not older.exists()
     assert _synced(fs_events, str(older.parent), _at(fs_events, "unlink", str(older)),
                    _at(fs_events, "unlink", str(tmp_path / IMAGE_JOURNAL))), fs_events
+
+
+def _cut_short(tmp_path: Path, cut: int) -> tuple[Path, list[Capture], bytes, int]:
+    """Three captures in one file, the last cut ``cut`` bytes into its records, as a
+    killed crawl leaves it (a kill mid-record comes before its index line); returns the
+    file, the captures, the file's bytes before the cut and where the unfinished record
+    starts."""
+    with WarcWriter(tmp_path) as w:
+        caps = [w.write(_fetch(f"http://x.test/{i}", b"<p>page %d</p>" % i * 50,
+                               NOW + timedelta(minutes=i))) for i in range(3)]
+    path = tmp_path / caps[0].warc_file
+    data = path.read_bytes()
+    end = caps[2].warc_offset + cut
+    path.write_bytes(data[:end])
+    index = tmp_path / "captures.jsonl"
+    index.write_bytes(b"".join(index.read_bytes().splitlines(keepends=True)[:-1]))
+    [(_file, unfinished)] = archive_verify(tmp_path).truncated
+    return path, caps, data[:end], unfinished
+
+
+@pytest.mark.parametrize("cut", [1, 30, 64, 170, 230, 372])
+def test_a_purge_keeps_the_record_a_killed_crawl_cut_short_byte_for_byte(
+        tmp_path: Path, cut: int) -> None:
+    """The partial record at the end of a file is the trace of a fetch: purging another
+    capture of that file keeps it at the end of the rewritten file, and verify still
+    reports it (cut in the response's gzip header, its body, or the request after it)."""
+    path, caps, data, unfinished = _cut_short(tmp_path, cut)
+    result = purge_records(tmp_path, [(caps[0].warc_file, caps[0].warc_offset)])
+    assert result.removed_records == 2  # capture 0's response and request
+    moved = caps[1].warc_offset  # what went before capture 1
+    assert path.read_bytes() == data[moved:]
+    report = archive_verify(tmp_path)
+    assert report.truncated == [(caps[0].warc_file, unfinished - moved)]
+    assert not report.problems
+    [entry] = CaptureIndex(tmp_path).entries()
+    assert read_record(tmp_path, entry.file, entry.offset).sha256 == caps[1].sha256
+
+
+def test_a_purge_of_every_whole_record_of_a_cut_file_keeps_the_cut_one(tmp_path: Path) -> None:
+    """A file left with no whole record is not deleted: it still holds the cut one."""
+    path, caps, data, unfinished = _cut_short(tmp_path, 30)
+    result = purge_records(tmp_path, [(c.warc_file, c.warc_offset) for c in caps[:2]])
+    assert result.removed_records == 4 and result.deleted_files == []
+    assert path.read_bytes() == data[unfinished:]
+    assert archive_verify(tmp_path).truncated == [(caps[0].warc_file, 0)]
+
+
+def test_a_purge_refuses_a_file_damaged_inside_naming_it_and_changes_nothing(
+        tmp_path: Path) -> None:
+    """A damaged member cannot be copied as a record nor told apart from one: the purge
+    says where it is and leaves every file, the index and the store as they were."""
+    with WarcWriter(tmp_path) as w:
+        caps = [w.write(_fetch(f"http://x.test/{i}", b"<p>page %d</p>" % i * 50,
+                               NOW + timedelta(minutes=i))) for i in range(3)]
+    path = tmp_path / caps[0].warc_file
+    data = bytearray(path.read_bytes())
+    data[caps[1].warc_offset + caps[1].warc_length // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    index = (tmp_path / "captures.jsonl").read_bytes()
+    with pytest.raises(ArchiveError, match=f"{caps[0].warc_file}@{caps[1].warc_offset}: "
+                                           "damaged.*nothing was changed|nothing was changed.*"
+                                           f"{caps[0].warc_file}@{caps[1].warc_offset}"):
+        purge_records(tmp_path, [(caps[0].warc_file, caps[0].warc_offset)])
+    assert path.read_bytes() == bytes(data)
+    assert (tmp_path / "captures.jsonl").read_bytes() == index
+    assert sorted(p.name for p in (tmp_path / "warcs").iterdir()) == [path.name]
+    assert not (tmp_path / JOURNAL).exists()
