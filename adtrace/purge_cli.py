@@ -91,15 +91,24 @@ def run_purge(args: argparse.Namespace) -> int:
             if not args.dry_run:
                 record("purge", target, {**scope, "phase": "refused", "reason": str(exc)})
             raise CommandError(str(exc)) from exc
+        except purge.ArchiveStepFailed as exc:  # the store's part is done: said, then why
+            _print(exc.report)
+            record("purge", target, {**scope, **_done(exc.report), "phase": "archive failed",
+                                     "reason": str(exc)})
+            raise CommandError(str(exc)) from exc
     finally:
         store.close()
     _print(report)
     if not args.dry_run:
-        record("purge", target, {
-            **scope, "phase": "done", **report.totals,
-            "per_source": {r.source_id: len(r.captures) for r in report.results},
-            "archive_records": report.archive.removed_records if report.archive else 0})
+        record("purge", target, {**scope, "phase": "done", **_done(report)})
     return 0
+
+
+def _done(report) -> dict[str, object]:  # noqa: ANN001 - indexer.purge.PurgeReport
+    """What the audit record of a purge says it did."""
+    return {**report.totals,
+            "per_source": {r.source_id: len(r.captures) for r in report.results},
+            "archive_records": report.archive.removed_records if report.archive else 0}
 
 
 def _print(report) -> None:  # noqa: ANN001 - indexer.purge.PurgeReport
@@ -119,6 +128,8 @@ def _print(report) -> None:  # noqa: ANN001 - indexer.purge.PurgeReport
         print(f"archive: removed {a.removed_records} records, rewrote {len(a.rewritten)} "
               f"files, deleted {len(a.deleted_files)} files and {len(a.deleted_images)} "
               f"images; kept {a.kept_for_revisits} records still needed by revisits")
+        for problem in a.unread:  # in files none of whose records were due: left as they are
+            print(f"archive: not read, left as it is (see adtrace archive verify): {problem}")
 
 
 def run_hold_add(args: argparse.Namespace) -> int:

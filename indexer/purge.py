@@ -10,6 +10,8 @@ Retention is per theme. The default is the ``retention_days`` setting (five year
 A purge deletes, per source, the captures fetched longer ago than its theme's retention,
 then versions and ads left empty (see Store.purge), then their WARC records and the
 images nobody shows any more (indexer.archive.purge). Ads under legal hold are kept.
+The records and photos due are written down in the archive before the store lets go of
+them, so that a purge that fails or is killed in between is finished by the next.
 Writing the audit record is the caller's job (the CLI): the indexer never imports webui.
 """
 
@@ -108,26 +110,66 @@ def targets(sources: list[SourceInfo], policy: Policy, now: datetime, *, theme: 
     return out
 
 
+class ArchiveStepFailed(RuntimeError):
+    """The store let go of the captures due, then the archive step failed: their records
+    stay written down (indexer.archive.purge.note_records) for the next purge, and
+    ``report`` says what the store's part did."""
+
+    def __init__(self, report: PurgeReport, cause: Exception) -> None:
+        super().__init__(f"{cause} (the store's part is done; run `adtrace purge --yes` "
+                         "again to take the records out of the archive)")
+        self.report = report
+
+
 def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
         dry_run: bool) -> PurgeReport:
     """Purge each target from the store, then its records and images from the archive.
 
     The archive is held alone from before the store is touched (indexer.archive.lock):
-    while a crawl writes to it, ArchiveBusy is raised and nothing is purged."""
+    while a crawl writes to it, ArchiveBusy is raised and nothing is purged. A failure
+    of the archive step (a WARC file due for purge damaged inside) is ArchiveStepFailed,
+    with what was written down left for the next purge."""
     from indexer.archive import lock as archive_lock
     from indexer.archive import purge as archive_purge
+    from indexer.archive.reader import ArchiveError
 
     if dry_run or archive_root is None or not Path(archive_root).exists():
         return PurgeReport([store.purge(t.source_id, t.before, dry_run=dry_run)
                             for t in chosen], dry_run=dry_run)
     with archive_lock.held(archive_root, alone=True):
-        results = []
-        for t in chosen:  # each target's photos written down as soon as the store let go
-            results.append(store.purge(t.source_id, t.before, dry_run=False))
-            archive_purge.note_images(archive_root, results[-1].images)
-        report = PurgeReport(results)
-        caps = [(c.warc_file, c.warc_offset) for r in results for c in r.captures]
-        report.archive = archive_purge.purge_records(archive_root, caps, store)
+        archive_purge.resume(archive_root, store)  # before a note: its offsets are the old
+        report = PurgeReport([_purge_store(store, archive_root, t) for t in chosen])
+        caps = [(c.warc_file, c.warc_offset) for r in report.results for c in r.captures]
+        try:
+            report.archive = archive_purge.purge_records(archive_root, caps, store)
+        except ArchiveError as exc:
+            raise ArchiveStepFailed(report, exc) from exc
         report.archive.deleted_images = archive_purge.delete_images(
-            archive_root, sorted({h for r in results for h in r.images}))
+            archive_root, sorted({h for r in report.results for h in r.images}))
         return report
+
+
+def _purge_store(store: Any, root: str | Path, target: Target) -> PurgeResult:
+    """One target out of the store, its records and photos written down first: once the
+    store has let go of a capture nothing else names its record, so a purge that fails
+    or is killed after it would leave the record archived for good. A dry run says what
+    is due; the note is then set to what the store really let go (a hold set meanwhile
+    keeps its ad), or, if the store failed, to what it no longer shows."""
+    from indexer.archive import purge as archive_purge
+
+    before = archive_purge.noted_records(root)
+    due = store.purge(target.source_id, target.before, dry_run=True)
+    archive_purge.note_records(root, _places(due))
+    try:
+        done = store.purge(target.source_id, target.before, dry_run=False)
+    except Exception:
+        still = _places(store.purge(target.source_id, target.before, dry_run=True))
+        archive_purge.set_noted_records(root, [*before, *(_places(due) - still)])
+        raise
+    archive_purge.set_noted_records(root, [*before, *_places(done)])
+    archive_purge.note_images(root, done.images)
+    return done
+
+
+def _places(result: PurgeResult) -> set[tuple[str, int]]:
+    return {(c.warc_file, c.warc_offset) for c in result.captures}

@@ -23,6 +23,7 @@ from pathlib import Path
 LOCK_FILE = "archive.lock"
 JOURNAL = "purge-journal.json"  # a purge's journal (indexer.archive.purge): there until it ends
 IMAGE_JOURNAL = "purge-images.json"  # the images a purge takes out: there until they are out
+RECORD_JOURNAL = "purge-records.json"  # the WARC records a purge takes out: there until out
 log = logging.getLogger(__name__)
 
 
@@ -41,15 +42,16 @@ def hold_shared(root: str | Path, *, writes: bool = True) -> int:
     descriptor that holds it, for ``release``. A purge that was killed halfway (a journal
     of it is still there) must be finished first: the capture index still points at the
     old places, and revisit records written now would refer to them; images it had yet to
-    take out could be archived again for a new ad, and then be taken out under it (a
-    reader, ``writes=False``, is not held up by those)."""
+    take out could be archived again for a new ad, and then be taken out under it; WARC
+    records it had yet to take out are named by their offsets, which a crawl must not
+    change before they are out (a reader, ``writes=False``, is not held up by those)."""
     fd = _open(root)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         log.warning("archive %s is being purged: waiting for the purge to end", root)
         fcntl.flock(fd, fcntl.LOCK_SH)
-    for journal in (JOURNAL, IMAGE_JOURNAL) if writes else (JOURNAL,):
+    for journal in (JOURNAL, IMAGE_JOURNAL, RECORD_JOURNAL) if writes else (JOURNAL,):
         if (Path(root) / journal).exists():
             os.close(fd)
             raise ArchiveBusy(f"archive {root}: a purge was interrupted ({journal} is "

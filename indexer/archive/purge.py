@@ -14,6 +14,14 @@ the end of the rewritten file (it is the trace of a fetch, and verify goes on re
 it); a damaged member inside a file makes the purge refuse, naming the file and offset,
 before anything is changed.
 
+The records due are written down (``purge-records.json``, ``note_records``) before the
+store lets go of their captures (indexer.purge), since nothing else would name them
+once it has: a purge that fails or is killed before they are out leaves them there for
+the next purge to take out with its own, and crawls refuse to start meanwhile (their
+offsets must stay true). The note goes with the journal of the rewrite that took them
+out. Only the files that hold due records must be whole; a damaged file that only
+holds other records is reported (``unread``), not held against the purge.
+
 Crash safety: new files are written beside the old ones, then a journal
 (``purge-journal.json``: temp file → file, and capture id → new place) is written, then
 files are swapped in with ``os.replace``, the store and the capture index are updated by
@@ -45,7 +53,7 @@ from indexer.archive.digest import hex_from_warc_digest
 from indexer.archive.files import replace_synced, sync_dirs
 from indexer.archive.images import IMAGE_DIR, meta_path
 from indexer.archive.index import INDEX_FILE, CaptureIndex
-from indexer.archive.lock import IMAGE_JOURNAL, JOURNAL
+from indexer.archive.lock import IMAGE_JOURNAL, JOURNAL, RECORD_JOURNAL
 from indexer.archive.reader import ArchiveError
 from indexer.archive.verify import Member, gzip_members
 from indexer.archive.verify_records import short
@@ -53,6 +61,7 @@ from indexer.archive.writer import WARC_DIR
 from indexer.model import from_iso, short_hash, to_iso
 
 Moves = dict[str, tuple[str, int, int]]  # capture id → (file, offset, length)
+Place = tuple[str, int]  # a record's (file, offset)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -76,6 +85,7 @@ class ArchivePurgeResult:
     deleted_files: list[str] = field(default_factory=list)
     moves: Moves = field(default_factory=dict)
     deleted_images: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # "file@offset: what" in files not purged
 
 
 @dataclass
@@ -134,11 +144,14 @@ def _add_record(out: _Scanned, rel: str, member: Member) -> None:
 
 def _refuse_damaged(scans: Mapping[str, _Scanned]) -> None:
     """A damaged member inside a file cannot be copied as a record nor told apart from
-    one: refuse, naming it, before anything is changed (verify reports it too)."""
+    one: refuse, naming it, before anything in the archive is changed (verify reports
+    it too). The records due stay written down for the purge after it is mended."""
     damage = [d for f in sorted(scans) for d in scans[f].damage]
     if damage:
         more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
-        raise ArchiveError(f"archive purge refused, nothing was changed: {damage[0]}{more}")
+        raise ArchiveError(f"archive purge refused, nothing in the archive was changed: "
+                           f"{damage[0]}{more}; the records due stay written down "
+                           f"({RECORD_JOURNAL}) and crawls wait until a purge takes them out")
 
 
 def _refers_file(root: Path, rec: _Record) -> str:
@@ -164,32 +177,38 @@ def _patched(root: Path, rec: _Record, new_ref: int) -> bytes:
     return gzip.compress(b"\r\n".join(lines) + sep + block)
 
 
-def purge_records(root: str | Path, captures: Iterable[tuple[str, int]],
+def purge_records(root: str | Path, captures: Iterable[Place],
                   store: Any = None) -> ArchivePurgeResult:
-    """Remove the records of captures at (file, offset) and their request records.
+    """Remove the records of captures at (file, offset) and their request records, with
+    those an earlier purge wrote down and did not take out (``note_records``).
 
     ``store`` (optional) gets the new places of captures that moved. Returns what was done.
     """
     base = Path(root)
     resume(base, store)
+    note_records(base, captures)
+    noted = noted_records(base)
     doomed: dict[str, set[int]] = {}
-    for file, offset in captures:
+    for file, offset in noted:
         doomed.setdefault(file, set()).add(offset)
     result = ArchivePurgeResult()
     if not doomed:
         return result
     files = sorted(str(p.relative_to(base)) for p in (base / WARC_DIR).glob("*.warc.gz"))
     scans = {f: _scan(base, f) for f in files}
-    _refuse_damaged(scans)
+    _refuse_damaged({f: scans[f] for f in files if f in doomed})
+    result.unread = [d for f in files if f not in doomed for d in scans[f].damage]
     records = {f: scans[f].records for f in files}
     revisits = [(r, _refers_file(base, r)) for f in files for r in records[f]
                 if r.type == "revisit" and r.refers_offset is not None]
     drop = _drop_set(records, doomed, revisits, result)
     rewrite = _files_to_rewrite(drop, revisits)
     if not rewrite:
+        _forget_records(base, noted)  # nothing moved: the note's offsets were all still true
         return result
+    _refuse_damaged({f: scans[f] for f in rewrite})  # a revisit's file to be patched
     layout = _layout(base, records, drop, rewrite, revisits)
-    _commit(base, layout, records, {f: scans[f].tail for f in rewrite}, store, result)
+    _commit(base, layout, records, {f: scans[f].tail for f in rewrite}, noted, store, result)
     return result
 
 
@@ -262,7 +281,7 @@ def _layout(base: Path, records: Mapping[str, list[_Record]], drop: set[tuple[st
 
 def _commit(base: Path, layout: Mapping[str, list[tuple[_Record, bytes | None, int]]],
             records: Mapping[str, list[_Record]], tails: Mapping[str, int | None],
-            store: Any, result: ArchivePurgeResult) -> None:
+            noted: list[Place], store: Any, result: ArchivePurgeResult) -> None:
     swaps: list[tuple[str, str]] = []
     for f, rows in sorted(layout.items()):
         tmp = f"{f}.purge-tmp"
@@ -277,7 +296,7 @@ def _commit(base: Path, layout: Mapping[str, list[tuple[_Record, bytes | None, i
             if r.capture_id:
                 result.moves[r.capture_id] = (f, pos, len(data) if data else r.length)
     sync_dirs((base / f).parent for f in layout)  # the journal must not name what a power cut lost
-    journal = {"swaps": swaps, "moves": result.moves,
+    journal = {"swaps": swaps, "moves": result.moves, "noted": noted,
                "dropped": sorted({r.capture_id for f in layout for r in records[f]
                                   if r.capture_id and r.capture_id not in result.moves})}
     replace_synced(base / JOURNAL, json.dumps(journal).encode())
@@ -318,6 +337,7 @@ def resume(root: str | Path, store: Any = None) -> bool:
     if store is not None and moves:
         store.relocate_captures(moves)
     _rewrite_index(base, moves, set(journal["dropped"]))
+    _forget_records(base, [(f, int(o)) for f, o in journal.get("noted", [])])
     path.unlink()
     return True
 
@@ -337,6 +357,44 @@ def _rewrite_index(base: Path, moves: Moves, dropped: set[str]) -> None:
         entries.append(e)
     text = "".join(json.dumps(asdict(e), sort_keys=True) + "\n" for e in entries)
     replace_synced(base / INDEX_FILE, text.encode("utf-8"))
+
+
+def note_records(root: str | Path, places: Iterable[Place]) -> None:
+    """Write down WARC records to take out (RECORD_JOURNAL), with those already written
+    down: done before the store lets go of their captures, after which nothing else
+    names them (indexer.purge)."""
+    base = Path(root)
+    chosen = set(noted_records(base)) | {(str(f), int(o)) for f, o in places}
+    if chosen:
+        replace_synced(base / RECORD_JOURNAL,
+                       json.dumps({"records": sorted(chosen)}).encode())
+
+
+def noted_records(root: str | Path) -> list[Place]:
+    """The records written down to take out, as (file, offset)."""
+    path = Path(root) / RECORD_JOURNAL
+    if not path.exists():
+        return []
+    return [(f, int(o)) for f, o in json.loads(path.read_text(encoding="utf-8"))["records"]]
+
+
+def set_noted_records(root: str | Path, places: Iterable[Place]) -> None:
+    """The note as exactly ``places`` (none: no note): once the store has said which of
+    the captures written down it really let go (indexer.purge)."""
+    path = Path(root) / RECORD_JOURNAL
+    chosen = sorted({(str(f), int(o)) for f, o in places})
+    if chosen:
+        replace_synced(path, json.dumps({"records": chosen}).encode())
+    elif path.exists():
+        path.unlink()
+        sync_dirs([path.parent])
+
+
+def _forget_records(base: Path, taken: Iterable[Place]) -> None:
+    """The note without the records a purge has taken out, synced before the journal
+    that took them out goes: a note that came back after a power cut would name
+    offsets the rewrite gave to other records."""
+    set_noted_records(base, set(noted_records(base)) - set(taken))
 
 
 def note_images(root: str | Path, hashes: Iterable[str]) -> None:
@@ -376,4 +434,5 @@ def _noted(base: Path) -> list[str]:
     return json.loads(path.read_text(encoding="utf-8"))["hashes"] if path.exists() else []
 
 
-__all__ = ["ArchivePurgeResult", "delete_images", "note_images", "purge_records", "resume"]
+__all__ = ["ArchivePurgeResult", "delete_images", "note_images", "note_records",
+           "noted_records", "purge_records", "resume", "set_noted_records"]

@@ -197,11 +197,12 @@ def _keep_unreadable(root: Path, damaged: dict[str, str]) -> None:
 def _purge_leftovers(root: Path, report: VerifyReport) -> None:
     """What a purge killed before its journal leaves: a WARC file rewritten beside the
     old one (``*.purge-tmp``), and the temporary file of a file replaced whole (the
-    journal, the photo note, the capture index; indexer.archive.files). A purge whose
-    journal is there is finished before any check (archive_lock.held), so nothing names
-    these: the next purge writes them anew."""
+    journal, the notes of photos and of records, the capture index;
+    indexer.archive.files). A purge whose journal is there is finished before any check
+    (archive_lock.held), so nothing names these: the next purge writes them anew."""
     found = sorted((root / WARC_DIR).glob("*.purge-tmp"))
-    for name in (archive_lock.JOURNAL, archive_lock.IMAGE_JOURNAL, INDEX_FILE):
+    for name in (archive_lock.JOURNAL, archive_lock.IMAGE_JOURNAL,
+                 archive_lock.RECORD_JOURNAL, INDEX_FILE):
         found += sorted(root.glob(f".{name}.*.tmp"))
     report.leftovers += [str(path.relative_to(root)) for path in found]
 

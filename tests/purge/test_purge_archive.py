@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -9,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from adtrace import purge_cli
 from adtrace.cli import main
 from indexer import purge
 from indexer.archive import ArchiveError
 from indexer.archive.images import find_image, store_image
 from indexer.archive.index import CaptureIndex
-from indexer.archive.lock import ArchiveBusy
-from indexer.archive.purge import JOURNAL, purge_records
+from indexer.archive.lock import IMAGE_JOURNAL, RECORD_JOURNAL, ArchiveBusy
+from indexer.archive.purge import JOURNAL, noted_records, purge_records
 from indexer.archive.reader import read_capture, read_record
 from indexer.archive.verify import archive_verify
 from indexer.archive.writer import Fetched, WarcWriter
@@ -485,11 +487,116 @@ def test_a_purge_refuses_a_file_damaged_inside_naming_it_and_changes_nothing(
     data[caps[1].warc_offset + caps[1].warc_length // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     index = (tmp_path / "captures.jsonl").read_bytes()
-    with pytest.raises(ArchiveError, match=f"{caps[0].warc_file}@{caps[1].warc_offset}: "
-                                           "damaged.*nothing was changed|nothing was changed.*"
-                                           f"{caps[0].warc_file}@{caps[1].warc_offset}"):
+    with pytest.raises(ArchiveError, match="nothing in the archive was changed: "
+                                           f"{caps[0].warc_file}@{caps[1].warc_offset}: damaged"):
         purge_records(tmp_path, [(caps[0].warc_file, caps[0].warc_offset)])
     assert path.read_bytes() == bytes(data)
     assert (tmp_path / "captures.jsonl").read_bytes() == index
     assert sorted(p.name for p in (tmp_path / "warcs").iterdir()) == [path.name]
     assert not (tmp_path / JOURNAL).exists()
+    assert noted_records(tmp_path) == [(caps[0].warc_file, caps[0].warc_offset)]  # for later
+
+
+def _archived(root: Path) -> bytes:
+    """Every WARC record of the archive inflated (its files must be whole)."""
+    return b"".join(gzip.decompress(p.read_bytes()) for p in sorted((root / "warcs").iterdir()))
+
+
+def test_a_purge_killed_once_the_store_let_go_has_its_records_taken_out_by_the_next(
+        world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the store has let go of a capture nothing else names its record: they are
+    written down first, crawls wait, and the next purge takes them out."""
+    from indexer.archive import purge as archive_purge
+
+    root, store = world
+    chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
+
+    def killed(*_args: object, **_kw: object) -> None:
+        raise SystemExit("killed")  # the process dies right here
+
+    with monkeypatch.context() as m:
+        m.setattr(archive_purge, "purge_records", killed)
+        with pytest.raises(SystemExit):
+            purge.run(store, root, chosen, dry_run=False)
+    assert store.get_ad(ad_id_for("old", "o1")) is None  # the store let go
+    assert len(archive_purge.noted_records(root)) == 3  # o1, o2's first, k1's first
+    photos = root / IMAGE_JOURNAL
+    photos.rename(root / "aside")  # the records' note alone keeps crawls out
+    with pytest.raises(ArchiveBusy, match=RECORD_JOURNAL):
+        WarcWriter(root)  # no crawl moves what the note names
+    (root / "aside").rename(photos)
+    report = purge.run(store, root, chosen, dry_run=False)
+    assert report.totals["captures"] == 0 and report.archive.removed_records == 4
+    assert b"<p>old one</p>" not in _archived(root)
+    assert "http://old.test/o1" not in {e.url for e in CaptureIndex(root).entries()}
+    assert not (root / RECORD_JOURNAL).exists() and archive_verify(root, store).ok
+    WarcWriter(root).close()
+
+
+def _damage(root: Path, cap: Capture) -> bytes:
+    """One byte of ``cap``'s response flipped inside its compressed body; the file's
+    bytes before."""
+    path = root / cap.warc_file
+    data = path.read_bytes()
+    hit = cap.warc_offset + cap.warc_length // 2
+    path.write_bytes(data[:hit] + bytes([data[hit] ^ 0xFF]) + data[hit + 1:])
+    return data
+
+
+def test_a_damaged_file_with_no_record_due_is_reported_and_the_purge_goes_on(world) -> None:
+    root, store = world
+    with WarcWriter(root) as w:  # a file of its own, none of it due
+        caps = [w.write(_fetch(f"http://keep.test/x{i}", b"<p>x%d</p>" % i * 40,
+                               NOW - timedelta(hours=i))) for i in range(3)]
+    assert caps[0].warc_file != store.get_ad(ad_id_for("old", "o1")).versions[0].captures[
+        0].warc_file
+    _damage(root, caps[1])
+    damaged = (root / caps[1].warc_file).read_bytes()
+    report = purge.run(store, root, purge.targets(store.sources(), purge.Policy(365), NOW),
+                       dry_run=False)
+    assert report.archive.removed_records == 4
+    assert [u.split(": ")[0] for u in report.archive.unread] == [
+        f"{caps[1].warc_file}@{caps[1].warc_offset}"]
+    assert (root / caps[1].warc_file).read_bytes() == damaged
+    assert not (root / RECORD_JOURNAL).exists()
+    assert _readable(root, store) == 2
+
+
+def test_a_damaged_file_holding_due_records_fails_the_purge_and_keeps_them_written_down(
+        world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """The command says what the store's part did and which file stopped the archive's,
+    the records due stay written down, and the purge after the file is mended (restored
+    from a copy) takes them out."""
+    root, store = world
+    k1 = store.get_ad(ad_id_for("keep", "k1")).versions[-1].captures[-1]  # not due
+    sound = _damage(root, k1)
+    store.close()
+    monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ADTRACE_STORE", str(tmp_path / "store.sqlite3"))
+    monkeypatch.setenv("ADTRACE_ARCHIVE_DIR", str(root))
+    monkeypatch.setenv("ADTRACE_RETENTION_DAYS", "365")
+    monkeypatch.setattr(purge_cli, "datetime", _FrozenNow)
+    assert main(["purge", "--yes"]) == 2
+    out, err = capsys.readouterr()
+    assert "total: deleted 3 captures" in out
+    assert f"{k1.warc_file}@{k1.warc_offset}: damaged" in err and RECORD_JOURNAL in err
+    assert len(noted_records(root)) == 3
+    assert (root / k1.warc_file).read_bytes()[:k1.warc_offset] == sound[:k1.warc_offset]
+    from webui import db
+
+    conn = db.connect(tmp_path)
+    phases = [json.loads(r["details"]).get("phase") for r in conn.execute(
+        "SELECT details FROM audit WHERE action = 'purge' ORDER BY id")]
+    conn.close()
+    assert phases == ["started", "archive failed"]
+    (root / k1.warc_file).write_bytes(sound)  # mended
+    assert main(["purge", "--yes"]) == 0
+    assert "archive: removed 4 records" in capsys.readouterr().out
+    assert not (root / RECORD_JOURNAL).exists()
+    assert b"<p>old one</p>" not in _archived(root)
+
+
+class _FrozenNow(datetime):
+    @classmethod
+    def now(cls, tz: object = None) -> datetime:  # noqa: ARG003 - as datetime.now
+        return NOW
