@@ -62,6 +62,7 @@ def _store():  # noqa: ANN202 - a Store
 def run_purge(args: argparse.Namespace) -> int:
     from adtrace import settings
     from indexer import purge
+    from indexer.archive.image_packs import PackIndexLost
     from indexer.archive.lock import ArchiveBusy
 
     if not args.dry_run and not args.yes:
@@ -87,7 +88,7 @@ def run_purge(args: argparse.Namespace) -> int:
             record("purge", target, {**scope, "phase": "started"})
         try:
             report = purge.run(store, settings.archive_dir(), chosen, args.dry_run)
-        except ArchiveBusy as exc:
+        except (ArchiveBusy, PackIndexLost) as exc:  # refused before anything was purged
             if not args.dry_run:
                 record("purge", target, {**scope, "phase": "refused", "reason": str(exc)})
             raise CommandError(str(exc)) from exc

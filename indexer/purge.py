@@ -126,9 +126,12 @@ def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
     """Purge each target from the store, then its records and images from the archive.
 
     The archive is held alone from before the store is touched (indexer.archive.lock):
-    while a crawl writes to it, ArchiveBusy is raised and nothing is purged. A failure
-    of the archive step (a WARC file due for purge damaged inside) is ArchiveStepFailed,
-    with what was written down left for the next purge."""
+    while a crawl writes to it, ArchiveBusy is raised and nothing is purged. A lost pack
+    index is found then too (image_packs.PackIndexLost, nothing purged): found only at
+    the image step, the store would have let go of captures and photos already. A
+    failure of the archive step (a WARC file due for purge damaged inside) is
+    ArchiveStepFailed, with what was written down left for the next purge."""
+    from indexer.archive import image_packs
     from indexer.archive import lock as archive_lock
     from indexer.archive import purge as archive_purge
     from indexer.archive.reader import ArchiveError
@@ -137,6 +140,7 @@ def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
         return PurgeReport([store.purge(t.source_id, t.before, dry_run=dry_run)
                             for t in chosen], dry_run=dry_run)
     with archive_lock.held(archive_root, alone=True):
+        image_packs.require_index(archive_root)
         archive_purge.resume(archive_root, store)  # before a note: its offsets are the old
         report = PurgeReport([_purge_store(store, archive_root, t) for t in chosen])
         caps = [(c.warc_file, c.warc_offset) for r in report.results for c in r.captures]

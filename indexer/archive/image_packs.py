@@ -54,6 +54,13 @@ class PackDamaged(OSError):
     """A pack lacks bytes its index line names (cut short, or gone)."""
 
 
+class PackIndexLost(RuntimeError):
+    """Packs hold bytes and the index names none of them (it is missing, cannot be read,
+    or has no readable line): nothing then tells a pack's photos from a leftover, so a
+    removal, which deletes the packs no line names, would delete every photo. Nothing
+    is removed; the message names the archive and what to do."""
+
+
 @dataclass(frozen=True)
 class Packed:
     """Where an image's bytes are, and what they decoded to."""
@@ -269,6 +276,44 @@ class PackWriter:
             os.close(fd)
 
 
+def holding_packs(root: str | Path) -> list[Path]:
+    """The packs that hold bytes (an empty one holds no photo, so no evidence)."""
+    folder = Path(root) / PACK_DIR
+    packs = sorted(folder.glob("*.pack")) if folder.is_dir() else []
+    return [path for path in packs if path.stat().st_size]
+
+
+def index_trouble(root: str | Path) -> str:
+    """'' when the index has a readable line; else what is wrong with it ("missing",
+    "cannot be read (…)", "no readable line"). Read only up to its first readable line:
+    a purge asks this before it touches the store."""
+    try:
+        with open(index_path(root), "rb") as fh:
+            for raw in fh:
+                if (raw.strip() and not raw.startswith(_GENERATION)
+                        and parse_line(raw) is not None):
+                    return ""
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return "no readable line"
+
+
+def require_index(root: str | Path) -> None:
+    """Raise PackIndexLost when packs hold bytes and no readable index line names any
+    of them: ``remove`` would take every pack for a leftover. ``archive verify`` says
+    the same of this state (the packs are evidence, not leftovers: keep them)."""
+    holding = holding_packs(root)
+    trouble = index_trouble(root) if holding else ""
+    if trouble:
+        raise PackIndexLost(
+            f"archive {root}: {INDEX_FILE}: {trouble}, yet {len(holding)} pack file(s) in "
+            f"{PACK_DIR} hold photos, and nothing tells which of them are leftovers: nothing "
+            f"was purged. Restore {INDEX_FILE} (from a backup of the archive), check it with "
+            "`adtrace archive verify`, then purge again")
+
+
 def remove(root: str | Path, hashes: Iterable[str]) -> set[str]:
     """Take the images of ``hashes`` out of the packs; returns the hashes taken out.
 
@@ -286,9 +331,12 @@ def remove(root: str | Path, hashes: Iterable[str]) -> set[str]:
     new packs, which no line names, are deleted by the next removal; ``archive verify``
     lists them); a crash after it leaves old packs no line names, deleted the same way.
     A hash whose only line cannot be read is not found here (``archive verify`` notes
-    unreadable lines).
+    unreadable lines). A pack no line names is taken for a leftover only when the index
+    has a readable line: with none (the index lost, or unreadable) every pack would be
+    one, so then nothing is removed (PackIndexLost, ``require_index``).
     """
     base, drop = Path(root), set(hashes)
+    require_index(base)
     rows = _rows(base)
     entries = [packed for _raw, packed in rows if packed is not None]
     _delete_unnamed(base, b"\n".join(raw for raw, _packed in rows))

@@ -410,7 +410,9 @@ def delete_images(root: str | Path, hashes: Iterable[str]) -> list[str]:
     those a purge cut short had written down (``note_images``): taken out of their packs
     (image_packs.remove), or, in archives made before packs, their files unlinked. The
     note is deleted once they are all out; until then crawls refuse to start
-    (indexer.archive.lock), and the next purge takes them out with its own."""
+    (indexer.archive.lock), and the next purge takes them out with its own. With the pack
+    index lost while packs hold bytes, image_packs.PackIndexLost is raised and nothing is
+    deleted (the note stays: they go once the index is restored)."""
     base = Path(root)
     note_images(base, hashes)
     chosen = _noted(base)

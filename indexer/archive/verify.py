@@ -232,9 +232,9 @@ def _verify_packs(root: Path, report: VerifyReport, progress: Callable[[int], No
             report.damaged_images[packed.sha256] = f"{where}: its content does not match its hash"
     report.images += len(hashes)
     packs = sorted((root / image_packs.PACK_DIR).glob("*.pack"))
-    holding = [path for path in packs if path.stat().st_size]
+    holding = image_packs.holding_packs(root)
     if holding and not named:  # the index is gone or unreadable: nothing tells a leftover
-        state = "no readable line" if image_packs.index_path(root).exists() else "missing"
+        state = image_packs.index_trouble(root)  # a purge refuses (require_index) as well
         report.problems.append(
             f"{image_packs.INDEX_FILE}: {state}, yet {len(holding)} pack file(s) hold "
             "images: the archive cannot find its photos (the packs are evidence, not "

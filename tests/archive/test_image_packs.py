@@ -338,3 +338,37 @@ def test_lines_naming_the_same_bytes_do_not_hide_bytes_no_line_names(tmp_path: P
     PackWriter(tmp_path).add(_sha(_body(2)), _body(2), "jpg", FOUND)
     image_packs.remove(tmp_path, [_sha(_body(2))])
     assert _body(2) not in _all_bytes(tmp_path)
+
+
+def _lose_index(root: Path, how: str) -> None:
+    """The pack index lost as it happens: deleted (a restore without it), emptied or
+    overwritten (a disk error), or not a file that can be read."""
+    index = image_packs.index_path(root)
+    if how == "deleted":
+        index.unlink()
+    elif how == "emptied":
+        index.write_bytes(b"")
+    elif how == "damaged":
+        index.write_bytes(b"\x00" * index.stat().st_size)
+    else:  # unreadable: a folder where the file was
+        index.unlink()
+        index.mkdir()
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "damaged", "unreadable"])
+def test_a_removal_with_the_index_lost_deletes_no_pack_and_says_why(
+        tmp_path: Path, how: str) -> None:
+    """Without a readable index line every pack looks like a leftover; they hold every
+    photo, so the removal refuses, naming the archive and what to do."""
+    _pack(tmp_path, (1, 2))
+    PackWriter(tmp_path).add(_sha(_body(3)), _body(3), "jpg", FOUND)  # a second pack
+    packs = {p: p.read_bytes() for p in (tmp_path / image_packs.PACK_DIR).iterdir()}
+    _lose_index(tmp_path, how)
+    with pytest.raises(image_packs.PackIndexLost) as refused:
+        image_packs.remove(tmp_path, [_sha(_body(2))])
+    said = str(refused.value)
+    assert said.startswith(f"archive {tmp_path}: {image_packs.INDEX_FILE}: ")
+    assert "2 pack file(s)" in said and "nothing was purged" in said
+    assert "Restore images/packs.jsonl" in said and "adtrace archive verify" in said
+    assert {p: p.read_bytes() for p in (tmp_path / image_packs.PACK_DIR).iterdir()} == packs
+

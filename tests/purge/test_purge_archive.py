@@ -190,6 +190,39 @@ def _archive_state(root: Path, store: SqliteStore) -> tuple[object, list[bytes]]
     return store.stats(), sorted(p.read_bytes() for p in (root / "warcs").iterdir())
 
 
+def test_cli_purge_refuses_with_the_pack_index_lost_and_changes_nothing(
+        world, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The refusal comes before the store is touched (found at the photos, the store and
+    the WARC files would have let go of the purged captures already), said in a line and
+    on record in the audit log."""
+    from indexer.archive import image_packs
+
+    root, store = world
+    image_packs.index_path(root).unlink()  # lost (a restore without it, a disk error)
+    packs = sorted(p.read_bytes() for p in (root / image_packs.PACK_DIR).iterdir())
+    before = _archive_state(root, store)
+    store.close()
+    monkeypatch.setenv("ADTRACE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ADTRACE_STORE", str(tmp_path / "store.sqlite3"))
+    monkeypatch.setenv("ADTRACE_ARCHIVE_DIR", str(root))
+    assert main(["purge", "--source", "old", "--wipe", "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"adtrace purge: archive {root}: images/packs.jsonl: missing, yet 1 "
+                          "pack file(s)") and "Traceback" not in err
+    assert "nothing was purged" in err and "adtrace archive verify" in err
+    again = SqliteStore(tmp_path / "store.sqlite3")
+    assert _archive_state(root, again) == before
+    again.close()
+    assert sorted(p.read_bytes() for p in (root / image_packs.PACK_DIR).iterdir()) == packs
+    from webui import db
+
+    conn = db.connect(tmp_path)
+    phases = [json.loads(r["details"]).get("phase")
+              for r in conn.execute("SELECT details FROM audit ORDER BY id")]
+    conn.close()
+    assert phases == ["started", "refused"]
+
+
 def test_a_purge_refuses_while_a_crawl_writes_and_changes_nothing(world) -> None:
     root, store = world
     chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
