@@ -108,6 +108,30 @@ class CaptureIndex:
         self._keep(entry)
 
 
+def original_place(root: str | Path, record_id: str) -> tuple[str, int] | None:
+    """Where the index says the response record ``record_id`` lies (its own entry, else a
+    revisit entry's original): for a revisit whose WARC-Refers-To-Filename/-Offset are
+    lost or unusable, by its WARC-Refers-To. A scan of the file, asked only for such a
+    revisit; a line is parsed only when it holds the id. None when no line places it."""
+    path = Path(root) / INDEX_FILE
+    if not record_id or not path.exists():
+        return None
+    needle, found = record_id.encode("utf-8"), None
+    with open(path, "rb") as fh:
+        for line in fh:
+            if needle not in line:
+                continue
+            try:
+                entry = IndexEntry(**json.loads(line))
+            except (ValueError, TypeError):
+                continue
+            if entry.record_id == record_id and entry.type == "response":
+                return entry.file, entry.offset
+            if entry.original_record_id == record_id and found is None:
+                found = entry.original_file, entry.original_offset
+    return found
+
+
 def read_lines(path: Path) -> Iterator[tuple[int, IndexEntry | None]]:
     """(line number, entry) per non-empty line of an index file, in write order; None for
     a line that cannot be read (a kill mid-append leaves one). No file: nothing."""

@@ -2,14 +2,17 @@
 
 Used by the web UI (serve the archived copy, never the live site), by reindex (rebuild
 enrichment from evidence) and by ``archive_verify``. A revisit record is resolved to
-the original response that holds the payload.
+the original response that holds the payload: where its WARC-Refers-To-Filename and
+-Offset say, else (a header lost or damaged) by its WARC-Refers-To record id through the
+capture index. A revisit whose original cannot be found is an ArchiveError: its own
+payload is empty, never the evidence of the digest it carries.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from indexer.archive.digest import hex_from_warc_digest, sha256_hex
+from indexer.archive.index import original_place
 from indexer.model import Capture
 
 T = TypeVar("T")
@@ -40,6 +44,8 @@ class ArchivedRecord:
     payload: bytes  # as received (content-encoding not undone); for a revisit: the original's
     sha256: str  # hex digest of payload
     refers_to: tuple[str, int] | None = None  # (file, offset) of a revisit's original
+    record_id: str = ""  # WARC-Record-ID
+    refers_to_id: str = ""  # a revisit's WARC-Refers-To: its original's record id
 
     @property
     def content_type(self) -> str:
@@ -108,16 +114,40 @@ def _head_of(record: Any) -> bytes:
 
 
 def read_record(root: str | Path, file: str, offset: int) -> ArchivedRecord:
-    """The record at (file, offset) with its payload; revisits carry the original's."""
+    """The record at (file, offset) with its payload; revisits carry the original's (an
+    ArchiveError naming the revisit when it cannot be found)."""
     rec = read_raw(root, file, offset)
-    if rec.type != "revisit" or rec.refers_to is None:
+    if rec.type != "revisit":
         return rec
-    original = read_raw(root, *rec.refers_to)
+    place = rec.refers_to or original_place(root, rec.refers_to_id)
+    if place is None:
+        raise ArchiveError(f"{file}@{offset}: {unplaced(rec.refers_to_id)}: its payload "
+                           "cannot be given")
+    original = read_raw(root, *place)
+    wrong = "" if rec.refers_to else not_named(original, rec.refers_to_id)
+    if wrong:
+        raise ArchiveError(f"{file}@{offset}: {wrong}")
     if original.sha256 != rec.sha256:
         raise ArchiveError(f"{file}@{offset}: revisit digest differs from its original "
-                           f"at {rec.refers_to[0]}@{rec.refers_to[1]}")
-    return ArchivedRecord(rec.file, rec.offset, rec.type, rec.url, rec.date, rec.status,
-                          rec.headers, original.payload, rec.sha256, rec.refers_to)
+                           f"at {place[0]}@{place[1]}")
+    return replace(rec, payload=original.payload, refers_to=place)
+
+
+def unplaced(refers_to_id: str) -> str:
+    """Why a revisit's original is not found (for read_record's and verify's messages)."""
+    named = (f"its original {refers_to_id} is not in the capture index" if refers_to_id
+             else "it names no original (no WARC-Refers-To)")
+    return f"revisit without a usable WARC-Refers-To-Filename/-Offset, and {named}"
+
+
+def not_named(original: ArchivedRecord, refers_to_id: str) -> str:
+    """'' when the record the capture index placed is the one a revisit names by its
+    WARC-Refers-To; else why not (the index is an aid, not evidence: it may be wrong)."""
+    if original.record_id == refers_to_id:
+        return ""
+    return (f"the capture index places its original {refers_to_id} at "
+            f"{original.file}@{original.offset}, which holds "
+            f"{original.record_id or 'a record without a WARC-Record-ID'}")
 
 
 def read_capture(root: str | Path, capture: Capture) -> ArchivedRecord:
@@ -154,7 +184,8 @@ def _to_archived(record, file: str, offset: int) -> ArchivedRecord:  # noqa: ANN
         file=file, offset=offset, type=rtype,
         url=headers.get_header("WARC-Target-URI") or "", date=headers.get_header("WARC-Date") or "",
         status=status, headers=tuple(http.headers) if http else (), payload=payload,
-        sha256=sha, refers_to=refers_to,
+        sha256=sha, refers_to=refers_to, record_id=headers.get_header("WARC-Record-ID") or "",
+        refers_to_id=(headers.get_header("WARC-Refers-To") or "") if rtype == "revisit" else "",
     )
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from indexer.archive.digest import hex_from_warc_digest
-from indexer.archive.reader import ArchiveError, read_raw
+from indexer.archive.index import original_place
+from indexer.archive.reader import ArchiveError, not_named, read_raw, unplaced
 
 MAX_REASON = 200  # characters of a library's error kept (warcio quotes the bytes it read)
 
@@ -125,21 +126,37 @@ def _names(declared: str, digest: bytes) -> bool | None:
     return expected == digest.hex() if expected else None
 
 
+# what adtrace's revisits name their original by (writer._revisit_record); a revisit
+# with none of them comes from another tool, and is held to its digest alone
+_OWN_REFERS = ("warc-refers-to", "warc-refers-to-filename", "warc-refers-to-offset")
+
+
 def _check_revisit(root: Path, fields: dict[str, str]) -> Checked:
-    """A revisit must carry a sha256 digest equal to the original it points at."""
+    """A revisit must carry a sha256 digest equal to the original it points at: where its
+    WARC-Refers-To-Filename/-Offset say, else (one of them lost or unusable) the record
+    its WARC-Refers-To names, placed by the capture index, as reader.read_record finds it.
+    One whose original cannot be found is a problem: nothing can give its payload."""
     digest = hex_from_warc_digest(fields.get("warc-payload-digest", ""))
     if not digest:
         return Checked("revisit without a sha256 payload digest")
     ref_file = fields.get("warc-refers-to-filename", "")
     ref_off = fields.get("warc-refers-to-offset", "")
-    if not ref_file or not ref_off.isdigit():
+    refers_to = fields.get("warc-refers-to", "")
+    own_place = bool(ref_file) and ref_off.isdigit()
+    if not own_place and not any(map(fields.get, _OWN_REFERS)):
         return Checked(digest=digest)  # a revisit from another tool: the digest alone
+    place = (ref_file, int(ref_off)) if own_place else original_place(root, refers_to)
+    if place is None:
+        return Checked(f"{unplaced(refers_to)}: its payload cannot be read")
     try:
-        original = read_raw(root, ref_file, int(ref_off))
+        original = read_raw(root, *place)
     except ArchiveError as exc:
         if isinstance(exc.__cause__, FileNotFoundError):
-            return Checked(gone_original=ref_file)
+            return Checked(gone_original=place[0])
         return Checked(f"revisit's original is unreadable: {short(str(exc))}")
+    wrong = "" if own_place else not_named(original, refers_to)
+    if wrong:
+        return Checked(wrong)
     if original.sha256 != digest:
-        return Checked(f"revisit digest differs from its original at {ref_file}@{ref_off}")
+        return Checked(f"revisit digest differs from its original at {place[0]}@{place[1]}")
     return Checked(digest=digest)

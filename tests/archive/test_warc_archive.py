@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +26,9 @@ from indexer.archive import (
     store_image,
 )
 from indexer.archive.digest import sha256_hex
+from indexer.archive.index import CaptureIndex
+from indexer.model import Capture
+from tests.archive.warc_tamper import drop_header, rewrite_record
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -185,6 +190,111 @@ def test_verify_checks_a_revisit_against_its_original(tmp_path: Path) -> None:
         w.write(fetched("http://x.test/a", b"payload a", at=T0 + timedelta(days=1)))
     report = archive_verify(tmp_path)
     assert any("revisit digest differs from its original" in p for p in report.problems)
+
+
+AD = "http://x.test/ad/1"
+PAGE = b"<p>the ad</p>" * 20
+
+
+def _revisited(root: Path) -> tuple[Capture, Capture]:
+    """An ad fetched twice unchanged (a response, then a revisit of it), with another ad
+    between them (so the capture index keeps a line when the ad's are lost)."""
+    with WarcWriter(root) as w:
+        first = w.write(fetched(AD, PAGE))
+        w.write(fetched("http://x.test/ad/2", b"<p>another ad</p>"))
+        again = w.write(fetched(AD, PAGE, at=T0 + timedelta(days=1)))
+    assert again.revisit_of == first.id
+    return first, again
+
+
+def _original_id(root: Path, capture: Capture) -> str:
+    """The WARC-Record-ID of ``capture``'s record, as the capture index has it."""
+    return next(e.record_id for e in CaptureIndex(root).entries() if e.capture_id == capture.id)
+
+
+def _offset_spoilt(by: bytes) -> Callable[[bytes], bytes]:
+    """An edit that makes WARC-Refers-To-Offset no number (its first digit ``by``)."""
+    return lambda rec: re.sub(rb"(WARC-Refers-To-Offset: )\d", rb"\g<1>" + by, rec, count=1)
+
+
+LOST_PLACE: dict[str, list[Callable[[bytes], bytes]]] = {
+    "offset lost": [drop_header(b"WARC-Refers-To-Offset")],
+    "file lost": [drop_header(b"WARC-Refers-To-Filename")],
+    "offset unusable": [_offset_spoilt(by) for by in (b"x", b"-", b"?", b"O", b"l")],
+}
+
+
+@pytest.mark.parametrize("edits", LOST_PLACE.values(), ids=LOST_PLACE)
+def test_a_revisit_that_lost_where_its_original_is_is_read_through_its_record_id(
+        tmp_path: Path, edits: list[Callable[[bytes], bytes]]) -> None:
+    """Its WARC-Refers-To names the original: the capture index places it, and the record
+    there carries that id and the revisit's digest (the empty payload of the revisit
+    itself is never the evidence)."""
+    first, again = _revisited(tmp_path)
+    rewrite_record(tmp_path / again.warc_file, again.warc_offset, *edits)
+    rec = read_capture(tmp_path, again)
+    assert rec.payload == PAGE and rec.refers_to == (first.warc_file, first.warc_offset)
+    assert archive_verify(tmp_path).ok
+
+
+def test_a_revisit_whose_original_cannot_be_found_is_refused_and_bad(tmp_path: Path) -> None:
+    """No WARC-Refers-To-Offset, and the capture index lost the ad's lines: nothing can
+    give its payload, so it is not read (an empty page under the capture's sha256) and
+    verify says so."""
+    first, again = _revisited(tmp_path)
+    original = _original_id(tmp_path, first)
+    rewrite_record(tmp_path / again.warc_file, again.warc_offset,
+                   drop_header(b"WARC-Refers-To-Offset"))
+    index = tmp_path / "captures.jsonl"
+    index.write_text("".join(line for line in index.read_text().splitlines(keepends=True)
+                             if original not in line))
+    where = f"{again.warc_file}@{again.warc_offset}"
+    why = (f"revisit without a usable WARC-Refers-To-Filename/-Offset, and its original "
+           f"{original} is not in the capture index")
+    with pytest.raises(ArchiveError, match=re.escape(f"{where}: {why}: its payload cannot be given")):
+        read_capture(tmp_path, again)
+    assert archive_verify(tmp_path).problems == [
+        f"{where}: revisit record of {AD}: {why}: its payload cannot be read"]
+
+
+def test_a_revisit_placed_by_a_wrong_capture_index_is_not_read_from_another_record(
+        tmp_path: Path) -> None:
+    """The index is an aid: the record it places a revisit's original at must carry the
+    id the revisit names."""
+    first, again = _revisited(tmp_path)
+    original = _original_id(tmp_path, first)
+    other = next(e for e in CaptureIndex(tmp_path).entries() if e.url != AD)
+    rewrite_record(tmp_path / again.warc_file, again.warc_offset,
+                   drop_header(b"WARC-Refers-To-Offset"))
+    index = tmp_path / "captures.jsonl"
+    index.write_text(index.read_text().replace(f'"offset": {first.warc_offset},',
+                                               f'"offset": {other.offset},', 1))
+    wrong = (f"the capture index places its original {original} at "
+             f"{other.file}@{other.offset}, which holds {other.record_id}")
+    with pytest.raises(ArchiveError, match=re.escape(wrong)):
+        read_capture(tmp_path, again)
+    assert f"{again.warc_file}@{again.warc_offset}: revisit record of {AD}: {wrong}" in \
+        archive_verify(tmp_path).problems
+
+
+def test_a_revisit_from_another_tool_is_held_to_its_digest_and_never_served_empty(
+        tmp_path: Path) -> None:
+    """A revisit naming no original (no WARC-Refers-To-*): verify holds it to its digest
+    alone, as before; the reader refuses it rather than give its empty payload."""
+    _first, again = _revisited(tmp_path)
+    names = (b"WARC-Refers-To-Offset", b"WARC-Refers-To-Filename", b"WARC-Refers-To")
+
+    def foreign(rec: bytes) -> bytes:
+        for name in names:
+            rec = drop_header(name)(rec)
+        return rec
+
+    rewrite_record(tmp_path / again.warc_file, again.warc_offset, foreign)
+    with pytest.raises(ArchiveError, match=re.escape(
+            f"{again.warc_file}@{again.warc_offset}: revisit without a usable "
+            "WARC-Refers-To-Filename/-Offset, and it names no original (no WARC-Refers-To)")):
+        read_capture(tmp_path, again)
+    assert archive_verify(tmp_path).ok
 
 
 def test_damage_inside_a_file_is_reported_and_reading_goes_on_to_the_cut_tail(
