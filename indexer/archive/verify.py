@@ -22,8 +22,10 @@ record.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+import secrets
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -90,11 +92,12 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)  # what was not checked, and why
     damaged: list[tuple[str, int, int]] = field(default_factory=list)  # (file, start, end)
     gone_originals: Tally = field(default_factory=Tally, repr=False)  # revisits' files
-    # (file, offset) -> located_value(): the payload digest's first 16 hex digits, the
-    # HTTP status and the WARC-Date packed in one int, what the cross-checks look things
-    # up in (a miss is then re-read from the file itself). About 115 bytes per response
-    # or revisit record (measured over a million: 114, of which the packed int is 44,
-    # 8 more than the digest key alone took): 1.15 GB for ten million of them.
+    # (file, offset) -> located_value(): the payload digest's first 16 hex digits, a key
+    # of the WARC-Target-URI, the HTTP status and the WARC-Date packed in one int, what
+    # the cross-checks look things up in (a miss is then re-read from the file itself).
+    # About 118 bytes per response or revisit record (measured over a million: 114, of
+    # which the packed int was 44, 8 more than the digest key alone took; the URL's key
+    # makes the int 48, and costs 0.7 µs a record): 1.2 GB for ten million of them.
     located: dict[str, dict[int, int]] = field(default_factory=dict, repr=False)
 
     @property
@@ -112,22 +115,40 @@ def digest_key(sha256: str) -> int:
 
 
 KEY_MASK = (1 << 64) - 1  # a located value's digest_key
+URL_BITS = 32  # a located value's url_key, above its digest_key
+KEY_AND_URL = (1 << (64 + URL_BITS)) - 1  # what a located value of the index's says
 STATUS_BITS = 10  # HTTP status codes are three digits
 # a WARC-Date as the writer writes it (writer.warc_date_of); its digits make an int of
-# at most 67 bits, so a packed value (64 + 10 + 67 bits) is a 44-byte int
+# at most 67 bits, so a packed value (64 + 32 + 10 + 67 bits) is a 48-byte int
+_URL_SALT = secrets.token_bytes(16)  # per process: see url_key
 _WARC_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z", re.ASCII)
 
 
-def located_value(sha256: str, status: int = -1, warc_date: str = "") -> int:
-    """A record's digest_key, its HTTP status and its WARC-Date packed in one int: equal
-    values are an equal digest key, status and date text (the date's digits, its shape
-    fixed). A status or date that does not pack leaves the key alone, which no capture's
-    packed value equals: such a capture is re-read and compared as text."""
+def url_key(url: str) -> int:
+    """A short key of a URL (its text as the record, the index and the store keep it,
+    any characters): 32 bits of a BLAKE2b keyed afresh in each process, so no URL can be
+    chosen to share another's key (a record moved to another ad's URL that still matched
+    would pass unread); one in four billion match by chance."""
+    data = url.encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=URL_BITS // 8,
+                                          key=_URL_SALT).digest(), "big")
+
+
+def located_value(sha256: str, url: str, status: int = -1, warc_date: str = "") -> int:
+    """A record's digest_key, its WARC-Target-URI's url_key, its HTTP status and its
+    WARC-Date packed in one int: equal values are an equal digest key, URL key, status
+    and date text (the date's digits, its shape fixed). A status or date that does not
+    pack leaves the key and the URL's key alone (all the index's check compares), which
+    no capture's packed value equals: such a capture is re-read and compared as text."""
     key = digest_key(sha256)
-    date = _WARC_DATE.fullmatch(warc_date)
-    if key < 0 or date is None or not 0 <= status < 1 << STATUS_BITS:
+    if key < 0:
         return key
-    return key | status << 64 | int("".join(date.groups())) << (64 + STATUS_BITS)
+    keys = key | url_key(url) << 64
+    date = _WARC_DATE.fullmatch(warc_date)
+    if date is None or not 0 <= status < 1 << STATUS_BITS:
+        return keys
+    return (keys | status << (64 + URL_BITS)
+            | int("".join(date.groups())) << (64 + URL_BITS + STATUS_BITS))
 
 
 def archive_verify(archive_dir: str | Path, store: Store | None = None,
@@ -286,8 +307,8 @@ def _verify_file(root: Path, path: Path, report: VerifyReport,
                 if checked.problem:
                     report.problems.append(f"{rel}@{member.offset}: {checked.problem}")
                 elif checked.digest:
-                    located[member.offset] = located_value(checked.digest, checked.status,
-                                                           checked.date)
+                    located[member.offset] = located_value(checked.digest, checked.url,
+                                                           checked.status, checked.date)
 
 
 @dataclass(frozen=True)

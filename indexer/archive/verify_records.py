@@ -3,8 +3,8 @@ WARC-Block-Digest (any record type: for a response its HTTP head and body as sto
 status line or Date header edited in place is found as surely as a changed body), a
 response's payload against its payload digest, a revisit against the record it refers
 to. What a record that holds gives the cross-checks (indexer.archive.verify_refs): its
-payload digest, HTTP status and WARC-Date. The scan of files and members that feeds it
-is indexer.archive.verify.
+payload digest, WARC-Target-URI, HTTP status and WARC-Date. The scan of files and
+members that feeds it is indexer.archive.verify.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Checked:
     # (tallied per file, not said per revisit)
     status: int = -1  # a response's or revisit's HTTP status (-1: none, or not a number)
     date: str = ""  # its WARC-Date
+    url: str = ""  # its WARC-Target-URI
 
 
 def records_of(root: Path, member: bytes) -> Iterator[Checked]:
@@ -54,7 +55,7 @@ def records_of(root: Path, member: bytes) -> Iterator[Checked]:
 def _check_record(root: Path, record, loader) -> Checked:  # noqa: ANN001 - warcio's
     """The block against its digest (any record type), a response's payload against its
     digest, a revisit against its original; and, of a record that holds, what the
-    cross-checks compare: its payload digest, HTTP status and WARC-Date."""
+    cross-checks compare: its payload digest, WARC-Target-URI, HTTP status and WARC-Date."""
     # the first of a name wins, as in warcio's get_header (read once: it scans them all)
     fields = {name.lower(): value for name, value in reversed(record.rec_headers.headers)}
     rtype, uri = fields.get("warc-type", ""), fields.get("warc-target-uri", "")
@@ -76,7 +77,7 @@ def _check_record(root: Path, record, loader) -> Checked:  # noqa: ANN001 - warc
     if not checked.digest:
         return checked
     code = http.get_statuscode() if http else ""
-    return Checked(digest=checked.digest, date=fields.get("warc-date", ""),
+    return Checked(digest=checked.digest, date=fields.get("warc-date", ""), url=uri,
                    status=int(code) if code.isascii() and code.isdigit() else -1)
 
 

@@ -2,11 +2,13 @@
 
 A scan of the WARC files checks what is there; it cannot see a WARC file or an image
 that is gone. The capture index (``captures.jsonl``) and the store both say where each
-capture is (file, offset, digest) and the store says which images each ad version
+capture is (file, offset, digest, URL) and the store says which images each ad version
 shows, so each of them is held against the archive here. A capture that is not where
 the scan found records (one written after the scan, by a crawl running meanwhile) is
-re-read from its file before anything is said about it. The store also says what each
-capture's record says of the fetch (its HTTP status and time): these must agree too.
+re-read from its file before anything is said about it. The URL must be the record's
+WARC-Target-URI: a record moved to another URL gives the evidence to another ad. The
+store also says what each capture's record says of the fetch (its HTTP status and
+time): these must agree too.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from typing import TYPE_CHECKING
 
 from indexer.archive.images import find_image
 from indexer.archive.index import INDEX_FILE, read_lines
-from indexer.archive.reader import ArchiveError, read_raw
+from indexer.archive.reader import ArchivedRecord, ArchiveError, read_raw
 from indexer.archive.verify import (
-    KEY_MASK,
+    KEY_AND_URL,
     Tally,
     VerifyReport,
-    digest_key,
     located_value,
     skipped_lines,
 )
@@ -37,7 +38,8 @@ _NO_FILE = "no such file"  # locate(): the file named is not in the archive
 
 
 def check_index(root: Path, report: VerifyReport) -> None:
-    """Every readable entry of captures.jsonl is a record at its place, with its digest."""
+    """Every readable entry of captures.jsonl is a record at its place, with its digest
+    and its URL."""
     path = root / INDEX_FILE
     if not path.exists():
         if report.records:
@@ -53,7 +55,7 @@ def check_index(root: Path, report: VerifyReport) -> None:
             continue
         report.index_entries += 1
         label = f"{INDEX_FILE} line {lineno} ({entry.url})"
-        problem = locate(root, report, entry.file, entry.offset, entry.sha256)
+        problem = locate(root, report, entry.file, entry.offset, entry.sha256, entry.url)
         if problem == _NO_FILE:
             gone.add(entry.file, label)
         elif problem:
@@ -73,7 +75,7 @@ def check_index(root: Path, report: VerifyReport) -> None:
 def check_store(root: Path, store: Store, report: VerifyReport,
                 on_ad: Callable[[], None] | None = None) -> None:
     """Every capture of every ad version in the store is a record at its place with its
-    digest, HTTP status and time (as the record has them), and every image a version
+    digest, URL, HTTP status and time (as the record has them), and every image a version
     shows is archived, and readable whole (the scan found which are not:
     ``report.damaged_images``)."""
     gone_files, gone_images, damaged_images = Tally(), Tally(), Tally()
@@ -84,7 +86,7 @@ def check_store(root: Path, store: Store, report: VerifyReport,
             for capture in version.captures:
                 report.store_captures += 1
                 problem = locate(root, report, capture.warc_file, capture.warc_offset,
-                                 capture.sha256, capture)
+                                 capture.sha256, capture.url, capture)
                 if problem == _NO_FILE:
                     gone_files.add(capture.warc_file, f"{label}, {capture.url}")
                 elif problem:
@@ -106,20 +108,22 @@ def check_store(root: Path, store: Store, report: VerifyReport,
 
 
 def locate(root: Path, report: VerifyReport, file: str, offset: int, sha256: str,
-           capture: Capture | None = None) -> str:
-    """'' when (file, offset) holds a record with this payload digest (and, for a store's
-    ``capture``, its HTTP status and its time as a WARC-Date, as the writer writes it);
-    _NO_FILE when the file is not there; else what is wrong. A record the scan did not
-    see (or saw half written, by a crawl running meanwhile, or found wrong and said so)
-    is read again, as reader.read_capture would but without resolving a revisit: the
-    scan checked revisits against their originals."""
+           url: str, capture: Capture | None = None) -> str:
+    """'' when (file, offset) holds a record with this payload digest and this URL as
+    its WARC-Target-URI (and, for a store's ``capture``, its HTTP status and its time as
+    a WARC-Date, as the writer writes it); _NO_FILE when the file is not there; else
+    what is wrong. A record the scan did not see (or saw half written, by a crawl
+    running meanwhile, or found wrong and said so) is read again, as
+    reader.read_capture would but without resolving a revisit: the scan checked
+    revisits against their originals."""
     found = report.located.get(file, {}).get(offset)
     if capture is None:
-        if found is not None and found & KEY_MASK == digest_key(sha256):
+        expected = located_value(sha256, url)
+        if found is not None and expected >= 0 and found & KEY_AND_URL == expected:
             return ""
     else:
-        expected = located_value(sha256, capture.status, warc_date_of(capture.fetched_at))
-        if found == expected and expected > KEY_MASK:  # status and date packed too
+        expected = located_value(sha256, url, capture.status, warc_date_of(capture.fetched_at))
+        if found == expected and expected > KEY_AND_URL:  # status and date packed too
             return ""
     try:
         record = read_raw(root, file, offset)
@@ -130,17 +134,22 @@ def locate(root: Path, report: VerifyReport, file: str, offset: int, sha256: str
     if record.sha256 != sha256:
         return _where_it_went(report, file, offset) or (
             f"{file}@{offset}: the record's payload sha256 {record.sha256} is not {sha256}")
-    return "" if capture is None else _disagreement(file, offset, record.status,
-                                                    record.date, capture)
+    return _disagreement(file, offset, record, url, capture)
 
 
-def _disagreement(file: str, offset: int, status: int, date: str, capture: Capture) -> str:
-    """What the record and the store's capture say differently of the fetch, both sides."""
-    said = []
-    if status != capture.status:
-        said.append(f"HTTP status {status} in the record, {capture.status} in the store")
-    if date != (fetched := warc_date_of(capture.fetched_at)):
-        said.append(f"fetched at {date or '(no WARC-Date)'} in the record, {fetched} in "
+def _disagreement(file: str, offset: int, record: ArchivedRecord, url: str,
+                  capture: Capture | None) -> str:
+    """What the record and the index's entry or the store's capture say differently of
+    the fetch, both sides: its URL (compared as text, as each keeps it), and, with the
+    store's capture, its HTTP status and time."""
+    said, where = [], "the capture index" if capture is None else "the store"
+    if record.url != url:
+        said.append(f"URL {record.url or '(no WARC-Target-URI)'} in the record, {url} in "
+                    f"{where}")
+    if capture is not None and record.status != capture.status:
+        said.append(f"HTTP status {record.status} in the record, {capture.status} in the store")
+    if capture is not None and record.date != (fetched := warc_date_of(capture.fetched_at)):
+        said.append(f"fetched at {record.date or '(no WARC-Date)'} in the record, {fetched} in "
                     "the store")
     return f"{file}@{offset}: " + "; ".join(said) if said else ""
 

@@ -15,7 +15,7 @@ import pytest
 
 from indexer.archive import Fetched, WarcWriter, archive_verify, read_capture
 from indexer.archive.reader import read_raw
-from indexer.archive.verify import KEY_MASK, VerifyReport, located_value
+from indexer.archive.verify import KEY_AND_URL, KEY_MASK, VerifyReport, located_value
 from indexer.archive.verify_refs import locate
 from indexer.model import Capture
 from tests.archive.warc_tamper import drop_header, edit_block, rewrite_record
@@ -124,7 +124,7 @@ def test_a_capture_is_held_against_its_records_status_and_time(
 
     def check(capture: Capture) -> str:
         return locate(tmp_path, report, capture.warc_file, capture.warc_offset,
-                      capture.sha256, capture)
+                      capture.sha256, capture.url, capture)
 
     assert check(cap) == ""
     assert check(replace(cap, status=200)) == (
@@ -135,18 +135,78 @@ def test_a_capture_is_held_against_its_records_status_and_time(
         f"{where}: fetched at {stamp}Z in the record, {later.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z "
         "in the store")
     # the capture index's check has no status or time to compare
-    assert locate(tmp_path, report, cap.warc_file, cap.warc_offset, cap.sha256) == ""
+    assert locate(tmp_path, report, cap.warc_file, cap.warc_offset, cap.sha256, cap.url) == ""
     assert read_raw(tmp_path, cap.warc_file, cap.warc_offset).status == 404
 
 
-def test_a_located_value_packs_the_digest_key_status_and_date() -> None:
+def test_a_located_value_packs_the_digest_key_url_status_and_date() -> None:
     sha = "ab" * 32
-    packed = located_value(sha, 404, "2026-11-01T12:00:00.123456Z")
-    assert packed & KEY_MASK == int(sha[:16], 16) and packed.bit_length() <= 141
-    assert packed != located_value(sha, 200, "2026-11-01T12:00:00.123456Z")
-    assert packed != located_value(sha, 404, "2026-11-01T12:00:00.123457Z")
-    # a date not as the writer writes it, or a status that does not fit: the key alone,
-    # which no capture's packed value equals (it is re-read and compared as text)
+    packed = located_value(sha, URL, 404, "2026-11-01T12:00:00.123456Z")
+    assert packed & KEY_MASK == int(sha[:16], 16) and packed.bit_length() <= 173
+    assert packed != located_value(sha, URL, 200, "2026-11-01T12:00:00.123456Z")
+    assert packed != located_value(sha, URL, 404, "2026-11-01T12:00:00.123457Z")
+    assert packed != located_value(sha, URL + "7", 404, "2026-11-01T12:00:00.123456Z")
+    # a date not as the writer writes it, or a status that does not fit: the keys of the
+    # digest and the URL alone, which no capture's packed value equals (it is re-read and
+    # compared as text)
     for status, date in ((404, "2026-11-01T12:00:00Z"), (404, "2026-11-01T12:00:00.123456+00:00"),
                          (404, "٢٠٢٦-11-01T12:00:00.123456Z"), (5000, "2026-11-01T12:00:00.123456Z")):
-        assert located_value(sha, status, date) == int(sha[:16], 16)
+        assert located_value(sha, URL, status, date) == located_value(sha, URL) & KEY_AND_URL
+
+
+def _moved_to(old: str, new: str) -> Callable[[bytes], bytes]:
+    """An edit of the record's WARC-Target-URI (its WARC headers, which no block digest
+    covers): the evidence given to another ad."""
+    def edit(record: bytes) -> bytes:
+        line = b"WARC-Target-URI: " + old.encode()
+        assert record.count(line + b"\r\n") == 1
+        return record.replace(line + b"\r\n", b"WARC-Target-URI: " + new.encode() + b"\r\n")
+    return edit
+
+
+@pytest.mark.parametrize("url", [URL, "http://x.test/ad/café-1?stad=Zürich"],
+                         ids=["ascii", "non-ascii"])
+def test_a_record_moved_to_another_url_is_bad_against_the_index_and_the_store(
+        tmp_path: Path, url: str) -> None:
+    """The record's URL is held against the capture index's and the store's, as each
+    keeps it (the crawl's text, not %-encoded): unedited, a URL with any characters
+    agrees."""
+    from indexer.model import AdFields, Enrichment, Observation, SourceInfo, ad_id_for
+    from indexer.store.sqlite import SqliteStore
+
+    root = tmp_path / "archive"
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    store.upsert_source(SourceInfo("x", "X", "trafficking", "NL", "http://x.test"))
+    with WarcWriter(root) as w:
+        cap = w.write(replace(gone(), url=url))
+    store.write(Observation("x", "1", url, cap, AdFields(title="1", text="ad one")), Enrichment())
+    try:
+        assert archive_verify(root, store).ok
+        # one of them fits the member (warc_tamper): another ad, else a shorter URL
+        others = ([url.replace("1", n, 1) for n in "723456789abcdef"]
+                  + [url.replace("/ad/1", short, 1) for short in ("/ad/", "/a/1", "/1", "/")])
+        moved = others[rewrite_record(root / cap.warc_file, cap.warc_offset,
+                                      *(_moved_to(url, other) for other in others))]
+        assert read_capture(root, cap).url == moved  # the archive now names another ad
+        report = archive_verify(root, store)
+    finally:
+        store.close()
+    said = f"{cap.warc_file}@{cap.warc_offset}: URL {moved} in the record, {url} in"
+    assert report.problems == [f"captures.jsonl line 1 ({url}): {said} the capture index",
+                               f"store, ad {ad_id_for('x', '1')} version 1 ({url}): {said} "
+                               "the store"], report.problems
+
+
+@pytest.mark.parametrize("scanned", [True, False])
+def test_a_capture_is_held_against_its_records_url(tmp_path: Path, scanned: bool) -> None:
+    """Whether the scan located the record (by a key of its URL) or it is read again, a
+    capture whose URL is not the record's is said, with both URLs."""
+    with WarcWriter(tmp_path) as w:
+        cap = w.write(gone())
+    report = archive_verify(tmp_path) if scanned else VerifyReport()
+    other = URL.replace("1", "7")
+    where = f"{cap.warc_file}@{cap.warc_offset}"
+    assert locate(tmp_path, report, cap.warc_file, cap.warc_offset, cap.sha256, other) == (
+        f"{where}: URL {URL} in the record, {other} in the capture index")
+    assert locate(tmp_path, report, cap.warc_file, cap.warc_offset, cap.sha256, other,
+                  replace(cap, url=other)) == f"{where}: URL {URL} in the record, {other} in the store"
