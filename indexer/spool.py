@@ -6,10 +6,12 @@ received — the source, each observation, each removal — is appended here as 
 (a single write, so a kill leaves at most one partial last line, which is skipped).
 ``replay`` writes the lines to the store in order and keeps the ones it could not write,
 so nothing is lost; it runs at the start of the next crawl and by ``adtrace spool replay``.
-Replaying twice is harmless: store writes are idempotent. A line that is not a record the
-store can take (cut short by a kill, or broken) is moved, byte for byte, to
-``<spool>.damaged.jsonl`` beside it, never dropped; and a file named on the command line
-in which no line is a spool record (another file named by mistake) is refused untouched.
+Replaying twice is harmless: store writes are idempotent, and a removal older than the
+ad's last sighting changes nothing (replayed again, it does not undo the ad's return). A
+line that is not a record the store can take (cut short by a kill, or broken) is moved,
+byte for byte, to ``<spool>.damaged.jsonl`` beside it, never dropped; and a file named on
+the command line in which no line is a spool record (another file named by mistake) is
+refused untouched.
 
 Several processes may share one spool (a crawl's ingest worker per source, an
 ``adtrace spool replay`` beside a crawl): appends and a replay's read-write-rewrite take

@@ -7,7 +7,8 @@ Rules every backend keeps (tests/contract checks them against each):
   version. Versions are never rewritten or deleted (except by purge, and a version no
   ad ever claimed, which a killed write left: finish_cut_writes).
 - A removed ad is marked (when, why), never deleted; if it is seen again it is live
-  again with its history intact.
+  again with its history intact. A removal older than the ad's last sighting is stale
+  and changes nothing, so a removal replayed (a spool replayed again) never ends a return.
 - Ids are deterministic (see indexer.model) so concurrent writers agree.
 """
 
@@ -79,7 +80,8 @@ class Store(Protocol):
         """Store one fetched ad page and its enrichment; see the rules above."""
 
     def mark_removed(self, source_id: str, site_ad_id: str, at: datetime, reason: str) -> bool:
-        """Mark an ad removed from its site. False if unknown or already removed."""
+        """Mark an ad removed from its site. False (nothing changed) if unknown, already
+        removed, or seen after ``at`` (a stale removal)."""
 
     def finish_cut_writes(self, source_id: str, since: datetime,
                           archive: CaptureLookup) -> Mended:

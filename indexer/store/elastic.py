@@ -48,7 +48,6 @@ from indexer.model import (
     enrichment_from_dict,
     fields_from_dict,
     from_iso,
-    to_iso,
 )
 from indexer.search.parse import normal_identifier
 from indexer.search.query import Hit, Query, SearchResult
@@ -81,6 +80,7 @@ from indexer.store.elastic_bodies import (
     live_ads_body,
     mapping_version,
     read_alias,
+    removed_doc,
     source_doc,
     told_live,
     unclosed_versions,
@@ -398,17 +398,15 @@ class ElasticStore:
         ad_id = ad_id_for(source_id, site_ad_id)
         for _ in range(WRITE_ATTEMPTS):
             got = self._get("ads", ad_id)
-            if got is None or got["_source"].get("removed_at"):
+            doc = removed_doc(got["_source"], at, reason) if got else None
+            if got is None or doc is None:  # unknown, removed already, or seen since
                 return False
-            absences = [*got["_source"].get("absences", []), absence(at)]
-            doc = dict(got["_source"], removed_at=to_iso(at), removed_reason=reason,
-                       status="removed", absences=absences)
             # the versions are told first: a removal cut short between the two leaves a
             # live ad whose versions say removed, which its next write or removal mends
             # (told_live); the other order left a removed ad with live versions, which
             # nothing ever writes again. A version a cut write left open is closed here.
             ids = doc["version_ids"]
-            update = ad_state_update("removed", at, absences)
+            update = ad_state_update("removed", at, doc["absences"])
             repairs = unclosed_versions(ids, self._version_states(ad_id, ids))
             self._bulk([self._op("update", "versions", v, body)
                         for v, body in [*repairs, *((v, update) for v in ids)]])

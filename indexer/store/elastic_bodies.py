@@ -347,6 +347,17 @@ def absence(removed_at: datetime, returned_at: datetime | None = None) -> dict[s
     return rng
 
 
+def removed_doc(ad: Mapping[str, Any], at: datetime, reason: str) -> dict[str, Any] | None:
+    """The ad document ``ad`` once removed at ``at`` for ``reason``, its absence opened;
+    None when the removal changes nothing: the ad is removed already, or was seen after
+    ``at`` (a stale removal: a spool replayed again after the ad came back replays its
+    removal too, which must not end the return)."""
+    if ad.get("removed_at") or from_iso(ad["last_seen"]) > at:
+        return None
+    return dict(ad, removed_at=to_iso(at), removed_reason=reason, status="removed",
+                absences=[*ad.get("absences", []), absence(at)])
+
+
 def ad_state_update(status: str, removed_at: datetime | None,
                     absences: list[dict[str, str]]) -> dict[str, Any]:
     params = {"status": status, "removed_at": to_iso(removed_at) if removed_at else None,

@@ -3,7 +3,8 @@
 The rules (see indexer.store.base): a known capture id changes nothing; an equal
 fingerprint only extends the current version's last seen; a new fingerprint closes the
 current version (valid_to) and opens the next; a removed ad seen again is live again and
-its absence period is closed, never erased.
+its absence period is closed, never erased; a removal older than the ad's last sighting
+changes nothing.
 """
 
 from __future__ import annotations
@@ -140,12 +141,14 @@ def _write(conn: sqlite3.Connection, obs: Observation, enrichment: Enrichment,
 
 def mark_removed(conn: sqlite3.Connection, source_id: str, site_ad_id: str, at: datetime,
                  reason: str) -> bool:
-    """Mark an ad removed and open an absence period; False if unknown or already removed."""
-    row = conn.execute("SELECT rowid, removed_at FROM ads WHERE id = ?",
+    """Mark an ad removed and open an absence period; False (nothing changed) if unknown,
+    already removed, or seen after ``at``: such a removal is stale (a spool replayed again
+    after the ad came back replays its removal too) and must not end the ad's return."""
+    row = conn.execute("SELECT rowid, removed_at, last_seen FROM ads WHERE id = ?",
                        (ad_id_for(source_id, site_ad_id),)).fetchone()
-    if row is None or row["removed_at"] is not None:
+    when = to_iso(at)  # ISO times in UTC sort as text
+    if row is None or row["removed_at"] is not None or row["last_seen"] > when:
         return False
-    when = to_iso(at)
     conn.execute("UPDATE ads SET removed_at = ?, removed_reason = ? WHERE rowid = ?",
                  (when, reason, row["rowid"]))
     conn.execute("INSERT INTO absences (ad_rowid, removed_at, reason) VALUES (?, ?, ?)",

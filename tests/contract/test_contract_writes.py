@@ -97,6 +97,30 @@ def test_removal_and_return(store):
     assert sorted(a.site_ad_id for a in store.live_ads("alpha")) == ["x1", "x2"]
 
 
+def test_a_removal_older_than_the_last_sighting_changes_nothing(store):
+    """A spool replayed again (its first replay killed before it rewrote the spool)
+    replays its removals too: one the ad's return overtook is stale, and neither removes
+    the ad again nor opens another absence; a removal after the last sighting removes once."""
+    store.write(obs("alpha", "x1", at(1), "text"), enr())
+    assert store.mark_removed("alpha", "x1", at(2), "404")
+    assert store.write(obs("alpha", "x1", at(3), "text"), enr()).reappeared
+    store.write(obs("alpha", "x2", at(3), "other"), enr())
+    before = store.stats()
+    assert not store.mark_removed("alpha", "x1", at(2), "404")  # the same removal again
+    assert not store.mark_removed("alpha", "x1", at(2, 18), "missing from the listings")
+    assert not store.mark_removed("alpha", "x2", at(2), "404")  # never removed, seen since
+    assert store.stats() == before
+    ad = store.get_ad(ad_id_for("alpha", "x1"))
+    assert ad.removed_at is None and ad.removed_reason == "" and ad.last_seen == at(3)
+    assert [a.site_ad_id for a in store.live_ads("alpha")] == ["x1", "x2"]
+    as_of_day4 = store.search(parse_args({"as_of": at(4).date().isoformat()}))
+    assert as_of_day4.total == 2  # no absence open after the return
+    assert store.mark_removed("alpha", "x1", at(4), "404")
+    assert not store.mark_removed("alpha", "x1", at(4), "404")
+    assert store.get_ad(ad_id_for("alpha", "x1")).removed_at == at(4)
+    assert store.stats()["removed"] == 1
+
+
 def test_get_ad_has_every_version_capture_and_enrichment(store):
     seed(store)
     store.write(obs("alpha", "a1", at(4), "Sweet girl, call now", "Lisa in Utrecht",

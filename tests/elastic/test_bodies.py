@@ -66,6 +66,22 @@ def test_absence_is_open_until_the_ad_returns(obs) -> None:
     assert "lte" in b.absence(at, at + timedelta(days=1))
 
 
+def test_a_removal_opens_an_absence_unless_it_is_stale_or_done(obs) -> None:
+    at = obs.capture.fetched_at
+    ad = {"ad_id": "x", "last_seen": to_iso(at), "removed_at": None, "removed_reason": "",
+          "status": "live", "absences": [b.absence(at - timedelta(days=3), at - timedelta(days=2))]}
+    later = at + timedelta(hours=1)
+    doc = b.removed_doc(ad, later, "404")
+    assert doc == dict(ad, removed_at=to_iso(later), removed_reason="404", status="removed",
+                       absences=[*ad["absences"], b.absence(later)])
+    assert ad["removed_at"] is None and len(ad["absences"]) == 1  # the read document kept
+    assert b.removed_doc(ad, at, "404") is not None  # removed when last seen: not stale
+    # seen after the removal (its return overtook it in a spool replayed again): stale
+    assert b.removed_doc(ad, at - timedelta(seconds=1), "404") is None
+    assert b.removed_doc(doc, later, "404") is None  # the same removal again
+    assert b.removed_doc(doc, later + timedelta(days=1), "gone") is None  # removed already
+
+
 def _states(at, *open_: bool, status: str = "live") -> list[dict]:
     """STATE_FIELDS of versions a day apart, the last beginning ``at``; ``open_`` says for
     each version but the last whether it was left open."""

@@ -173,6 +173,15 @@ def test_a_removed_ad_marked_removed_again_writes_nothing(
     assert not [p for m, p, _ in server.log if m in ("PUT", "POST", "DELETE")]
 
 
+def test_a_removal_older_than_the_last_sighting_writes_nothing(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    # a spool replayed again: the ad came back (last seen a day ago) after this removal
+    _script_ad(server, obs, enrichment, current_from_days=1, prev_open=False)
+    stale = obs.capture.fetched_at - timedelta(days=2)
+    assert not store_for(server).mark_removed(obs.source_id, obs.site_ad_id, stale, "404")
+    assert not [p for m, p, _ in server.log if m in ("PUT", "POST", "DELETE")]
+
+
 def test_a_later_capture_of_another_text_closes_both_open_versions(
         server: Scripted, obs: Observation, enrichment: Any) -> None:
     ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=True)
