@@ -6,9 +6,12 @@ Rules every backend keeps (tests/contract checks them against each):
   that version's last seen (an observation); a different fingerprint makes a new
   version. Versions are never rewritten or deleted (except by purge, and a version no
   ad ever claimed, which a killed write left: finish_cut_writes).
-- A removed ad is marked (when, why), never deleted; if it is seen again it is live
-  again with its history intact. A removal older than the ad's last sighting is stale
-  and changes nothing, so a removal replayed (a spool replayed again) never ends a return.
+- A removed ad is marked (when, why), never deleted; if it is seen again after its
+  removal it is live again with its history intact. A capture older than the removal (a
+  spooled write replayed after it) joins the history and leaves the ad removed. A
+  removal older than the ad's last sighting is stale and changes nothing, so a removal
+  replayed (a spool replayed again) never ends a return.
+- An ad's url and last seen are its latest sighting's: an older capture moves neither back.
 - Ids are deterministic (see indexer.model) so concurrent writers agree.
 """
 

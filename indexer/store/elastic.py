@@ -74,6 +74,7 @@ from indexer.store.elastic_bodies import (
     close_version_update,
     identifier_body,
     image_ads_body,
+    kept_over_write,
     last_seen_update,
     listed_in_update,
     live_ad_from,
@@ -81,6 +82,8 @@ from indexer.store.elastic_bodies import (
     mapping_version,
     read_alias,
     removed_doc,
+    removed_kept,
+    returns,
     source_doc,
     told_live,
     unclosed_versions,
@@ -295,7 +298,7 @@ class ElasticStore:
         first_seen = min(from_iso(ad["first_seen"]), at) if got else at
         last_seen = max(from_iso(ad["last_seen"]), at) if got else at
         theme = ad.get("theme") or self._theme(obs.source_id)
-        reappeared = bool(ad.get("removed_at"))
+        reappeared = returns(ad, at)
         absences = [dict(a) for a in ad.get("absences", [])]
         if reappeared and absences and "lte" not in absences[-1]:
             absences[-1] = absence(from_iso(ad["removed_at"]), at)
@@ -304,11 +307,12 @@ class ElasticStore:
                                 if got and not new_version and not reappeared else (False, False))
         repairs = unclosed_versions(version_ids, states)
         if not reappeared:  # one that brings the ad back tells its versions itself
-            repairs += told_live(ad, states)
+            repairs += told_live(ad, states)  # nothing for an ad that stays removed
         created, began = False, at  # began: where the new version begins
         if new_version:
             vdoc = version_doc(obs, enr, seq=len(version_ids) + 1, theme=theme,
-                               ad_first_seen=first_seen, absences=absences)
+                               ad_first_seen=first_seen, absences=absences,
+                               removed_at=removed_kept(ad, at))
             if ad.get("assessment"):  # the ad's current label carries over to new versions
                 vdoc["assessment"] = ad["assessment"]
             vdoc = self._corrected(obs.ad_id, vdoc)
@@ -322,6 +326,7 @@ class ElasticStore:
             vid = ad["current_version_id"]
         doc = ad_doc(obs, theme=theme, first_seen=first_seen, last_seen=last_seen,
                      version_ids=version_ids, fingerprint=fp, absences=absences)
+        doc.update(kept_over_write(ad, at))  # its removal and url, if the capture is older
         for kept in ("assessment", "listed_in"):  # not the write's to change
             if ad.get(kept):
                 doc[kept] = ad[kept]

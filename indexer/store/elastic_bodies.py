@@ -193,9 +193,11 @@ def _searchable(enr: Enrichment) -> dict[str, Any]:
 
 def version_doc(
     obs: Observation, enr: Enrichment, *, seq: int, theme: str, ad_first_seen: datetime,
-    absences: list[dict[str, str]] | None = None,
+    absences: list[dict[str, str]] | None = None, removed_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A new version as first seen by this observation; valid until a later version."""
+    """A new version as first seen by this observation; valid until a later version.
+    ``removed_at``: the ad is removed, and this capture, older than the removal, does not
+    bring it back (removed_kept), so the version says so as the ad's others do."""
     fields = obs.fields
     fp = fields.fingerprint()
     seen = to_iso(obs.capture.fetched_at)
@@ -220,8 +222,8 @@ def version_doc(
         "last_seen": seen,
         "is_current": True,
         "ad_first_seen": to_iso(ad_first_seen),
-        "removed_at": None,
-        "status": "live",
+        "removed_at": to_iso(removed_at) if removed_at else None,
+        "status": "removed" if removed_at else "live",
         "absences": list(absences or []),
     }
     doc.update(_searchable(enr))
@@ -318,9 +320,11 @@ def unclosed_versions(version_ids: list[str], states: list[Mapping[str, Any] | N
 
 def told_live(ad: Mapping[str, Any], states: list[Mapping[str, Any] | None]
               ) -> list[tuple[str, dict[str, Any]]]:
-    """(version id, update) telling every version that the (live) ad is live, when any of
-    them says "removed"; nothing otherwise."""
-    if not any(s is not None and s.get("status") == "removed" for s in states):
+    """(version id, update) telling every version that the ad is live, when it is and any
+    of them says "removed"; nothing otherwise (a removed ad written by a capture older
+    than its removal stays removed: its versions are right to say so)."""
+    if ad.get("removed_at") or not any(s is not None and s.get("status") == "removed"
+                                       for s in states):
         return []
     update = ad_state_update("live", None, [dict(a) for a in ad.get("absences", [])])
     return [(vid, update) for vid in ad.get("version_ids", [])]
@@ -345,6 +349,34 @@ def absence(removed_at: datetime, returned_at: datetime | None = None) -> dict[s
     if returned_at is not None:
         rng["lte"] = to_iso(returned_at)
     return rng
+
+
+def returns(ad: Mapping[str, Any], at: datetime) -> bool:
+    """Whether a capture taken ``at`` brings the removed ``ad`` back: only one taken after
+    the removal does. An older one (written to the spool before the removal, replayed
+    after it) adds to the history of the time before, and the ad stays removed."""
+    removed = ad.get("removed_at")
+    return bool(removed) and at > from_iso(removed)
+
+
+def removed_kept(ad: Mapping[str, Any], at: datetime) -> datetime | None:
+    """When the stored ``ad`` was removed, if a capture taken ``at`` leaves it removed
+    (None: the ad is live, or the capture brings it back)."""
+    removed = ad.get("removed_at")
+    return from_iso(removed) if removed and not returns(ad, at) else None
+
+
+def kept_over_write(ad: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    """What of the stored ``ad`` a write of a capture taken ``at`` keeps over ad_doc's
+    live state at the capture's url: the removal, unless the capture brings the ad back
+    (returns); the url, if the ad was seen after the capture (it is the last sighting's)."""
+    kept: dict[str, Any] = {}
+    if removed_kept(ad, at) is not None:
+        kept.update(removed_at=ad["removed_at"], removed_reason=ad.get("removed_reason", ""),
+                    status="removed")
+    if ad.get("last_seen") and from_iso(ad["last_seen"]) > at:
+        kept["url"] = ad["url"]
+    return kept
 
 
 def removed_doc(ad: Mapping[str, Any], at: datetime, reason: str) -> dict[str, Any] | None:

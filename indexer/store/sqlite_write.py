@@ -2,9 +2,10 @@
 
 The rules (see indexer.store.base): a known capture id changes nothing; an equal
 fingerprint only extends the current version's last seen; a new fingerprint closes the
-current version (valid_to) and opens the next; a removed ad seen again is live again and
-its absence period is closed, never erased; a removal older than the ad's last sighting
-changes nothing.
+current version (valid_to) and opens the next; a removed ad seen again after its removal
+is live again and its absence period is closed, never erased (a capture older than the
+removal joins the history and leaves the ad removed); a removal older than the ad's last
+sighting changes nothing. The ad's url and last seen are its latest sighting's.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _write(conn: sqlite3.Connection, obs: Observation, enrichment: Enrichment,
         _insert_capture(conn, cap, cap_id, at, vrow)
         return WriteResult(ad_id, vid, True, True, False)
     ad_rowid = ad["rowid"]
-    reappeared = ad["removed_at"] is not None
+    reappeared = returns(ad["removed_at"], at)
     if reappeared:
         _return_from_absence(conn, ad_rowid, at)
     if ad["fingerprint"] == fingerprint:
@@ -130,13 +131,22 @@ def _write(conn: sqlite3.Connection, obs: Observation, enrichment: Enrichment,
         vrow, vid = _insert_version(conn, ad_id, ad_rowid, seq, fingerprint, obs.fields, enrichment,
                                     at, batch)
         new_version = True
-    conn.execute(
-        "UPDATE ads SET last_seen = max(last_seen, ?), url = ?, current_rowid = ?, "
+    conn.execute(  # the url is the last sighting's: a capture older than it keeps it
+        "UPDATE ads SET last_seen = max(last_seen, ?), "
+        "url = CASE WHEN ? >= last_seen THEN ? ELSE url END, current_rowid = ?, "
         "versions = (SELECT count(*) FROM versions WHERE ad_rowid = ?) WHERE rowid = ?",
-        (at, obs.url, vrow, ad_rowid, ad_rowid),
+        (at, at, obs.url, vrow, ad_rowid, ad_rowid),
     )
     _insert_capture(conn, cap, cap_id, at, vrow)
     return WriteResult(ad_id, vid, False, new_version, False, reappeared)
+
+
+def returns(removed_at: str | None, at: str) -> bool:
+    """Whether a capture fetched ``at`` brings an ad removed at ``removed_at`` (ISO times)
+    back: only one fetched after the removal does. An older one (written to the spool
+    before the removal, replayed after it) adds to the history of the time before, and
+    the ad stays removed."""
+    return removed_at is not None and at > removed_at
 
 
 def mark_removed(conn: sqlite3.Connection, source_id: str, site_ad_id: str, at: datetime,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from contract_data import PHONE_A, SOURCES, at, enr, obs, seed
 
@@ -119,6 +121,48 @@ def test_a_removal_older_than_the_last_sighting_changes_nothing(store):
     assert not store.mark_removed("alpha", "x1", at(4), "404")
     assert store.get_ad(ad_id_for("alpha", "x1")).removed_at == at(4)
     assert store.stats()["removed"] == 1
+
+
+def test_a_capture_older_than_the_removal_joins_the_history_and_leaves_the_ad_removed(store):
+    """A write that failed went to the spool, then the run's end removed the ad by
+    absence; the next crawl replays the older capture: evidence of the time before the
+    removal, not a return. A capture taken after the removal still brings the ad back."""
+    store.write(obs("alpha", "x1", at(1), "text"), enr())
+    store.write(obs("alpha", "x2", at(1), "first text"), enr())
+    for ad in ("x1", "x2"):
+        assert store.mark_removed("alpha", ad, at(2, 12, 30), "missing from the listings")
+    same = store.write(obs("alpha", "x1", at(2), "text"), enr())
+    changed = store.write(obs("alpha", "x2", at(2), "second text"), enr())
+    assert not same.reappeared and not same.new_version and not same.duplicate_capture
+    assert not changed.reappeared and changed.new_version
+    for ad_id in (same.ad_id, changed.ad_id):
+        ad = store.get_ad(ad_id)
+        assert ad.removed_at == at(2, 12, 30) and ad.removed_reason == "missing from the listings"
+        assert ad.last_seen == at(2)  # seen then, before the removal
+    assert [c.fetched_at for c in store.get_ad(same.ad_id).versions[0].captures] == [at(1), at(2)]
+    assert [v.fields.text for v in store.get_ad(changed.ad_id).versions] == ["first text",
+                                                                             "second text"]
+    assert store.live_ads("alpha") == [] and store.stats()["removed"] == 2
+    assert status_counts(store) == {"removed": 2}
+    back = store.write(obs("alpha", "x1", at(3), "text"), enr())
+    assert back.reappeared and store.get_ad(back.ad_id).removed_at is None
+    assert [a.site_ad_id for a in store.live_ads("alpha")] == ["x1"]
+
+
+def test_the_ads_url_is_its_last_sightings(store):
+    """A capture older than the ad's last sighting (a spool replayed after later crawls)
+    joins the history in time order and moves neither the url nor last seen back."""
+    first = obs("alpha", "x1", at(1), "text")
+    moved = "http://alpha.test/ads/x1-moved"
+    later = obs("alpha", "x1", at(3), "text")
+    later = replace(later, url=moved, capture=replace(later.capture, url=moved))
+    store.write(first, enr())
+    store.write(later, enr())
+    store.write(obs("alpha", "x1", at(2), "text"), enr())  # at the old url
+    ad = store.get_ad(ad_id_for("alpha", "x1"))
+    assert ad.url == moved and ad.last_seen == at(3)
+    assert [c.fetched_at for c in ad.versions[0].captures] == [at(1), at(2), at(3)]
+    assert [a.url for a in store.live_ads("alpha")] == [moved]
 
 
 def test_get_ad_has_every_version_capture_and_enrichment(store):

@@ -82,6 +82,35 @@ def test_a_removal_opens_an_absence_unless_it_is_stale_or_done(obs) -> None:
     assert b.removed_doc(doc, later + timedelta(days=1), "gone") is None  # removed already
 
 
+def test_only_a_capture_taken_after_the_removal_brings_the_ad_back(obs) -> None:
+    at = obs.capture.fetched_at
+    removed = {"removed_at": to_iso(at), "removed_reason": "404", "status": "removed",
+               "last_seen": to_iso(at - timedelta(days=1)), "url": "http://demo/ad/1-old"}
+    after, before = at + timedelta(seconds=1), at - timedelta(hours=1)
+    assert b.returns(removed, after) and b.removed_kept(removed, after) is None
+    assert b.kept_over_write(removed, after) == {}
+    for older in (before, at):  # spooled before the removal, replayed after it
+        assert not b.returns(removed, older) and b.removed_kept(removed, older) == at
+        assert b.kept_over_write(removed, older) == {
+            "removed_at": to_iso(at), "removed_reason": "404", "status": "removed"}
+    live = dict(removed, removed_at=None, removed_reason="", status="live")
+    assert not b.returns(live, after) and b.removed_kept(live, after) is None
+    assert b.kept_over_write(live, before) == {}  # seen before it: the url moves on
+    # older than the last sighting: the url stays the last sighting's
+    assert b.kept_over_write(live, before - timedelta(days=1)) == {"url": "http://demo/ad/1-old"}
+
+
+def test_a_version_of_an_ad_that_stays_removed_says_removed(obs, enrichment) -> None:
+    at = obs.capture.fetched_at
+    gone = at + timedelta(minutes=30)
+    doc = b.version_doc(obs, enrichment, seq=2, theme="", ad_first_seen=at,
+                        absences=[b.absence(gone)], removed_at=gone)
+    assert (doc["status"], doc["removed_at"]) == ("removed", to_iso(gone))
+    assert doc["absences"] == [b.absence(gone)]
+    live = b.version_doc(obs, enrichment, seq=2, theme="", ad_first_seen=at)
+    assert (live["status"], live["removed_at"]) == ("live", None)
+
+
 def _states(at, *open_: bool, status: str = "live") -> list[dict]:
     """STATE_FIELDS of versions a day apart, the last beginning ``at``; ``open_`` says for
     each version but the last whether it was left open."""
@@ -116,6 +145,9 @@ def test_versions_saying_removed_of_a_live_ad_are_told_it_is_live(obs) -> None:
     states[0]["status"] = "removed"  # one told, the rest not: a bulk applied in part
     assert b.told_live(ad, states) == [(v, b.ad_state_update("live", None, gone))
                                        for v in ("v1", "v2", "v3")]
+    # a removed ad (written by a capture older than its removal) is not told it is live
+    removed = dict(ad, removed_at=to_iso(at), absences=[*gone, b.absence(at)])
+    assert b.told_live(removed, _states(at, False, False, status="removed")) == []
 
 
 def test_a_write_cut_short_is_told_apart_by_the_version_and_the_return_it_made(obs) -> None:

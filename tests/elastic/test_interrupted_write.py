@@ -182,6 +182,52 @@ def test_a_removal_older_than_the_last_sighting_writes_nothing(
     assert not [p for m, p, _ in server.log if m in ("PUT", "POST", "DELETE")]
 
 
+def _claimed_ad(srv: Scripted) -> dict[str, Any]:
+    """The ad document the store's claim sent."""
+    [(_, _, body)] = [e for e in srv.bodies if e[0] == "PUT" and e[1].startswith("/t-ads-write/")]
+    return json.loads(body)
+
+
+def test_a_capture_older_than_the_removal_leaves_the_ad_and_its_versions_removed(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    # spooled before the run's end removed the ad by absence, replayed after it
+    at = obs.capture.fetched_at
+    gone = at + timedelta(minutes=30)
+    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=False,
+                    status="removed", absences=[b.absence(gone)])
+    ad.update(removed_at=to_iso(gone), removed_reason="missing", status="removed")
+    server.script[("GET", "/t-ads/_doc/")] = [(200, _found(obs.ad_id, ad))]
+    result = store_for(server).write(obs, enrichment)
+    assert not result.reappeared and not result.new_version
+    claimed = _claimed_ad(server)
+    assert (claimed["status"], claimed["removed_at"], claimed["removed_reason"]) == (
+        "removed", to_iso(gone), "missing")
+    assert claimed["absences"] == [b.absence(gone)] and claimed["last_seen"] == to_iso(at)
+    assert _scripts(_bulk_ops(server)) == [(ad["current_version_id"], b.LAST_SEEN_SCRIPT),
+                                           ("capture", "")]  # no version told "live"
+
+
+def test_a_new_text_older_than_the_removal_makes_a_version_that_says_removed(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    at = obs.capture.fetched_at
+    gone = at + timedelta(minutes=30)
+    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=False,
+                    status="removed", absences=[b.absence(gone)])
+    ad.update(removed_at=to_iso(gone), removed_reason="missing", status="removed")
+    server.script[("GET", "/t-ads/_doc/")] = [(200, _found(obs.ad_id, ad))]
+    server.script[("GET", "/t-suppressions/_doc/")] = [(404, {"found": False})]  # none
+    server.script[("PUT", "/t-versions-write/_create/")] = [(201, {"result": "created"})]
+    changed = replace(obs, fields=replace(obs.fields, text=obs.fields.text + " (new)"))
+    result = store_for(server).write(changed, enrichment)
+    assert result.new_version and not result.reappeared
+    [(_, _, body)] = [e for e in server.bodies if e[1].startswith("/t-versions-write/_create/")]
+    made = json.loads(body)
+    assert (made["status"], made["removed_at"], made["absences"]) == (
+        "removed", to_iso(gone), [b.absence(gone)])
+    assert _claimed_ad(server)["status"] == "removed"
+    assert b.AD_STATE_SCRIPT not in {src for _, src in _scripts(_bulk_ops(server))}
+
+
 def test_a_later_capture_of_another_text_closes_both_open_versions(
         server: Scripted, obs: Observation, enrichment: Any) -> None:
     ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=True)

@@ -90,3 +90,19 @@ def test_a_spool_replayed_again_after_a_kill_leaves_the_ad_that_came_back_live(
     # one absence, day 2 to day 3: the ad counts as online on day 4
     assert store.search(parse_args({"as_of": at(4).date().isoformat()})).total == 1
     assert store.search(parse_args({"as_of": at(2).date().isoformat()})).total == 0
+
+
+def test_an_observation_spooled_before_a_removal_is_history_and_not_a_return(
+        tmp_path: Path, store: SqliteStore, ingestor: Ingestor) -> None:
+    # a run's write of the revisited ad failed (spooled); at the run's end the ad, missing
+    # from its complete listings, was removed by absence in the store, which was back
+    spool = Spool(tmp_path / "spool.jsonl")
+    spool.add(obs("alpha", "a1", at(2), "hello"))
+    gone = at(2, 12, 30)
+    assert store.mark_removed("alpha", "a1", gone, "missing from complete listings")
+    assert spool.replay(ingestor).left == 0  # the next crawl opens the store
+    ad = _a1(store)
+    assert ad.removed_at == gone, "a capture from before the removal brought the ad back"
+    assert ad.removed_reason == "missing from complete listings"
+    assert [c.fetched_at for c in ad.versions[0].captures] == [at(1), at(2)]  # kept
+    assert ad.last_seen == at(2) and store.live_ads("alpha") == []
