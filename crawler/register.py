@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin
@@ -153,11 +153,11 @@ class _Checker:
             if required:
                 raise self.fail(field, "is required and must not be empty")
             return default
-        if isinstance(value, date):
-            return value.isoformat()
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise self.fail(field, f"must be text, not {type(value).__name__}")
-        return str(value).strip()
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()  # 2026-11-22 reads back as written
+        if not isinstance(value, str):
+            raise self.fail(field, _not_text(value))
+        return value.strip()
 
     def number(self, data: dict[str, Any], key: str, field: str, default: float,
                *, minimum: float = 0.0, maximum: float = MAX_NUMBER) -> float:
@@ -194,6 +194,23 @@ class _Checker:
         if not isinstance(value, bool):
             raise self.fail(field, f"must be true or false, not {value!r}")
         return value
+
+
+def _not_text(value: Any) -> str:
+    """Why a value YAML read as another type is refused as text. YAML 1.1 reads unquoted
+    ``0123`` as 83 (octal), ``0x1f`` as 31, ``1.10`` as 1.1 and ``NO`` (Norway) as false:
+    taken as text, such a value would be silently another one, so the file is to say it
+    in quotes."""
+    if isinstance(value, bool):
+        return (f"YAML reads this as {str(value).lower()} (unquoted yes/no/on/off/true/false "
+                "are true or false), not as text: write the text in quotes, e.g. \"NO\"")
+    if isinstance(value, (int, float)):
+        return (f"YAML reads this as the number {value!r}, not as text (a leading 0 is "
+                "octal, 0x hex, 1.10 is 1.1): write the text in quotes, e.g. \"0123\"")
+    if isinstance(value, datetime):
+        return (f"YAML reads this as the time {value.isoformat()}, not as text: write the "
+                "text in quotes")
+    return f"must be text, not {type(value).__name__}"
 
 
 def load_source(path: str | Path) -> Source:

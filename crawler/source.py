@@ -7,7 +7,8 @@ public, justified list), and how to read the site (selectors). Example:
 id: demo-velvet                   # [a-z0-9-]+, unique; used in ad identity
 name: Velvet Nights (demo)
 theme: trafficking                # data compartment; users are granted themes
-country: NL                       # default country for phone numbers
+country: NL                       # default country for phone numbers; Norway is "NO"
+                                  # (text YAML reads as a number or yes/no: in quotes)
 base_url: http://127.0.0.1:8700/velvet/
 reason: Demo site bundled with adtrace for training and tests.
 approved_by: adtrace maintainers

@@ -255,3 +255,67 @@ def test_a_base_60_number_is_refused_not_read_as_another_number(tmp_path: Path) 
     with pytest.raises(SourceError, match=r"a.yaml: not valid YAML: '1:30' is read by YAML "
                                           r"as a number in base 60 \(90\)"):
         load_source(tmp_path / "a.yaml")
+
+
+def with_line(tmp_path: Path, key: str, line: str) -> Path:
+    """GOOD written as YAML with ``key``'s line replaced by ``line`` (or added), as
+    someone typed it."""
+    text = yaml.safe_dump({k: v for k, v in GOOD.items() if k != key})
+    lines = [*text.splitlines(), line]
+    path = tmp_path / "typed.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("key", "line", "number"), [
+    ("id", "id: 0123", "83"),          # YAML 1.1 octal
+    ("id", "id: 0x1f", "31"),          # hex
+    ("name", "name: 1.10", "1.1"),     # a version or a section number
+    ("approved_by", "approved_by: 1_000", "1000"),
+])
+def test_a_text_field_written_as_a_number_is_refused_not_rewritten(
+        tmp_path: Path, key: str, line: str, number: str) -> None:
+    with pytest.raises(SourceError, match=rf"typed.yaml: {key}: YAML reads this as the "
+                                          rf"number {number}, not as text.*write the text "
+                                          r"in quotes"):
+        load_source(with_line(tmp_path, key, line))
+
+
+def test_a_section_name_written_as_a_number_is_refused(tmp_path: Path) -> None:
+    """A German postcode as a section's name: 01067 would be section '567'."""
+    path = tmp_path / "typed.yaml"
+    path.write_text(yaml.safe_dump(GOOD).replace("- name: All", "- name: 01067"),
+                    encoding="utf-8")
+    with pytest.raises(SourceError, match=r"sections\[0\].name: YAML reads this as the "
+                                          r"number 567"):
+        load_source(path)
+    path.write_text(yaml.safe_dump(GOOD).replace("- name: All", '- name: "01067"'),
+                    encoding="utf-8")
+    assert load_source(path).sections[0].name == "01067"  # quoted, it is kept
+
+
+@pytest.mark.parametrize(("key", "line", "read_as"), [
+    ("robots", "robots: no", "false"),
+    ("name", "name: on", "true"),
+])
+def test_a_yes_no_word_read_as_true_or_false_is_said_so(tmp_path: Path, key: str, line: str,
+                                                       read_as: str) -> None:
+    with pytest.raises(SourceError, match=rf"{key}: YAML reads this as {read_as} .*not as "
+                                          r"text: write the text in quotes, e.g. \"NO\""):
+        load_source(with_line(tmp_path, key, line))
+
+
+def test_country_no_unquoted_is_said_to_be_false_and_quoted_is_norway(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"country: YAML reads this as false .*write the "
+                                          r"text in quotes, e.g. \"NO\""):
+        load_source(with_line(tmp_path, "country", "country: NO"))
+    assert load_source(with_line(tmp_path, "country", 'country: "NO"')).country == "NO"
+
+
+def test_a_time_in_a_text_field_is_refused_not_rewritten(tmp_path: Path) -> None:
+    """YAML reads ``2026-11-22 10:00:00`` as a time; as text it would come back
+    '2026-11-22T10:00:00'. A plain date reads back as written and stays text."""
+    with pytest.raises(SourceError, match=r"name: YAML reads this as the time "
+                                          r"2026-11-22T10:00:00"):
+        load_source(with_line(tmp_path, "name", "name: 2026-11-22 10:00:00"))
+    assert load_source(with_line(tmp_path, "name", "name: 2026-11-22")).name == "2026-11-22"
