@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
@@ -67,6 +68,22 @@ class SourceError(ValueError):
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+SHOWN_CHARS = 80  # a value quoted in an error message is cut to about this
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = SHOWN_CHARS
+
+
+def _shown(value: Any) -> str:
+    """``value`` as an error message quotes it, at most about SHOWN_CHARS long. A few
+    lines of YAML aliases make a list of millions of items (and Python refuses to write
+    an int of over 4300 digits): quoted whole, one message would be that long, or fail.
+    A list or mapping is named by its type and size: its items are not what is wrong."""
+    if isinstance(value, (list, tuple, dict, set)):
+        kind = "mapping" if isinstance(value, dict) else type(value).__name__
+        return f"a {kind} of {len(value)} item(s)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"a number of about {int(value.bit_length() * math.log10(2))} digits"
+    return _SHOWN.repr(value)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -84,7 +101,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 continue  # an unhashable key: the safe loader says so itself
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"{key!r} is given twice", key_node.start_mark)
+                    None, None, f"{_shown(key)} is given twice", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -93,8 +110,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         a half, or a time. Refused, so that it says which."""
         if ":" in str(node.value):
             raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is read by YAML as a number in base 60 "
-                f"({super().construct_yaml_int(node)}); write the number meant, or quote "
+                None, None, f"{_shown(node.value)} is read by YAML as a number in base 60 "
+                f"({_shown(super().construct_yaml_int(node))}); write the number meant, or quote "
                 "it if it is text", node.start_mark)
         return int(super().construct_yaml_int(node))
 
@@ -107,7 +124,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         except (ValueError, TypeError, OverflowError) as exc:
             kind = str(node.tag).rsplit(":", 1)[-1]
             raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} cannot be read as a {kind} ({exc}); quote it "
+                None, None, f"{_shown(node.value)} cannot be read as a {kind} ({exc}); quote it "
                 "if it is text", node.start_mark) from None
 
 
@@ -163,13 +180,14 @@ class _Checker:
                *, minimum: float = 0.0, maximum: float = MAX_NUMBER) -> float:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(field, f"must be a number, not {value!r}")
-        if not math.isfinite(value):  # YAML's .nan and .inf: no interval, no delay
+            raise self.fail(field, f"must be a number, not {_shown(value)}")
+        # YAML's .nan and .inf (floats: isfinite fails on an int too large for a float)
+        if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(field, f"must be a finite number, not {value}")
         if value < minimum:
-            raise self.fail(field, f"must be at least {minimum}, not {value}")
+            raise self.fail(field, f"must be at least {minimum}, not {_shown(value)}")
         if value > maximum:
-            raise self.fail(field, f"must be at most {maximum}, not {value}")
+            raise self.fail(field, f"must be at most {maximum}, not {_shown(value)}")
         return float(value)
 
     def selector(self, data: dict[str, Any], key: str, field: str, *,
@@ -180,7 +198,7 @@ class _Checker:
         expr = self.text(data, key, field, required=required)
         if expr and is_structured(expr):
             if not structured:
-                raise self.fail(field, f"{expr!r}: jsonld:/microdata: only work in "
+                raise self.fail(field, f"{_shown(expr)}: jsonld:/microdata: only work in "
                                        "selectors.fields; use CSS or xpath: here")
         elif expr:
             try:
@@ -192,7 +210,7 @@ class _Checker:
     def flag(self, data: dict[str, Any], key: str, field: str, default: bool) -> bool:
         value = data.get(key, default)
         if not isinstance(value, bool):
-            raise self.fail(field, f"must be true or false, not {value!r}")
+            raise self.fail(field, f"must be true or false, not {_shown(value)}")
         return value
 
 
@@ -205,7 +223,7 @@ def _not_text(value: Any) -> str:
         return (f"YAML reads this as {str(value).lower()} (unquoted yes/no/on/off/true/false "
                 "are true or false), not as text: write the text in quotes, e.g. \"NO\"")
     if isinstance(value, (int, float)):
-        return (f"YAML reads this as the number {value!r}, not as text (a leading 0 is "
+        return (f"YAML reads this as the number {_shown(value)}, not as text (a leading 0 is "
                 "octal, 0x hex, 1.10 is 1.1): write the text in quotes, e.g. \"0123\"")
     if isinstance(value, datetime):
         return (f"YAML reads this as the time {value.isoformat()}, not as text: write the "
@@ -274,7 +292,7 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
         user_agent=c.attempt("", _header_value, c, data, "user_agent", "adtrace/0.1"),
     )
     if fields["robots"] not in {"obey", "ignore"}:
-        c.problems.extend(c.fail("robots", f"{fields['robots']!r} must be 'obey' or "
+        c.problems.extend(c.fail("robots", f"{_shown(fields['robots'])} must be 'obey' or "
                                            "'ignore'").problems)
     elif fields["robots"] == "ignore" and not fields["robots_reason"]:
         c.problems.extend(c.fail("robots_reason", "is required when robots is 'ignore' "
@@ -286,7 +304,7 @@ def parse_source(raw: Any, path: str = "<source>") -> Source:
 def _source_id(c: _Checker, data: dict[str, Any]) -> str:
     source_id = c.text(data, "id", "id")
     if not ID_RE.match(source_id):
-        raise c.fail("id", f"{source_id!r} must match [a-z0-9-]+")
+        raise c.fail("id", f"{_shown(source_id)} must match [a-z0-9-]+")
     if len(source_id) > MAX_ID_CHARS:  # it names files (the crawl's lock, the spool's lines)
         raise c.fail("id", f"{source_id[:40]!r}… is {len(source_id)} characters long; at "
                      f"most {MAX_ID_CHARS}")
@@ -296,7 +314,7 @@ def _source_id(c: _Checker, data: dict[str, Any]) -> str:
 def _country(c: _Checker, data: dict[str, Any]) -> str:
     country = c.text(data, "country", "country").upper()
     if country not in phonenumbers.SUPPORTED_REGIONS:
-        raise c.fail("country", f"{country!r} must be the ISO 3166 alpha-2 code of a country "
+        raise c.fail("country", f"{_shown(country)} must be the ISO 3166 alpha-2 code of a country "
                      "with a phone numbering plan, such as NL (ads write its numbers without "
                      "+code)")
     return country
@@ -305,14 +323,14 @@ def _country(c: _Checker, data: dict[str, Any]) -> str:
 def _base_url(c: _Checker, data: dict[str, Any]) -> str:
     base_url = c.text(data, "base_url", "base_url")
     if not web_host(base_url):
-        raise c.fail("base_url", f"{base_url!r} must be an http(s) URL with a host")
+        raise c.fail("base_url", f"{_shown(base_url)} must be an http(s) URL with a host")
     return base_url
 
 
 def _approved_on(c: _Checker, data: dict[str, Any]) -> str:
     approved_on = c.text(data, "approved_on", "approved_on")
     if not _is_date(approved_on):
-        raise c.fail("approved_on", f"{approved_on!r} must be a date, YYYY-MM-DD")
+        raise c.fail("approved_on", f"{_shown(approved_on)} must be a date, YYYY-MM-DD")
     return approved_on
 
 
@@ -344,7 +362,7 @@ def _spider(c: _Checker, data: dict[str, Any]) -> str:
     except UnknownSpider as exc:
         raise c.fail("spider", str(exc)) from None
     except Exception as exc:  # the module's own code failed as it was imported
-        raise c.fail("spider", f"{name!r} cannot be loaded: {type(exc).__name__}: {exc}"
+        raise c.fail("spider", f"{_shown(name)} cannot be loaded: {type(exc).__name__}: {exc}"
                      ) from None
     return name
 
@@ -386,7 +404,7 @@ def _unique_name(c: _Checker, name: str, i: int, first: dict[str, int]) -> None:
     """Each section its own name: the store keeps, with each ad, the sections that listed
     it, and a removal by absence asks whether they are still crawled (crawler.revisits)."""
     if name in first:
-        raise c.fail(f"sections[{i}].name", f"{name!r} is also the name of "
+        raise c.fail(f"sections[{i}].name", f"{_shown(name)} is also the name of "
                      f"sections[{first[name]}]; each section needs a name of its own")
     first[name] = i
 
@@ -397,9 +415,9 @@ def _section(c: _Checker, item: Any, field: str, base_url: str, site: str) -> Se
     absolute = urljoin(base_url, url)
     host = web_host(absolute)
     if not host:
-        raise c.fail(f"{field}.url", f"{url!r} is not an http(s) page of base_url")
+        raise c.fail(f"{field}.url", f"{_shown(url)} is not an http(s) page of base_url")
     if not on_site(absolute, site):
-        raise c.fail(f"{field}.url", f"{url!r} is on {host}, not on the approved site "
+        raise c.fail(f"{field}.url", f"{_shown(url)} is on {host}, not on the approved site "
                      f"{site} (base_url)")
     return Section(name=c.text(item, "name", f"{field}.name"), url=url)
 
@@ -419,7 +437,7 @@ def _header_value(c: _Checker, data: dict[str, Any], key: str, default: str) -> 
     would end the header and start another."""
     value = c.text(data, key, key, required=False, default=default)
     if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):  # a tab is allowed in a header
-        raise c.fail(key, f"{value!r} must not contain line breaks or control characters")
+        raise c.fail(key, f"{_shown(value)} must not contain line breaks or control characters")
     return value
 
 

@@ -319,3 +319,36 @@ def test_a_time_in_a_text_field_is_refused_not_rewritten(tmp_path: Path) -> None
                                           r"2026-11-22T10:00:00"):
         load_source(with_line(tmp_path, "name", "name: 2026-11-22 10:00:00"))
     assert load_source(with_line(tmp_path, "name", "name: 2026-11-22")).name == "2026-11-22"
+
+
+def alias_bomb(depth: int = 5) -> str:
+    """A YAML list of 10**(depth + 1) items written in a few hundred characters."""
+    value = "&a0 [x,x,x,x,x,x,x,x,x,x]"
+    for i in range(1, depth + 1):
+        value = f"&a{i} [{value}, " + ", ".join([f"*a{i - 1}"] * 9) + "]"
+    return value
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("revisit_hours", alias_bomb()),           # a number: a list of a million items
+    ("enabled", alias_bomb()),                 # a flag
+    ("revisit_hours", "0x" + "f" * 4000),     # over the 4300 digits Python writes out
+    ("id", "'" + "A" * 5000 + "'"),           # text: quoted only in part
+])
+def test_an_error_message_quotes_a_value_in_at_most_about_80_characters(
+        tmp_path: Path, key: str, value: str) -> None:
+    path = with_line(tmp_path, key, f"{key}: {value}")
+    with pytest.raises(SourceError) as err:
+        load_source(path)
+    [problem] = err.value.problems
+    assert problem.startswith(f"{path}: {key}: ") and len(problem) < len(str(path)) + 200, \
+        problem[:300]
+
+
+def test_a_list_or_mapping_in_an_error_is_named_by_its_type_and_size() -> None:
+    with pytest.raises(SourceError, match=r"revisit_hours: must be a number, not a list of "
+                                          r"3 item\(s\)"):
+        parse_source({**GOOD, "revisit_hours": [1, 2, 3]})
+    with pytest.raises(SourceError, match=r"enabled: must be true or false, not a mapping "
+                                          r"of 1 item\(s\)"):
+        parse_source({**GOOD, "enabled": {"a": 1}})
