@@ -16,7 +16,7 @@ import re
 import reprlib
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin
@@ -30,7 +30,7 @@ from crawler.proxy_url import SocksProxy, check_http_proxy, is_socks_url
 from crawler.site import on_site, site_of, web_host
 from crawler.source import Politeness, Section, Selectors, Source
 from crawler.structured import is_structured
-from indexer.model import SourceInfo
+from indexer.model import SourceInfo, utcnow
 
 T = TypeVar("T")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -40,6 +40,7 @@ MIN_INTERVAL_HOURS = 0.25  # a site is not crawled again within a quarter of an 
 MAX_INTERVAL_HOURS = 24 * 366.0
 MAX_CONCURRENCY = 64  # requests in flight to one site
 MAX_DELAY_S = 3600.0
+EARLIEST_APPROVAL = date(2000, 1, 1)  # no crawl of ad sites was approved before (a slip)
 _EMPTY_PAGE = Selector(text="<html></html>")  # selectors are tried on it: do they parse?
 _TOP_REQUIRED = ("id", "name", "theme", "country", "base_url", "reason", "approved_by",
                  "approved_on", "sections", "selectors")
@@ -328,9 +329,19 @@ def _base_url(c: _Checker, data: dict[str, Any]) -> str:
 
 
 def _approved_on(c: _Checker, data: dict[str, Any]) -> str:
+    """A day that can have been the approval: a source is approved before it is crawled,
+    so not after today (UTC, with a day's slack: where the approver is, it may be
+    tomorrow already), nor before EARLIEST_APPROVAL (0001-01-01 or 1026 is a slip)."""
     approved_on = c.text(data, "approved_on", "approved_on")
     if not _is_date(approved_on):
         raise c.fail("approved_on", f"{_shown(approved_on)} must be a date, YYYY-MM-DD")
+    day, today = date.fromisoformat(approved_on), utcnow().date()
+    if day > today + timedelta(days=1):
+        raise c.fail("approved_on", f"{approved_on} is after today ({today}, UTC): a source "
+                     "is approved before it is crawled; write the day it was approved")
+    if day < EARLIEST_APPROVAL:
+        raise c.fail("approved_on", f"{approved_on} is before {EARLIEST_APPROVAL.year}, "
+                     "older than any approval of a crawl of ad sites; a slip of the year?")
     return approved_on
 
 

@@ -12,7 +12,7 @@ country: NL                       # default country for phone numbers; Norway is
 base_url: http://127.0.0.1:8700/velvet/
 reason: Demo site bundled with adtrace for training and tests.
 approved_by: adtrace maintainers
-approved_on: 2026-11-22
+approved_on: 2026-11-22           # the day of approval: not after today, not before 2000
 enabled: true
 sections:                         # start URLs (joined to base_url; on its host or subdomains), each name once
   - {name: Amsterdam, url: city/amsterdam/}

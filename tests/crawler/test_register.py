@@ -352,3 +352,22 @@ def test_a_list_or_mapping_in_an_error_is_named_by_its_type_and_size() -> None:
     with pytest.raises(SourceError, match=r"enabled: must be true or false, not a mapping "
                                           r"of 1 item\(s\)"):
         parse_source({**GOOD, "enabled": {"a": 1}})
+
+
+def test_an_approval_date_must_be_a_day_that_has_been(tmp_path: Path) -> None:
+    """Not after today (UTC: a day's slack, where the approver is it may be tomorrow),
+    not before 2000 (0001-01-01 is a slip)."""
+    from datetime import timedelta
+
+    from indexer.model import utcnow
+
+    today = utcnow().date()
+    for fine in (today, today + timedelta(days=1), "2000-01-01"):
+        assert parse_source({**GOOD, "approved_on": str(fine)}).approved_on == str(fine)
+    for when, why in ((today + timedelta(days=2), rf"is after today \({today}, UTC\): a "
+                                                  r"source is approved before it is crawled"),
+                      ("2099-01-01", r"is after today"),
+                      ("0001-01-01", r"is before 2000, older than any approval"),
+                      ("1999-12-31", r"is before 2000")):
+        with pytest.raises(SourceError, match=rf"f.yaml: approved_on: {when} {why}"):
+            parse_source({**GOOD, "approved_on": str(when)}, "f.yaml")
