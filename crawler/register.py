@@ -27,7 +27,7 @@ from parsel import Selector
 
 from crawler.extract import SelectorError, select
 from crawler.proxy_url import SocksProxy, check_http_proxy, is_socks_url
-from crawler.site import on_site, site_of, web_host
+from crawler.site import listing_key, on_site, page_key, site_of, web_host
 from crawler.source import Politeness, Section, Selectors, Source
 from crawler.structured import is_structured
 from indexer.model import SourceInfo, utcnow
@@ -405,9 +405,11 @@ def _sections(c: _Checker, raw: Any, base_url: str) -> tuple[Section, ...]:
     out = [c.attempt(None, _section, c, item, f"sections[{i}]", base_url, site)
            for i, item in enumerate(raw)]
     first: dict[str, int] = {}
+    pages: dict[tuple[str, str, str], int] = {}
     for i, section in enumerate(out):
         if section is not None:
             c.attempt(None, _unique_name, c, section.name, i, first)
+            c.attempt(None, _unique_page, c, section.url, i, base_url, pages)
     return tuple(s for s in out if s is not None)
 
 
@@ -418,6 +420,19 @@ def _unique_name(c: _Checker, name: str, i: int, first: dict[str, int]) -> None:
         raise c.fail(f"sections[{i}].name", f"{_shown(name)} is also the name of "
                      f"sections[{first[name]}]; each section needs a name of its own")
     first[name] = i
+
+
+def _unique_page(c: _Checker, url: str, i: int, base_url: str,
+                 first: dict[tuple[str, str, str], int]) -> None:
+    """Each section its own start page, told apart as the crawl tells listing pages and
+    sections apart (crawler.site: query order, escapes, scheme, www. and a trailing slash
+    aside): the crawl reads a page once, so a second section of that page would never be
+    read, and the ads it lists would be counted as another section's."""
+    key = page_key(listing_key(urljoin(base_url, url)))
+    if key in first:
+        raise c.fail(f"sections[{i}].url", f"{_shown(url)} is also the page of "
+                     f"sections[{first[key]}]; each section needs a page of its own")
+    first[key] = i
 
 
 def _section(c: _Checker, item: Any, field: str, base_url: str, site: str) -> Section:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from w3lib.url import canonicalize_url
+
 _SIBLING_PREFIX = re.compile(r"^(?:www\d*|m|mobile)\.")  # www., www2., m. name one site
 
 
@@ -56,3 +58,10 @@ def page_key(url: str) -> tuple[str, str, str]:
     except ValueError:
         return ("", url, "")
     return (site_of(url), parts.path.rstrip("/") or "/", parts.query)
+
+
+def listing_key(url: str) -> str:
+    """A listing page's identity for the run: the URL as Scrapy's duplicate filter knew
+    it (query arguments sorted, escapes normalised, no fragment), so ``?page=3&sort=d``
+    and ``?sort=d&page=3`` are read once."""
+    return canonicalize_url(url)

@@ -14,7 +14,8 @@ reason: Demo site bundled with adtrace for training and tests.
 approved_by: adtrace maintainers
 approved_on: 2026-11-22           # the day of approval: not after today, not before 2000
 enabled: true
-sections:                         # start URLs (joined to base_url; on its host or subdomains), each name once
+sections:                         # start URLs (joined to base_url; on its host or subdomains),
+                                  # each with a name and a start page of its own
   - {name: Amsterdam, url: city/amsterdam/}
 revisit_hours: 24                 # a known live ad is refetched once this has passed
 crawl_every_hours: 6              # `adtrace schedule` runs the source this often (default: revisit_hours)

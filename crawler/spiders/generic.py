@@ -28,7 +28,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
-from w3lib.url import canonicalize_url, safe_url_string
+from w3lib.url import safe_url_string
 
 from crawler.clock import Clock
 from crawler.error_kinds import failure_kind
@@ -62,7 +62,7 @@ from crawler.revisits import (
     section_names,
 )
 from crawler.settings import without_idle_middlewares
-from crawler.site import on_site, page_key, site_of, web_host
+from crawler.site import listing_key, on_site, page_key, site_of, web_host
 from crawler.source import Source
 from crawler.structured import JSONLD_PREFIX, jsonld_objects
 from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError, count_error
@@ -688,13 +688,6 @@ class GenericSpider(scrapy.Spider):
 
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"adtrace/{key}")
-
-
-def listing_key(url: str) -> str:
-    """A listing page's identity for the run: the URL as Scrapy's duplicate filter knew
-    it (query arguments sorted, escapes normalised, no fragment), so ``?page=3&sort=d``
-    and ``?sort=d&page=3`` are read once."""
-    return canonicalize_url(url)
 
 
 class NotAPage(ValueError):

@@ -371,3 +371,30 @@ def test_an_approval_date_must_be_a_day_that_has_been(tmp_path: Path) -> None:
                       ("1999-12-31", r"is before 2000")):
         with pytest.raises(SourceError, match=rf"f.yaml: approved_on: {when} {why}"):
             parse_source({**GOOD, "approved_on": str(when)}, "f.yaml")
+
+
+@pytest.mark.parametrize("second", [
+    "ads/",                                   # the same URL (a copy-paste slip)
+    "https://a.example/ads",                  # absolute, no trailing slash
+    "http://www.a.example/ads/",              # another scheme, www.
+    "ads/#top",                               # a fragment
+])
+def test_two_sections_of_one_page_are_refused_naming_both(second: str) -> None:
+    """The crawl reads a page once: the second section would never be read."""
+    sections = [{"name": "All", "url": "ads/"}, {"name": "Gent", "url": "gent/"},
+                {"name": "Again", "url": second}]
+    with pytest.raises(SourceError, match=r"f.yaml: sections\[2\].url: .* is also the page "
+                                          r"of sections\[0\]; each section needs a page of "
+                                          r"its own"):
+        parse_source({**GOOD, "sections": sections}, "f.yaml")
+
+
+def test_a_page_under_two_query_orders_is_one_and_other_queries_are_other_pages() -> None:
+    def sections(*urls: str) -> list[dict[str, str]]:
+        return [{"name": f"S{i}", "url": url} for i, url in enumerate(urls)]
+
+    with pytest.raises(SourceError, match=r"sections\[1\].url: 'ads\?sort=d&city=x' is also "
+                                          r"the page of sections\[0\]"):
+        parse_source({**GOOD, "sections": sections("ads?city=x&sort=d", "ads?sort=d&city=x")})
+    src = parse_source({**GOOD, "sections": sections("ads?city=x", "ads?city=y", "ads/new/")})
+    assert len(src.sections) == 3
