@@ -20,7 +20,9 @@ A source that another process is crawling now (its lock is held: crawler.source_
 say a crawl started by hand) is not due until that crawl ends; a run recorded as begun
 whose lock is free was killed, and does not count: the source is due as if it had not
 begun (at once, if its last run that ended began an interval ago), and the crawl resumes
-what the killed one left.
+what the killed one left. A last run recorded as begun in the future (the clock was
+ahead) counts as begun when the scheduler first saw it, and is said once: the source is
+due an interval later at most, not once that day has come.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from crawler import source_lock
 from crawler.register import SourceError, load_register
 from crawler.revisits import RUNS_LOOKED_AT
 from crawler.source import Source
-from indexer.model import utcnow
+from indexer.model import to_iso, utcnow
 
 MAX_SLEEP_S = 300.0
 RETRY = timedelta(seconds=MAX_SLEEP_S)  # after the store could not be read
@@ -130,6 +132,8 @@ class Scheduler:
     # sources whose last run failed (the crawl process) or got no ad from the site
     # (CrawlStats.unreached), with why; ``--once`` exits 1 on them, as ``adtrace crawl`` does
     failed: dict[str, str] = field(default_factory=dict)
+    # per source, a last start recorded in the future and when this scheduler first saw it
+    ahead: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
     def refresh(self) -> None:
         """Read the register again: what is scheduled from now on is what it says, and
@@ -152,7 +156,7 @@ class Scheduler:
                     self.say(f"register: not valid, not crawled: {problem}")
         self.sources, self.errors = now, errors
 
-    def _last(self, store: Any, source: Source) -> datetime | None:
+    def _last(self, store: Any, source: Source, now: datetime) -> datetime | None:
         """When the source's last run began: its recorded start, or this scheduler's last
         try. A run this scheduler started (recorded between its try and the try's end)
         counts from the try: its recorded start is the seconds a crawl takes to start up
@@ -160,12 +164,28 @@ class Scheduler:
         source under way elsewhere counts as begun now: not due while it runs."""
         if source_lock.under_way(self.archive_dir, source.id) is not None:
             return self.now()
-        started = last_started(store, source.id)
+        started = self._not_ahead(source.id, last_started(store, source.id), now)
         tried, ended = self.attempted.get(source.id), self.attempt_ended.get(source.id)
         if started and tried and ended and tried <= started <= ended:
             return tried
         found = [t for t in (started, tried) if t]
         return max(found) if found else None
+
+    def _not_ahead(self, source_id: str, started: datetime | None,
+                   now: datetime) -> datetime | None:
+        """A recorded start later than ``now`` (recorded while the clock was ahead) counts
+        as begun when this scheduler first saw it, which it says once: taken as it is, it
+        would hold the source back until that day and an interval more; taken as ``now``
+        at each look, the source would never be due."""
+        if started is None or started <= now:
+            self.ahead.pop(source_id, None)
+            return started
+        seen = self.ahead.get(source_id)
+        if seen is None or seen[0] != started:
+            seen = self.ahead[source_id] = (started, now)
+            self.say(f"{source_id}: its last run is recorded as begun {to_iso(started)[:19]}Z, "
+                     "in the future (was the clock ahead?); counted as begun now")
+        return seen[1]
 
     def waits(self, now: datetime) -> dict[str, timedelta]:
         """Per enabled source, the time until it is due."""
@@ -173,7 +193,7 @@ class Scheduler:
 
         store = open_store(self.store_url)
         try:
-            return {s.id: due_in(s, self._last(store, s), now)
+            return {s.id: due_in(s, self._last(store, s, now), now)
                     for s in self.sources if s.enabled}
         finally:
             store.close()

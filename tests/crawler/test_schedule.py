@@ -179,3 +179,38 @@ def test_ctrl_c_stops_the_run_under_way_gracefully_and_the_loop(
         assert "2" in {ad.site_ad_id for ad in db.live_ads("fixture-site")}
     finally:
         db.close()
+
+
+def offline_source() -> Source:
+    import yaml
+
+    return parse_source(yaml.safe_load(SOURCE_YAML.format(base="http://x/")), "f.yaml")
+
+
+def store_with_run(path: Path, source: Source, run: CrawlRun) -> None:
+    from indexer.model import SourceInfo
+
+    store = open_store(str(path))
+    try:
+        store.upsert_source(SourceInfo(source.id, "F", "trafficking", "NL", "http://x/"))
+        store.record_crawl_run(run)
+    finally:
+        store.close()
+
+
+def test_a_last_run_recorded_in_the_future_counts_as_begun_when_first_seen(
+        tmp_path: Path) -> None:
+    """A run recorded while the machine's clock was 30 days ahead: the source is due an
+    interval after the scheduler first saw it (not in 31 days, nor never as each look
+    counts it as now), and the scheduler says so once."""
+    source = offline_source()
+    ahead = T + timedelta(days=30)
+    store_with_run(tmp_path / "s.sqlite3", source, CrawlRun(
+        source.id, ahead, ahead + timedelta(minutes=1), finish_reason="finished"))
+    said: list[str] = []
+    sched = Scheduler([source], str(tmp_path / "s.sqlite3"), tmp_path / "archive", say=said.append)
+    assert sched.waits(T)[source.id] == timedelta(hours=24)
+    assert sched.waits(T + timedelta(hours=10))[source.id] == timedelta(hours=14)
+    assert sched.waits(T + timedelta(hours=24))[source.id] == timedelta(0)
+    assert said == ["fixture-site: its last run is recorded as begun 2026-12-02T09:00:00Z, in "
+                    "the future (was the clock ahead?); counted as begun now"]
