@@ -2,10 +2,12 @@
 
 A source is due when its interval (``crawl_every_hours``, else ``revisit_hours``) has
 passed since the start of its last recorded crawl run (the store is the memory, so a
-restarted scheduler picks up where it left off) or since this scheduler last tried it
-(a crawl that failed as a whole is not retried in a tight loop): a daily source runs at
-the same time each day. Sources run one after another; a stop request (SIGINT/SIGTERM
-set ``stop``) is honoured between runs and ends the wait at once.
+restarted scheduler picks up where it left off) or since this scheduler last started it:
+a daily source runs at the same time each day. A crawl that failed as a whole (its
+process killed or timed out) does not count: it is tried again after a back-off (RETRY,
+doubled after each failure in a row, at most the interval), not in a tight loop.
+Sources run one after another; a stop request (SIGINT/SIGTERM set ``stop``) is honoured
+between runs and ends the wait at once.
 
 Given its folder (``register_dir``), the scheduler reads the source register again
 before each decision to start a source, so the register, not the scheduler's memory,
@@ -42,7 +44,9 @@ from crawler.source import Source
 from indexer.model import to_iso, utcnow
 
 MAX_SLEEP_S = 300.0
-RETRY = timedelta(seconds=MAX_SLEEP_S)  # after the store could not be read
+# after the store could not be read; after a crawl that failed, the first wait (doubled
+# after each further failure in a row, up to the source's interval)
+RETRY = timedelta(seconds=MAX_SLEEP_S)
 
 
 def interval_hours(source: Source) -> float:
@@ -134,6 +138,9 @@ class Scheduler:
     failed: dict[str, str] = field(default_factory=dict)
     # per source, a last start recorded in the future and when this scheduler first saw it
     ahead: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    # per source whose crawl failed: failures in a row, and when it may be tried again
+    failures: dict[str, int] = field(default_factory=dict)
+    retry_at: dict[str, datetime] = field(default_factory=dict)
 
     def refresh(self) -> None:
         """Read the register again: what is scheduled from now on is what it says, and
@@ -193,10 +200,27 @@ class Scheduler:
 
         store = open_store(self.store_url)
         try:
-            return {s.id: due_in(s, self._last(store, s, now), now)
+            return {s.id: self._after_failure(s, due_in(s, self._last(store, s, now), now), now)
                     for s in self.sources if s.enabled}
         finally:
             store.close()
+
+    def _after_failure(self, source: Source, wait: timedelta, now: datetime) -> timedelta:
+        """``wait``, or longer while a failed crawl's back-off runs."""
+        retry_at = self.retry_at.get(source.id)
+        return wait if retry_at is None else max(wait, retry_at - now)
+
+    def _failed(self, source: Source) -> timedelta:
+        """After a crawl that failed as a whole (its process killed, say by the OOM
+        killer, or timed out): the try does not count as a run, as a killed run does not
+        for a scheduler started anew, so the source is due again after a back-off, not an
+        interval: RETRY, doubled after each failure in a row (a crawl that fails at once
+        is not started again and again), up to its interval. The back-off's wait."""
+        self.attempted.pop(source.id, None)
+        failures = self.failures[source.id] = self.failures.get(source.id, 0) + 1
+        wait = min(RETRY * 2 ** min(failures - 1, 16), timedelta(hours=interval_hours(source)))
+        self.retry_at[source.id] = self.now() + wait
+        return wait
 
     def next_due(self, skip: Collection[str] = ()) -> Source | None:
         """One decision: read the register, then the first source due now (not in
@@ -226,7 +250,8 @@ class Scheduler:
                 stats = crawl([source], self.store_url, self.archive_dir, progress=False,
                               settings=self.crawl_settings)
             except CrawlError as exc:
-                self.say(f"{source.id}: crawl failed: {exc}")
+                self.say(f"{source.id}: crawl failed: {exc}; trying again in "
+                         f"{_human(self._failed(source))}")
                 self.failed[source.id] = f"crawl failed: {exc}"
                 continue
             except CrawlInterrupted as stopped:  # Ctrl-C (--once), or a third one (forever)
@@ -238,6 +263,8 @@ class Scheduler:
             for line in stats.lines():
                 self.say(line)
             self.failed.pop(source.id, None)
+            self.failures.pop(source.id, None)
+            self.retry_at.pop(source.id, None)
             for sid, why in stats.unreached().items():
                 self.say(f"{sid}: {why}")
                 self.failed[sid] = why

@@ -214,3 +214,44 @@ def test_a_last_run_recorded_in_the_future_counts_as_begun_when_first_seen(
     assert sched.waits(T + timedelta(hours=24))[source.id] == timedelta(0)
     assert said == ["fixture-site: its last run is recorded as begun 2026-12-02T09:00:00Z, in "
                     "the future (was the clock ahead?); counted as begun now"]
+
+
+def test_a_failed_crawl_is_tried_again_after_a_growing_back_off_not_an_interval(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crawl process killed (the OOM killer: exit -9) does not count as a run, for this
+    scheduler as for one started anew: tried again after 5 minutes, then 10, 20, … at
+    most the interval, not at once in a loop; a crawl that goes well ends the back-off."""
+    from crawler.run import CrawlError, CrawlStats
+
+    source = offline_source()
+    store_with_run(tmp_path / "s.sqlite3", source, CrawlRun(
+        source.id, T - timedelta(hours=30), T - timedelta(hours=29), finish_reason="finished"))
+    clock = [T]
+    outcomes: list[bool] = []  # per crawl started: whether it went well
+
+    def crawl(sources, store_url, archive_dir, **_kw):  # type: ignore[no-untyped-def]
+        if not outcomes.pop(0):
+            raise CrawlError(f"crawl of {sources[0].id} failed (exit -9): ")
+        return CrawlStats()
+
+    monkeypatch.setattr("crawler.run.crawl", crawl)
+    said: list[str] = []
+    sched = Scheduler([source], str(tmp_path / "s.sqlite3"), tmp_path / "archive",
+                      say=said.append, now=lambda: clock[0])
+    waits = []
+    for _ in range(3):
+        outcomes.append(False)
+        assert sched.run_due() == 0  # tried once per round, not again at once
+        waits.append(sched.waits(clock[0])[source.id])
+        clock[0] += waits[-1]
+    assert waits == [timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=20)]
+    assert "fixture-site: crawl failed: crawl of fixture-site failed (exit -9): ; trying " \
+           "again in 10 min 0 s" in said
+    outcomes.append(True)
+    assert sched.run_due() == 1 and not outcomes
+    assert sched.waits(clock[0])[source.id] == timedelta(hours=24)  # an interval: went well
+    for _ in range(12):  # failing on: the back-off grows to the interval, no further
+        clock[0] += sched.waits(clock[0])[source.id]
+        outcomes.append(False)
+        sched.run_due()
+    assert sched.waits(clock[0])[source.id] == timedelta(hours=24)
