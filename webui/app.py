@@ -43,6 +43,8 @@ def _defaults(config: dict[str, Any]) -> dict[str, Any]:
         "DATA_DIR": str(data_dir),
         "STORE_URL": config.get("STORE_URL") or settings.store_url(),
         "ARCHIVE_DIR": str(config.get("ARCHIVE_DIR") or settings.archive_dir()),
+        # the source register: the Crawls page lists its sources never crawled too
+        "SOURCES_DIR": str(config.get("SOURCES_DIR") or settings.sources_dir()),
         "NOTICE": config.get("NOTICE") or settings.get("notice"),
         "TESTING": bool(config.get("TESTING", False)),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -60,8 +60,9 @@ def test_cli_prints_the_last_run_per_source(store_path: Path, tmp_path: Path,
         "the store)" in err, err
 
 
-def crawls_app(store_path: Path, data: Path) -> Any:
-    """The web app over the store, with analyst ann (theme trafficking)."""
+def crawls_app(store_path: Path, data: Path, register: Path | None = None) -> Any:
+    """The web app over the store and a register (an empty one unless given), with
+    analyst ann (theme trafficking)."""
     from webui import db
     from webui.accounts import add_user
     from webui.app import create_app
@@ -69,9 +70,12 @@ def crawls_app(store_path: Path, data: Path) -> Any:
     conn = db.connect(data)
     add_user(conn, "ann", PASSWORD, role="analyst", themes=("trafficking",))
     conn.close()
+    if register is None:
+        register = data.parent / "no-sources"
+        register.mkdir(exist_ok=True)
     return create_app({"STORE_URL": str(store_path), "DATA_DIR": str(data),
                        "ARCHIVE_DIR": str(data.parent / "archive"), "SECRET_KEY": "t",
-                       "TESTING": True})
+                       "SOURCES_DIR": str(register), "TESTING": True})
 
 
 def test_crawls_page_shows_runs_within_the_users_themes(store_path: Path,
@@ -100,6 +104,37 @@ def test_crawls_page_shows_runs_within_the_users_themes(store_path: Path,
     finally:
         conn.close()
     assert [(e.target, e.details["sources"]) for e in seen] == [("crawls", 1)]
+
+
+def test_the_crawls_page_lists_the_register_sources_never_crawled_as_the_cli_does(
+        store_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An approved source that never ran is seen on both, behind the same theme wall as
+    the crawled ones; a disabled one is not listed; its name from the file is escaped."""
+    from fixture_site import SOURCE_YAML
+
+    register = tmp_path / "sources"
+    register.mkdir()
+    good = SOURCE_YAML.format(base="http://x.example/")
+    for sid, theme, more in (("demo-board", "trafficking", ""),
+                             ("new-site", "trafficking", ""),
+                             ("walled-site", "other", ""),
+                             ("off-site", "trafficking", "enabled: false\n")):
+        (register / f"{sid}.yaml").write_text(
+            good.replace("id: fixture-site", f"id: {sid}")
+            .replace("name: Fixture site", 'name: "<b>New</b> site"')
+            .replace("theme: trafficking", f"theme: {theme}") + more, encoding="utf-8")
+    assert main(["crawl", "status", "--store", str(store_path), "--dir", str(register)]) == 0
+    cli = {line.split(":")[0] for line in capsys.readouterr().out.splitlines()
+           if not line.startswith(" ")}
+    assert cli == {"demo-board", "new-site", "walled-site", "secret-site"}
+    app = crawls_app(store_path, tmp_path / "data", register)
+    html = login(app.test_client(), "ann").get("/crawls").get_data(as_text=True)
+    row = html.split('data-source="new-site"')[1].split("</tr>")[0]
+    assert "never crawled" in row and "&lt;b&gt;New&lt;/b&gt; site" in row
+    assert "<b>New</b>" not in html
+    assert 'data-source="demo-board"' in html  # as the store has it, with its runs
+    assert "walled-site" not in html and "secret-site" not in html  # theme other
+    assert "off-site" not in html
 
 
 def test_a_run_begun_and_never_ended_is_the_last_run_shown(store_path: Path, tmp_path: Path,
