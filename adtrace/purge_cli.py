@@ -107,8 +107,10 @@ def run_purge(args: argparse.Namespace) -> int:
 
 def _done(report) -> dict[str, object]:  # noqa: ANN001 - indexer.purge.PurgeReport
     """What the audit record of a purge says it did."""
-    return {**report.totals,
-            "per_source": {r.source_id: len(r.captures) for r in report.results},
+    per_source: dict[str, int] = {}  # a source twice: a killed purge's, finished first
+    for r in report.results:
+        per_source[r.source_id] = per_source.get(r.source_id, 0) + len(r.captures)
+    return {**report.totals, "per_source": per_source,
             "archive_records": report.archive.removed_records if report.archive else 0}
 
 

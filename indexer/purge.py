@@ -142,7 +142,9 @@ def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
     with archive_lock.held(archive_root, alone=True):
         image_packs.require_index(archive_root)
         archive_purge.resume(archive_root, store)  # before a note: its offsets are the old
-        report = PurgeReport([_purge_store(store, archive_root, t) for t in chosen])
+        finished = _finish_pending(store, archive_root)
+        report = PurgeReport([*finished, *(_purge_store(store, archive_root, t)
+                                            for t in chosen)])
         caps = [(c.warc_file, c.warc_offset) for r in report.results for c in r.captures]
         try:
             report.archive = archive_purge.purge_records(archive_root, caps, store)
@@ -163,16 +165,46 @@ def _purge_store(store: Any, root: str | Path, target: Target) -> PurgeResult:
 
     before = archive_purge.noted_records(root)
     due = store.purge(target.source_id, target.before, dry_run=True)
-    archive_purge.note_records(root, _places(due))
+    archive_purge.note_records(root, _places(due), (target.source_id, target.before))
     try:
         done = store.purge(target.source_id, target.before, dry_run=False)
-    except Exception:
+    except BaseException:  # Ctrl-C too: the store's transaction is rolled back
         still = _places(store.purge(target.source_id, target.before, dry_run=True))
         archive_purge.set_noted_records(root, [*before, *(_places(due) - still)])
         raise
     archive_purge.set_noted_records(root, [*before, *_places(done)])
     archive_purge.note_images(root, done.images)
     return done
+
+
+def _finish_pending(store: Any, root: str | Path) -> list[PurgeResult]:
+    """The store purge a killed purge wrote its note for, run again (it takes what is
+    still due; a hold set since keeps its ad): killed before it committed, the store
+    still holds the captures the note names, and their records must not go while it
+    does. The note then keeps what the store let go, then or now, and drops the records
+    of ads under hold (those alone the store can still hold once it has run again)."""
+    from indexer.archive import purge as archive_purge
+
+    pending = archive_purge.pending_purge(root)
+    if pending is None:
+        return []
+    source_id, before, places = pending
+    done = store.purge(source_id, before, dry_run=False)
+    held = _held_places(store) & set(places)
+    archive_purge.set_noted_records(
+        root, [*(set(archive_purge.noted_records(root)) - held), *_places(done)])
+    archive_purge.note_images(root, done.images)
+    return [done]
+
+
+def _held_places(store: Any) -> set[tuple[str, int]]:
+    """The records the captures of ads under legal hold are in."""
+    out: set[tuple[str, int]] = set()
+    for hold in store.holds():
+        ad = store.get_ad(hold.ad_id)
+        for version in ad.versions if ad is not None else ():
+            out |= {(c.warc_file, c.warc_offset) for c in version.captures}
+    return out
 
 
 def _places(result: PurgeResult) -> set[tuple[str, int]]:

@@ -42,6 +42,7 @@ import re
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -359,28 +360,58 @@ def _rewrite_index(base: Path, moves: Moves, dropped: set[str]) -> None:
     replace_synced(base / INDEX_FILE, text.encode("utf-8"))
 
 
-def note_records(root: str | Path, places: Iterable[Place]) -> None:
+def note_records(root: str | Path, places: Iterable[Place],
+                 pending: tuple[str, datetime | None] | None = None) -> None:
     """Write down WARC records to take out (RECORD_JOURNAL), with those already written
     down: done before the store lets go of their captures, after which nothing else
-    names them (indexer.purge)."""
+    names them (indexer.purge). ``pending`` is the store purge about to run (source id,
+    before): until ``set_noted_records`` says what it let go, the note may name captures
+    the store still holds (it was killed before it committed), and the next purge runs
+    it again first (``pending_purge``)."""
     base = Path(root)
-    chosen = set(noted_records(base)) | {(str(f), int(o)) for f, o in places}
-    if chosen:
-        replace_synced(base / RECORD_JOURNAL,
-                       json.dumps({"records": sorted(chosen)}).encode())
+    note = _records_note(base)
+    due = sorted({(str(f), int(o)) for f, o in places})
+    chosen = {(f, int(o)) for f, o in note.get("records", [])} | set(due)
+    if not chosen:
+        return
+    body: dict[str, Any] = {"records": sorted(chosen)}
+    if pending is not None:
+        source_id, before = pending
+        body["pending"] = {"source_id": source_id, "records": due,
+                           "before": to_iso(before) if before else None}
+    elif note.get("pending"):
+        body["pending"] = note["pending"]
+    replace_synced(base / RECORD_JOURNAL, json.dumps(body).encode())
 
 
 def noted_records(root: str | Path) -> list[Place]:
     """The records written down to take out, as (file, offset)."""
-    path = Path(root) / RECORD_JOURNAL
+    return [(f, int(o)) for f, o in _records_note(Path(root)).get("records", [])]
+
+
+def pending_purge(root: str | Path) -> tuple[str, datetime | None, list[Place]] | None:
+    """The store purge the note was written for and that may not have finished (source
+    id, before, the records it made due), or None."""
+    pending = _records_note(Path(root)).get("pending")
+    if not pending:
+        return None
+    before = pending["before"]
+    return (pending["source_id"], from_iso(before) if before else None,
+            [(f, int(o)) for f, o in pending["records"]])
+
+
+def _records_note(base: Path) -> dict[str, Any]:
+    path = base / RECORD_JOURNAL
     if not path.exists():
-        return []
-    return [(f, int(o)) for f, o in json.loads(path.read_text(encoding="utf-8"))["records"]]
+        return {}
+    note: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return note
 
 
 def set_noted_records(root: str | Path, places: Iterable[Place]) -> None:
-    """The note as exactly ``places`` (none: no note): once the store has said which of
-    the captures written down it really let go (indexer.purge)."""
+    """The note as exactly ``places`` (none: no note), with no store purge pending: once
+    the store has said which of the captures written down it really let go
+    (indexer.purge)."""
     path = Path(root) / RECORD_JOURNAL
     chosen = sorted({(str(f), int(o)) for f, o in places})
     if chosen:

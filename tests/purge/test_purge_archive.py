@@ -566,6 +566,56 @@ def test_a_purge_killed_once_the_store_let_go_has_its_records_taken_out_by_the_n
     WarcWriter(root).close()
 
 
+def test_a_purge_killed_before_the_store_let_go_takes_out_only_what_the_store_lets_go(
+        world) -> None:
+    """Killed after its records were written down but before the store committed: the
+    store still holds those captures. The next purge (of another source) runs that store
+    purge again first, so the records go with their captures, and an ad put under legal
+    hold in between keeps both."""
+    from indexer.archive import purge as archive_purge
+
+    root, store = world
+    old = next(t for t in purge.targets(store.sources(), purge.Policy(365), NOW)
+               if t.source_id == "old")
+    due = store.purge(old.source_id, old.before, dry_run=True)
+    archive_purge.note_records(root, {(c.warc_file, c.warc_offset) for c in due.captures},
+                               (old.source_id, old.before))  # …and the process is killed
+    assert store.get_ad(ad_id_for("old", "o1")) is not None  # the store did not let go
+    store.set_hold(ad_id_for("old", "o1"), "case 7", "t", NOW)
+    keep = purge.targets(store.sources(), purge.Policy(365), NOW, source="keep")
+    report = purge.run(store, root, keep, dry_run=False)
+    assert [r.source_id for r in report.results] == ["old", "keep"]
+    assert [len(r.captures) for r in report.results] == [1, 1]  # o2's first, k1's first
+    two = store.get_ad(ad_id_for("old", "o2"))
+    assert two is not None and len([c for v in two.versions for c in v.captures]) == 1
+    held = store.get_ad(ad_id_for("old", "o1"))
+    assert held is not None and b"<p>old one</p>" in _archived(root)
+    assert _readable(root, store) == 3  # o1's (held), o2's newer, k1's newer
+    assert not (root / RECORD_JOURNAL).exists() and archive_verify(root, store).ok
+
+
+def test_a_purge_stopped_by_ctrl_c_while_the_store_purges_leaves_nothing_written_down(
+        world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the store purges: its transaction is rolled back, so nothing it held
+    is left written down for the next purge to take out of the archive."""
+    root, store = world
+    chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
+    real = store.purge
+
+    def interrupted(source_id: str, before: object, dry_run: bool = False) -> object:
+        if not dry_run:
+            raise KeyboardInterrupt
+        return real(source_id, before, dry_run=dry_run)
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "purge", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            purge.run(store, root, chosen, dry_run=False)
+    assert not (root / RECORD_JOURNAL).exists()
+    assert _readable(root, store) == 5 and archive_verify(root, store).ok
+    WarcWriter(root).close()  # crawls go on
+
+
 def _damage(root: Path, cap: Capture) -> bytes:
     """One byte of ``cap``'s response flipped inside its compressed body; the file's
     bytes before."""
