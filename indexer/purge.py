@@ -149,9 +149,15 @@ def run(store: Any, archive_root: str | Path | None, chosen: list[Target],
         try:
             report.archive = archive_purge.purge_records(archive_root, caps, store)
         except ArchiveError as exc:
-            raise ArchiveStepFailed(report, exc) from exc
+            failed: ArchiveError | None = exc
+            report.archive = archive_purge.ArchivePurgeResult()
+        else:
+            failed = None
+        # the photos go whatever became of the records: their note holds crawls back
         report.archive.deleted_images = archive_purge.delete_images(
             archive_root, sorted({h for r in report.results for h in r.images}))
+        if failed is not None:
+            raise ArchiveStepFailed(report, failed) from failed
         return report
 
 

@@ -265,6 +265,7 @@ class PackWriter:
         self._name = _new_name(self._seq)
         path = pack_path(self.root, self._name)
         path.parent.mkdir(parents=True, exist_ok=True)
+        _make_index(self.root)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
 
     def _append_line(self, line: bytes) -> None:
@@ -276,6 +277,29 @@ class PackWriter:
             os.close(fd)
 
 
+def _generation_line() -> bytes:
+    return _GENERATION + json.dumps(secrets.token_hex(8)).encode() + b"}\n"
+
+
+def _make_index(root: str | Path) -> None:
+    """Make the index, with its generation line, if there is none, before a pack holds
+    bytes: a missing index beside packs that hold bytes is then one lost, never the
+    first photo's write cut short before its line (a purge refuses the one and takes the
+    other for a leftover: ``require_index``). Made whole or not at all (a link of a
+    finished file), so another process never sees it empty."""
+    path = index_path(root)
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    tmp.write_bytes(_generation_line())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another process made it meanwhile
+    finally:
+        tmp.unlink()
+
+
 def holding_packs(root: str | Path) -> list[Path]:
     """The packs that hold bytes (an empty one holds no photo, so no evidence)."""
     folder = Path(root) / PACK_DIR
@@ -284,14 +308,17 @@ def holding_packs(root: str | Path) -> list[Path]:
 
 
 def index_trouble(root: str | Path) -> str:
-    """'' when the index has a readable line; else what is wrong with it ("missing",
-    "cannot be read (…)", "no readable line"). Read only up to its first readable line:
-    a purge asks this before it touches the store."""
+    """'' when the index has a readable line (its generation line counts: the index is
+    made with one before any pack holds bytes, and a removal writes one first, so an
+    index with that line alone names no photo, and bytes in packs are a write cut short
+    or a removal's leftovers); else what is wrong with it ("missing", "cannot be read
+    (…)", "no readable line"). Read only up to its first readable line: a purge asks
+    this before it touches the store."""
     try:
         with open(index_path(root), "rb") as fh:
             for raw in fh:
-                if (raw.strip() and not raw.startswith(_GENERATION)
-                        and parse_line(raw) is not None):
+                if raw.startswith(_GENERATION) or (raw.strip()
+                                                   and parse_line(raw) is not None):
                     return ""
     except FileNotFoundError:
         return "missing"
@@ -351,7 +378,7 @@ def remove(root: str | Path, hashes: Iterable[str]) -> set[str]:
         kept = [p for p in entries if p.pack == name and p.sha256 not in drop]
         moved.update(_copy(base, kept, _new_name(seq)) if kept else {})
     sync_dirs([base / PACK_DIR])  # the new packs are there before an index names them
-    out = [_GENERATION + json.dumps(secrets.token_hex(8)).encode() + b"}\n"]
+    out = [_generation_line()]
     for raw, packed in rows:
         if packed is None:
             out.append(b"\n" + raw + b"\n")

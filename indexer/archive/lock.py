@@ -42,16 +42,19 @@ def hold_shared(root: str | Path, *, writes: bool = True) -> int:
     descriptor that holds it, for ``release``. A purge that was killed halfway (a journal
     of it is still there) must be finished first: the capture index still points at the
     old places, and revisit records written now would refer to them; images it had yet to
-    take out could be archived again for a new ad, and then be taken out under it; WARC
-    records it had yet to take out are named by their offsets, which a crawl must not
-    change before they are out (a reader, ``writes=False``, is not held up by those)."""
+    take out could be archived again for a new ad, and then be taken out under it (a
+    reader, ``writes=False``, is not held up by those). The WARC records a purge has yet
+    to take out (RECORD_JOURNAL) do not hold a crawl back: it writes new files only, so
+    it moves none of them, and a revisit it writes of one keeps it (the purge keeps the
+    original of every revisit it keeps); a WARC file too damaged to rewrite would
+    otherwise stop every crawl until it is mended, which it may never be."""
     fd = _open(root)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         log.warning("archive %s is being purged: waiting for the purge to end", root)
         fcntl.flock(fd, fcntl.LOCK_SH)
-    for journal in (JOURNAL, IMAGE_JOURNAL, RECORD_JOURNAL) if writes else (JOURNAL,):
+    for journal in (JOURNAL, IMAGE_JOURNAL) if writes else (JOURNAL,):
         if (Path(root) / journal).exists():
             os.close(fd)
             raise ArchiveBusy(f"archive {root}: a purge was interrupted ({journal} is "

@@ -202,7 +202,7 @@ def purge_records(root: str | Path, captures: Iterable[Place],
     records = {f: scans[f].records for f in files}
     revisits = [(r, _refers_file(base, r)) for f in files for r in records[f]
                 if r.type == "revisit" and r.refers_offset is not None]
-    drop = _drop_set(records, doomed, revisits, result)
+    drop = _drop_set(records, doomed, revisits, result, _originals_indexed(base, doomed))
     rewrite = _files_to_rewrite(drop, revisits)
     if not rewrite:
         _forget_records(base, noted)  # nothing moved: the note's offsets were all still true
@@ -213,11 +213,20 @@ def purge_records(root: str | Path, captures: Iterable[Place],
     return result
 
 
+def _originals_indexed(base: Path, doomed: Mapping[str, set[int]]) -> set[Place]:
+    """The originals the capture index says kept revisits read: also those of a revisit
+    the scan could not read (in a damaged stretch of another file) or that lost its
+    WARC-Refers-To-Offset (the reader finds its original through the index). Keeping
+    them keeps what those revisits stand for."""
+    return {(e.original_file, e.original_offset) for e in CaptureIndex(base).entries()
+            if e.type == "revisit" and e.offset not in doomed.get(e.file, ())}
+
+
 def _drop_set(records: Mapping[str, list[_Record]], doomed: Mapping[str, set[int]],
-              revisits: list[tuple[_Record, str]], result: ArchivePurgeResult
-              ) -> set[tuple[str, int]]:
+              revisits: list[tuple[_Record, str]], result: ArchivePurgeResult,
+              indexed: set[Place]) -> set[tuple[str, int]]:
     keep_for = {(f, r.refers_offset) for r, f in revisits
-                if r.offset not in doomed.get(r.file, ())}
+                if r.offset not in doomed.get(r.file, ())} | indexed
     drop: set[tuple[str, int]] = set()
     dropped_ids: set[str] = set()
     for f, recs in records.items():

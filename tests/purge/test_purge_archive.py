@@ -554,10 +554,12 @@ def test_a_purge_killed_once_the_store_let_go_has_its_records_taken_out_by_the_n
     assert store.get_ad(ad_id_for("old", "o1")) is None  # the store let go
     assert len(archive_purge.noted_records(root)) == 3  # o1, o2's first, k1's first
     photos = root / IMAGE_JOURNAL
-    photos.rename(root / "aside")  # the records' note alone keeps crawls out
-    with pytest.raises(ArchiveBusy, match=RECORD_JOURNAL):
-        WarcWriter(root)  # no crawl moves what the note names
+    photos.rename(root / "aside")  # the records' note alone holds no crawl back: a crawl
+    with WarcWriter(root) as w:  # writes new files, and a revisit of one keeps it
+        w.write(_fetch("http://keep.test/k2", b"<p>keep two</p>", NOW))
     (root / "aside").rename(photos)
+    with pytest.raises(ArchiveBusy, match=IMAGE_JOURNAL):
+        WarcWriter(root)  # the photos' note does: a photo archived again could go
     report = purge.run(store, root, chosen, dry_run=False)
     assert report.totals["captures"] == 0 and report.archive.removed_records == 4
     assert b"<p>old one</p>" not in _archived(root)
@@ -672,11 +674,111 @@ def test_a_damaged_file_holding_due_records_fails_the_purge_and_keeps_them_writt
         "SELECT details FROM audit WHERE action = 'purge' ORDER BY id")]
     conn.close()
     assert phases == ["started", "archive failed"]
+    assert not (root / IMAGE_JOURNAL).exists()  # the photos went all the same
+    WarcWriter(root).close()  # and crawls go on: a file may never be mended
     (root / k1.warc_file).write_bytes(sound)  # mended
     assert main(["purge", "--yes"]) == 0
     assert "archive: removed 4 records" in capsys.readouterr().out
     assert not (root / RECORD_JOURNAL).exists()
     assert b"<p>old one</p>" not in _archived(root)
+
+
+def test_a_revisit_in_a_damaged_stretch_of_another_file_keeps_its_original(
+        tmp_path: Path) -> None:
+    """The scan cannot read a revisit in a damaged stretch; the capture index still says
+    which original it reads, and that one is kept (the kept capture's only payload)."""
+    body = b"<p>same page</p>" * 40
+    with WarcWriter(tmp_path) as w:
+        first = w.write(_fetch("http://x.test/ad/1", body, NOW - timedelta(days=400)))
+    with WarcWriter(tmp_path) as w:  # a later crawl: a file of its own
+        again = w.write(_fetch("http://x.test/ad/1", body, NOW - timedelta(days=1)))
+    assert again.revisit_of == first.id and again.warc_file != first.warc_file
+    _damage(tmp_path, again)  # one flipped byte; nothing in this file is due
+    result = purge_records(tmp_path, [(first.warc_file, first.warc_offset)])
+    assert (result.kept_for_revisits, result.removed_records) == (1, 0)
+    assert (tmp_path / first.warc_file).exists() and result.unread
+
+
+def test_a_revisit_that_lost_its_offset_keeps_its_original_readable_after_a_purge(
+        tmp_path: Path) -> None:
+    """A revisit whose WARC-Refers-To-Offset is lost is read through its WARC-Refers-To
+    and the capture index: the purge keeps its original, and the index follows it when
+    it moves."""
+    from tests.archive.warc_tamper import drop_header, rewrite_record
+
+    page = b"<p>the ad</p>" * 20
+    with WarcWriter(tmp_path) as w:
+        old = w.write(_fetch("http://x.test/gone", b"<p>due</p>", NOW - timedelta(days=500)))
+        first = w.write(_fetch("http://x.test/ad/1", page, NOW - timedelta(days=400)))
+        again = w.write(_fetch("http://x.test/ad/1", page, NOW - timedelta(days=1)))
+    assert again.revisit_of == first.id
+    rewrite_record(tmp_path / again.warc_file, again.warc_offset,
+                   drop_header(b"WARC-Refers-To-Offset"))
+    assert read_capture(tmp_path, again).payload == page
+    result = purge_records(tmp_path, [(old.warc_file, old.warc_offset),
+                                      (first.warc_file, first.warc_offset)])
+    assert (result.kept_for_revisits, result.removed_records) == (1, 2)  # old's two
+    place = next(e for e in CaptureIndex(tmp_path).entries() if e.capture_id == again.id)
+    moved = Capture(**{**again.__dict__, "warc_file": place.file, "warc_offset": place.offset})
+    assert read_capture(tmp_path, moved).payload == page
+    assert b"<p>due</p>" not in _archived(tmp_path)
+
+
+def test_a_purge_killed_once_the_last_photos_line_went_is_finished_by_the_next(
+        world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A removal writes the index without the photos it takes out (its generation line
+    first), then deletes the packs no line names; killed in between, the index names no
+    photo and the packs hold the leftovers: the next purge takes them out, and crawls go
+    on after it."""
+    from indexer.archive import image_packs
+
+    root, store = world
+    real = image_packs.replace_synced
+
+    def then_killed(path: Path, data: bytes) -> None:
+        real(path, data)
+        if path == image_packs.index_path(root):
+            raise SystemExit("killed")
+
+    chosen = purge.targets(store.sources(), purge.Policy(365), NOW)
+    with monkeypatch.context() as m:
+        m.setattr(image_packs, "replace_synced", then_killed)
+        with pytest.raises(SystemExit):
+            purge.run(store, root, chosen, dry_run=False)
+    assert image_packs.holding_packs(root)  # the leftovers
+    purge.run(store, root, chosen, dry_run=False)
+    assert not image_packs.holding_packs(root) and not (root / IMAGE_JOURNAL).exists()
+    WarcWriter(root).close()
+
+
+def test_a_first_photo_cut_before_its_line_does_not_stop_purges(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack index is made, with its generation line, before a pack holds bytes: a
+    crawl killed between an archive's first photo and its line leaves an index that
+    names no photo beside a pack holding a cut write, which a purge takes for the
+    leftover it is (a missing index beside packs is a lost one, and refused)."""
+    from indexer.archive import image_packs
+
+    root = tmp_path / "archive"
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    store.upsert_source(SOURCES[0])
+    with WarcWriter(root) as w:
+        cap = w.write(_fetch("http://old.test/o1", b"<p>o1</p>", NOW - timedelta(days=400)))
+    store.write(Observation("old", "o1", "http://old.test/o1", cap,
+                            AdFields(title="o1", text="o1")), Enrichment())
+
+    def killed(self: object, line: bytes) -> None:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as m:
+        m.setattr(image_packs.PackWriter, "_append_line", killed)
+        with pytest.raises(SystemExit):
+            store_image(root, PNG, "http://old.test/i.png", "image/png")
+    assert image_packs.holding_packs(root) and image_packs.index_trouble(root) == ""
+    report = purge.run(store, root, purge.targets(store.sources(), purge.Policy(365), NOW),
+                       dry_run=False)
+    store.close()
+    assert report.totals["captures"] == 1 and b"<p>o1</p>" not in _archived(root)
 
 
 class _FrozenNow(datetime):
