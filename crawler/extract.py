@@ -225,9 +225,10 @@ def ad_id_of(source: Source, url: str, sel: Selector | None = None, *,
     ``led_to``: ``url`` is where a redirect led. Block, login and consent pages quote the
     address they were sent from (``/captcha?return=/ad/4``, ``?next=https%3A%2F%2F…``),
     and the regex would find the ad's id in that quote: such a page would be read as the
-    ad, a false version of it. So the regex reads such a URL without the addresses its
-    query quotes (``without_quoted_addresses``); an id the URL names itself, in its path
-    or a query value of its own (``?id=4``), is still found."""
+    ad, a false version of it. So the regex reads such a URL without its fragment and
+    without its query from the first value that is an address on
+    (``without_quoted_addresses``); an id the URL names itself, in its path or a query
+    value of its own before the quote (``?id=4&back=/list``), is still found."""
     if source.selectors.ad_id_from_url:
         m = re.search(source.selectors.ad_id_from_url,
                       without_quoted_addresses(url) if led_to else url)
@@ -244,16 +245,23 @@ _QUOTED_ADDRESS = re.compile(r"/|%2f", re.IGNORECASE)  # a path or URL, as is or
 
 
 def without_quoted_addresses(url: str) -> str:
-    """``url`` with the query values that are addresses (a path or a URL, as is or
-    %-escaped) left empty: ``/captcha?return=/ad/4&lang=nl`` gives
-    ``/captcha?return=&lang=nl``. The rest is kept as written."""
-    base, mark, query = url.partition("?")
+    """``url`` without its fragment, and its query cut short at the first value that is
+    an address (a path or a URL, as is or %-escaped), that value left empty:
+    ``/captcha?return=/ad/4&lang=nl`` gives ``/captcha?return=``. A fragment names no page of
+    the site's (it is never sent; ``/login#return=/ad/4``), and a quoted address's own
+    query need not be escaped (``?next=/view?cat=2&id=4``: ``&id=4`` is the quote's), so nothing
+    after the quote can be told from it. Values before it are kept as written
+    (``?id=4&back=/list``)."""
+    base, mark, query = url.split("#", 1)[0].partition("?")
     if not mark:
-        return url
+        return base
     kept = []
     for part in query.split("&"):
         name, equals, value = part.partition("=")
-        kept.append(name + equals if equals and _QUOTED_ADDRESS.search(value) else part)
+        if equals and _QUOTED_ADDRESS.search(value):
+            kept.append(name + equals)
+            break
+        kept.append(part)
     return f"{base}?{'&'.join(kept)}"
 
 

@@ -114,11 +114,12 @@ def test_ad_id_from_url_then_css_then_canonical_url() -> None:
 
 
 def test_a_page_a_redirect_led_to_is_not_named_by_the_address_it_quotes() -> None:
-    """A block or login page quotes where it was sent from; an id in that quote is not the
-    page's own. An id the address gives itself (path, a query value of its own) still is."""
+    """A block or login page quotes where it was sent from (in its query, after it, or in
+    its fragment); an id in that quote is not the page's own. An id the address gives
+    itself (path, a query value of its own before the quote) still is."""
     src = parse_source(GOOD)  # ids: /ad/(\d+)
     assert without_quoted_addresses("https://a.example/captcha?return=/ad/4&lang=nl") == \
-        "https://a.example/captcha?return=&lang=nl"
+        "https://a.example/captcha?return="  # what follows a quote may be the quote's
     assert without_quoted_addresses("https://a.example/x?next=https%3A%2F%2Fa.example%2Fad%2F4") \
         == "https://a.example/x?next="
     assert without_quoted_addresses("https://a.example/ad/4?id=4&p") == \
@@ -127,8 +128,16 @@ def test_a_page_a_redirect_led_to_is_not_named_by_the_address_it_quotes() -> Non
     assert ad_id_of(src, quoting) == "4"  # a link as listed: the regex reads all of it
     assert ad_id_of(src, quoting, led_to=True) == quoting  # where a redirect led: no id
     assert ad_id_of(src, "https://a.example/ad/4/?from=/home", led_to=True) == "4"
+    in_fragment = "https://a.example/login#return=/ad/4"  # the fragment is never the page's
+    assert without_quoted_addresses(in_fragment) == "https://a.example/login"
+    assert ad_id_of(src, in_fragment, led_to=True) == "https://a.example/login"
+    assert ad_id_of(src, "https://a.example/login?x=1#/ad/4", led_to=True) == \
+        "https://a.example/login?x=1"
     by_query = parse_source({**GOOD, "selectors": {**GOOD["selectors"],
                                                    "ad_id": {"from_url": r"[?&]id=(\d+)"}}})
     assert ad_id_of(by_query, "https://a.example/view?id=4&back=/list", led_to=True) == "4"
     assert ad_id_of(by_query, "https://a.example/login?next=/view?id=4", led_to=True) == \
         "https://a.example/login?next=/view?id=4"
+    unescaped = "https://a.example/login?next=/view.php?cat=2&id=4"  # '&id=4' is the quote's
+    assert without_quoted_addresses(unescaped) == "https://a.example/login?next="
+    assert ad_id_of(by_query, unescaped, led_to=True) == unescaped

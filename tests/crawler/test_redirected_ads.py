@@ -108,7 +108,8 @@ def test_a_known_ad_sent_to_a_section_written_otherwise_is_removed(
 def test_a_block_page_that_quotes_the_ads_address_is_no_version_of_it(
         site: FixtureSite, source: Source, tmp_path: Path) -> None:
     """Block, login and consent pages quote the address they were sent from, as is or
-    %-escaped: the ad's id in that quote is not the page's own. The ad stays as it was
+    %-escaped, in the query or the fragment (Scrapy keeps a Location's fragment in the
+    page's URL): the ad's id in that quote is not the page's own. The ad stays as it was
     (not removed, no new version), and the redirect is counted, not read."""
     store_path, archive = str(tmp_path / "s.sqlite3"), tmp_path / "archive"
 
@@ -124,11 +125,13 @@ def test_a_block_page_that_quotes_the_ads_address_is_no_version_of_it(
     site.html("/login?next=http%3A%2F%2Fsite%2Fad%2F3", block.replace(b"human", b"logged in"))
     site.pages["/ad/4"] = (302, "", b"/captcha?return=/ad/4&lang=nl")
     site.pages["/ad/3"] = (302, "", b"/login?next=http%3A%2F%2Fsite%2Fad%2F3")
+    site.html("/login", block.replace(b"Are you human?", b"Please log in"))
+    site.pages["/ad/1"] = (302, "", b"/login#return=/ad/1")
     day1 = go(DAY0 + timedelta(days=1))
-    assert (day1.removed, day1.new_ads, day1.new_versions, day1.errors) == (0, 0, 0, 2)
+    assert (day1.removed, day1.new_ads, day1.new_versions, day1.errors) == (0, 0, 0, 3)
     store = open_store(store_path)
     try:
-        for site_ad_id, title in (("4", "Ivy"), ("3", "Eva")):
+        for site_ad_id, title in (("4", "Ivy"), ("3", "Eva"), ("1", "Lisa")):
             ad = store.get_ad(ad_id_for(source.id, site_ad_id))
             assert ad is not None and ad.removed_at is None
             assert [v.fields.title.split(",")[0] for v in ad.versions] == [title]
@@ -136,4 +139,6 @@ def test_a_block_page_that_quotes_the_ads_address_is_no_version_of_it(
     finally:
         store.close()
     assert (f"ad link {site.url}ad/4 redirected to {site.url}captcha?return=/ad/4&lang=nl, "
+            "which names no ad id; not read") in reasons
+    assert (f"ad link {site.url}ad/1 redirected to {site.url}login#return=/ad/1, "
             "which names no ad id; not read") in reasons
