@@ -22,9 +22,11 @@ A source that another process is crawling now (its lock is held: crawler.source_
 say a crawl started by hand) is not due until that crawl ends; a run recorded as begun
 whose lock is free was killed, and does not count: the source is due as if it had not
 begun (at once, if its last run that ended began an interval ago), and the crawl resumes
-what the killed one left. A last run recorded as begun in the future (the clock was
-ahead) counts as begun when the scheduler first saw it, and is said once: the source is
-due an interval later at most, not once that day has come.
+what the killed one left. A run recorded as begun in the future (while the clock was
+ahead) does not count either, and is said (once by each scheduler): the last run is the
+newest one that ended of those begun by now, so the source is due as if the future one
+had not run, not once that day and an interval more have come. This holds from the
+store alone, for ``--once`` from cron (a new process each time) as for one restarted.
 """
 
 from __future__ import annotations
@@ -47,18 +49,39 @@ MAX_SLEEP_S = 300.0
 # after the store could not be read; after a crawl that failed, the first wait (doubled
 # after each further failure in a row, up to the source's interval)
 RETRY = timedelta(seconds=MAX_SLEEP_S)
+# the runs read when the newest RUNS_LOOKED_AT all began in the future
+RUNS_LOOKED_AT_PAST_AHEAD = 1000
 
 
 def interval_hours(source: Source) -> float:
     return source.crawl_every_hours or source.revisit_hours
 
 
-def last_started(store: Any, source_id: str) -> datetime | None:
+def last_started(store: Any, source_id: str, now: datetime | None = None
+                 ) -> datetime | None:
     """The start of the source's last run that ended. A run killed before its end (a
     reboot) does not count: the next scheduler starts the source again at once, and the
-    crawl resumes what the killed one left."""
-    ended = [r for r in store.crawl_runs(source_id, limit=RUNS_LOOKED_AT) if r.ended]
-    return ended[0].started if ended else None
+    crawl resumes what the killed one left. Given ``now``, nor does a run begun later
+    (``starts``)."""
+    return starts(store, source_id, now)[0]
+
+
+def starts(store: Any, source_id: str, now: datetime | None = None
+           ) -> tuple[datetime | None, datetime | None]:
+    """(the start of the source's last run that ended, of those begun at or before
+    ``now``; the latest start recorded after ``now``, if any). A start in the future was
+    recorded while the clock was ahead: counted, it would hold the source back until that
+    day and an interval more, and a run begun since, at the right time, would not count
+    until then. Runs are read newest first; when the newest ``RUNS_LOOKED_AT`` all began
+    in the future, more are read (``RUNS_LOOKED_AT_PAST_AHEAD``), so that a long while
+    ahead does not hide the runs before or since it."""
+    runs = store.crawl_runs(source_id, limit=RUNS_LOOKED_AT)
+    if (now is not None and len(runs) == RUNS_LOOKED_AT
+            and all(r.started > now for r in runs)):
+        runs = store.crawl_runs(source_id, limit=RUNS_LOOKED_AT_PAST_AHEAD)
+    ahead = [r.started for r in runs if now is not None and r.started > now]
+    ended = [r.started for r in runs if r.ended and (now is None or r.started <= now)]
+    return (max(ended) if ended else None), (max(ahead) if ahead else None)
 
 
 def due_in(source: Source, last: datetime | None, now: datetime) -> timedelta:
@@ -136,8 +159,8 @@ class Scheduler:
     # sources whose last run failed (the crawl process) or got no ad from the site
     # (CrawlStats.unreached), with why; ``--once`` exits 1 on them, as ``adtrace crawl`` does
     failed: dict[str, str] = field(default_factory=dict)
-    # per source, a last start recorded in the future and when this scheduler first saw it
-    ahead: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    # (source, start) of the runs recorded in the future that this scheduler has said
+    said_ahead: set[tuple[str, datetime]] = field(default_factory=set)
     # per source whose crawl failed: failures in a row, and when it may be tried again
     failures: dict[str, int] = field(default_factory=dict)
     retry_at: dict[str, datetime] = field(default_factory=dict)
@@ -164,35 +187,24 @@ class Scheduler:
         self.sources, self.errors = now, errors
 
     def _last(self, store: Any, source: Source, now: datetime) -> datetime | None:
-        """When the source's last run began: its recorded start, or this scheduler's last
-        try. A run this scheduler started (recorded between its try and the try's end)
-        counts from the try: its recorded start is the seconds a crawl takes to start up
-        later, which would otherwise push every next run that much later. A crawl of the
-        source under way elsewhere counts as begun now: not due while it runs."""
+        """When the source's last run began: its recorded start (of those not in the
+        future: ``starts``; one that is, is said once), or this scheduler's last try. A
+        run this scheduler started (recorded between its try and the try's end) counts
+        from the try: its recorded start is the seconds a crawl takes to start up later,
+        which would otherwise push every next run that much later. A crawl of the source
+        under way elsewhere counts as begun now: not due while it runs."""
         if source_lock.under_way(self.archive_dir, source.id) is not None:
             return self.now()
-        started = self._not_ahead(source.id, last_started(store, source.id), now)
+        started, ahead = starts(store, source.id, now)
+        if ahead is not None and (source.id, ahead) not in self.said_ahead:
+            self.said_ahead.add((source.id, ahead))
+            self.say(f"{source.id}: a run is recorded as begun {to_iso(ahead)[:19]}Z, in the "
+                     "future (was the clock ahead?); not counted")
         tried, ended = self.attempted.get(source.id), self.attempt_ended.get(source.id)
         if started and tried and ended and tried <= started <= ended:
             return tried
         found = [t for t in (started, tried) if t]
         return max(found) if found else None
-
-    def _not_ahead(self, source_id: str, started: datetime | None,
-                   now: datetime) -> datetime | None:
-        """A recorded start later than ``now`` (recorded while the clock was ahead) counts
-        as begun when this scheduler first saw it, which it says once: taken as it is, it
-        would hold the source back until that day and an interval more; taken as ``now``
-        at each look, the source would never be due."""
-        if started is None or started <= now:
-            self.ahead.pop(source_id, None)
-            return started
-        seen = self.ahead.get(source_id)
-        if seen is None or seen[0] != started:
-            seen = self.ahead[source_id] = (started, now)
-            self.say(f"{source_id}: its last run is recorded as begun {to_iso(started)[:19]}Z, "
-                     "in the future (was the clock ahead?); counted as begun now")
-        return seen[1]
 
     def waits(self, now: datetime) -> dict[str, timedelta]:
         """Per enabled source, the time until it is due."""

@@ -198,60 +198,76 @@ def store_with_run(path: Path, source: Source, run: CrawlRun) -> None:
         store.close()
 
 
-def test_a_last_run_recorded_in_the_future_counts_as_begun_when_first_seen(
-        tmp_path: Path) -> None:
-    """A run recorded while the machine's clock was 30 days ahead: the source is due an
-    interval after the scheduler first saw it (not in 31 days, nor never as each look
-    counts it as now), and the scheduler says so once."""
+def test_a_run_recorded_in_the_future_does_not_count_and_is_said(tmp_path: Path) -> None:
+    """A run recorded while the machine's clock was 30 days ahead is not the last run (it
+    would hold the source back 31 days): the last that counts is the newest ended run begun
+    by now, none here, so the source is due now; the scheduler says so once."""
     source = offline_source()
     ahead = T + timedelta(days=30)
     store_with_run(tmp_path / "s.sqlite3", source, CrawlRun(
         source.id, ahead, ahead + timedelta(minutes=1), finish_reason="finished"))
     said: list[str] = []
     sched = Scheduler([source], str(tmp_path / "s.sqlite3"), tmp_path / "archive", say=said.append)
-    assert sched.waits(T)[source.id] == timedelta(hours=24)
-    assert sched.waits(T + timedelta(hours=10))[source.id] == timedelta(hours=14)
-    assert sched.waits(T + timedelta(hours=24))[source.id] == timedelta(0)
-    assert said == ["fixture-site: its last run is recorded as begun 2026-12-02T09:00:00Z, in "
-                    "the future (was the clock ahead?); counted as begun now"]
+    assert sched.waits(T)[source.id] == timedelta(0)
+    assert sched.waits(T + timedelta(hours=10))[source.id] == timedelta(0)
+    assert said == ["fixture-site: a run is recorded as begun 2026-12-02T09:00:00Z, in the "
+                    "future (was the clock ahead?); not counted"]
+    earlier = T - timedelta(hours=20)  # a run before the clock went ahead still counts
+    store_with_run(tmp_path / "s.sqlite3", source, CrawlRun(
+        source.id, earlier, earlier + timedelta(minutes=1), finish_reason="finished"))
+    assert sched.waits(T)[source.id] == timedelta(hours=4)
 
 
-def test_a_failed_crawl_is_tried_again_after_a_growing_back_off_not_an_interval(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A crawl process killed (the OOM killer: exit -9) does not count as a run, for this
-    scheduler as for one started anew: tried again after 5 minutes, then 10, 20, … at
-    most the interval, not at once in a loop; a crawl that goes well ends the back-off."""
-    from crawler.run import CrawlError, CrawlStats
+def test_a_run_in_the_future_does_not_hold_back_schedule_once_from_cron(
+        tmp_path: Path) -> None:
+    """``adtrace schedule --once`` from cron is a new scheduler at each tick, remembering
+    nothing: the store alone says when the source is due. With only a run recorded 30 days
+    ahead it is due at every tick until a run begun by now ended; then an interval on."""
+    source = offline_source()
+    path = tmp_path / "s.sqlite3"
+    ahead = T + timedelta(days=30)
+    store_with_run(path, source, CrawlRun(
+        source.id, ahead, ahead + timedelta(minutes=1), finish_reason="finished"))
+
+    def tick(hours: int) -> timedelta:
+        sched = Scheduler([source], str(path), tmp_path / "archive", say=lambda _line: None)
+        return sched.waits(T + timedelta(hours=hours))[source.id]
+
+    assert [tick(h) for h in (0, 1, 2)] == [timedelta(0)] * 3
+    crawled = T + timedelta(hours=2)  # the tick's crawl
+    store_with_run(path, source, CrawlRun(
+        source.id, crawled, crawled + timedelta(minutes=1), finish_reason="finished"))
+    assert [tick(h) for h in (3, 25, 26)] == [
+        timedelta(hours=23), timedelta(hours=1), timedelta(0)]
+
+
+def test_a_run_begun_after_one_in_the_future_counts_after_a_restart(tmp_path: Path) -> None:
+    """A crawl by hand at T, after a run recorded 30 days ahead: a scheduler started
+    anew counts from T (due at T + 24 h), not from the run ahead."""
+    source = offline_source()
+    path = tmp_path / "s.sqlite3"
+    ahead = T + timedelta(days=30)
+    store_with_run(path, source, CrawlRun(
+        source.id, ahead, ahead + timedelta(minutes=1), finish_reason="finished"))
+    store_with_run(path, source, CrawlRun(
+        source.id, T, T + timedelta(minutes=1), finish_reason="finished"))
+    sched = Scheduler([source], str(path), tmp_path / "archive", say=lambda _line: None)
+    assert sched.waits(T + timedelta(hours=1))[source.id] == timedelta(hours=23)
+    assert sched.waits(T + timedelta(hours=25))[source.id] == timedelta(hours=-1)
+
+
+def test_runs_ahead_hide_no_run_before_them(tmp_path: Path) -> None:
+    """More runs recorded ahead than the scheduler reads at first: the one begun by now
+    behind them still counts (the source is not due at every tick)."""
+    from crawler.revisits import RUNS_LOOKED_AT
 
     source = offline_source()
-    store_with_run(tmp_path / "s.sqlite3", source, CrawlRun(
-        source.id, T - timedelta(hours=30), T - timedelta(hours=29), finish_reason="finished"))
-    clock = [T]
-    outcomes: list[bool] = []  # per crawl started: whether it went well
-
-    def crawl(sources, store_url, archive_dir, **_kw):  # type: ignore[no-untyped-def]
-        if not outcomes.pop(0):
-            raise CrawlError(f"crawl of {sources[0].id} failed (exit -9): ")
-        return CrawlStats()
-
-    monkeypatch.setattr("crawler.run.crawl", crawl)
-    said: list[str] = []
-    sched = Scheduler([source], str(tmp_path / "s.sqlite3"), tmp_path / "archive",
-                      say=said.append, now=lambda: clock[0])
-    waits = []
-    for _ in range(3):
-        outcomes.append(False)
-        assert sched.run_due() == 0  # tried once per round, not again at once
-        waits.append(sched.waits(clock[0])[source.id])
-        clock[0] += waits[-1]
-    assert waits == [timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=20)]
-    assert "fixture-site: crawl failed: crawl of fixture-site failed (exit -9): ; trying " \
-           "again in 10 min 0 s" in said
-    outcomes.append(True)
-    assert sched.run_due() == 1 and not outcomes
-    assert sched.waits(clock[0])[source.id] == timedelta(hours=24)  # an interval: went well
-    for _ in range(12):  # failing on: the back-off grows to the interval, no further
-        clock[0] += sched.waits(clock[0])[source.id]
-        outcomes.append(False)
-        sched.run_due()
-    assert sched.waits(clock[0])[source.id] == timedelta(hours=24)
+    path = tmp_path / "s.sqlite3"
+    store_with_run(path, source, CrawlRun(
+        source.id, T, T + timedelta(minutes=1), finish_reason="finished"))
+    for day in range(RUNS_LOOKED_AT + 5):
+        at = T + timedelta(days=30 + day)
+        store_with_run(path, source, CrawlRun(
+            source.id, at, at + timedelta(minutes=1), finish_reason="finished"))
+    sched = Scheduler([source], str(path), tmp_path / "archive", say=lambda _line: None)
+    assert sched.waits(T + timedelta(hours=1))[source.id] == timedelta(hours=23)
