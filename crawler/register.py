@@ -155,13 +155,14 @@ class _Checker:
 
     def mapping(self, value: Any, field: str, allowed: tuple[str, ...]) -> dict[str, Any]:
         """``value`` if it is a mapping (else raised); its unknown keys are a problem kept
-        (the known ones are still checked)."""
+        (the known ones are still checked), each quoted as any value is (``_shown``)."""
         if not isinstance(value, dict):
             raise self.fail(field, f"must be a mapping, not {type(value).__name__}")
-        unknown = sorted(str(k) for k in value if k not in allowed)
+        unknown = sorted(_shown(k) for k in value if k not in allowed)
         if unknown:
-            self.problems.extend(
-                self.fail(field, f"unknown key(s) {unknown}; allowed: {list(allowed)}").problems)
+            self.problems.extend(self.fail(
+                field, f"unknown key(s) [{', '.join(unknown)}]; allowed: {list(allowed)}"
+            ).problems)
         return value
 
     def text(self, data: dict[str, Any], key: str, field: str, *, required: bool = True,
