@@ -245,13 +245,14 @@ _QUOTED_ADDRESS = re.compile(r"/|%2f", re.IGNORECASE)  # a path or URL, as is or
 
 
 def without_quoted_addresses(url: str) -> str:
-    """``url`` without its fragment, and its query cut short at the first value that is
-    an address (a path or a URL, as is or %-escaped), that value left empty:
-    ``/captcha?return=/ad/4&lang=nl`` gives ``/captcha?return=``. A fragment names no page of
-    the site's (it is never sent; ``/login#return=/ad/4``), and a quoted address's own
-    query need not be escaped (``?next=/view?cat=2&id=4``: ``&id=4`` is the quote's), so nothing
-    after the quote can be told from it. Values before it are kept as written
-    (``?id=4&back=/list``)."""
+    """``url`` without its fragment, and with the query values that are addresses (a path
+    or a URL, as is or %-escaped) left empty: ``/captcha?return=/ad/4&lang=nl`` gives
+    ``/captcha?return=&lang=nl``. A fragment names no page of the site's (it is never
+    sent; ``/login#return=/ad/4``). A quoted address with a query of its own written
+    unescaped may not have escaped its ``&`` either (``?next=/view?cat=2&id=4``: ``&id=4``
+    is the quote's), so after such a value the rest of the query is taken for part of
+    it; after any other (``?back=/list&id=4``, ``?next=%2Fview%3Fcat%3D2&id=4``) the
+    values that follow are the page's own."""
     base, mark, query = url.split("#", 1)[0].partition("?")
     if not mark:
         return base
@@ -260,7 +261,9 @@ def without_quoted_addresses(url: str) -> str:
         name, equals, value = part.partition("=")
         if equals and _QUOTED_ADDRESS.search(value):
             kept.append(name + equals)
-            break
+            if "?" in value:  # a query of its own, not escaped: its '&' may not be either
+                break
+            continue
         kept.append(part)
     return f"{base}?{'&'.join(kept)}"
 
