@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from indexer.model import Observation, to_iso
@@ -188,15 +188,23 @@ def _claimed_ad(srv: Scripted) -> dict[str, Any]:
     return json.loads(body)
 
 
-def test_a_capture_older_than_the_removal_leaves_the_ad_and_its_versions_removed(
-        server: Scripted, obs: Observation, enrichment: Any) -> None:
-    # spooled before the run's end removed the ad by absence, replayed after it
-    at = obs.capture.fetched_at
-    gone = at + timedelta(minutes=30)
+def _removed_after(server: Scripted, obs: Observation, enrichment: Any
+                   ) -> tuple[dict[str, Any], datetime]:
+    """The ad as the store holds it once removed half an hour after ``obs`` was fetched
+    (by absence, at the end of the run whose write of ``obs`` was spooled), and when."""
+    gone = obs.capture.fetched_at + timedelta(minutes=30)
     ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=False,
                     status="removed", absences=[b.absence(gone)])
     ad.update(removed_at=to_iso(gone), removed_reason="missing", status="removed")
     server.script[("GET", "/t-ads/_doc/")] = [(200, _found(obs.ad_id, ad))]
+    return ad, gone
+
+
+def test_a_capture_older_than_the_removal_leaves_the_ad_and_its_versions_removed(
+        server: Scripted, obs: Observation, enrichment: Any) -> None:
+    # spooled before the run's end removed the ad by absence, replayed after it
+    at = obs.capture.fetched_at
+    ad, gone = _removed_after(server, obs, enrichment)
     result = store_for(server).write(obs, enrichment)
     assert not result.reappeared and not result.new_version
     claimed = _claimed_ad(server)
@@ -209,12 +217,7 @@ def test_a_capture_older_than_the_removal_leaves_the_ad_and_its_versions_removed
 
 def test_a_new_text_older_than_the_removal_makes_a_version_that_says_removed(
         server: Scripted, obs: Observation, enrichment: Any) -> None:
-    at = obs.capture.fetched_at
-    gone = at + timedelta(minutes=30)
-    ad = _script_ad(server, obs, enrichment, current_from_days=1, prev_open=False,
-                    status="removed", absences=[b.absence(gone)])
-    ad.update(removed_at=to_iso(gone), removed_reason="missing", status="removed")
-    server.script[("GET", "/t-ads/_doc/")] = [(200, _found(obs.ad_id, ad))]
+    _ad, gone = _removed_after(server, obs, enrichment)
     server.script[("GET", "/t-suppressions/_doc/")] = [(404, {"found": False})]  # none
     server.script[("PUT", "/t-versions-write/_create/")] = [(201, {"result": "created"})]
     changed = replace(obs, fields=replace(obs.fields, text=obs.fields.text + " (new)"))
