@@ -254,8 +254,10 @@ def _verify_packs(root: Path, report: VerifyReport, progress: Callable[[int], No
     report.images += len(hashes)
     packs = sorted((root / image_packs.PACK_DIR).glob("*.pack"))
     holding = image_packs.holding_packs(root)
-    if holding and not named:  # the index is gone or unreadable: nothing tells a leftover
-        state = image_packs.index_trouble(root)  # a purge refuses (require_index) as well
+    # the index gone or unreadable: nothing tells a leftover (a purge refuses as well:
+    # require_index); one with its generation line alone names no photo: leftovers
+    state = image_packs.index_trouble(root) if holding and not named else ""
+    if state:
         report.problems.append(
             f"{image_packs.INDEX_FILE}: {state}, yet {len(holding)} pack file(s) hold "
             "images: the archive cannot find its photos (the packs are evidence, not "

@@ -775,6 +775,8 @@ def test_a_first_photo_cut_before_its_line_does_not_stop_purges(
         with pytest.raises(SystemExit):
             store_image(root, PNG, "http://old.test/i.png", "image/png")
     assert image_packs.holding_packs(root) and image_packs.index_trouble(root) == ""
+    report = archive_verify(root, store)  # as the purge judges it: a leftover, no problem
+    assert report.ok and [Path(p).parent.name for p in report.leftovers] == ["packs"]
     report = purge.run(store, root, purge.targets(store.sources(), purge.Policy(365), NOW),
                        dry_run=False)
     store.close()
