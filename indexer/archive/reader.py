@@ -94,6 +94,9 @@ def _read_at(root: str | Path, file: str, offset: int, read: Callable[[Any], T],
         raise ArchiveError(f"{where}: no record at this offset") from None
     except (OSError, EOFError, zlib.error, ArchiveLoadFailed, ValueError) as exc:
         raise ArchiveError(f"{where}: unreadable record ({exc})") from exc
+    except AttributeError as exc:  # warcio, on a record whose WARC header is cut short
+        raise ArchiveError(f"{where}: unreadable record (its WARC header is cut short or "
+                           f"lacks WARC-Target-URI: {exc})") from exc
 
 
 def _head_of(record: Any) -> bytes:

@@ -297,6 +297,25 @@ def test_a_revisit_from_another_tool_is_held_to_its_digest_and_never_served_empt
     assert archive_verify(tmp_path).ok
 
 
+@pytest.mark.parametrize("cut", [1, 30, 120, 169, 176, 183, 260])
+def test_a_file_cut_inside_a_record_the_index_names_is_reported_not_a_crash(
+        tmp_path: Path, cut: int) -> None:
+    """A file cut short by damage after its records were indexed, at any byte of the
+    last one: its WARC header may end before WARC-Target-URI (warcio then failed with an
+    AttributeError, and verify with it); the lost capture is named, the rest verifies."""
+    with WarcWriter(tmp_path) as w:
+        caps = [w.write(fetched(f"http://x.test/{i}", b"<p>page %d</p>" % i * 50,
+                                at=T0 + timedelta(minutes=i))) for i in range(3)]
+    path = tmp_path / caps[0].warc_file
+    path.write_bytes(path.read_bytes()[:caps[2].warc_offset + cut])
+    report = archive_verify(tmp_path)
+    assert len(report.truncated) == 1 and len(report.problems) == 1
+    assert "(http://x.test/2)" in report.problems[0]
+    assert read_capture(tmp_path, caps[1]).payload == b"<p>page 1</p>" * 50
+    with pytest.raises(ArchiveError, match=f"{caps[2].warc_file}@{caps[2].warc_offset}"):
+        read_capture(tmp_path, caps[2])
+
+
 def test_damage_inside_a_file_is_reported_and_reading_goes_on_to_the_cut_tail(
         tmp_path: Path) -> None:
     with WarcWriter(tmp_path) as w:
