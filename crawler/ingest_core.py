@@ -9,11 +9,12 @@ applies to the crawl's stats and run record.
 
 Order is kept: ads and removals are handled in the order they came, a removal after
 every ad before it. Crash safety is the crawler's: every page and image is in the WARC
-before its item reaches this class, and an ad whose write a kill lost is not in the
-store (or has its old last seen), so the next run fetches it again. On Elasticsearch,
-which has no transactions, a write killed half-way is undone or finished by the next
-crawl of the source, as it opens the store (``Store.finish_cut_writes``), and what else
-it left is mended by the ad's next write (indexer.store.elastic).
+before its item reaches this class, and what the spider read from each page is in the
+run's journal (crawler.journal) until this class notes it done, so the next crawl of the
+source hands over what a kill lost before anything else (crawler.journal_replay). On
+Elasticsearch, which has no transactions, a write killed half-way is undone or finished
+by the next crawl of the source, as it opens the store (``Store.finish_cut_writes``),
+and what else it left is mended by the ad's next write (indexer.store.elastic).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.items import AdItem, RemovalItem
+from crawler.journal import Journal, removal_key
 from indexer.archive import lock as archive_lock
 from indexer.crawl_runs import run_begun
 from indexer.model import ImageRef, Observation, SourceInfo, WriteResult, from_iso, to_iso
@@ -51,12 +53,14 @@ class IngestCore:
     def from_config(cls, config: dict[str, Any]) -> IngestCore:
         """From the JSON-ready config the pipeline builds (also sent to the worker)."""
         return cls(config["store_url"], config["archive_dir"], config["spool"],
-                   SourceInfo(**config["source_info"]), config.get("run_started", ""))
+                   SourceInfo(**config["source_info"]), config.get("run_started", ""),
+                   config.get("journal", ""))
 
     def __init__(self, store_url: str, archive_dir: str, spool_path: str | Path,
-                 info: SourceInfo, run_started: str = "") -> None:
+                 info: SourceInfo, run_started: str = "", journal: str = "") -> None:
         """``run_started``: the crawl run's start (ISO), recorded as begun when the store
-        opens (crawl_runs.run_begun); "" records nothing."""
+        opens (crawl_runs.run_begun); "" records nothing. ``journal``: the run's journal
+        (crawler.journal), where each batch written is noted done ("": none)."""
         self.store_url = store_url
         self.archive_dir = archive_dir
         self.spool_path = Path(spool_path)
@@ -68,6 +72,7 @@ class IngestCore:
         self._archive_lock: int | None = None  # images go into the archive: no purge meanwhile
         self._held: set[str] = set()  # site ad ids with lines left in the spool (_hold_back)
         self._held_why = ""
+        self.journal = Journal(journal) if journal else None
 
     @property
     def spooling(self) -> bool:
@@ -145,6 +150,8 @@ class IngestCore:
                         done[1].describe())
 
     def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -154,7 +161,14 @@ class IngestCore:
     # ------------------------------------------------------------------ work
     def ads(self, batch: list[AdItem]) -> Outcome:
         """Write a batch of ads; a failing batch is retried one ad at a time so one bad ad
-        costs only itself (counted as an error with its URL)."""
+        costs only itself (counted as an error with its URL). Then the batch is noted
+        done in the run's journal."""
+        out = self._write_ads(batch)
+        if self.journal is not None:
+            self.journal.done([item.capture.id for item in batch])
+        return out
+
+    def _write_ads(self, batch: list[AdItem]) -> Outcome:
         out = Outcome()
         observations = []
         for item in batch:
@@ -226,6 +240,8 @@ class IngestCore:
             out.count("spooled")
         elif self.ingestor.mark_removed(item.source_id, item.site_ad_id, item.at, item.reason):
             out.count("removed")
+        if self.journal is not None:
+            self.journal.done([removal_key(item.site_ad_id, item.at)])
         return out
 
     def _ingest_one(self, obs: Observation, out: Outcome) -> None:

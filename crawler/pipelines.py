@@ -8,9 +8,11 @@ done here (crawler.ingest_core). Either way the images are stored and inspected,
 ads enriched and written through ``Ingestor.ingest_many`` in order, and what they did
 (counters, errors with their URLs) comes back to this crawl's stats.
 Crash safety does not depend on the batch: every page is in the WARC before its item
-gets here, and an ad whose write a kill lost is not in the store (or has its old last
-seen), so the next run fetches it again (on Elasticsearch, the next run first undoes or
-finishes a write a kill cut half-way: crawler.ingest_core). The batch is handed
+gets here, and what the spider read from it is in the run's journal (crawler.journal)
+until the batch is written, so the next crawl of the source writes what a kill lost
+before it writes anything else (crawler.journal_replay); on Elasticsearch, it first
+undoes or finishes a write a kill cut half-way (crawler.ingest_core). A run that
+ends with everything written deletes its journal. The batch is handed
 over before any removal (a removal must follow the ad's last write) and when the spider
 closes.
 
@@ -179,7 +181,8 @@ class IngestPipeline:
                     settings.get("ADTRACE_ARCHIVE_DIR") or ".").parent / SPOOL_FILE),
                 "source_info": dataclasses.asdict(source_info(self._spider().source)),
                 # recorded as begun where the store opens: never a begun run that spools
-                "run_started": to_iso(self._spider().run_start)}
+                "run_started": to_iso(self._spider().run_start),
+                "journal": str(j.path) if (j := getattr(self._spider(), "journal", None)) else ""}
 
     def _apply(self, outcome: Any) -> None:
         for key, n in outcome.counts.items():
@@ -211,6 +214,7 @@ class IngestPipeline:
         self._drain()
         if self.core is not None:
             self.core.close()
+        self._discard_journal()
         if self.spooling:  # the store was unavailable at the start: the ads went to the spool
             self._record_spooled_run(reason)
             return
@@ -224,6 +228,24 @@ class IngestPipeline:
                 log.warning("sections that listed the ads not noted: %s", exc)
         finally:
             store.close()
+
+    def _discard_journal(self) -> None:
+        """Everything the spider journaled, or replayed from earlier runs' journals, was
+        handed over and written (or spooled): those journals have nothing left to replay.
+        An ad whose photos never came (its item never made) keeps them all, and the next
+        crawl replays them again."""
+        spider = self._spider()
+        if getattr(spider, "journal", None) is None:
+            return
+        if spider.unhanded:
+            spider.journal.close()
+            log.warning("%s: %d ad(s) read from pages were not handed over; the next crawl "
+                        "hands them over from %s", spider.source.id, spider.unhanded,
+                        spider.journal.path)
+            return
+        spider.journal.discard()
+        for path in spider.replayed_journals:  # what they left was handed over, and written
+            path.unlink(missing_ok=True)
 
     def _record_spooled_run(self, reason: str) -> None:
         """The end of a run whose ads went to the spool, if the store takes it now: the

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,8 @@ from crawler.extract import (
     strip_scripts,
 )
 from crawler.items import AdItem, RemovalItem
+from crawler.journal import Journal, journal_path
+from crawler.journal_replay import Photos, leftovers, removal_item
 from crawler.middlewares import (
     CAPTURE_KEY,
     IMAGE_KEY,
@@ -66,7 +69,7 @@ from crawler.site import listing_key, on_site, page_key, site_of, web_host
 from crawler.source import Source
 from crawler.structured import JSONLD_PREFIX, jsonld_objects
 from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError, count_error
-from indexer.model import AdFields, Capture, ImageRef, from_iso
+from indexer.model import AdFields, Capture, ImageRef, capture_from_dict, from_iso
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = (404, 410)
@@ -75,6 +78,7 @@ EMPTY_LISTING = ("listing shows no ads, and not the source's empty_listing notic
 UNIDENTIFIED = ("a listed link whose ad only its page names was not identified (no removals "
                 "by absence this run)")
 MAX_IMAGES_PER_AD = 20
+REPLAYED_AT_ONCE = 16  # journaled ads whose photos are sought (and fetched) together
 ROBOTS_FORBIDDEN = "Forbidden by robots.txt"  # scrapy.downloadermiddlewares.robotstxt
 
 
@@ -156,6 +160,12 @@ class GenericSpider(scrapy.Spider):
         self._site = site_of(source.base_url)
         self._offsite_hosts: set[str] = set()
         self._said_outside = False
+        # what this run read from pages, until the store has it (crawler.journal): only
+        # where a store is written (an archive-only crawl has nothing to lose)
+        self.journal: Journal | None = None
+        self.unhanded = 0  # ads journaled whose item is not made yet (their photos come)
+        self.replayed_journals: list[Any] = []  # earlier runs' journals handed over again
+        self._archive_dir = ""
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GenericSpider:
@@ -165,6 +175,11 @@ class GenericSpider(scrapy.Spider):
         if spider._run_clock_given is None:
             spider.run_clock = Clock.from_setting(crawler.settings.get("ADTRACE_CLOCK_START"))
         spider.revisit_all = crawler.settings.getbool("ADTRACE_REVISIT_ALL", False)
+        spider._archive_dir = archive_dir = crawler.settings.get("ADTRACE_ARCHIVE_DIR") or ""
+        if crawler.settings.get("ADTRACE_STORE_URL") and archive_dir:  # the pipeline names
+            spider.journal = Journal(  # it to the ingest side as it opens, before the spider
+                journal_path(archive_dir, spider.source.id, spider.run_start, os.getpid()),
+                spider.source.id, spider.run_start)
         return spider
 
     @property
@@ -222,9 +237,53 @@ class GenericSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ requests
     async def start(self) -> Any:
+        async for item in self._replayed():
+            yield item
         for section in self.source.sections:
             url = urljoin(self.source.base_url, section.url)
             yield self._listing_request(url, section.name)
+
+    async def _replayed(self) -> AsyncIterator[Any]:
+        """What killed runs of the source read from pages and may not have stored, in
+        their order, before this run's first request (crawler.journal_replay): a newer
+        version this run reads must reach the store after it."""
+        if self.journal is None:
+            return
+        for left in leftovers(self._archive_dir, self.source.id, self.journal.path):
+            self.replayed_journals.append(left.path)
+            if left.items:
+                log.warning("%s: journal of a killed run (%s): %d ad(s) and removal(s) it read "
+                            "are handed over first (%d already stored)", self.source.id,
+                            left.path.name, len(left.items), left.done)
+            photos = Photos(self._archive_dir, left.started) if left.started else None
+            for at in range(0, len(left.items), REPLAYED_AT_ONCE):
+                chunk = left.items[at:at + REPLAYED_AT_ONCE]
+                made = await asyncio.gather(*(self._replay(r, photos, left.path) for r in chunk))
+                for item in made:
+                    if item is not None:
+                        yield item
+
+    async def _replay(self, record: dict[str, Any], photos: Photos | None, path: Any
+                      ) -> AdItem | RemovalItem | None:
+        """One journal line made again into its item; a line that does not make one is
+        counted as an error, naming the journal."""
+        try:
+            if "removal" in record:
+                return removal_item(self.source.id, record["removal"])
+            line = record["ad"]
+            ad = _AdInProgress(str(line["site_ad_id"]), str(line["url"]),
+                               capture_from_dict(line["capture"]), str(line.get("title", "")),
+                               str(line.get("text", "")), dict(line.get("attributes") or {}),
+                               [str(u) for u in line.get("images") or ()])
+            if photos is None:
+                raise ValueError("the journal names no run start")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.record_error(str(path), f"a journal line not replayed: {exc!r}", "other")
+            return None
+        self.unhanded += 1
+        item = await self._with_images(ad, photos.found(ad.image_urls))
+        self.unhanded -= 1
+        return item
 
     def _request(self, url: str, callback: Any, dont_filter: bool = False,
                  **meta: Any) -> Request:
@@ -439,7 +498,15 @@ class GenericSpider(scrapy.Spider):
         if response.meta.get("from_listing") and not away:  # its link's sections are its own
             self._ad_of_link[(response.meta.get("redirect_urls") or [response.url])[0]] = site_ad_id
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
-        yield await self._with_images(ad)
+        if self.journal is None:
+            yield await self._with_images(ad)
+            return
+        # journaled before the photos are fetched: a kill while they come loses nothing
+        self.journal.ad(site_ad_id, response.url, capture, title, text, attributes, images)
+        self.unhanded += 1
+        item = await self._with_images(ad)
+        self.unhanded -= 1
+        yield item
 
     def _redirected_away(self, response: Response, known_id: str, own_id: str
                          ) -> tuple[str, bool]:
@@ -538,10 +605,14 @@ class GenericSpider(scrapy.Spider):
 
     def _removal(self, site_ad_id: str, url: str, capture: Capture, reason: str) -> RemovalItem:
         self._seen_ids.add(site_ad_id)
+        if self.journal is not None:
+            self.journal.removal(site_ad_id, url, capture.fetched_at, reason)
         return RemovalItem(self.source.id, site_ad_id, url, capture.fetched_at, reason)
 
     # ------------------------------------------------------------------ images
-    async def _with_images(self, ad: _AdInProgress) -> AdItem:
+    async def _with_images(self, ad: _AdInProgress,
+                           archived: dict[str, tuple[ImageRef, bytes] | None] | None = None
+                           ) -> AdItem:
         """Fetch the ad's images (at once, straight through the downloader and so through
         the archive), then make the finished ad.
 
@@ -556,10 +627,17 @@ class GenericSpider(scrapy.Spider):
         bytes before the ad that carries them, and be stored without its size and hash.
         Ads that take the same fetch (``_shared_fetch``) all carry its bytes; the fetch
         leaves the table of fetches when its image joins the cache.
+
+        ``archived``: for an ad a killed run read (``_replay``), by address, the photos
+        that run archived (ref and bytes) and None for those gone; they are not fetched
+        again, nor cached (a later ad fetches them).
         """
-        todo = [u for u in dict.fromkeys(ad.image_urls) if u not in self._image_cache]
+        archived = archived or {}
+        todo = [u for u in dict.fromkeys(ad.image_urls)
+                 if u not in self._image_cache and u not in archived]
         fetched = await asyncio.gather(*(self._shared_fetch(u, ad.url) for u in todo))
         bodies = {ref.sha256: body for ref, body in fetched if ref is not None and body is not None}
+        bodies.update((got[0].sha256, got[1]) for got in archived.values() if got is not None)
         for url, (ref, _) in zip(todo, fetched, strict=True):
             if ref is not None:
                 self._image_cache[url] = ref
@@ -567,7 +645,10 @@ class GenericSpider(scrapy.Spider):
         images: dict[ImageRef, None] = {}
         failed: list[tuple[int, tuple[str, ...]]] = []
         for url in ad.image_urls:
-            if (ref := self._image_cache.get(url)) is not None:
+            if url in archived:
+                if (got := archived[url]) is not None:
+                    images.setdefault(got[0], None)
+            elif (ref := self._image_cache.get(url)) is not None:
                 images.setdefault(ref, None)
             elif url not in self._images_gone:
                 failed.append((len(images), self._addresses_of(url)))

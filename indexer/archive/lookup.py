@@ -34,8 +34,22 @@ class CapturesSince:
         return {(e.url, e.fetched_at): e
                 for e in _entries_since(self.root / INDEX_FILE, to_iso(self.since))}
 
+    @cached_property
+    def _latest(self) -> dict[str, IndexEntry]:
+        latest: dict[str, IndexEntry] = {}
+        for entry in self._entries.values():
+            if (seen := latest.get(entry.url)) is None or seen.fetched_at <= entry.fetched_at:
+                latest[entry.url] = entry
+        return latest
+
     def __len__(self) -> int:
         return len(self._entries)
+
+    def latest(self, url: str) -> Capture | None:
+        """The last capture of ``url`` since then, whatever its status (None: none, or
+        its record cannot be read): a photo a killed run fetched (crawler.journal_replay)."""
+        entry = self._latest.get(url)
+        return _whole(self.root, entry) if entry is not None else None
 
     def capture_id(self, url: str, at: datetime) -> str | None:
         entry = self._entries.get((url, to_iso(at)))
@@ -43,13 +57,16 @@ class CapturesSince:
 
     def capture(self, url: str, at: datetime) -> Capture | None:
         entry = self._entries.get((url, to_iso(at)))
-        if entry is None:
-            return None
-        try:
-            content_type = read_raw(self.root, entry.file, entry.offset).content_type
-        except ArchiveError:
-            return None
-        return _capture(entry, content_type)
+        return _whole(self.root, entry) if entry is not None else None
+
+
+def _whole(root: Path, entry: IndexEntry) -> Capture | None:
+    """The Capture of an index entry, its content type read from the record's headers."""
+    try:
+        content_type = read_raw(root, entry.file, entry.offset).content_type
+    except ArchiveError:
+        return None
+    return _capture(entry, content_type)
 
 
 def _capture(entry: IndexEntry, content_type: str) -> Capture:

@@ -1,0 +1,153 @@
+"""Replaying the journals that killed runs left (crawler.journal), before a crawl's own work.
+
+A journal left behind holds what a run read from pages whose ads may never have reached
+the store. The next crawl of the source hands over again, before its first request,
+each ad or removal line that no ``done`` line names, in the journal's order and through
+its own pipeline (GenericSpider.start): the ad as the killed run read it, with the page
+capture the killed run made. Its photos are those the killed run archived: the last
+capture of each address since that run began, read back from the WARC with its digest
+checked, and handed over with its bytes as the crawl hands them over. A photo the
+killed run did not get (not fetched before the kill, failed, refused, or redirected: the
+replay does not follow redirects) is fetched now, as any photo is; one that answered
+404 or 410 is gone from the page, as in a crawl.
+
+Store writes are idempotent by capture id, so a line written before the kill changes
+nothing (a ``done`` line lost to the kill costs a re-enrichment, no more). A journal is
+deleted once the run that replayed it has handed everything over and it was written; a
+run killed before then leaves it, and the next crawl replays it again. A line cut short
+by the kill is skipped, and said.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.items import RemovalItem
+from crawler.journal import journals_of, removal_key
+from indexer.model import ImageRef, capture_from_dict, from_iso
+
+log = logging.getLogger(__name__)
+GONE_STATUSES = (404, 410)
+
+
+@dataclass
+class Left:
+    """What one journal left: the items no ``done`` line names, in order."""
+
+    path: Path
+    source_id: str = ""
+    started: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)  # {"ad": …} or {"removal": …}
+    done: int = 0
+    broken: int = 0  # lines that do not parse (a kill cuts the last one short)
+
+
+def read_left(path: Path) -> Left:
+    """The lines of the journal at ``path`` that still need the store."""
+    left, done_ids = Left(path), set()
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                left.broken += 1
+                continue
+            if not isinstance(record, dict):
+                left.broken += 1
+            elif "run" in record:
+                left.source_id = str(record["run"].get("source_id", ""))
+                left.started = str(record["run"].get("started", ""))
+            elif "done" in record:
+                done_ids.update(record["done"])
+            elif "ad" in record or "removal" in record:
+                left.items.append(record)
+            else:
+                left.broken += 1
+    pending = [r for r in left.items if _key(r) not in done_ids]
+    left.done = len(left.items) - len(pending)
+    left.items = pending
+    return left
+
+
+def _key(record: dict[str, Any]) -> str:
+    try:
+        if "removal" in record:
+            removal = record["removal"]
+            return removal_key(str(removal["site_ad_id"]), from_iso(removal["at"]))
+        return capture_from_dict(record["ad"]["capture"]).id
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
+class Photos:
+    """A killed run's photos, found again in the archive by address."""
+
+    def __init__(self, archive_dir: str | Path, started: str) -> None:
+        from indexer.archive.lookup import CapturesSince
+
+        self.archive_dir = archive_dir
+        self.lookup = CapturesSince(archive_dir, from_iso(started))
+
+    def fetched(self, url: str) -> tuple[ImageRef, bytes] | str:
+        """(pending ref, bytes) of the photo at ``url``, "gone" (404/410), or "failed"."""
+        from w3lib.url import safe_url_string
+
+        from crawler.middlewares import is_page_not_picture
+        from indexer.archive.reader import ArchiveError, read_capture
+
+        cap = self.lookup.latest(safe_url_string(url, "utf-8"))
+        if cap is None:
+            return "failed"
+        if cap.status in GONE_STATUSES:
+            return "gone"
+        if not 200 <= cap.status < 300:
+            return "failed"
+        try:
+            body = read_capture(self.archive_dir, cap).decoded()
+        except (ArchiveError, OSError, ValueError) as exc:
+            log.error("journal replay: photo %s (%s@%s) not read: %s", url, cap.warc_file,
+                      cap.warc_offset, exc)
+            return "failed"
+        if is_page_not_picture(cap.content_type, body):
+            return "failed"
+        return ImageRef(sha256=cap.sha256, source_url=cap.url,
+                        content_type=cap.content_type), body
+
+    def found(self, urls: list[str]) -> dict[str, tuple[ImageRef, bytes] | None]:
+        """By address: the photos the killed run archived (ref, bytes), and None for those
+        gone; the others are not there (to be fetched now)."""
+        out: dict[str, tuple[ImageRef, bytes] | None] = {}
+        for url in dict.fromkeys(urls):
+            got = self.fetched(url)
+            if got != "failed":
+                out[url] = got if isinstance(got, tuple) else None
+        return out
+
+
+def removal_item(source_id: str, removal: dict[str, Any]) -> RemovalItem:
+    return RemovalItem(source_id, str(removal["site_ad_id"]), str(removal["url"]),
+                       from_iso(removal["at"]), str(removal["reason"]))
+
+
+def leftovers(archive_dir: str | Path, source_id: str, own: Path | None) -> list[Left]:
+    """What the journals earlier runs of ``source_id`` left (this run's, ``own``, aside),
+    oldest run first; a journal that cannot be read is said and passed over (kept)."""
+    out = []
+    for path in journals_of(archive_dir, source_id):
+        if own is not None and path == own:
+            continue
+        try:
+            left = read_left(path)
+        except OSError as exc:
+            log.error("journal %s cannot be read (%s): kept, not replayed", path, exc)
+            continue
+        if left.broken:
+            log.warning("journal %s: %d line(s) that do not parse skipped (a kill cuts the "
+                        "last one short)", path, left.broken)
+        out.append(left)
+    return out
+
