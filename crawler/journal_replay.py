@@ -4,7 +4,8 @@ A journal left behind holds what a run read from pages whose ads may never have 
 the store. The next crawl of the source hands over again, before its first request,
 each ad or removal line that no ``done`` line names, in the journal's order and through
 its own pipeline (GenericSpider.start): the ad as the killed run read it, with the page
-capture the killed run made. Its photos are those the killed run archived: the last
+capture the killed run made (where the archive has it now: a line whose page a purge
+took out is not replayed). Its photos are those the killed run archived: the last
 capture of each address since that run began, read back from the WARC with its digest
 checked, and handed over with its bytes as the crawl hands them over. A photo the
 killed run did not get (not fetched before the kill, failed, refused, or redirected: the
@@ -28,7 +29,7 @@ from typing import Any
 
 from crawler.items import RemovalItem
 from crawler.journal import journals_of, removal_key
-from indexer.model import ImageRef, capture_from_dict, from_iso
+from indexer.model import Capture, ImageRef, capture_from_dict, from_iso
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = (404, 410)
@@ -83,14 +84,21 @@ def _key(record: dict[str, Any]) -> str:
         return ""
 
 
-class Photos:
-    """A killed run's photos, found again in the archive by address."""
+class Archived:
+    """A killed run's captures, found again in the archive: its ad pages by address and
+    time, its photos by address."""
 
     def __init__(self, archive_dir: str | Path, started: str) -> None:
         from indexer.archive.lookup import CapturesSince
 
         self.archive_dir = archive_dir
         self.lookup = CapturesSince(archive_dir, from_iso(started))
+
+    def page(self, capture: Capture) -> Capture | None:
+        """The journal's page capture where the archive has it now (None: it does not, as
+        after a purge; a purge that rewrote its file moved it, and the index says where)."""
+        found = self.lookup.capture(capture.url, capture.fetched_at)
+        return found if found is not None and found.id == capture.id else None
 
     def fetched(self, url: str) -> tuple[ImageRef, bytes] | str:
         """(pending ref, bytes) of the photo at ``url``, "gone" (404/410), or "failed"."""

@@ -46,7 +46,7 @@ from crawler.extract import (
 )
 from crawler.items import AdItem, RemovalItem
 from crawler.journal import Journal, journal_path
-from crawler.journal_replay import Photos, leftovers, removal_item
+from crawler.journal_replay import Archived, leftovers, removal_item
 from crawler.middlewares import (
     CAPTURE_KEY,
     IMAGE_KEY,
@@ -237,13 +237,13 @@ class GenericSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ requests
     async def start(self) -> Any:
-        async for item in self._replayed():
+        async for item in self.replayed():
             yield item
         for section in self.source.sections:
             url = urljoin(self.source.base_url, section.url)
             yield self._listing_request(url, section.name)
 
-    async def _replayed(self) -> AsyncIterator[Any]:
+    async def replayed(self) -> AsyncIterator[Any]:
         """What killed runs of the source read from pages and may not have stored, in
         their order, before this run's first request (crawler.journal_replay): a newer
         version this run reads must reach the store after it."""
@@ -255,33 +255,40 @@ class GenericSpider(scrapy.Spider):
                 log.warning("%s: journal of a killed run (%s): %d ad(s) and removal(s) it read "
                             "are handed over first (%d already stored)", self.source.id,
                             left.path.name, len(left.items), left.done)
-            photos = Photos(self._archive_dir, left.started) if left.started else None
+            archived = Archived(self._archive_dir, left.started) if left.started else None
             for at in range(0, len(left.items), REPLAYED_AT_ONCE):
                 chunk = left.items[at:at + REPLAYED_AT_ONCE]
-                made = await asyncio.gather(*(self._replay(r, photos, left.path) for r in chunk))
+                made = await asyncio.gather(*(self._replay(r, archived, left.path)
+                                              for r in chunk))
                 for item in made:
                     if item is not None:
                         yield item
 
-    async def _replay(self, record: dict[str, Any], photos: Photos | None, path: Any
+    async def _replay(self, record: dict[str, Any], archived: Archived | None, path: Any
                       ) -> AdItem | RemovalItem | None:
         """One journal line made again into its item; a line that does not make one is
-        counted as an error, naming the journal."""
+        counted as an error, naming the journal; one whose page the archive no longer
+        holds (purged since) is passed over."""
         try:
             if "removal" in record:
                 return removal_item(self.source.id, record["removal"])
             line = record["ad"]
-            ad = _AdInProgress(str(line["site_ad_id"]), str(line["url"]),
-                               capture_from_dict(line["capture"]), str(line.get("title", "")),
-                               str(line.get("text", "")), dict(line.get("attributes") or {}),
-                               [str(u) for u in line.get("images") or ()])
-            if photos is None:
+            if archived is None:
                 raise ValueError("the journal names no run start")
+            capture = archived.page(capture_from_dict(line["capture"]))
+            if capture is None:
+                log.warning("%s: journal %s: %s is no longer in the archive (purged?); not "
+                            "replayed", self.source.id, getattr(path, "name", path), line["url"])
+                return None
+            ad = _AdInProgress(str(line["site_ad_id"]), str(line["url"]), capture,
+                               str(line.get("title", "")), str(line.get("text", "")),
+                               dict(line.get("attributes") or {}),
+                               [str(u) for u in line.get("images") or ()])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             self.record_error(str(path), f"a journal line not replayed: {exc!r}", "other")
             return None
         self.unhanded += 1
-        item = await self._with_images(ad, photos.found(ad.image_urls))
+        item = await self._with_images(ad, archived.found(ad.image_urls))
         self.unhanded -= 1
         return item
 

@@ -7,6 +7,7 @@ fetched the changed page, and the version in between was in no search and no his
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -19,7 +20,7 @@ from fixture_site import FixtureSite, page
 from PIL import Image
 
 from crawler.journal import Journal, journal_path, journals_of, removal_key
-from crawler.journal_replay import Photos, read_left
+from crawler.journal_replay import Archived, read_left
 from crawler.run import crawl, crawl_job
 from crawler.source import Source
 from indexer.archive.index import INDEX_FILE
@@ -142,7 +143,7 @@ def test_a_killed_run_s_photos_are_read_back_from_the_archive(tmp_path: Path) ->
         w.write(Fetched(url="http://x/block.png", status=200,
                         headers=[("Content-Type", "text/html")], body=b"<html>captcha</html>",
                         fetched_at=T0 + timedelta(seconds=4)))
-    found = Photos(tmp_path, "2026-11-03T09:00:00.000000Z").found(
+    found = Archived(tmp_path, "2026-11-03T09:00:00.000000Z").found(
         ["http://x/a.png", "http://x/gone.png", "http://x/503.png", "http://x/block.png",
          "http://x/old.png", "http://x/never.png", "http://x/a.png"])
     assert set(found) == {"http://x/a.png", "http://x/gone.png"}  # the rest: fetched now
@@ -150,3 +151,18 @@ def test_a_killed_run_s_photos_are_read_back_from_the_archive(tmp_path: Path) ->
     assert got is not None and got[1] == png
     assert (got[0].source_url, got[0].content_type) == ("http://x/a.png", "image/png")
     assert found["http://x/gone.png"] is None  # gone from the page, as in a crawl
+
+
+def test_a_killed_run_s_page_is_taken_where_the_archive_has_it_now(tmp_path: Path) -> None:
+    with WarcWriter(tmp_path) as w:
+        page_cap = w.write(Fetched(url="http://x/ad/1", status=200,
+                                   headers=[("Content-Type", "text/html")], body=b"<p>ad</p>",
+                                   fetched_at=T0 + timedelta(seconds=1)))
+    archived = Archived(tmp_path, "2026-11-03T09:00:00.000000Z")
+    assert archived.page(page_cap) == page_cap
+    # a purge rewrote its file since the journal line was written: where the index says
+    moved = dataclasses.replace(page_cap, warc_offset=page_cap.warc_offset + 7)
+    assert archived.page(moved) == page_cap
+    # another payload at that address and time, or none archived (purged): not replayed
+    assert archived.page(dataclasses.replace(page_cap, sha256="0" * 64)) is None
+    assert archived.page(dataclasses.replace(page_cap, url="http://x/ad/2")) is None
