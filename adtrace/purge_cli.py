@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from datetime import UTC, datetime
 
 from adtrace.audit_cli import record
@@ -97,12 +98,34 @@ def run_purge(args: argparse.Namespace) -> int:
             record("purge", target, {**scope, **_done(exc.report), "phase": "archive failed",
                                      "reason": str(exc)})
             raise CommandError(str(exc)) from exc
+        journal_lines = 0 if args.dry_run else _purge_journals(store, chosen)
     finally:
         store.close()
     _print(report)
     if not args.dry_run:
-        record("purge", target, {**scope, "phase": "done", **_done(report)})
+        if journal_lines:
+            print(f"journals of killed crawls: took out {journal_lines} lines")
+        record("purge", target, {**scope, "phase": "done", **_done(report),
+                                 "journal_lines": journal_lines})
     return 0
+
+
+def _purge_journals(store, chosen) -> int:  # noqa: ANN001 - a Store, indexer.purge.Target
+    """What the purge took out of the archive, out of the journals killed crawls left too
+    (crawler.journal.purge): they hold what the ads said. A source being crawled now is
+    said and passed over (its crawl replays and deletes the journals it finds)."""
+    from adtrace import settings
+    from crawler import journal
+    from crawler.source_lock import SourceBusy
+
+    held = {h.ad_id for h in store.holds()}
+    lines = 0
+    for t in chosen:
+        try:
+            lines += journal.purge(settings.archive_dir(), t.source_id, t.before, held)
+        except SourceBusy as exc:
+            print(f"journals of {t.source_id} not purged: {exc}", file=sys.stderr)
+    return lines
 
 
 def _done(report) -> dict[str, object]:  # noqa: ANN001 - indexer.purge.PurgeReport

@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler.source_lock import LOCK_DIR
 from indexer.archive.files import write_all
-from indexer.model import Capture, to_dict, to_iso
+from indexer.model import Capture, ad_id_for, to_dict, to_iso
 
 log = logging.getLogger(__name__)
 SUFFIX = ".journal.jsonl"
@@ -119,3 +119,60 @@ class Journal:
         """The run handed everything over and it was written: nothing to replay."""
         self.close()
         self.path.unlink(missing_ok=True)
+
+
+def purge(archive_dir: str | Path, source_id: str, before: datetime | None,
+          held: set[str]) -> int:
+    """Take out of the journals killed runs of ``source_id`` left what a purge takes out of
+    the archive: the ads and removals read before ``before`` (all of them for None, a
+    wipe), but those of the held ads (``held``: ad ids). A journal left with nothing
+    to replay is deleted; one written since is left alone. Returns the lines taken out.
+
+    A replay passes over a line whose page was purged anyway, but the line itself holds
+    what the ad said: a journal of a source never crawled again would keep it past its
+    retention. The source's lock is held meanwhile (a crawl of it starting now waits or
+    is refused); a crawl under way raises SourceBusy, and its replay deletes the journals
+    it read once they are written."""
+    from crawler.source_lock import hold, release
+
+    paths = journals_of(archive_dir, source_id)
+    if not paths:
+        return 0
+    fd = hold(archive_dir, source_id, to_iso(datetime.now(UTC)))
+    try:
+        return sum(_purge_one(path, source_id, before, held) for path in paths)
+    finally:
+        release(fd)
+
+
+def _purge_one(path: Path, source_id: str, before: datetime | None, held: set[str]) -> int:
+    floor = to_iso(before) if before is not None else None
+    kept: list[bytes] = []
+    dropped = replayable = 0
+    with open(path, "rb") as fh:
+        for raw in fh:
+            line = raw if raw.endswith(b"\n") else raw + b"\n"
+            try:
+                record = json.loads(raw)
+                body = record.get("ad") or record.get("removal")
+                if body is not None:
+                    at = str(body["capture"]["fetched_at"] if "ad" in record else body["at"])
+                    ad_id = ad_id_for(source_id, str(body["site_ad_id"]))
+            except (ValueError, AttributeError, KeyError, TypeError):
+                dropped += 1  # cut short by the kill: replayed never, and may hold text
+                continue
+            if body is None:
+                kept.append(line)
+                continue
+            if (floor is None or at < floor) and ad_id not in held:
+                dropped += 1
+                continue
+            kept.append(line)
+            replayable += 1
+    if not replayable:
+        path.unlink(missing_ok=True)
+    elif dropped:
+        tmp = path.with_name(f".{path.name}.purge.tmp")
+        tmp.write_bytes(b"".join(kept))
+        os.replace(tmp, path)
+    return dropped

@@ -20,6 +20,7 @@ from fixture_site import FixtureSite, page
 from PIL import Image
 
 from crawler.journal import Journal, journal_path, journals_of, removal_key
+from crawler.journal import purge as journal_purge
 from crawler.journal_replay import Archived, read_left
 from crawler.run import crawl, crawl_job
 from crawler.source import Source
@@ -166,3 +167,29 @@ def test_a_killed_run_s_page_is_taken_where_the_archive_has_it_now(tmp_path: Pat
     # another payload at that address and time, or none archived (purged): not replayed
     assert archived.page(dataclasses.replace(page_cap, sha256="0" * 64)) is None
     assert archived.page(dataclasses.replace(page_cap, url="http://x/ad/2")) is None
+
+
+def test_a_purge_takes_out_of_journals_what_it_takes_out_of_the_archive(tmp_path: Path) -> None:
+    def cap(site_ad_id: str, at: datetime) -> Capture:
+        return Capture(url=f"http://x/ad/{site_ad_id}", fetched_at=at, status=200,
+                       sha256="ab" * 32, warc_file="warcs/a.warc.gz", warc_offset=0)
+
+    cutoff = T0 + timedelta(hours=1)
+    path = journal_path(tmp_path, "src", T0, 1)
+    journal = Journal(path, "src", T0)
+    for site_ad_id, at in (("1", T0), ("2", T0), ("3", cutoff + timedelta(minutes=1))):
+        journal.ad(site_ad_id, f"http://x/ad/{site_ad_id}", cap(site_ad_id, at), "t", "", {}, [])
+    journal.removal("4", "http://x/ad/4", T0, "http 404")
+    journal.done([cap("3", cutoff + timedelta(minutes=1)).id])
+    journal.close()
+    with open(path, "ab") as fh:
+        fh.write(b'{"ad": {"site_ad_id": "5", "text": "cut sh')  # a kill mid-line
+    held = {ad_id_for("src", "2")}
+    assert journal_purge(tmp_path, "src", cutoff, held) == 3  # 1, the removal, the cut line
+    left = read_left(path)
+    assert [r["ad"]["site_ad_id"] for r in left.items] == ["2"]  # 3 is done; 2 is held
+    assert left.broken == 0 and left.started == "2026-11-03T09:00:00.000000Z"
+    assert journal_purge(tmp_path, "src", cutoff, held) == 0  # again: nothing more
+    # a wipe without the hold: nothing left to replay, so the journal goes
+    assert journal_purge(tmp_path, "src", None, set()) == 2  # 2, and 3 (done, but said)
+    assert journals_of(tmp_path, "src") == []

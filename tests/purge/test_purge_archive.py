@@ -12,6 +12,8 @@ import pytest
 
 from adtrace import purge_cli
 from adtrace.cli import main
+from crawler.journal import Journal, journal_path
+from crawler.journal_replay import read_left
 from indexer import purge
 from indexer.archive import ArchiveError
 from indexer.archive.images import find_image, store_image
@@ -168,14 +170,30 @@ def test_cli_purge_hold_and_audit(world, tmp_path: Path, monkeypatch, capsys) ->
     with WarcWriter(root):  # a crawl writing to the archive: refused, with the reason
         assert main(["purge", "--source", "old", "--wipe", "--yes"]) == 2
     assert "in use by a crawl (or a check): nothing was purged" in capsys.readouterr().err
+    # journals killed crawls left hold what the ads said: the wipe takes out the old
+    # source's (the held ad's line stays, to be replayed), and leaves the other source's
+    cap = Capture(url="http://old.test/ad/o2", fetched_at=NOW, status=200, sha256="a" * 64,
+                  warc_file="warcs/x.warc.gz", warc_offset=0)
+    old_journal = Journal(journal_path(root, "old", NOW, 1), "old", NOW)
+    for site_ad_id in ("o1", "o2"):
+        old_journal.ad(site_ad_id, cap.url, cap, "title", "what the ad said", {}, [])
+    old_journal.close()
+    keep_journal = Journal(journal_path(root, "keep", NOW, 1), "keep", NOW)
+    keep_journal.removal("k1", "http://keep.test/ad/k1", NOW, "http 404")
+    keep_journal.close()
     assert main(["purge", "--source", "old", "--wipe", "--yes"]) == 0
-    assert "archive: removed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "archive: removed" in out and "journals of killed crawls: took out 1 lines" in out
+    assert [r["ad"]["site_ad_id"] for r in read_left(old_journal.path).items] == ["o1"]
+    assert len(read_left(keep_journal.path).items) == 1
     again = SqliteStore(tmp_path / "store.sqlite3")
     assert {a.id for a in again.iter_ads() if a.source_id == "old"} == {o1}
     again.close()
     from webui import audit, db
 
     conn = db.connect(tmp_path)
+    assert json.loads(conn.execute("SELECT details FROM audit ORDER BY id DESC LIMIT 1")
+                      .fetchone()["details"])["journal_lines"] == 1
     rows = [(r["action"], json.loads(r["details"]).get("phase"))
             for r in conn.execute("SELECT action, details FROM audit ORDER BY id")]
     # each purge is in the log before it starts, then with how it ended
