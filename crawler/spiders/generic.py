@@ -662,7 +662,7 @@ class GenericSpider(scrapy.Spider):
         fields = AdFields(title=ad.title, text=ad.text, attributes=ad.attributes,
                           images=tuple(images))
         return AdItem(self.source.id, ad.site_ad_id, ad.url, ad.capture, fields,
-                      images_pending=self._images_pending, image_bodies=bodies,
+                      images_pending=self._images_pending or bool(bodies), image_bodies=bodies,
                       images_failed=tuple(failed))
 
     def _addresses_of(self, url: str) -> tuple[str, ...]:

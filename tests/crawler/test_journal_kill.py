@@ -193,3 +193,46 @@ def test_a_purge_takes_out_of_journals_what_it_takes_out_of_the_archive(tmp_path
     # a wipe without the hold: nothing left to replay, so the journal goes
     assert journal_purge(tmp_path, "src", None, set()) == 2  # 2, and 3 (done, but said)
     assert journals_of(tmp_path, "src") == []
+
+
+def test_a_replayed_ad_s_photo_the_killed_run_archived_is_stored_and_inspected(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """The photo is not fetched again (the site now answers 404 for it): it is read back
+    from the WARC, stored under its hash and inspected, as the crawl would have."""
+    import hashlib
+
+    from fixture_site import png
+
+    from indexer.archive.images import find_image
+
+    store_path, archive = tmp_path / "s.sqlite3", tmp_path / "archive"
+    crawl_day(source, tmp_path, 0)
+    started = DAY0 + timedelta(days=1)  # a killed run: its page and photo archived, then
+    ad_url, photo_url, photo = f"{site.url}ad/1", f"{site.url}img/killed.png", png(9)
+    with WarcWriter(archive) as w:  # its journal, and nothing in the store
+        page_cap = w.write(Fetched(url=ad_url, status=200,
+                                   headers=[("Content-Type", "text/html")], body=b"<h1>B</h1>",
+                                   fetched_at=started + timedelta(seconds=1)))
+        w.write(Fetched(url=photo_url, status=200, headers=[("Content-Type", "image/png")],
+                        body=photo, fetched_at=started + timedelta(seconds=2)))
+    journal = Journal(journal_path(archive, source.id, started, 1), source.id, started)
+    journal.ad("1", ad_url, page_cap, "Lisa, version B", "text", {}, [photo_url])
+    journal.close()
+    site.requests.clear()
+    crawl([source], str(store_path), archive, clock=started + timedelta(minutes=5),
+          progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}, timeout=120)
+    assert not any("killed.png" in r for r in site.requests), site.requests
+    store = open_store(str(store_path))
+    try:
+        ad = store.get_ad(ad_id_for(source.id, "1"))
+        assert ad is not None
+        replayed = [v for v in ad.versions if v.fields.title == "Lisa, version B"]
+        assert len(replayed) == 1
+        (image,) = replayed[0].fields.images
+    finally:
+        store.close()
+    assert image.sha256 == hashlib.sha256(photo).hexdigest()
+    assert (image.width, image.height, len(image.phash)) == (40, 30, 16)
+    stored = find_image(archive, image.sha256)
+    assert stored is not None and stored.read() == photo
+    assert journals(archive) == []
