@@ -72,7 +72,9 @@ class IngestCore:
         self._archive_lock: int | None = None  # images go into the archive: no purge meanwhile
         self._held: set[str] = set()  # site ad ids with lines left in the spool (_hold_back)
         self._held_why = ""
-        self.journal = Journal(journal) if journal else None
+        # with its header: the first line may be this side's (a replayed batch noted done)
+        self.journal = (Journal(journal, info.id, from_iso(run_started) if run_started else None)
+                        if journal else None)
 
     @property
     def spooling(self) -> bool:

@@ -3,14 +3,15 @@
 A journal left behind holds what a run read from pages whose ads may never have reached
 the store. The next crawl of the source hands over again, before its first request,
 each ad or removal line that no ``done`` line names, in the journal's order and through
-its own pipeline (GenericSpider.start): the ad as the killed run read it, with the page
+its own pipeline (GenericSpider.replay): the ad as the killed run read it, with the page
 capture the killed run made (where the archive has it now: a line whose page a purge
 took out is not replayed). Its photos are those the killed run archived: the last
 capture of each address since that run began, read back from the WARC with its digest
 checked, and handed over with its bytes as the crawl hands them over. A photo the
-killed run did not get (not fetched before the kill, failed, refused, or redirected: the
-replay does not follow redirects) is fetched now, as any photo is; one that answered
-404 or 410 is gone from the page, as in a crawl.
+killed run did not get (not fetched before the kill, failed, refused, cut at the size
+cap, or redirected: the replay does not follow redirects) is fetched now, as any photo
+is; one that answered 404 or 410 is gone from the page, as in a crawl. Captures made
+after the next journal's run began are not that run's, and are not looked at.
 
 Store writes are idempotent by capture id, so a line written before the kill changes
 nothing (a ``done`` line lost to the kill costs a re-enrichment, no more). A journal is
@@ -88,11 +89,13 @@ class Archived:
     """A killed run's captures, found again in the archive: its ad pages by address and
     time, its photos by address."""
 
-    def __init__(self, archive_dir: str | Path, started: str) -> None:
+    def __init__(self, archive_dir: str | Path, started: str, until: str = "") -> None:
+        """``started``: the killed run's start; ``until``: the next run's ("" none)."""
         from indexer.archive.lookup import CapturesSince
 
         self.archive_dir = archive_dir
-        self.lookup = CapturesSince(archive_dir, from_iso(started))
+        self.lookup = CapturesSince(archive_dir, from_iso(started),
+                                    from_iso(until) if until else None)
 
     def page(self, capture: Capture) -> Capture | None:
         """The journal's page capture where the archive has it now (None: it does not, as
@@ -115,13 +118,14 @@ class Archived:
         if not 200 <= cap.status < 300:
             return "failed"
         try:
-            body = read_capture(self.archive_dir, cap).decoded()
+            record = read_capture(self.archive_dir, cap)
+            body = record.decoded()
         except (ArchiveError, OSError, ValueError) as exc:
             log.error("journal replay: photo %s (%s@%s) not read: %s", url, cap.warc_file,
                       cap.warc_offset, exc)
             return "failed"
-        if is_page_not_picture(cap.content_type, body):
-            return "failed"
+        if record.truncated or is_page_not_picture(cap.content_type, body):
+            return "failed"  # cut at the size cap, or a page: as a crawl refuses them
         return ImageRef(sha256=cap.sha256, source_url=cap.url,
                         content_type=cap.content_type), body
 

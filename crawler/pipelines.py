@@ -76,6 +76,9 @@ class IngestPipeline:
         opens the store while the crawl fetches its first pages), or open the store here."""
         from crawler.ingest_worker import WorkerClient
 
+        spider = self._spider()
+        if getattr(spider, "journal", None) is not None:  # a killed run's journal comes here
+            spider.hand_over = self.process_item  # first (GenericSpider.replay)
         if self.use_worker:
             try:
                 self.worker = WorkerClient(self._core_config())

@@ -165,6 +165,7 @@ class GenericSpider(scrapy.Spider):
         self.journal: Journal | None = None
         self.unhanded = 0  # ads journaled whose item is not made yet (their photos come)
         self.replayed_journals: list[Any] = []  # earlier runs' journals handed over again
+        self.hand_over: Any = None  # the ingest pipeline's process_item, set as it opens
         self._archive_dir = ""
 
     @classmethod
@@ -237,32 +238,49 @@ class GenericSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ requests
     async def start(self) -> Any:
-        async for item in self.replayed():
-            yield item
+        await self.replay()
         for section in self.source.sections:
             url = urljoin(self.source.base_url, section.url)
             yield self._listing_request(url, section.name)
 
-    async def replayed(self) -> AsyncIterator[Any]:
-        """What killed runs of the source read from pages and may not have stored, in
-        their order, before this run's first request (crawler.journal_replay): a newer
-        version this run reads must reach the store after it."""
-        if self.journal is None:
+    async def replay(self) -> None:
+        """Hand over what killed runs of the source read from pages and may not have
+        stored, in their order, before this run's first request (crawler.journal_replay):
+        a newer version this run reads must reach the store after it.
+
+        Straight to the ingest pipeline (``hand_over``, which it sets as it opens), not
+        yielded from ``start()``: Scrapy's scraper, closing while an item from ``start()``
+        is in its pipelines, waits for good (a Ctrl-C at the replay hung the crawl)."""
+        if self.journal is None or self.hand_over is None:
             return
-        for left in leftovers(self._archive_dir, self.source.id, self.journal.path):
-            self.replayed_journals.append(left.path)
+        journals = leftovers(self._archive_dir, self.source.id, self.journal.path)
+        for n, left in enumerate(journals):
             if left.items:
                 log.warning("%s: journal of a killed run (%s): %d ad(s) and removal(s) it read "
                             "are handed over first (%d already stored)", self.source.id,
                             left.path.name, len(left.items), left.done)
-            archived = Archived(self._archive_dir, left.started) if left.started else None
+            # the photos of this run, not of a later one that was killed too
+            until = journals[n + 1].started if n + 1 < len(journals) else ""
+            archived = (Archived(self._archive_dir, left.started, until) if left.started
+                        else None)
             for at in range(0, len(left.items), REPLAYED_AT_ONCE):
                 chunk = left.items[at:at + REPLAYED_AT_ONCE]
                 made = await asyncio.gather(*(self._replay(r, archived, left.path)
                                               for r in chunk))
                 for item in made:
+                    if self._closing():  # the rest is handed over by the next crawl
+                        return
                     if item is not None:
-                        yield item
+                        self.hand_over(item)
+            self.replayed_journals.append(left.path)  # handed over whole: deleted at close
+
+    def _closing(self) -> bool:
+        """Whether the crawl stops or its spider closes (Ctrl-C, a close-spider limit):
+        a replay stops there (what it did not hand over stays in its journal)."""
+        engine = getattr(self.crawler, "engine", None)
+        slot = getattr(engine, "_slot", None)  # Scrapy's: closing is set as a close begins
+        return (engine is None or not engine.running or slot is None
+                or getattr(slot, "closing", None) is not None)
 
     async def _replay(self, record: dict[str, Any], archived: Archived | None, path: Any
                       ) -> AdItem | RemovalItem | None:

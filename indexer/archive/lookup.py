@@ -25,14 +25,18 @@ class CapturesSince:
     """The archive's captures fetched at or after ``since`` (a CaptureLookup). The index
     is read when first asked: a store with nothing to rebuild (SQLite) never reads it."""
 
-    def __init__(self, root: str | Path, since: datetime) -> None:
+    def __init__(self, root: str | Path, since: datetime, until: datetime | None = None) -> None:
+        """``until``: captures fetched then or later are left out (None: none are)."""
         self.root = Path(root)
         self.since = since
+        self.until = until
 
     @cached_property
     def _entries(self) -> dict[tuple[str, str], IndexEntry]:
+        until = to_iso(self.until) if self.until is not None else None
         return {(e.url, e.fetched_at): e
-                for e in _entries_since(self.root / INDEX_FILE, to_iso(self.since))}
+                for e in _entries_since(self.root / INDEX_FILE, to_iso(self.since))
+                if until is None or e.fetched_at < until}
 
     @cached_property
     def _latest(self) -> dict[str, IndexEntry]:

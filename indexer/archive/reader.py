@@ -46,6 +46,7 @@ class ArchivedRecord:
     refers_to: tuple[str, int] | None = None  # (file, offset) of a revisit's original
     record_id: str = ""  # WARC-Record-ID
     refers_to_id: str = ""  # a revisit's WARC-Refers-To: its original's record id
+    truncated: str = ""  # WARC-Truncated: why the payload stops short ("length": the size cap)
 
     @property
     def content_type(self) -> str:
@@ -189,6 +190,7 @@ def _to_archived(record, file: str, offset: int) -> ArchivedRecord:  # noqa: ANN
         status=status, headers=tuple(http.headers) if http else (), payload=payload,
         sha256=sha, refers_to=refers_to, record_id=headers.get_header("WARC-Record-ID") or "",
         refers_to_id=(headers.get_header("WARC-Refers-To") or "") if rtype == "revisit" else "",
+        truncated=headers.get_header("WARC-Truncated") or "",
     )
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawl_helpers import DAY0, crawl_day, start_crawl_child
-from fixture_site import FixtureSite, page
+from fixture_site import FixtureSite, page, png
 from PIL import Image
 
 from crawler.journal import Journal, journal_path, journals_of, removal_key
@@ -201,8 +201,6 @@ def test_a_replayed_ad_s_photo_the_killed_run_archived_is_stored_and_inspected(
     from the WARC, stored under its hash and inspected, as the crawl would have."""
     import hashlib
 
-    from fixture_site import png
-
     from indexer.archive.images import find_image
 
     store_path, archive = tmp_path / "s.sqlite3", tmp_path / "archive"
@@ -236,3 +234,28 @@ def test_a_replayed_ad_s_photo_the_killed_run_archived_is_stored_and_inspected(
     stored = find_image(archive, image.sha256)
     assert stored is not None and stored.read() == photo
     assert journals(archive) == []
+
+
+def test_a_photo_cut_at_the_size_cap_is_not_taken_back_from_the_archive(tmp_path: Path) -> None:
+    """A crawl refuses a photo whose download stopped at the size cap ("image was not
+    archived": failed, tried again later); the replay must not take its first bytes."""
+    whole = png(3)
+    with WarcWriter(tmp_path) as w:
+        w.write(Fetched(url="http://x/cut.png", status=200,
+                        headers=[("Content-Type", "image/png")], body=whole[:40],
+                        fetched_at=T0 + timedelta(seconds=1), truncated="length"))
+    found = Archived(tmp_path, "2026-11-03T09:00:00.000000Z").found(["http://x/cut.png"])
+    assert "http://x/cut.png" not in found, found  # to be fetched now, as any failed photo
+
+
+def test_a_photo_a_later_killed_run_fetched_is_not_an_earlier_run_s(tmp_path: Path) -> None:
+    first, second = png(1), png(2)
+    with WarcWriter(tmp_path) as w:
+        w.write(Fetched(url="http://x/a.png", status=200, headers=[("Content-Type", "image/png")],
+                        body=first, fetched_at=T0 + timedelta(seconds=1)))
+        w.write(Fetched(url="http://x/a.png", status=200, headers=[("Content-Type", "image/png")],
+                        body=second, fetched_at=T0 + timedelta(hours=2)))  # the next run's
+    earlier = Archived(tmp_path, "2026-11-03T09:00:00.000000Z", "2026-11-03T10:00:00.000000Z")
+    later = Archived(tmp_path, "2026-11-03T10:00:00.000000Z")
+    assert [a.found(["http://x/a.png"])["http://x/a.png"][1] for a in (earlier, later)] == [
+        first, second]
