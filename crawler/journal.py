@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,19 +130,20 @@ def purge(archive_dir: str | Path, source_id: str, before: datetime | None,
 
     A replay passes over a line whose page was purged anyway, but the line itself holds
     what the ad said: a journal of a source never crawled again would keep it past its
-    retention. The source's lock is held meanwhile (a crawl of it starting now waits or
-    is refused); a crawl under way raises SourceBusy, and its replay deletes the journals
-    it read once they are written."""
-    from crawler.source_lock import hold, release
+    retention. A crawl of the source under way raises SourceBusy (its replay deletes the
+    journals it read once they are written). The source's lock is probed, not taken
+    (taken, it would name this process as the source's crawl): a crawl that starts
+    meanwhile reads a journal whole, before or after its rewrite (``os.replace``), and
+    passes over the purged lines either way, since the archive no longer has their
+    pages."""
+    from crawler.source_lock import SourceBusy, under_way
 
     paths = journals_of(archive_dir, source_id)
     if not paths:
         return 0
-    fd = hold(archive_dir, source_id, to_iso(datetime.now(UTC)))
-    try:
-        return sum(_purge_one(path, source_id, before, held) for path in paths)
-    finally:
-        release(fd)
+    if (holder := under_way(archive_dir, source_id)) is not None:
+        raise SourceBusy(f"{source_id} is being crawled ({holder.describe()})")
+    return sum(_purge_one(path, source_id, before, held) for path in paths)
 
 
 def _purge_one(path: Path, source_id: str, before: datetime | None, held: set[str]) -> int:

@@ -15,6 +15,7 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from crawl_helpers import DAY0, crawl_day, start_crawl_child
 from fixture_site import FixtureSite, page, png
 from PIL import Image
@@ -24,6 +25,7 @@ from crawler.journal import purge as journal_purge
 from crawler.journal_replay import Archived, read_left
 from crawler.run import crawl, crawl_job
 from crawler.source import Source
+from crawler.source_lock import SourceBusy, hold, release
 from indexer.archive.index import INDEX_FILE
 from indexer.archive.writer import Fetched, WarcWriter
 from indexer.model import Capture, ad_id_for
@@ -185,6 +187,13 @@ def test_a_purge_takes_out_of_journals_what_it_takes_out_of_the_archive(tmp_path
     with open(path, "ab") as fh:
         fh.write(b'{"ad": {"site_ad_id": "5", "text": "cut sh')  # a kill mid-line
     held = {ad_id_for("src", "2")}
+    lock = hold(tmp_path, "src", "2026-11-03T10:00:00Z")  # a crawl of the source under way
+    try:
+        with pytest.raises(SourceBusy, match="src is being crawled"):
+            journal_purge(tmp_path, "src", cutoff, held)
+    finally:
+        release(lock)
+    assert len(read_left(path).items) == 3  # left as it was (3 is done)
     assert journal_purge(tmp_path, "src", cutoff, held) == 3  # 1, the removal, the cut line
     left = read_left(path)
     assert [r["ad"]["site_ad_id"] for r in left.items] == ["2"]  # 3 is done; 2 is held
