@@ -88,3 +88,17 @@ def start_crawl_child(job: dict[str, Any]) -> subprocess.Popen[str]:
     proc.stdin.write(json.dumps(job))
     proc.stdin.close()
     return proc
+
+
+def titles_of(store_path: Path, source: Source, site_ad_id: str) -> list[str]:
+    """The titles of an ad's versions in the store, oldest first."""
+    from indexer.model import ad_id_for
+    from indexer.store import open_store
+
+    store = open_store(str(store_path))
+    try:
+        ad = store.get_ad(ad_id_for(source.id, site_ad_id))
+        assert ad is not None
+        return [v.fields.title for v in ad.versions]
+    finally:
+        store.close()

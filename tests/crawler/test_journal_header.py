@@ -9,7 +9,7 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crawl_helpers import DAY0, crawl_day, start_crawl_child
+from crawl_helpers import DAY0, crawl_day, start_crawl_child, titles_of
 from fixture_site import FixtureSite, page, png
 
 from crawler.ingest_core import IngestCore
@@ -17,21 +17,10 @@ from crawler.journal import Journal, journal_path
 from crawler.journal_replay import read_left
 from crawler.run import crawl, crawl_job
 from crawler.source import Source
-from indexer.model import Capture, SourceInfo, ad_id_for, to_iso
-from indexer.store import open_store
+from indexer.model import Capture, SourceInfo, to_iso
 
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 FAST = {"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}
-
-
-def titles_of(store_path: Path, source: Source, site_ad_id: str) -> list[str]:
-    store = open_store(str(store_path))
-    try:
-        ad = store.get_ad(ad_id_for(source.id, site_ad_id))
-        assert ad is not None
-        return [v.fields.title for v in ad.versions]
-    finally:
-        store.close()
 
 
 def test_a_journal_the_ingest_side_wrote_first_still_names_its_run(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from crawl_helpers import DAY0, crawl_day, start_crawl_child
+from crawl_helpers import DAY0, crawl_day, start_crawl_child, titles_of
 from fixture_site import FixtureSite, page, png
 from PIL import Image
 
@@ -32,16 +32,6 @@ from indexer.model import Capture, ad_id_for
 from indexer.store import open_store
 
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
-
-
-def titles_of(store_path: Path, source: Source, site_ad_id: str) -> list[str]:
-    store = open_store(str(store_path))
-    try:
-        ad = store.get_ad(ad_id_for(source.id, site_ad_id))
-        assert ad is not None
-        return [v.fields.title for v in ad.versions]
-    finally:
-        store.close()
 
 
 def journals(archive: Path) -> list[str]:
