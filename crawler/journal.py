@@ -17,7 +17,8 @@ writes anything of its own, then deletes it.
 
 File: ``crawling/<source id>.<run start>.<pid>.journal.jsonl`` in the archive, beside
 the source's lock. Lines: ``{"run": {"source_id", "started"}}`` first, then
-``{"ad": {...}}``, ``{"removal": {...}}`` and ``{"done": [capture id, ...]}``.
+``{"ad": {...}}``, ``{"removal": {...}}`` and ``{"done": [...]}`` (ads by capture id,
+removals by ``removal_key``).
 """
 
 from __future__ import annotations

@@ -30,10 +30,10 @@ from typing import Any
 
 from crawler.items import RemovalItem
 from crawler.journal import journals_of, removal_key
+from crawler.middlewares import GONE_STATUSES, is_page_not_picture
 from indexer.model import Capture, ImageRef, capture_from_dict, from_iso
 
 log = logging.getLogger(__name__)
-GONE_STATUSES = (404, 410)
 
 
 @dataclass
@@ -107,7 +107,6 @@ class Archived:
         """(pending ref, bytes) of the photo at ``url``, "gone" (404/410), or "failed"."""
         from w3lib.url import safe_url_string
 
-        from crawler.middlewares import is_page_not_picture
         from indexer.archive.reader import ArchiveError, read_capture
 
         cap = self.lookup.latest(safe_url_string(url, "utf-8"))

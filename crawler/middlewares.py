@@ -39,6 +39,7 @@ CAPTURE_KEY = "adtrace_capture"
 IMAGE_KEY = "adtrace_image"
 IMAGE_REF_KEY = "adtrace_image_ref"
 IMAGE_PENDING_KEY = "adtrace_image_pending"
+GONE_STATUSES = (404, 410)  # the site says the page (or photo) is gone
 IMAGE_REFUSED_KEY = "adtrace_image_refused"  # the media type of an image URL's answer that
 # is a page, not a picture (a block page, an error page sent with 200): archived, not used
 _PAGE_TYPES = ("text/", "application/json", "application/xml", "application/xhtml+xml",
@@ -62,8 +63,8 @@ def is_page_not_picture(content_type: str, body: bytes) -> str:
     return media
 
 
-__all__ = ["CAPTURE_KEY", "IMAGE_KEY", "IMAGE_PENDING_KEY", "IMAGE_REFUSED_KEY", "IMAGE_REF_KEY",
-           "TRUNCATED_KEY", "ArchiveMiddleware", "OffsiteRedirectMiddleware",
+__all__ = ["CAPTURE_KEY", "GONE_STATUSES", "IMAGE_KEY", "IMAGE_PENDING_KEY",
+           "IMAGE_REFUSED_KEY", "IMAGE_REF_KEY", "TRUNCATED_KEY", "ArchiveMiddleware", "OffsiteRedirectMiddleware",
            "SourceProxyMiddleware", "archive_middleware"]
 
 

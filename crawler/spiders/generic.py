@@ -49,6 +49,7 @@ from crawler.journal import Journal, journal_path
 from crawler.journal_replay import Archived, leftovers, removal_item
 from crawler.middlewares import (
     CAPTURE_KEY,
+    GONE_STATUSES,
     IMAGE_KEY,
     IMAGE_PENDING_KEY,
     IMAGE_REF_KEY,
@@ -72,7 +73,6 @@ from indexer.crawl_runs import MAX_ERROR_SAMPLES, RunError, count_error
 from indexer.model import AdFields, Capture, ImageRef, capture_from_dict, from_iso
 
 log = logging.getLogger(__name__)
-GONE_STATUSES = (404, 410)
 EMPTY_LISTING = ("listing shows no ads, and not the source's empty_listing notice (blocked, or "
                  "the layout changed?): no removals by absence this run")
 UNIDENTIFIED = ("a listed link whose ad only its page names was not identified (no removals "
