@@ -41,8 +41,7 @@ class Left:
     """What one journal left: the items no ``done`` line names, in order."""
 
     path: Path
-    source_id: str = ""
-    started: str = ""
+    started: str = ""  # the run's start, from the header line (its source is the file's)
     items: list[dict[str, Any]] = field(default_factory=list)  # {"ad": …} or {"removal": …}
     done: int = 0
     broken: int = 0  # lines that do not parse (a kill cuts the last one short)
@@ -61,7 +60,6 @@ def read_left(path: Path) -> Left:
             if not isinstance(record, dict):
                 left.broken += 1
             elif "run" in record:
-                left.source_id = str(record["run"].get("source_id", ""))
                 left.started = str(record["run"].get("started", ""))
             elif "done" in record:
                 done_ids.update(record["done"])

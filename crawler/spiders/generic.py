@@ -19,6 +19,7 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -163,8 +164,8 @@ class GenericSpider(scrapy.Spider):
         # what this run read from pages, until the store has it (crawler.journal): only
         # where a store is written (an archive-only crawl has nothing to lose)
         self.journal: Journal | None = None
-        self.unhanded = 0  # ads journaled whose item is not made yet (their photos come)
-        self.replayed_journals: list[Any] = []  # earlier runs' journals handed over again
+        self.unhanded = 0  # ads read whose item is not made yet (their photos come)
+        self.replayed_journals: list[Path] = []  # earlier runs' journals handed over again
         self.hand_over: Any = None  # the ingest pipeline's process_item, set as it opens
         self._archive_dir = ""
 
@@ -282,7 +283,7 @@ class GenericSpider(scrapy.Spider):
         return (engine is None or not engine.running or slot is None
                 or getattr(slot, "closing", None) is not None)
 
-    async def _replay(self, record: dict[str, Any], archived: Archived | None, path: Any
+    async def _replay(self, record: dict[str, Any], archived: Archived | None, path: Path
                       ) -> AdItem | RemovalItem | None:
         """One journal line made again into its item; a line that does not make one is
         counted as an error, naming the journal; one whose page the archive no longer
@@ -296,7 +297,7 @@ class GenericSpider(scrapy.Spider):
             capture = archived.page(capture_from_dict(line["capture"]))
             if capture is None:
                 log.warning("%s: journal %s: %s is no longer in the archive (purged?); not "
-                            "replayed", self.source.id, getattr(path, "name", path), line["url"])
+                            "replayed", self.source.id, path.name, line["url"])
                 return None
             ad = _AdInProgress(str(line["site_ad_id"]), str(line["url"]), capture,
                                str(line.get("title", "")), str(line.get("text", "")),
@@ -523,11 +524,8 @@ class GenericSpider(scrapy.Spider):
         if response.meta.get("from_listing") and not away:  # its link's sections are its own
             self._ad_of_link[(response.meta.get("redirect_urls") or [response.url])[0]] = site_ad_id
         ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
-        if self.journal is None:
-            yield await self._with_images(ad)
-            return
-        # journaled before the photos are fetched: a kill while they come loses nothing
-        self.journal.ad(site_ad_id, response.url, capture, title, text, attributes, images)
+        if self.journal is not None:  # before the photos: a kill while they come loses nothing
+            self.journal.ad(site_ad_id, response.url, capture, title, text, attributes, images)
         self.unhanded += 1
         item = await self._with_images(ad)
         self.unhanded -= 1

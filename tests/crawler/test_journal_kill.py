@@ -99,8 +99,7 @@ def test_a_journal_keeps_only_what_no_done_line_names(tmp_path: Path) -> None:
     with open(path, "ab") as fh:
         fh.write(b'{"ad": {"site_ad_id": "5", "ur')  # a kill mid-line
     left = read_left(path)
-    assert (left.source_id, left.started, left.done, left.broken) == (
-        "src", "2026-11-03T09:00:00.000000Z", 2, 1)
+    assert (left.started, left.done, left.broken) == ("2026-11-03T09:00:00.000000Z", 2, 1)
     assert [r["ad"]["site_ad_id"] if "ad" in r else r["removal"]["site_ad_id"]
             for r in left.items] == ["2", "4"]
     assert json.loads(path.read_text().splitlines()[0]) == {
