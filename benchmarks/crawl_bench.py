@@ -335,10 +335,10 @@ def report(rounds: list[Round], live: int) -> bool:
     free = [r for r in rounds if r.photo_free is not None]
     if free:
         run = median_run([r.photo_free for r in free if r.photo_free is not None])
-        ratio = lower_median([r.photo_free.rate / r.bare.rate if r.bare.rate else 0.0
-                              for r in free if r.photo_free is not None])
+        free_ratio = lower_median([r.photo_free.rate / r.bare.rate if r.bare.rate else 0.0
+                                   for r in free if r.photo_free is not None])
         print(f"for context, end to end without photos (no photo fetched, archived or "
-              f"hashed), {what}: {run.line()}; it / bare: {ratio:.2f}")
+              f"hashed), {what}: {run.line()}; it / bare: {free_ratio:.2f}")
     fetched_all = all(r.full.ad_pages == r.bare.ad_pages == live for r in rounds)
     return ratio >= TARGET_RATIO and full.rate >= TARGET_RATE and fetched_all
 
