@@ -245,6 +245,20 @@ def misfit(word: str) -> int:
     return bad + (latin and other)
 
 
+def reread(response: Response, country: str = "") -> tuple[Response, str]:
+    """``response`` read with the encoding its bytes fit (itself if that is what it
+    declares), and the fault ('' if none): what the middleware makes of a page, also
+    for a page read back from the archive (crawler.journal_replay)."""
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    how = reading(content_type, response.body, country)
+    if not how.encoding:
+        return response, how.fault
+    if how.drop_bom:
+        return (response.replace(body=response.body[how.drop_bom:], encoding=how.encoding),
+                how.fault)
+    return response.replace(encoding=how.encoding), how.fault
+
+
 class CharsetMiddleware:
     """Downloader middleware: re-read a text page whose charset does not fit its bytes,
     and count the fault for the source (the spider's ``record_error``: URL and reason in
@@ -273,15 +287,10 @@ class CharsetMiddleware:
                 or request.meta.get("dont_obey_robotstxt")):
             return response
         try:
-            content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-            how = reading(content_type, response.body, self.country())
-            if how.fault:
-                self._record(response.url, how.fault)
-            if not how.encoding:
-                return response
-            if how.drop_bom:
-                return response.replace(body=response.body[how.drop_bom:], encoding=how.encoding)
-            return response.replace(encoding=how.encoding)
+            read, fault = reread(response, self.country())
+            if fault:
+                self._record(response.url, fault)
+            return read
         except Exception as exc:  # noqa: BLE001 - a charset never stops the crawl
             try:
                 self._record(response.url, f"charset: could not be checked: {exc!r}")

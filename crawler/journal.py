@@ -7,18 +7,24 @@ the page archived and its ad not stored. The next crawl fetches the ad again, bu
 page changed meanwhile, the version the killed run saw was in the WARC only: in no
 search and no history.
 
-So the spider writes each ad it read, and each removal a page told, to the run's journal
-before it fetches the photos: one JSON line, one ``write`` (a kill leaves at most a
-partial last line, which is skipped). The ingest side writes a ``done`` line with the
-capture ids of each batch once the store (or the spool) took it. A run whose ads were
-all handed over and written deletes its journal when it closes. The next crawl of the
-source replays what a journal left behind still lacks (crawler.journal_replay) before it
-writes anything of its own, then deletes it.
+So each ad page is written to the run's journal as it comes out of the downloader (a
+``page`` line: its capture and what its request knew), before it waits its turn for the
+spider: a crawl at full speed holds a few dozen pages there at any moment (15 to 31, of
+the two demo sources, at five kills of the benchmark's world). The spider then writes
+each ad it read, and each removal a page told, before it fetches the photos (its
+``ad`` or ``removal`` line supersedes the page's; a page that gives nothing to store is
+noted ``done``). One JSON line, one ``write``: a kill leaves at most a partial last
+line, which is skipped. The ingest side writes a ``done`` line with the capture ids of
+each batch once the store (or the spool) took it. A run whose ads were all handed over
+and written deletes its journal when it closes. The next crawl of the source replays
+what a journal left behind still lacks (crawler.journal_replay) before it writes
+anything of its own, reading again from the archive a page no line superseded, then
+deletes it.
 
 File: ``crawling/<source id>.<run start>.<pid>.journal.jsonl`` in the archive, beside
 the source's lock. Lines: ``{"run": {"source_id", "started"}}`` first, then
-``{"ad": {...}}``, ``{"removal": {...}}`` and ``{"done": [...]}`` (ads by capture id,
-removals by ``removal_key``).
+``{"page": {...}}``, ``{"ad": {...}}``, ``{"removal": {...}}`` and ``{"done": [...]}``
+(pages and ads by capture id, removals by ``removal_key``).
 """
 
 from __future__ import annotations
@@ -81,12 +87,24 @@ class Journal:
                              "title": title, "text": text, "attributes": attributes,
                              "images": image_urls}})
 
-    def removal(self, site_ad_id: str, url: str, at: datetime, reason: str) -> None:
+    def page(self, url: str, capture: Capture, site_ad_id: str, from_listing: bool,
+             redirect_urls: list[str], truncated: bool) -> None:
+        """An ad page out of the downloader, not read yet: ``url`` as the spider gets it
+        (where redirects led), with what its request knew."""
+        self._append({"page": {"url": url, "capture": to_dict(capture),
+                               "site_ad_id": site_ad_id, "from_listing": from_listing,
+                               "redirect_urls": redirect_urls, "truncated": truncated}})
+
+    def removal(self, site_ad_id: str, url: str, at: datetime, reason: str,
+                page: str = "") -> None:
+        """A removal a page told: ``page``, the capture id of that page (its ``page``
+        line is then superseded)."""
         self._append({"removal": {"site_ad_id": site_ad_id, "url": url, "at": to_iso(at),
-                                  "reason": reason}})
+                                  "reason": reason, "page": page}})
 
     def done(self, keys: list[str]) -> None:
-        """Note written: ads by capture id, removals by ``removal_key``."""
+        """Note written (ads by capture id, removals by ``removal_key``), or a page read
+        that gives nothing to store (by capture id)."""
         if keys:
             self._append({"done": keys})
 
@@ -125,8 +143,9 @@ class Journal:
 def purge(archive_dir: str | Path, source_id: str, before: datetime | None,
           held: set[str]) -> int:
     """Take out of the journals killed runs of ``source_id`` left what a purge takes out of
-    the archive: the ads and removals read before ``before`` (all of them for None, a
-    wipe), but those of the held ads (``held``: ad ids). A journal left with nothing
+    the archive: the pages, ads and removals fetched before ``before`` (all of them for
+    None, a wipe), but those of the held ads (``held``: ad ids; a page whose link named no
+    ad cannot be told held, and goes with its page). A journal left with nothing
     to replay is deleted; one written since is left alone. Returns the lines taken out.
 
     A replay passes over a line whose page was purged anyway, but the line itself holds
@@ -156,9 +175,9 @@ def _purge_one(path: Path, source_id: str, before: datetime | None, held: set[st
             line = raw if raw.endswith(b"\n") else raw + b"\n"
             try:
                 record = json.loads(raw)
-                body = record.get("ad") or record.get("removal")
+                body = record.get("ad") or record.get("removal") or record.get("page")
                 if body is not None:
-                    at = str(body["capture"]["fetched_at"] if "ad" in record else body["at"])
+                    at = str(body["at"] if "removal" in record else body["capture"]["fetched_at"])
                     ad_id = ad_id_for(source_id, str(body["site_ad_id"]))
             except (ValueError, AttributeError, KeyError, TypeError):
                 dropped += 1  # cut short by the kill: replayed never, and may hold text

@@ -5,7 +5,10 @@ the store. The next crawl of the source hands over again, before its first reque
 each ad or removal line that no ``done`` line names, in the journal's order and through
 its own pipeline (GenericSpider.replay): the ad as the killed run read it, with the page
 capture the killed run made (where the archive has it now: a line whose page a purge
-took out is not replayed). Its photos are those the killed run archived: the last
+took out is not replayed). A ``page`` line that no later line supersedes (the kill came
+before the spider read the page) is read now, from the archive (``Archived.response``:
+the page as the spider would have had it, with its request's meta), by the spider's own
+reading (GenericSpider.read_ad_page), which leaves this run's own state alone. Its photos are those the killed run archived: the last
 capture of each address since that run began, read back from the WARC with its digest
 checked, and handed over with its bytes as the crawl hands them over. A photo the
 killed run did not get (not fetched before the kill, failed, refused, cut at the size
@@ -30,7 +33,8 @@ from typing import Any
 
 from crawler.items import RemovalItem
 from crawler.journal import journals_of, removal_key
-from crawler.middlewares import GONE_STATUSES, is_page_not_picture
+from crawler.middlewares import CAPTURE_KEY, GONE_STATUSES, is_page_not_picture
+from crawler.size_cap import TRUNCATED_KEY
 from indexer.model import Capture, ImageRef, capture_from_dict, from_iso
 
 log = logging.getLogger(__name__)
@@ -42,14 +46,15 @@ class Left:
 
     path: Path
     started: str = ""  # the run's start, from the header line (its source is the file's)
-    items: list[dict[str, Any]] = field(default_factory=list)  # {"ad": …} or {"removal": …}
+    # {"page": …}, {"ad": …} or {"removal": …}
+    items: list[dict[str, Any]] = field(default_factory=list)
     done: int = 0
     broken: int = 0  # lines that do not parse (a kill cuts the last one short)
 
 
 def read_left(path: Path) -> Left:
     """The lines of the journal at ``path`` that still need the store."""
-    left, done_ids = Left(path), set()
+    left, done_ids, read = Left(path), set(), set()
     with open(path, "rb") as fh:
         for raw in fh:
             try:
@@ -63,12 +68,16 @@ def read_left(path: Path) -> Left:
                 left.started = str(record["run"].get("started", ""))
             elif "done" in record:
                 done_ids.update(record["done"])
-            elif "ad" in record or "removal" in record:
+            elif "ad" in record or "removal" in record or "page" in record:
                 left.items.append(record)
+                read.add(_page_read(record))
             else:
                 left.broken += 1
-    pending = [r for r in left.items if _key(r) not in done_ids]
-    left.done = len(left.items) - len(pending)
+    read.discard("")
+    pending = [r for r in left.items if _key(r) not in done_ids
+               and not ("page" in r and _key(r) in read)]
+    read_lines = sum("page" not in r for r in left.items)
+    left.done = read_lines - sum("page" not in r for r in pending)  # ads and removals stored
     left.items = pending
     return left
 
@@ -78,9 +87,20 @@ def _key(record: dict[str, Any]) -> str:
         if "removal" in record:
             removal = record["removal"]
             return removal_key(str(removal["site_ad_id"]), from_iso(removal["at"]))
-        return capture_from_dict(record["ad"]["capture"]).id
+        body = record["ad"] if "ad" in record else record["page"]
+        return capture_from_dict(body["capture"]).id
     except (KeyError, TypeError, ValueError):
         return ""
+
+
+def _page_read(record: dict[str, Any]) -> str:
+    """The capture id of the page an ad or removal line was read from ('' for a page line,
+    or a removal line written before removals named their page)."""
+    if "ad" in record:
+        return _key(record)
+    if "removal" in record and isinstance(record["removal"], dict):
+        return str(record["removal"].get("page") or "")
+    return ""
 
 
 class Archived:
@@ -100,6 +120,44 @@ class Archived:
         after a purge; a purge that rewrote its file moved it, and the index says where)."""
         found = self.lookup.capture(capture.url, capture.fetched_at)
         return found if found is not None and found.id == capture.id else None
+
+    def response(self, capture: Capture, line: dict[str, Any], country: str = "") -> Any:
+        """The page of ``capture`` (a ``page`` line's, found by ``page``) as the spider
+        would have had it out of the downloader: the body the site sent, content-encoding
+        undone, its status and headers, at the address redirects led to, with what its
+        request knew in its meta, and read with the encoding its bytes fit (as
+        crawler.charset reads a page; the fault, counted by the killed run, is not
+        counted again). Raises ArchiveError if the record cannot be read or fails its
+        digest."""
+        from scrapy.http import Headers, Request
+        from scrapy.responsetypes import responsetypes
+
+        from crawler.charset import CHECKED, reread
+        from indexer.archive.reader import read_capture
+
+        record = read_capture(self.archive_dir, capture)
+        body = record.decoded()
+        fields: dict[str, list[str]] = {}
+        for name, value in record.headers:
+            if name.lower() != "content-encoding":  # undone: decoded() above
+                fields.setdefault(name, []).append(value)
+        headers = Headers(fields)
+        url = str(line["url"])
+        truncated = bool(line.get("truncated") or record.truncated)
+        meta: dict[str, Any] = {CAPTURE_KEY: capture, "from_listing": bool(line.get("from_listing")),
+                                "handle_httpstatus_list": sorted(GONE_STATUSES)}
+        if line.get("site_ad_id"):
+            meta["site_ad_id"] = str(line["site_ad_id"])
+        if line.get("redirect_urls"):
+            meta["redirect_urls"] = [str(u) for u in line["redirect_urls"]]
+        if truncated:
+            meta[TRUNCATED_KEY] = True
+        cls = responsetypes.from_args(headers=headers, url=url, body=body)
+        response = cls(url=url, status=capture.status, headers=headers, body=body,
+                       request=Request(url, meta=meta))
+        if isinstance(response, CHECKED) and 200 <= capture.status < 300 and not truncated:
+            response, _fault = reread(response, country)
+        return response
 
     def fetched(self, url: str) -> tuple[ImageRef, bytes] | str:
         """(pending ref, bytes) of the photo at ``url``, "gone" (404/410), or "failed"."""
@@ -135,6 +193,22 @@ class Archived:
             if got != "failed":
                 out[url] = got if isinstance(got, tuple) else None
         return out
+
+
+def refreshes(response: Any, settings: Any) -> bool:
+    """Whether Scrapy's meta-refresh middleware would have sent the crawl on from this
+    page instead of handing it to the spider (as MetaRefreshMiddleware decides, with the
+    crawl's settings): a killed run's page line may be such a page, whose follow-up the
+    kill cut off. The next crawl follows it itself."""
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.response import get_meta_refresh
+
+    if (not settings.getbool("METAREFRESH_ENABLED") or not isinstance(response, HtmlResponse)
+            or response.meta.get("dont_redirect")):
+        return False
+    interval, url = get_meta_refresh(response,
+                                     ignore_tags=settings.getlist("METAREFRESH_IGNORE_TAGS"))
+    return bool(url) and float(interval) < settings.getint("METAREFRESH_MAXDELAY")
 
 
 def removal_item(source_id: str, removal: dict[str, Any]) -> RemovalItem:

@@ -30,7 +30,7 @@ from crawler.socks import SOCKS_KEY
 from indexer.archive import Fetched, WarcWriter, store_image
 from indexer.archive.reader import ArchiveError, read_http_head
 from indexer.archive.writer import DEFAULT_MAX_FILE_BYTES
-from indexer.model import ImageRef
+from indexer.model import Capture, ImageRef
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ class ArchiveMiddleware:
         self.clock = clock
         self.images_in_pipeline = images_in_pipeline
         self.writer = WarcWriter(archive_dir, max_file_bytes=max_file_bytes)
+        self.crawler: Crawler | None = None
+        self._on_archived: Any = None  # the spider's on_archived, found at the first response
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveMiddleware:
@@ -113,6 +115,7 @@ class ArchiveMiddleware:
         # last drain may still wait for its ingest worker, and the archive lock the writer
         # holds must keep a purge out until then (indexer.archive.lock)
         crawler.signals.connect(mw.engine_stopped, signal=signals.engine_stopped)
+        mw.crawler = crawler
         return mw
 
     def process_response(self, request: Request, response: Response,
@@ -131,7 +134,8 @@ class ArchiveMiddleware:
         request.meta[CAPTURE_KEY] = capture
         if fetched.truncated:
             request.meta[TRUNCATED_KEY] = True
-        elif request.meta.get(IMAGE_KEY) and 200 <= response.status < 300:
+        self._tell_spider(request, response, capture)
+        if not fetched.truncated and request.meta.get(IMAGE_KEY) and 200 <= response.status < 300:
             refused = is_page_not_picture(fetched.content_type, response.body)
             if refused:
                 request.meta[IMAGE_REFUSED_KEY] = refused
@@ -144,6 +148,15 @@ class ArchiveMiddleware:
             request.meta[IMAGE_REF_KEY] = store_image(
                 self.archive_dir, response.body, response.url, fetched.content_type)
         return response
+
+    def _tell_spider(self, request: Request, response: Response, capture: Capture) -> None:
+        """Tell the spider (its ``on_archived``, if it has one) of the capture at once, as
+        it is written: the response may then wait a while for the spider's callback
+        (crawler.journal)."""
+        if self._on_archived is None:
+            spider = getattr(self.crawler, "spider", None)
+            self._on_archived = getattr(spider, "on_archived", None) or (lambda *_: None)
+        self._on_archived(request, response, capture)
 
     def led_to(self, url: str) -> tuple[str, ...]:
         """The addresses ``url`` led to, hop by hop, the last time each was redirected, as

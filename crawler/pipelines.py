@@ -235,15 +235,16 @@ class IngestPipeline:
     def _discard_journal(self) -> None:
         """Everything the spider journaled, or replayed from earlier runs' journals, was
         handed over and written (or spooled): those journals have nothing left to replay.
-        An ad whose photos never came (its item never made) keeps them all, and the next
-        crawl replays them again."""
+        An ad page not read yet (a stop while it waited for the spider), or an ad whose
+        photos never came (its item never made), keeps them all, and the next crawl
+        replays them again."""
         spider = self._spider()
         if getattr(spider, "journal", None) is None:
             return
         if spider.unhanded:
             spider.journal.close()
-            log.warning("%s: %d ad(s) read from pages were not handed over; the next crawl "
-                        "hands them over from %s", spider.source.id, spider.unhanded,
+            log.warning("%s: %d ad page(s) not read or ad(s) not handed over; the next "
+                        "crawl hands them over from %s", spider.source.id, spider.unhanded,
                         spider.journal.path)
             return
         spider.journal.discard()

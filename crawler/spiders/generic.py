@@ -47,7 +47,7 @@ from crawler.extract import (
 )
 from crawler.items import AdItem, RemovalItem
 from crawler.journal import Journal, journal_path
-from crawler.journal_replay import Archived, leftovers, removal_item
+from crawler.journal_replay import Archived, leftovers, refreshes, removal_item
 from crawler.middlewares import (
     CAPTURE_KEY,
     GONE_STATUSES,
@@ -80,6 +80,7 @@ UNIDENTIFIED = ("a listed link whose ad only its page names was not identified (
                 "by absence this run)")
 MAX_IMAGES_PER_AD = 20
 REPLAYED_AT_ONCE = 16  # journaled ads whose photos are sought (and fetched) together
+PAGE_LINES_KEY = "adtrace_page_lines"  # meta: capture ids of the request's ``page`` lines
 ROBOTS_FORBIDDEN = "Forbidden by robots.txt"  # scrapy.downloadermiddlewares.robotstxt
 
 
@@ -257,9 +258,11 @@ class GenericSpider(scrapy.Spider):
         journals = leftovers(self._archive_dir, self.source.id, self.journal.path)
         for n, left in enumerate(journals):
             if left.items:
-                log.warning("%s: journal of a killed run (%s): %d ad(s) and removal(s) it read "
-                            "are handed over first (%d already stored)", self.source.id,
-                            left.path.name, len(left.items), left.done)
+                pages = sum("page" in r for r in left.items)
+                log.warning("%s: journal of a killed run (%s): %d ad(s) and removal(s) it read, "
+                            "and %d ad page(s) it archived but had not read yet, are handed "
+                            "over first (%d already stored)", self.source.id, left.path.name,
+                            len(left.items) - pages, pages, left.done)
             # the photos of this run, not of a later one that was killed too
             until = journals[n + 1].started if n + 1 < len(journals) else ""
             archived = (Archived(self._archive_dir, left.started, until) if left.started
@@ -268,10 +271,10 @@ class GenericSpider(scrapy.Spider):
                 chunk = left.items[at:at + REPLAYED_AT_ONCE]
                 made = await asyncio.gather(*(self._replay(r, archived, left.path)
                                               for r in chunk))
-                for item in made:
+                for items in made:
                     if self._closing():  # the rest is handed over by the next crawl
                         return
-                    if item is not None:
+                    for item in items:
                         self.hand_over(item)
             self.replayed_journals.append(left.path)  # handed over whole: deleted at close
 
@@ -284,32 +287,46 @@ class GenericSpider(scrapy.Spider):
                 or getattr(slot, "closing", None) is not None)
 
     async def _replay(self, record: dict[str, Any], archived: Archived | None, path: Path
-                      ) -> AdItem | RemovalItem | None:
-        """One journal line made again into its item; a line that does not make one is
-        counted as an error, naming the journal; one whose page the archive no longer
-        holds (purged since) is passed over."""
+                      ) -> list[AdItem | RemovalItem]:
+        """One journal line made again into its items (a page line: read now from the
+        archive, as ``parse_ad`` reads a page); a line that does not make them is counted
+        as an error, naming the journal; one whose page the archive no longer holds (purged
+        since) is passed over."""
         try:
             if "removal" in record:
-                return removal_item(self.source.id, record["removal"])
-            line = record["ad"]
+                return [removal_item(self.source.id, record["removal"])]
             if archived is None:
                 raise ValueError("the journal names no run start")
+            line = record["ad"] if "ad" in record else record["page"]
             capture = archived.page(capture_from_dict(line["capture"]))
             if capture is None:
                 log.warning("%s: journal %s: %s is no longer in the archive (purged?); not "
                             "replayed", self.source.id, path.name, line["url"])
-                return None
-            ad = _AdInProgress(str(line["site_ad_id"]), str(line["url"]), capture,
-                               str(line.get("title", "")), str(line.get("text", "")),
-                               dict(line.get("attributes") or {}),
-                               [str(u) for u in line.get("images") or ()])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                return []
+            if "page" in record:
+                page = archived.response(capture, line, self.source.country)
+                if refreshes(page, self.crawler.settings):
+                    log.info("%s: journal %s: %s refreshes to another page, which this crawl "
+                             "follows itself; not read", self.source.id, path.name, line["url"])
+                    return []
+                read = self.read_ad_page(page, live=False)
+            else:
+                read = [_AdInProgress(str(line["site_ad_id"]), str(line["url"]), capture,
+                                      str(line.get("title", "")), str(line.get("text", "")),
+                                      dict(line.get("attributes") or {}),
+                                      [str(u) for u in line.get("images") or ()])]
+        except Exception as exc:  # noqa: BLE001 - a line, even a page that fails to parse
             self.record_error(str(path), f"a journal line not replayed: {exc!r}", "other")
-            return None
-        self.unhanded += 1
-        item = await self._with_images(ad, archived.found(ad.image_urls))
-        self.unhanded -= 1
-        return item
+            return []  # …never stops the replay of the others
+        made: list[AdItem | RemovalItem] = []
+        for got in read:
+            if isinstance(got, RemovalItem):
+                made.append(got)
+                continue
+            self.unhanded += 1
+            made.append(await self._with_images(got, archived.found(got.image_urls)))
+            self.unhanded -= 1
+        return made
 
     def _request(self, url: str, callback: Any, dont_filter: bool = False,
                  **meta: Any) -> Request:
@@ -465,71 +482,126 @@ class GenericSpider(scrapy.Spider):
                        malformed=[*bad_ads, *bad_pages])
 
     # ------------------------------------------------------------------ ad pages
+    def on_archived(self, request: Request, response: Response, capture: Capture) -> None:
+        """Journal an ad page as the archive writes it (crawler.journal; the archive
+        middleware calls this): it may then wait a while for ``parse_ad``, and a kill
+        meanwhile must not leave it in the WARC only. Only the pages ``parse_ad`` may get
+        (2xx, and the statuses its request takes: 404 and 410; a redirect's own page is
+        not one). The request keeps the capture ids: ``parse_ad``, or ``on_error`` if its
+        chain fails (a meta refresh that leads off the site), tells them read."""
+        if self.journal is None or request.callback != self.parse_ad:
+            return
+        status = response.status
+        if not (200 <= status < 300 or status in request.meta.get("handle_httpstatus_list", ())):
+            return
+        self.journal.page(response.url, capture, str(request.meta.get("site_ad_id") or ""),
+                          bool(request.meta.get("from_listing")),
+                          [str(u) for u in request.meta.get("redirect_urls") or ()],
+                          bool(request.meta.get(TRUNCATED_KEY)))
+        request.meta[PAGE_LINES_KEY] = (*request.meta.get(PAGE_LINES_KEY, ()), capture.id)
+        self.unhanded += 1
+
+    def _pages_read(self, meta: dict[str, Any], but: str = "") -> None:
+        """The pages journaled on the way to this response (on_archived) are read: noted
+        ``done`` in the journal, but ``but`` (the page whose ad or removal line stands for
+        it)."""
+        pages = meta.pop(PAGE_LINES_KEY, ())
+        self.unhanded -= len(pages)
+        if self.journal is not None:
+            self.journal.done([c for c in pages if c != but])
+
     async def parse_ad(self, response: Response) -> AsyncIterator[Any]:
         self._count("pages")
+        read = self.read_ad_page(response)  # what it gives is journaled before any wait
+        capture = response.meta.get(CAPTURE_KEY)
+        self._pages_read(response.meta, capture.id if read and capture is not None else "")
+        for got in read:
+            if isinstance(got, RemovalItem):
+                yield got  # journaled as it was read (_removal)
+                continue
+            if self.journal is not None:  # before the photos: a kill while they come loses nothing
+                self.journal.ad(got.site_ad_id, got.url, got.capture, got.title, got.text,
+                                got.attributes, got.image_urls)
+            self.unhanded += 1
+            item = await self._with_images(got)
+            self.unhanded -= 1
+            yield item
+
+    def read_ad_page(self, response: Response, live: bool = True
+                     ) -> list[RemovalItem | _AdInProgress]:
+        """What an ad page says: a removal, an ad (its photos still to fetch), both (a known
+        ad's link led to another ad's page), or nothing (why is recorded as an error).
+
+        ``live``: a page of this run, whose reading tells the run which ads it saw and
+        which ads its listings showed, and is journaled. A killed run's page read back from
+        the archive (``replay``, False) tells this run nothing of the kind: its listings
+        and revisits are its own."""
+        out: list[RemovalItem | _AdInProgress] = []
         capture: Capture | None = response.meta.get(CAPTURE_KEY)
         if capture is None:
             self.record_error(response.url, self._also_unidentified(
-                "response was not archived; not used", response.meta, response.url), "archive")
-            return
+                "response was not archived; not used", response.meta, response.url, live),
+                "archive")
+            return out
         known_id = response.meta.get("site_ad_id") or ""
         led_to = bool(response.meta.get("redirect_urls"))
         if response.status in GONE_STATUSES:
             site_ad_id = known_id or ad_id_of(self.source, response.url, led_to=led_to)
-            yield self._removal(site_ad_id, response.url, capture, f"http {response.status}")
-            return
+            out.append(self._removal(site_ad_id, response.url, capture,
+                                     f"http {response.status}", live))
+            return out
         truncated, unreadable = response.meta.get(TRUNCATED_KEY), _not_a_page(response)
         if truncated or unreadable:
             why = ("ad page larger than the page size cap (archived truncated, not read)"
                    if truncated else f"ad page {unreadable}")
             self.record_error(response.url,
-                              self._also_unidentified(why, response.meta, response.url),
+                              self._also_unidentified(why, response.meta, response.url, live),
                               "too_large" if truncated else "page")
-            return
+            return out
         jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
         own_id = ad_id_of(self.source, response.url, sel, led_to=led_to)
         site_ad_id = known_id if own_id == response.url and known_id else own_id
-        self._seen_ids.add(site_ad_id)
         named_by_page = self._named_by_page(response.meta, response.url)
-        if named_by_page and site_ad_id in self.known:
-            self.listed.add(site_ad_id)  # listed under a link its id could not be read from
+        if live:
+            self._seen_ids.add(site_ad_id)
+            if named_by_page and site_ad_id in self.known:
+                self.listed.add(site_ad_id)  # listed under a link its id could not be read from
         if is_removed(sel, self.source):
-            yield self._removal(site_ad_id, response.url, capture, "removed marker on page")
-            return
+            out.append(self._removal(site_ad_id, response.url, capture,
+                                     "removed marker on page", live))
+            return out
         away, gone = self._redirected_away(response, known_id, own_id)
         if away:
             if known_id and gone:
-                yield self._removal(known_id, response.url, capture, away)
+                out.append(self._removal(known_id, response.url, capture, away, live))
             if not self._reads_ids() or own_id == canonical_url(response.url):
                 if not (known_id and gone):  # a new link's, or a page that says nothing
                     first = response.meta["redirect_urls"][0]
                     self.record_error(response.url, f"ad link {first} {away}; not read",
                                       "redirect")
-                return
+                return out
             site_ad_id = own_id  # the page of another ad: read as that ad
-            self._seen_ids.add(own_id)
+            if live:
+                self._seen_ids.add(own_id)
         if named_by_page and site_ad_id == canonical_url(response.url):
             self.record_error(response.url, self._also_unidentified(
                 "the page names no id (ad_id.css found nothing); not stored", response.meta,
-                response.url), "page")
-            return
+                response.url, live), "page")
+            return out
         title, text, attributes = fields_of(sel, self.source, jsonld)
         images = image_urls(sel, self.source.selectors.images,
                             get_base_url(response))[:MAX_IMAGES_PER_AD]
         if not (title or text or attributes or images):
             self.record_error(response.url,
                               "no ad fields found (layout changed or not an ad page)", "page")
-            return
-        if response.meta.get("from_listing") and not away:  # its link's sections are its own
+            return out
+        if live and response.meta.get("from_listing") and not away:
+            # its link's sections are its own
             self._ad_of_link[(response.meta.get("redirect_urls") or [response.url])[0]] = site_ad_id
-        ad = _AdInProgress(site_ad_id, response.url, capture, title, text, attributes, images)
-        if self.journal is not None:  # before the photos: a kill while they come loses nothing
-            self.journal.ad(site_ad_id, response.url, capture, title, text, attributes, images)
-        self.unhanded += 1
-        item = await self._with_images(ad)
-        self.unhanded -= 1
-        yield item
+        out.append(_AdInProgress(site_ad_id, response.url, capture, title, text, attributes,
+                                 images))
+        return out
 
     def _redirected_away(self, response: Response, known_id: str, own_id: str
                          ) -> tuple[str, bool]:
@@ -597,9 +669,11 @@ class GenericSpider(scrapy.Spider):
         self.listings_complete = False
         return True
 
-    def _also_unidentified(self, why: str, meta: dict[str, Any], url: str) -> str:
-        """``why``, and that the run's listings are incomplete for it, if they are."""
-        return f"{why}; {UNIDENTIFIED}" if self._unidentified(meta, url) else why
+    def _also_unidentified(self, why: str, meta: dict[str, Any], url: str,
+                           live: bool = True) -> str:
+        """``why``, and that the run's listings are incomplete for it, if they are (a
+        page of a killed run, not ``live``, says nothing of this run's listings)."""
+        return f"{why}; {UNIDENTIFIED}" if live and self._unidentified(meta, url) else why
 
     def _known_id(self, url: str) -> str:
         """The known ad a link names, by its id or its address (links are escaped as
@@ -626,10 +700,14 @@ class GenericSpider(scrapy.Spider):
         """The crawl's ArchiveMiddleware (its capture index knows where addresses led)."""
         return archive_middleware(self.crawler)
 
-    def _removal(self, site_ad_id: str, url: str, capture: Capture, reason: str) -> RemovalItem:
-        self._seen_ids.add(site_ad_id)
-        if self.journal is not None:
-            self.journal.removal(site_ad_id, url, capture.fetched_at, reason)
+    def _removal(self, site_ad_id: str, url: str, capture: Capture, reason: str,
+                 live: bool = True) -> RemovalItem:
+        """The removal a page told; one of this run's pages (``live``) is journaled, and
+        its ad seen."""
+        if live:
+            self._seen_ids.add(site_ad_id)
+            if self.journal is not None:
+                self.journal.removal(site_ad_id, url, capture.fetched_at, reason, capture.id)
         return RemovalItem(self.source.id, site_ad_id, url, capture.fetched_at, reason)
 
     # ------------------------------------------------------------------ images
@@ -756,6 +834,8 @@ class GenericSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
+        if request is not None and PAGE_LINES_KEY in request.meta:
+            self._pages_read(request.meta)  # archived on the way to the failure: nothing to store
         if request is not None and request.callback == self.parse_listing:
             self.listings_complete = False
         unidentified = (request is not None and request.callback == self.parse_ad

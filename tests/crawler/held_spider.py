@@ -1,0 +1,21 @@
+"""A spider for tests: the generic spider, whose callback never reads the ad page at
+HELD (it waits until the process is killed). The page is archived and waits unread, as
+pages wait their turn for the spider in a crawl at full speed when a kill comes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from crawler.spiders.generic import GenericSpider
+
+HELD = "/ad/2"
+
+
+class HeldSpider(GenericSpider):
+    async def parse_ad(self, response: Any) -> AsyncIterator[Any]:
+        if response.url.endswith(HELD):
+            await asyncio.Event().wait()  # never set: held until the process is killed
+        async for item in super().parse_ad(response):
+            yield item
