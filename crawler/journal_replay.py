@@ -8,7 +8,9 @@ capture the killed run made (where the archive has it now: a line whose page a p
 took out is not replayed). A ``page`` line that no later line supersedes (the kill came
 before the spider read the page) is read now, from the archive (``Archived.response``:
 the page as the spider would have had it, with its request's meta), by the spider's own
-reading (GenericSpider.read_ad_page), which leaves this run's own state alone. Its photos are those the killed run archived: the last
+reading (GenericSpider.read_ad_page), which leaves this run's own state alone and does
+not count what the page lacks as this run's errors (it says it). A page the crawl's
+meta-refresh middleware would have sent on from is left to the crawl, which follows it. Its photos are those the killed run archived: the last
 capture of each address since that run began, read back from the WARC with its digest
 checked, and handed over with its bytes as the crawl hands them over. A photo the
 killed run did not get (not fetched before the kill, failed, refused, cut at the size
@@ -121,14 +123,17 @@ class Archived:
         found = self.lookup.capture(capture.url, capture.fetched_at)
         return found if found is not None and found.id == capture.id else None
 
-    def response(self, capture: Capture, line: dict[str, Any], country: str = "") -> Any:
+    def response(self, capture: Capture, line: dict[str, Any], country: str = "",
+                 decompress: Any = None) -> Any:
         """The page of ``capture`` (a ``page`` line's, found by ``page``) as the spider
-        would have had it out of the downloader: the body the site sent, content-encoding
-        undone, its status and headers, at the address redirects led to, with what its
-        request knew in its meta, and read with the encoding its bytes fit (as
-        crawler.charset reads a page; the fault, counted by the killed run, is not
-        counted again). Raises ArchiveError if the record cannot be read or fails its
-        digest."""
+        would have had it out of the downloader: the bytes the site sent, with its status
+        and headers, at the address redirects led to, and what its request knew in its
+        meta; its content-encoding undone by ``decompress`` (the crawl's own
+        HttpCompressionMiddleware's ``process_response``, as it undid it live: gzip,
+        deflate, br, zstd, a gzip cut at the size cap; None where the crawl has it off),
+        and read with the encoding its bytes fit (as crawler.charset reads a page; the
+        fault, counted by the killed run, is not counted again). Raises ArchiveError if the
+        record cannot be read or fails its digest, and what ``decompress`` raises."""
         from scrapy.http import Headers, Request
         from scrapy.responsetypes import responsetypes
 
@@ -136,11 +141,9 @@ class Archived:
         from indexer.archive.reader import read_capture
 
         record = read_capture(self.archive_dir, capture)
-        body = record.decoded()
         fields: dict[str, list[str]] = {}
         for name, value in record.headers:
-            if name.lower() != "content-encoding":  # undone: decoded() above
-                fields.setdefault(name, []).append(value)
+            fields.setdefault(name, []).append(value)
         headers = Headers(fields)
         url = str(line["url"])
         truncated = bool(line.get("truncated") or record.truncated)
@@ -152,11 +155,17 @@ class Archived:
             meta["redirect_urls"] = [str(u) for u in line["redirect_urls"]]
         if truncated:
             meta[TRUNCATED_KEY] = True
-        cls = responsetypes.from_args(headers=headers, url=url, body=body)
-        response = cls(url=url, status=capture.status, headers=headers, body=body,
-                       request=Request(url, meta=meta))
+        request = Request(url, meta=meta)
+        cls = responsetypes.from_args(headers=headers, url=url, body=record.payload)
+        response = cls(url=url, status=capture.status, headers=headers, body=record.payload,
+                       request=request)
+        if decompress is not None:
+            response = decompress(request, response)
         if isinstance(response, CHECKED) and 200 <= capture.status < 300 and not truncated:
-            response, _fault = reread(response, country)
+            try:
+                response, _fault = reread(response, country)
+            except Exception:  # noqa: BLE001 - as live: a charset never stops a page
+                log.exception("%s: charset not checked", url)
         return response
 
     def fetched(self, url: str) -> tuple[ImageRef, bytes] | str:
@@ -195,20 +204,22 @@ class Archived:
         return out
 
 
-def refreshes(response: Any, settings: Any) -> bool:
-    """Whether Scrapy's meta-refresh middleware would have sent the crawl on from this
-    page instead of handing it to the spider (as MetaRefreshMiddleware decides, with the
-    crawl's settings): a killed run's page line may be such a page, whose follow-up the
-    kill cut off. The next crawl follows it itself."""
-    from scrapy.http import HtmlResponse
-    from scrapy.utils.response import get_meta_refresh
+def sent_on(meta_refresh: Any, response: Any) -> bool:
+    """Whether the crawl's meta-refresh middleware (Scrapy's MetaRefreshMiddleware, the
+    crawl's instance; None where it is off) would have sent the crawl on from this page,
+    or failed on its refresh, instead of handing it to the spider: a killed run's page
+    line may be such a page, whose follow-up the kill cut off. The next crawl follows it
+    itself. The middleware's own decision, asked of the page as read back: a refresh to
+    an address it does not follow (``about:blank``) leaves the page to the spider."""
+    from scrapy.http import Response
 
-    if (not settings.getbool("METAREFRESH_ENABLED") or not isinstance(response, HtmlResponse)
-            or response.meta.get("dont_redirect")):
+    if meta_refresh is None:
         return False
-    interval, url = get_meta_refresh(response,
-                                     ignore_tags=settings.getlist("METAREFRESH_IGNORE_TAGS"))
-    return bool(url) and float(interval) < settings.getint("METAREFRESH_MAXDELAY")
+    try:
+        return not isinstance(meta_refresh.process_response(response.request, response),
+                              Response)
+    except Exception:  # noqa: BLE001 - live, the request failed there (its errback)
+        return True
 
 
 def removal_item(source_id: str, removal: dict[str, Any]) -> RemovalItem:

@@ -13,7 +13,7 @@ a response that cannot be archived must not be used.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlparse
 
 from scrapy import signals
@@ -65,7 +65,7 @@ def is_page_not_picture(content_type: str, body: bytes) -> str:
 
 __all__ = ["CAPTURE_KEY", "GONE_STATUSES", "IMAGE_KEY", "IMAGE_PENDING_KEY",
            "IMAGE_REFUSED_KEY", "IMAGE_REF_KEY", "TRUNCATED_KEY", "ArchiveMiddleware", "OffsiteRedirectMiddleware",
-           "SourceProxyMiddleware", "archive_middleware"]
+           "SourceProxyMiddleware", "archive_middleware", "downloader_middleware"]
 
 
 # request headers not archived: the proxy's credentials (sent to an HTTP proxy, never to
@@ -90,6 +90,7 @@ class ArchiveWriteError(OSError):
     as nothing is that is not in the archive, and the run counts it as ``archive``."""
 
 
+T = TypeVar("T")
 OFFSITE_REDIRECT = "redirected off the approved site"  # how OffsiteRedirectMiddleware refuses
 
 
@@ -226,9 +227,14 @@ def redirect_target(url: str, location: bytes) -> str:
 
 def archive_middleware(crawler: Crawler) -> ArchiveMiddleware | None:
     """The crawl's ArchiveMiddleware (it holds the archive's capture index), if enabled."""
+    return downloader_middleware(crawler, ArchiveMiddleware)
+
+
+def downloader_middleware(crawler: Crawler, cls: type[T]) -> T | None:
+    """The crawl's downloader middleware of class ``cls``, if it is enabled."""
     downloader = getattr(crawler.engine, "downloader", None)
     managed = getattr(getattr(downloader, "middleware", None), "middlewares", ())
-    return next((mw for mw in managed if isinstance(mw, ArchiveMiddleware)), None)
+    return next((mw for mw in managed if isinstance(mw, cls)), None)
 
 
 class SourceProxyMiddleware:

@@ -25,6 +25,8 @@ from urllib.parse import urljoin
 
 import scrapy
 from scrapy import signals
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -47,7 +49,7 @@ from crawler.extract import (
 )
 from crawler.items import AdItem, RemovalItem
 from crawler.journal import Journal, journal_path
-from crawler.journal_replay import Archived, leftovers, refreshes, removal_item
+from crawler.journal_replay import Archived, leftovers, removal_item, sent_on
 from crawler.middlewares import (
     CAPTURE_KEY,
     GONE_STATUSES,
@@ -57,6 +59,7 @@ from crawler.middlewares import (
     IMAGE_REFUSED_KEY,
     TRUNCATED_KEY,
     archive_middleware,
+    downloader_middleware,
 )
 from crawler.revisits import (
     is_due,
@@ -165,7 +168,9 @@ class GenericSpider(scrapy.Spider):
         # what this run read from pages, until the store has it (crawler.journal): only
         # where a store is written (an archive-only crawl has nothing to lose)
         self.journal: Journal | None = None
-        self.unhanded = 0  # ads read whose item is not made yet (their photos come)
+        # ad pages journaled but not read yet (on_archived), and ads read whose item is not
+        # made yet (their photos come): a run that ends with any keeps its journal
+        self.unhanded = 0
         self.replayed_journals: list[Path] = []  # earlier runs' journals handed over again
         self.hand_over: Any = None  # the ingest pipeline's process_item, set as it opens
         self._archive_dir = ""
@@ -304,8 +309,9 @@ class GenericSpider(scrapy.Spider):
                             "replayed", self.source.id, path.name, line["url"])
                 return []
             if "page" in record:
-                page = archived.response(capture, line, self.source.country)
-                if refreshes(page, self.crawler.settings):
+                page = archived.response(capture, line, self.source.country,
+                                         self._downloader_step(HttpCompressionMiddleware))
+                if sent_on(downloader_middleware(self.crawler, MetaRefreshMiddleware), page):
                     log.info("%s: journal %s: %s refreshes to another page, which this crawl "
                              "follows itself; not read", self.source.id, path.name, line["url"])
                     return []
@@ -327,6 +333,13 @@ class GenericSpider(scrapy.Spider):
             made.append(await self._with_images(got, archived.found(got.image_urls)))
             self.unhanded -= 1
         return made
+
+    def _downloader_step(self, cls: type) -> Any:
+        """The ``process_response`` of the crawl's downloader middleware of class ``cls``
+        (None where it is off): a page read back from the archive takes the steps a page
+        took live after the archive wrote it."""
+        middleware = downloader_middleware(self.crawler, cls)
+        return None if middleware is None else middleware.process_response
 
     def _request(self, url: str, callback: Any, dont_filter: bool = False,
                  **meta: Any) -> Request:
@@ -539,7 +552,7 @@ class GenericSpider(scrapy.Spider):
         out: list[RemovalItem | _AdInProgress] = []
         capture: Capture | None = response.meta.get(CAPTURE_KEY)
         if capture is None:
-            self.record_error(response.url, self._also_unidentified(
+            self._page_error(live, response.url, self._also_unidentified(
                 "response was not archived; not used", response.meta, response.url, live),
                 "archive")
             return out
@@ -554,9 +567,9 @@ class GenericSpider(scrapy.Spider):
         if truncated or unreadable:
             why = ("ad page larger than the page size cap (archived truncated, not read)"
                    if truncated else f"ad page {unreadable}")
-            self.record_error(response.url,
-                              self._also_unidentified(why, response.meta, response.url, live),
-                              "too_large" if truncated else "page")
+            self._page_error(live, response.url,
+                             self._also_unidentified(why, response.meta, response.url, live),
+                             "too_large" if truncated else "page")
             return out
         jsonld = jsonld_objects(response.selector) if self._wants_jsonld else None
         sel = strip_scripts(response.selector)
@@ -578,14 +591,14 @@ class GenericSpider(scrapy.Spider):
             if not self._reads_ids() or own_id == canonical_url(response.url):
                 if not (known_id and gone):  # a new link's, or a page that says nothing
                     first = response.meta["redirect_urls"][0]
-                    self.record_error(response.url, f"ad link {first} {away}; not read",
-                                      "redirect")
+                    self._page_error(live, response.url, f"ad link {first} {away}; not read",
+                                     "redirect")
                 return out
             site_ad_id = own_id  # the page of another ad: read as that ad
             if live:
                 self._seen_ids.add(own_id)
         if named_by_page and site_ad_id == canonical_url(response.url):
-            self.record_error(response.url, self._also_unidentified(
+            self._page_error(live, response.url, self._also_unidentified(
                 "the page names no id (ad_id.css found nothing); not stored", response.meta,
                 response.url, live), "page")
             return out
@@ -593,8 +606,8 @@ class GenericSpider(scrapy.Spider):
         images = image_urls(sel, self.source.selectors.images,
                             get_base_url(response))[:MAX_IMAGES_PER_AD]
         if not (title or text or attributes or images):
-            self.record_error(response.url,
-                              "no ad fields found (layout changed or not an ad page)", "page")
+            self._page_error(live, response.url,
+                             "no ad fields found (layout changed or not an ad page)", "page")
             return out
         if live and response.meta.get("from_listing") and not away:
             # its link's sections are its own
@@ -602,6 +615,15 @@ class GenericSpider(scrapy.Spider):
         out.append(_AdInProgress(site_ad_id, response.url, capture, title, text, attributes,
                                  images))
         return out
+
+    def _page_error(self, live: bool, url: str, message: str, kind: str) -> None:
+        """Why an ad page gives nothing to store: an error of this run (``live``), or said
+        of a killed run's page read back (not this run's fetch: not in its counts)."""
+        if live:
+            self.record_error(url, message, kind)
+        else:
+            log.warning("%s: a killed run's page %s: %s (not counted in this run)",
+                        self.source.id, url, message)
 
     def _redirected_away(self, response: Response, known_id: str, own_id: str
                          ) -> tuple[str, bool]:

@@ -1,5 +1,5 @@
-"""A spider for tests: the generic spider, whose callback never reads the ad page at
-HELD (it waits until the process is killed). The page is archived and waits unread, as
+"""A spider for tests: the generic spider, whose callback never reads an ad page whose
+address holds HELD (it waits until the process is killed). The page is archived and waits unread, as
 pages wait their turn for the spider in a crawl at full speed when a kill comes."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ HELD = "/ad/2"
 
 class HeldSpider(GenericSpider):
     async def parse_ad(self, response: Any) -> AsyncIterator[Any]:
-        if response.url.endswith(HELD):
+        if HELD in response.url:
             await asyncio.Event().wait()  # never set: held until the process is killed
         async for item in super().parse_ad(response):
             yield item

@@ -21,10 +21,9 @@ from typing import Any
 import pytest
 from crawl_helpers import DAY0, crawl_day, start_crawl_child, titles_of
 from fixture_site import FixtureSite, page
-from scrapy.settings import Settings
 
 from crawler.journal import Journal, journal_path
-from crawler.journal_replay import Archived, read_left, refreshes
+from crawler.journal_replay import Archived, read_left, sent_on
 from crawler.run import crawl, crawl_job
 from crawler.source import Source
 from indexer.archive.writer import Fetched, WarcWriter
@@ -62,34 +61,49 @@ def wait_for_page_line(archive: Path, suffix: str, proc: Any, timeout: float = 6
     raise AssertionError(f"no page line for {suffix} within {timeout} s")
 
 
+def kill_while_held(source: Source, store_path: Path, archive: Path, suffix: str = "/ad/2"
+                    ) -> dict[str, Any]:
+    """Crawl ``source`` on day 1 with a spider that never reads ad 2's pages, and SIGKILL
+    the crawl once the page at ``suffix`` is archived and journaled; its page line."""
+    held = dataclasses.replace(source, spider=HELD_SPIDER)
+    job = crawl_job([held], str(store_path), archive, clock=DAY0 + timedelta(days=1),
+                    progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0})
+    proc = start_crawl_child(job)
+    try:
+        return wait_for_page_line(archive, suffix, proc)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # held, it never ends by itself
+        proc.wait(timeout=30)
+
+
+def crawl_again(source: Source, store_path: Path, archive: Path) -> Any:
+    """The next crawl, five minutes after the killed one; its stats."""
+    return crawl([source], str(store_path), archive, clock=DAY0 + timedelta(days=1, minutes=5),
+                 progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0},
+                 timeout=120)
+
+
+def ad2(version: str) -> bytes:
+    """Ad 2's page (ISO-8859-1), its title ending in ``version``."""
+    return page("ad2_latin1.html").replace(LATIN1_NAME, LATIN1_NAME + version.encode())
+
+
 def test_an_ad_page_archived_but_not_read_before_the_kill_reaches_the_store(
         site: FixtureSite, source: Source, tmp_path: Path) -> None:
     store_path, archive = tmp_path / "s.sqlite3", tmp_path / "archive"
     assert crawl_day(source, tmp_path, 0).new_ads == 3  # version A of ad 2
     # day 1: ad 2 changed (version B), served under a charset its bytes do not fit; the
     # crawl's spider never reads it (held), so it waits archived, unread, as the kill comes
-    site.html("/ad/2", page("ad2_latin1.html").replace(LATIN1_NAME, LATIN1_NAME + b" B"),
-              charset="utf-8")
-    held = dataclasses.replace(source, spider=HELD_SPIDER)
-    job = crawl_job([held], str(store_path), archive, clock=DAY0 + timedelta(days=1),
-                    progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0})
-    proc = start_crawl_child(job)
-    try:
-        line = wait_for_page_line(archive, "/ad/2", proc)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)  # held, it never ends by itself
-        proc.wait(timeout=30)
+    site.html("/ad/2", ad2(" B"), charset="utf-8")
+    line = kill_while_held(source, store_path, archive)
     assert line["site_ad_id"] == "2" and line["capture"]["fetched_at"].startswith("2026-11-03")
     assert not any("ad" in r and r["ad"]["url"].endswith("/ad/2")
                    for r in journal_records(archive))  # never read: in the WARC only
     assert titles_of(store_path, source, "2") == ["María & Renée"]
 
     # started again a little later; the site changed ad 2 once more (version C)
-    site.html("/ad/2", page("ad2_latin1.html").replace(LATIN1_NAME, LATIN1_NAME + b" C"),
-              charset="iso-8859-1")
-    stats = crawl([source], str(store_path), archive, clock=DAY0 + timedelta(days=1, minutes=5),
-                  progress=False, settings={"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0},
-                  timeout=120)
+    site.html("/ad/2", ad2(" C"), charset="iso-8859-1")
+    stats = crawl_again(source, store_path, archive)
     assert stats.total("new_versions") >= 2, stats.lines()
     # B read from the archive as the spider reads a page (the charset that fits its
     # bytes), in its place between A and C, with the capture the killed run made
@@ -104,6 +118,60 @@ def test_an_ad_page_archived_but_not_read_before_the_kill_reaches_the_store(
     finally:
         store.close()
     assert not list((archive / "crawling").glob("*.journal.jsonl"))  # replayed, written
+
+
+def test_a_killed_run_s_page_sent_brotli_compressed_is_read_back(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Scrapy asks for br (and zstd): the page is read back through the crawl's own
+    decompression, as it was read live (gzip and deflate alone were undone before)."""
+    import brotli
+
+    store_path, archive = tmp_path / "s.sqlite3", tmp_path / "archive"
+    assert crawl_day(source, tmp_path, 0).new_ads == 3
+    site.pages["/ad/2"] = (200, "text/html; charset=iso-8859-1", brotli.compress(ad2(" B")))
+    site.headers["/ad/2"] = {"Content-Encoding": "br"}
+    kill_while_held(source, store_path, archive)
+    site.headers.pop("/ad/2")
+    site.html("/ad/2", ad2(" C"), charset="iso-8859-1")
+    stats = crawl_again(source, store_path, archive)
+    assert titles_of(store_path, source, "2") == [
+        "María & Renée", "María & Renée B", "María & Renée C"], stats.lines()
+    assert stats.sources[source.id].errors == 1, stats.lines()  # ad 4's answer 500 alone
+
+
+def test_a_killed_run_s_page_that_gives_nothing_is_said_not_counted(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Its run (killed) would have counted it; the run that reads it back did not fetch
+    it, and says it instead of counting it among its own errors."""
+    store_path, archive = tmp_path / "s.sqlite3", tmp_path / "archive"
+    assert crawl_day(source, tmp_path, 0).new_ads == 3
+    site.html("/ad/2", b"<html><body><p>nothing here</p></body></html>")
+    kill_while_held(source, store_path, archive)
+    site.html("/ad/2", ad2(" C"), charset="iso-8859-1")
+    stats = crawl_again(source, store_path, archive)
+    assert stats.sources[source.id].errors == 1, stats.lines()  # ad 4's answer 500 alone
+    assert titles_of(store_path, source, "2") == ["María & Renée", "María & Renée C"]
+    assert not list((archive / "crawling").glob("*.journal.jsonl"))
+
+
+def test_a_killed_run_s_page_that_refreshed_to_another_is_left_to_the_crawl(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """Ad 2's address answers an old copy of the ad that refreshes to its new address: the
+    killed run archived both and read neither. The page the refresh led to is a version;
+    the one it left is not (the crawl never handed it to the spider)."""
+    store_path, archive = tmp_path / "s.sqlite3", tmp_path / "archive"
+    assert crawl_day(source, tmp_path, 0).new_ads == 3
+    old_copy = ad2(" X").replace(b"<html>", b'<html><head><meta http-equiv="refresh" '
+                                           b'content="0; url=/ad/2?v=b"></head>', 1)
+    site.html("/ad/2", old_copy, charset="iso-8859-1")
+    site.html("/ad/2?v=b", ad2(" B"), charset="iso-8859-1")
+    kill_while_held(source, store_path, archive, "/ad/2?v=b")  # the refresh's follow-up
+    lines = [r["page"]["url"] for r in journal_records(archive) if "page" in r]
+    assert [u.rsplit("/", 1)[-1] for u in lines if "/ad/2" in u] == ["2", "2?v=b"]
+    site.html("/ad/2", ad2(" C"), charset="iso-8859-1")
+    stats = crawl_again(source, store_path, archive)
+    assert titles_of(store_path, source, "2") == [
+        "María & Renée", "María & Renée B", "María & Renée C"], stats.lines()
 
 
 def cap(n: int, url: str = "") -> Capture:
@@ -135,8 +203,11 @@ def test_a_page_line_is_replayed_only_while_no_line_read_it(tmp_path: Path) -> N
 
 def test_a_killed_run_s_page_is_read_back_as_the_spider_had_it(tmp_path: Path) -> None:
     """Sent gzip-encoded under a charset its bytes do not fit, reached through a
-    redirect: the body decoded, read in the charset that fits, the request's meta
-    restored."""
+    redirect: the body decoded by the crawl's decompression, read in the charset that
+    fits, the request's meta restored."""
+    from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+    from scrapy.utils.test import get_crawler
+
     body = "<html><h1 class=title>Café crème</h1></html>".encode("cp1252")
     writer = WarcWriter(tmp_path)
     capture = writer.write(Fetched(
@@ -145,7 +216,9 @@ def test_a_killed_run_s_page_is_read_back_as_the_spider_had_it(tmp_path: Path) -
     writer.close()
     line = {"url": "http://x/ad/7/", "site_ad_id": "7", "from_listing": True,
             "redirect_urls": ["http://x/ad/7"], "truncated": False}
-    response = Archived(tmp_path, "2026-11-03T08:00:00Z").response(capture, line, "NL")
+    decompress = HttpCompressionMiddleware.from_crawler(get_crawler()).process_response
+    response = Archived(tmp_path, "2026-11-03T08:00:00Z").response(capture, line, "NL",
+                                                                    decompress)
     assert response.url == "http://x/ad/7/" and response.status == 200
     assert response.body == body and b"gzip" not in response.headers.get("Content-Encoding", b"")
     assert response.css("h1::text").get() == "Café crème"
@@ -155,19 +228,54 @@ def test_a_killed_run_s_page_is_read_back_as_the_spider_had_it(tmp_path: Path) -
     assert sorted(response.meta["handle_httpstatus_list"]) == [404, 410]
 
 
-def test_a_page_that_refreshes_to_another_is_not_read_by_the_replay() -> None:
+def test_a_page_the_crawl_would_have_sent_on_is_not_read_by_the_replay() -> None:
+    """As the crawl's MetaRefreshMiddleware decides: a refresh it follows sends the crawl
+    on; a late one, or one to an address it does not follow, leaves the page to the
+    spider; a crawl with the middleware off reads every page."""
+    from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
     from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
 
     def html(head: str) -> HtmlResponse:
         return HtmlResponse("http://x/ad/1", body=f"<html><head>{head}</head></html>".encode(),
                             request=Request("http://x/ad/1"))
 
-    settings = Settings({"METAREFRESH_ENABLED": True, "METAREFRESH_MAXDELAY": 100})
-    now = '<meta http-equiv="refresh" content="0; url=/ad/1b">'
-    assert refreshes(html(now), settings)
-    assert not refreshes(html('<meta http-equiv="refresh" content="500; url=/x">'), settings)
-    assert not refreshes(html("<title>an ad</title>"), settings)
-    assert not refreshes(html(now), Settings({"METAREFRESH_ENABLED": False}))
+    def refresh(delay: int, to: str) -> str:
+        return f'<meta http-equiv="refresh" content="{delay}; url={to}">'
+
+    middleware = MetaRefreshMiddleware.from_crawler(
+        get_crawler(settings_dict={"METAREFRESH_MAXDELAY": 100}))
+    assert sent_on(middleware, html(refresh(0, "/ad/1b")))
+    assert not sent_on(middleware, html(refresh(500, "/ad/1b")))
+    assert not sent_on(middleware, html(refresh(0, "about:blank")))
+    assert not sent_on(middleware, html("<title>an ad</title>"))
+    assert not sent_on(None, html(refresh(0, "/ad/1b")))
+
+
+def test_a_page_cut_at_the_size_cap_is_decompressed_as_the_crawl_did(tmp_path: Path) -> None:
+    """Gzip cut short: the crawl's decompression keeps what came, and so does the replay
+    (strict decompression raised, and the page was said to be a broken journal line)."""
+    import random
+
+    from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+    from scrapy.utils.test import get_crawler
+
+    words = random.Random(1)
+    html = ("<html><h1 class=title>x</h1><p>"
+            + "".join(words.choice("abcdefghij ") for _ in range(200_000)) + "</p></html>")
+    cut = gzip.compress(html.encode())[:20_000]
+    writer = WarcWriter(tmp_path)
+    capture = writer.write(Fetched(
+        url="http://x/ad/7", status=200, fetched_at=T0, body=cut, truncated="length",
+        headers=[("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")]))
+    writer.close()
+    line = {"url": "http://x/ad/7", "site_ad_id": "7", "from_listing": True,
+            "redirect_urls": [], "truncated": True}
+    decompress = HttpCompressionMiddleware.from_crawler(get_crawler()).process_response
+    replayed = Archived(tmp_path, "2026-11-03T08:00:00Z").response(capture, line, "NL",
+                                                                    decompress)
+    assert html.startswith(replayed.text[:1000]) and len(replayed.body) > 20_000
+    assert replayed.meta["adtrace_truncated"] is True
 
 
 @pytest.mark.parametrize("to", ["/ad/1?v=2", "http://elsewhere.test/ad/1"])
