@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -173,6 +174,7 @@ class GenericSpider(scrapy.Spider):
         self.unhanded = 0
         self.replayed_journals: list[Path] = []  # earlier runs' journals handed over again
         self.hand_over: Any = None  # the ingest pipeline's process_item, set as it opens
+        self._replay_begun = False
         self._archive_dir = ""
 
     @classmethod
@@ -244,6 +246,15 @@ class GenericSpider(scrapy.Spider):
                      "name": f"generic-{source.id}"})
 
     # ------------------------------------------------------------------ requests
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A custom spider that replaces ``start()`` still hands over first what killed
+        runs left (``replay``): its own ``start()`` runs after it. Without this, one that
+        forgot to call ``replay`` would never replay, and its journals would pile up."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("start")
+        if own is not None and inspect.isasyncgenfunction(own):
+            cls.start = _after_replay(own)  # type: ignore[method-assign]
+
     async def start(self) -> Any:
         await self.replay()
         for section in self.source.sections:
@@ -253,13 +264,16 @@ class GenericSpider(scrapy.Spider):
     async def replay(self) -> None:
         """Hand over what killed runs of the source read from pages and may not have
         stored, in their order, before this run's first request (crawler.journal_replay):
-        a newer version this run reads must reach the store after it.
+        a newer version this run reads must reach the store after it. Once a run: a
+        custom ``start()`` that calls it too (as the README once asked) does not replay
+        twice.
 
         Straight to the ingest pipeline (``hand_over``, which it sets as it opens), not
         yielded from ``start()``: Scrapy's scraper, closing while an item from ``start()``
         is in its pipelines, waits for good (a Ctrl-C at the replay hung the crawl)."""
-        if self.journal is None or self.hand_over is None:
+        if self.journal is None or self.hand_over is None or self._replay_begun:
             return
+        self._replay_begun = True
         journals = leftovers(self._archive_dir, self.source.id, self.journal.path)
         for n, left in enumerate(journals):
             if left.items:
@@ -899,6 +913,17 @@ class GenericSpider(scrapy.Spider):
 class NotAPage(ValueError):
     """A listing the source's selectors cannot read (JSON): said as such, not as a
     selector that failed on it."""
+
+
+def _after_replay(start: Any) -> Any:
+    """``start`` (a custom spider's async generator) run after the spider's ``replay``."""
+    @functools.wraps(start)
+    async def start_after_replay(self: GenericSpider) -> Any:
+        await self.replay()
+        async for got in start(self):
+            yield got
+
+    return start_after_replay
 
 
 def _not_a_page(response: Response) -> str:

@@ -174,6 +174,21 @@ def test_a_killed_run_s_page_that_refreshed_to_another_is_left_to_the_crawl(
         "María & Renée", "María & Renée B", "María & Renée C"], stats.lines()
 
 
+def test_a_custom_spider_s_own_start_comes_after_the_replay(
+        site: FixtureSite, source: Source, tmp_path: Path) -> None:
+    """A custom spider whose ``start()`` does not call ``replay`` replays all the same."""
+    store_path, archive = tmp_path / "s.sqlite3", tmp_path / "archive"
+    assert crawl_day(source, tmp_path, 0).new_ads == 3
+    site.html("/ad/2", ad2(" B"), charset="iso-8859-1")
+    kill_while_held(source, store_path, archive)
+    site.html("/ad/2", ad2(" C"), charset="iso-8859-1")
+    own = dataclasses.replace(source, spider="tests.crawler.own_start_spider:OwnStartSpider")
+    stats = crawl_again(own, store_path, archive)
+    assert titles_of(store_path, source, "2") == [
+        "María & Renée", "María & Renée B", "María & Renée C"], stats.lines()
+    assert not list((archive / "crawling").glob("*.journal.jsonl"))
+
+
 def cap(n: int, url: str = "") -> Capture:
     return Capture(url=url or f"http://x/ad/{n}", fetched_at=T0 + timedelta(seconds=n),
                    status=200, sha256=f"{n:02d}" * 32, warc_file="warcs/a.warc.gz",
