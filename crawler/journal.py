@@ -7,19 +7,19 @@ the page archived and its ad not stored. The next crawl fetches the ad again, bu
 page changed meanwhile, the version the killed run saw was in the WARC only: in no
 search and no history.
 
-So each ad page is written to the run's journal as it comes out of the downloader (a
-``page`` line: its capture and what its request knew), before it waits its turn for the
-spider: a crawl at full speed holds a few dozen pages there at any moment (15 to 31, of
-the two demo sources, at five kills of the benchmark's world). The spider then writes
-each ad it read, and each removal a page told, before it fetches the photos (its
-``ad`` or ``removal`` line supersedes the page's; a page that gives nothing to store is
-noted ``done``). One JSON line, one ``write``: a kill leaves at most a partial last
-line, which is skipped. The ingest side writes a ``done`` line with the capture ids of
-each batch once the store (or the spool) took it. A run whose ads were all handed over
-and written deletes its journal when it closes. The next crawl of the source replays
-what a journal left behind still lacks (crawler.journal_replay) before it writes
-anything of its own, reading again from the archive a page no line superseded, then
-deletes it.
+So each ad page is written to the run's journal as the archive writes it (a ``page``
+line: its capture and what its request knew; the archive middleware tells the spider,
+``GenericSpider.on_archived``), before it waits its turn for the spider: a crawl at full
+speed holds a few dozen pages there at any moment (15 to 31, of the two demo sources, at
+five kills of the benchmark's world). The spider then writes each ad it read, and each
+removal a page told, before it fetches the photos (its ``ad`` or ``removal`` line
+supersedes the page's; a page that gives nothing to store is noted ``done``). One JSON
+line, one ``write``: a kill leaves at most a partial last line, which is skipped. The
+ingest side writes a ``done`` line with the capture ids of each batch once the store (or
+the spool) took it. A run whose ads were all handed over and written deletes its journal
+when it closes. The next crawl of the source replays what a journal left behind still
+lacks (crawler.journal_replay) before it writes anything of its own, reading again from
+the archive a page no line superseded, then deletes it.
 
 File: ``crawling/<source id>.<run start>.<pid>.journal.jsonl`` in the archive, beside
 the source's lock. Lines: ``{"run": {"source_id", "started"}}`` first, then
@@ -89,8 +89,8 @@ class Journal:
 
     def page(self, url: str, capture: Capture, site_ad_id: str, from_listing: bool,
              redirect_urls: list[str], truncated: bool) -> None:
-        """An ad page out of the downloader, not read yet: ``url`` as the spider gets it
-        (where redirects led), with what its request knew."""
+        """An ad page as the archive wrote it, not read yet: ``url`` as the spider gets
+        it (where redirects led), with what its request knew."""
         self._append({"page": {"url": url, "capture": to_dict(capture),
                                "site_ad_id": site_ad_id, "from_listing": from_listing,
                                "redirect_urls": redirect_urls, "truncated": truncated}})

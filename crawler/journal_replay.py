@@ -1,22 +1,23 @@
 """Replaying the journals that killed runs left (crawler.journal), before a crawl's own work.
 
 A journal left behind holds what a run read from pages whose ads may never have reached
-the store. The next crawl of the source hands over again, before its first request,
-each ad or removal line that no ``done`` line names, in the journal's order and through
-its own pipeline (GenericSpider.replay): the ad as the killed run read it, with the page
+the store. The next crawl of the source hands over again, before its first request, each
+ad or removal line that no ``done`` line names, in the journal's order and through its
+own pipeline (GenericSpider.replay): the ad as the killed run read it, with the page
 capture the killed run made (where the archive has it now: a line whose page a purge
 took out is not replayed). A ``page`` line that no later line supersedes (the kill came
 before the spider read the page) is read now, from the archive (``Archived.response``:
 the page as the spider would have had it, with its request's meta), by the spider's own
 reading (GenericSpider.read_ad_page), which leaves this run's own state alone and does
 not count what the page lacks as this run's errors (it says it). A page the crawl's
-meta-refresh middleware would have sent on from is left to the crawl, which follows it. Its photos are those the killed run archived: the last
-capture of each address since that run began, read back from the WARC with its digest
-checked, and handed over with its bytes as the crawl hands them over. A photo the
-killed run did not get (not fetched before the kill, failed, refused, cut at the size
-cap, or redirected: the replay does not follow redirects) is fetched now, as any photo
-is; one that answered 404 or 410 is gone from the page, as in a crawl. Captures made
-after the next journal's run began are not that run's, and are not looked at.
+meta-refresh middleware would have sent on from is left to the crawl, which follows it
+(``sent_on``). Its photos are those the killed run archived: the last capture of each
+address since that run began, read back from the WARC with its digest checked, and
+handed over with its bytes as the crawl hands them over. A photo the killed run did not
+get (not fetched before the kill, failed, refused, cut at the size cap, or redirected:
+the replay does not follow redirects) is fetched now, as any photo is; one that answered
+404 or 410 is gone from the page, as in a crawl. Captures made after the next journal's
+run began are not that run's, and are not looked at.
 
 Store writes are idempotent by capture id, so a line written before the kill changes
 nothing (a ``done`` line lost to the kill costs a re-enrichment, no more). A journal is
@@ -147,7 +148,8 @@ class Archived:
         headers = Headers(fields)
         url = str(line["url"])
         truncated = bool(line.get("truncated") or record.truncated)
-        meta: dict[str, Any] = {CAPTURE_KEY: capture, "from_listing": bool(line.get("from_listing")),
+        meta: dict[str, Any] = {CAPTURE_KEY: capture,
+                                "from_listing": bool(line.get("from_listing")),
                                 "handle_httpstatus_list": sorted(GONE_STATUSES)}
         if line.get("site_ad_id"):
             meta["site_ad_id"] = str(line["site_ad_id"])
