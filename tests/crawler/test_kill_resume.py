@@ -3,7 +3,9 @@
 Reference: day 0 and day 1 of a demo world crawled without interruption. For several N,
 the same day 1 crawl starts from a copy of the day 0 state and is killed (SIGKILL, no
 chance to flush or close anything) once N more records are in the capture index; then
-day 1 is crawled again. The store must end up exactly as the reference: the same ads,
+day 1 is crawled again. Right after the kill, every ad page the killed run archived must
+be named in its journal, however long it had waited for the spider. The store must end
+up exactly as the reference: the same ads,
 the same versions (fingerprints), at least the captures per version of the reference
 (an ad page the killed run read is written from its journal, and fetched again by the
 run started again if it was due: two true sightings), every stored capture readable
@@ -15,7 +17,9 @@ file, which verify lists as a leftover).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -33,6 +37,7 @@ from demosite.server import DemoServer
 from demosite.world import World
 from indexer.archive import archive_verify, read_capture
 from indexer.archive.index import INDEX_FILE
+from indexer.model import to_iso
 from indexer.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +86,40 @@ def unfinished_runs(root: Path) -> set[tuple[str, datetime]]:
                 for r in store.crawl_runs() if not r.ended}
     finally:
         store.close()
+
+
+AD_PAGE = re.compile(r"/ad/|/view\?adid=")  # the demo sites' ad pages
+
+
+def unjournaled_pages(archive: Path, since: datetime) -> list[str]:
+    """The ad pages (2xx, 404, 410) archived since ``since`` that no journal line names:
+    after a kill, each page the killed run archived must be in its journal (a page, ad or
+    removal line), however long it had waited for the spider."""
+    archived = set()
+    for raw in (archive / INDEX_FILE).read_bytes().splitlines():
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue  # the line a kill cut short
+        ok = 200 <= entry["status"] < 300 or entry["status"] in (404, 410)
+        if (entry["fetched_at"] >= to_iso(since) and entry["type"] in ("response", "revisit")
+                and ok and AD_PAGE.search(entry["url"])):
+            archived.add((entry["url"], entry["fetched_at"]))
+    named = set()
+    for path in (archive / "crawling").glob("*.journal.jsonl"):
+        for raw in path.read_bytes().splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            for kind in ("page", "ad"):
+                if kind in record:
+                    named.add((record[kind]["url"], record[kind]["capture"]["fetched_at"]))
+                    named.add((record[kind]["capture"]["url"],
+                               record[kind]["capture"]["fetched_at"]))
+            if "removal" in record:
+                named.add((record["removal"]["url"], record["removal"]["at"]))
+    return sorted(url for url, _ in archived - named)
 
 
 def same_versions(got: dict[str, tuple], expected: dict[str, tuple]) -> bool:
@@ -144,6 +183,7 @@ def test_sigkill_at_several_moments_then_resume_matches_an_uninterrupted_crawl(
         n = max(1, int(day1_lines * fraction))
         got = kill_after(job, root / "archive", n)
         assert got < day1_lines, f"the crawl finished before the kill at {n}"
+        assert not unjournaled_pages(root / "archive", day1), fraction
         killed_at.append(got)
         # recorded as begun where the store opened (in the ingest worker), if it got so far
         killed_runs = unfinished_runs(root)
