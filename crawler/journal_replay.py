@@ -125,16 +125,16 @@ class Archived:
         return found if found is not None and found.id == capture.id else None
 
     def response(self, capture: Capture, line: dict[str, Any], country: str = "",
-                 decompress: Any = None) -> Any:
+                 compression: Any = None) -> Any:
         """The page of ``capture`` (a ``page`` line's, found by ``page``) as the spider
         would have had it out of the downloader: the bytes the site sent, with its status
         and headers, at the address redirects led to, and what its request knew in its
-        meta; its content-encoding undone by ``decompress`` (the crawl's own
-        HttpCompressionMiddleware's ``process_response``, as it undid it live: gzip,
-        deflate, br, zstd, a gzip cut at the size cap; None where the crawl has it off),
-        and read with the encoding its bytes fit (as crawler.charset reads a page; the
-        fault, counted by the killed run, is not counted again). Raises ArchiveError if the
-        record cannot be read or fails its digest, and what ``decompress`` raises."""
+        meta; its content-encoding undone by ``compression`` (the crawl's own
+        HttpCompressionMiddleware, as it undid it live: gzip, deflate, br, zstd, a gzip
+        cut at the size cap; None where the crawl has it off), and read with the encoding
+        its bytes fit (as crawler.charset reads a page; the fault, counted by the killed
+        run, is not counted again). Raises ArchiveError if the record cannot be read or
+        fails its digest, and what ``compression`` raises."""
         from scrapy.http import Headers, Request
         from scrapy.responsetypes import responsetypes
 
@@ -161,8 +161,8 @@ class Archived:
         cls = responsetypes.from_args(headers=headers, url=url, body=record.payload)
         response = cls(url=url, status=capture.status, headers=headers, body=record.payload,
                        request=request)
-        if decompress is not None:
-            response = decompress(request, response)
+        if compression is not None:
+            response = compression.process_response(request, response)
         if isinstance(response, CHECKED) and 200 <= capture.status < 300 and not truncated:
             try:
                 response, _fault = reread(response, country)

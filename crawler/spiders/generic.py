@@ -323,8 +323,10 @@ class GenericSpider(scrapy.Spider):
                             "replayed", self.source.id, path.name, line["url"])
                 return []
             if "page" in record:
-                page = archived.response(capture, line, self.source.country,
-                                         self._downloader_step(HttpCompressionMiddleware))
+                # the steps a page took live after the archive wrote it: the crawl's own
+                page = archived.response(
+                    capture, line, self.source.country,
+                    downloader_middleware(self.crawler, HttpCompressionMiddleware))
                 if sent_on(downloader_middleware(self.crawler, MetaRefreshMiddleware), page):
                     log.info("%s: journal %s: %s refreshes to another page, which this crawl "
                              "follows itself; not read", self.source.id, path.name, line["url"])
@@ -347,13 +349,6 @@ class GenericSpider(scrapy.Spider):
             made.append(await self._with_images(got, archived.found(got.image_urls)))
             self.unhanded -= 1
         return made
-
-    def _downloader_step(self, cls: type) -> Any:
-        """The ``process_response`` of the crawl's downloader middleware of class ``cls``
-        (None where it is off): a page read back from the archive takes the steps a page
-        took live after the archive wrote it."""
-        middleware = downloader_middleware(self.crawler, cls)
-        return None if middleware is None else middleware.process_response
 
     def _request(self, url: str, callback: Any, dont_filter: bool = False,
                  **meta: Any) -> Request:

@@ -231,9 +231,9 @@ def test_a_killed_run_s_page_is_read_back_as_the_spider_had_it(tmp_path: Path) -
     writer.close()
     line = {"url": "http://x/ad/7/", "site_ad_id": "7", "from_listing": True,
             "redirect_urls": ["http://x/ad/7"], "truncated": False}
-    decompress = HttpCompressionMiddleware.from_crawler(get_crawler()).process_response
+    compression = HttpCompressionMiddleware.from_crawler(get_crawler())
     response = Archived(tmp_path, "2026-11-03T08:00:00Z").response(capture, line, "NL",
-                                                                    decompress)
+                                                                    compression)
     assert response.url == "http://x/ad/7/" and response.status == 200
     assert response.body == body and b"gzip" not in response.headers.get("Content-Encoding", b"")
     assert response.css("h1::text").get() == "Café crème"
@@ -286,9 +286,9 @@ def test_a_page_cut_at_the_size_cap_is_decompressed_as_the_crawl_did(tmp_path: P
     writer.close()
     line = {"url": "http://x/ad/7", "site_ad_id": "7", "from_listing": True,
             "redirect_urls": [], "truncated": True}
-    decompress = HttpCompressionMiddleware.from_crawler(get_crawler()).process_response
+    compression = HttpCompressionMiddleware.from_crawler(get_crawler())
     replayed = Archived(tmp_path, "2026-11-03T08:00:00Z").response(capture, line, "NL",
-                                                                    decompress)
+                                                                    compression)
     assert html.startswith(replayed.text[:1000]) and len(replayed.body) > 20_000
     assert replayed.meta["adtrace_truncated"] is True
 
