@@ -513,14 +513,15 @@ class GenericSpider(scrapy.Spider):
         chain fails (a meta refresh that leads off the site), tells them read."""
         if self.journal is None or request.callback != self.parse_ad:
             return
-        status = response.status
-        if not (200 <= status < 300 or status in request.meta.get("handle_httpstatus_list", ())):
+        status, meta = response.status, request.meta
+        if not (200 <= status < 300 or meta.get("handle_httpstatus_all")  # as HttpError lets
+                or status in meta.get("handle_httpstatus_list", ())):   # pages through
             return
-        self.journal.page(response.url, capture, str(request.meta.get("site_ad_id") or ""),
-                          bool(request.meta.get("from_listing")),
-                          [str(u) for u in request.meta.get("redirect_urls") or ()],
-                          bool(request.meta.get(TRUNCATED_KEY)))
-        request.meta[PAGE_LINES_KEY] = (*request.meta.get(PAGE_LINES_KEY, ()), capture.id)
+        self.journal.page(response.url, capture, str(meta.get("site_ad_id") or ""),
+                          bool(meta.get("from_listing")),
+                          [str(u) for u in meta.get("redirect_urls") or ()],
+                          bool(meta.get(TRUNCATED_KEY)))
+        meta[PAGE_LINES_KEY] = (*meta.get(PAGE_LINES_KEY, ()), capture.id)
         self.unhanded += 1
 
     def _pages_read(self, meta: dict[str, Any], but: str = "") -> None:

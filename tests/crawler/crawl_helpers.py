@@ -102,3 +102,16 @@ def titles_of(store_path: Path, source: Source, site_ad_id: str) -> list[str]:
         return [v.fields.title for v in ad.versions]
     finally:
         store.close()
+
+
+def journal_records(archive: Path) -> list[dict[str, Any]]:
+    """Every whole line of the archive's crawl journals (crawler.journal), file by file; a
+    line a kill cut short is left out."""
+    out = []
+    for path in sorted((archive / "crawling").glob("*.journal.jsonl")):
+        for raw in path.read_bytes().splitlines():
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                continue
+    return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import json
 import os
 import signal
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crawl_helpers import DAY0, crawl_day, start_crawl_child, titles_of
+from crawl_helpers import DAY0, crawl_day, journal_records, start_crawl_child, titles_of
 from fixture_site import FixtureSite, page
 
 from crawler.journal import Journal, journal_path
@@ -35,27 +34,14 @@ HELD_SPIDER = "tests.crawler.held_spider:HeldSpider"
 LATIN1_NAME = b"Ren\xe9e"  # ad 2's title, "María & Renée", in ISO-8859-1
 
 
-def journal_records(archive: Path) -> list[dict[str, Any]]:
-    """Every whole line of the archive's journals."""
-    out = []
-    for path in sorted((archive / "crawling").glob("*.journal.jsonl")):
-        for raw in path.read_bytes().splitlines():
-            try:
-                out.append(json.loads(raw))
-            except ValueError:
-                continue
-    return out
-
-
 def wait_for_page_line(archive: Path, suffix: str, proc: Any, timeout: float = 60.0
                        ) -> dict[str, Any]:
     """The ``page`` line of the ad page at ``suffix``, once the crawl has written it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if (archive / "crawling").is_dir():
-            for record in journal_records(archive):
-                if "page" in record and record["page"]["url"].endswith(suffix):
-                    return dict(record["page"])
+        for record in journal_records(archive):
+            if "page" in record and record["page"]["url"].endswith(suffix):
+                return dict(record["page"])
         assert proc.poll() is None, "the crawl ended before it archived the page"
         time.sleep(0.05)
     raise AssertionError(f"no page line for {suffix} within {timeout} s")

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from crawl_helpers import start_crawl_child
+from crawl_helpers import journal_records, start_crawl_child
 
 from crawler.register import load_sources
 from crawler.run import crawl, crawl_job
@@ -106,19 +106,13 @@ def unjournaled_pages(archive: Path, since: datetime) -> list[str]:
                 and ok and AD_PAGE.search(entry["url"])):
             archived.add((entry["url"], entry["fetched_at"]))
     named = set()
-    for path in (archive / "crawling").glob("*.journal.jsonl"):
-        for raw in path.read_bytes().splitlines():
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            for kind in ("page", "ad"):
-                if kind in record:
-                    named.add((record[kind]["url"], record[kind]["capture"]["fetched_at"]))
-                    named.add((record[kind]["capture"]["url"],
-                               record[kind]["capture"]["fetched_at"]))
-            if "removal" in record:
-                named.add((record["removal"]["url"], record["removal"]["at"]))
+    for record in journal_records(archive):
+        for kind in ("page", "ad"):
+            if kind in record:
+                named.add((record[kind]["url"], record[kind]["capture"]["fetched_at"]))
+                named.add((record[kind]["capture"]["url"], record[kind]["capture"]["fetched_at"]))
+        if "removal" in record:
+            named.add((record["removal"]["url"], record["removal"]["at"]))
     return sorted(url for url, _ in archived - named)
 
 
